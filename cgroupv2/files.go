@@ -1,0 +1,250 @@
+package cgroupv2
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Unlimited is the value of a limit file that reads "max".
+const Unlimited uint64 = math.MaxUint64
+
+// ErrGone reports that a cgroup was removed while it was being read. Pods come
+// and go all the time, so callers treat it as normal, not as a failure.
+var ErrGone = errors.New("cgroup is gone")
+
+// ErrMalformed reports a kernel file whose text could not be parsed.
+var ErrMalformed = errors.New("malformed cgroup file")
+
+// readBufSize fits every file a Reader reads; memory.stat, the largest, is
+// about 1.5 KiB on Linux 6.x.
+const readBufSize = 8 << 10
+
+// file is a kernel file to read: name in the directory dir, which the
+// caller may hold open as dirfd so that the kernel does not walk the whole
+// path for every file (dirfd is unix.AT_FDCWD otherwise).
+type file struct {
+	dirfd     int
+	dir, name string
+}
+
+// pathFile is a file by its whole path.
+func pathFile(path string) file { return file{dirfd: unix.AT_FDCWD, name: path} }
+
+func (f file) String() string {
+	if f.dir == "" {
+		return f.name
+	}
+	return f.dir + "/" + f.name
+}
+
+// parseFile reads a small kernel file and hands its text to parse, which
+// must not keep it. A full scan reads tens of thousands of these files, so
+// with a scratch buffer (a Reader's) it reads with a bare openat/read/close
+// and allocates nothing; with buf nil it allocates. A file that vanished
+// because its cgroup was removed is reported as ErrGone (ENOENT, or ENODEV
+// for a file that was open while the cgroup went away). Errors name the file.
+func parseFile(buf []byte, f file, parse func([]byte) error) error {
+	text, err := readInto(buf, f)
+	if err != nil {
+		return fileErr(f.String(), err)
+	}
+	if err := parse(text); err != nil {
+		return fmt.Errorf("%s: %w", f, err)
+	}
+	return nil
+}
+
+// readInto reads the file into buf, or into a new slice when buf is nil or
+// too small.
+func readInto(buf []byte, f file) ([]byte, error) {
+	if buf == nil {
+		buf = make([]byte, readBufSize)
+	}
+	fd, err := unix.Openat(f.dirfd, f.name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	// Kernel files hand over their whole text in one read when the buffer
+	// is big enough, so a short read is the end: no read(2) for EOF.
+	for {
+		n, err := unix.Read(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n < len(buf) {
+			return buf[:n], nil
+		}
+		break
+	}
+	return os.ReadFile(f.String()) // larger than any such file should be
+}
+
+// openDirID opens a cgroup directory to read its files with openat, and
+// returns the cgroup's ID (see ID).
+func openDirID(dir string) (fd int, id uint64, err error) {
+	if fd, err = unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+		return -1, 0, fileErr(dir, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, 0, fileErr(dir, err)
+	}
+	return fd, st.Ino, nil
+}
+
+func fileErr(path string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENODEV) {
+		return fmt.Errorf("%s: %w", path, ErrGone)
+	}
+	return &fs.PathError{Op: "read", Path: path, Err: err}
+}
+
+// ReadUint reads a single-value file such as memory.current or memory.max.
+// "max" reads as Unlimited.
+func ReadUint(path string) (uint64, error) { return readUint(nil, pathFile(path)) }
+
+func readUint(buf []byte, f file) (uint64, error) {
+	var v uint64
+	err := parseFile(buf, f, func(b []byte) (err error) { v, err = ParseUint(b); return err })
+	return v, err
+}
+
+// ParseUint parses the text of a single-value file; "max" is Unlimited.
+func ParseUint(b []byte) (uint64, error) {
+	s := bytes.TrimSpace(b)
+	if string(s) == "max" {
+		return Unlimited, nil
+	}
+	v, err := strconv.ParseUint(string(s), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: want a number or \"max\", got %q", ErrMalformed, s)
+	}
+	return v, nil
+}
+
+// eachKeyValue calls fn for every "key value" line of a flat-keyed file
+// (memory.stat, memory.events, cgroup.events). Lines that do not have that
+// shape are errors: the kernel never writes them.
+func eachKeyValue(b []byte, fn func(key []byte, value uint64)) error {
+	for len(b) > 0 {
+		var line []byte
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			line, b = b, nil
+		}
+		if len(line) == 0 {
+			continue
+		}
+		sp := bytes.IndexByte(line, ' ')
+		if sp <= 0 {
+			return fmt.Errorf("%w: line %q is not \"key value\"", ErrMalformed, line)
+		}
+		v, err := strconv.ParseUint(string(line[sp+1:]), 10, 64)
+		if err != nil {
+			return fmt.Errorf("%w: line %q has no number", ErrMalformed, line)
+		}
+		fn(line[:sp], v)
+	}
+	return nil
+}
+
+// CgroupEvents is cgroup.events.
+type CgroupEvents struct {
+	Populated bool // some process lives in this cgroup or below
+	Frozen    bool
+}
+
+// ParseCgroupEvents parses cgroup.events.
+func ParseCgroupEvents(b []byte) (CgroupEvents, error) {
+	var e CgroupEvents
+	err := eachKeyValue(b, func(k []byte, v uint64) {
+		switch string(k) {
+		case "populated":
+			e.Populated = v != 0
+		case "frozen":
+			e.Frozen = v != 0
+		}
+	})
+	return e, err
+}
+
+// ReadCgroupEvents reads dir/cgroup.events.
+func ReadCgroupEvents(dir string) (CgroupEvents, error) {
+	var e CgroupEvents
+	err := parseFile(nil, pathFile(filepath.Join(dir, "cgroup.events")), func(b []byte) (err error) { e, err = ParseCgroupEvents(b); return err })
+	return e, err
+}
+
+// ID returns the cgroup's identity: the inode number of its directory, which
+// is the kernel's cgroup ID and is never reused while the system runs. A
+// victim is checked against it just before a kill.
+func ID(dir string) (uint64, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(dir, &st); err != nil {
+		if errors.Is(err, syscall.ENOENT) {
+			return 0, fmt.Errorf("%s: %w", dir, ErrGone)
+		}
+		return 0, fmt.Errorf("stat %s: %w", dir, err)
+	}
+	return st.Ino, nil
+}
+
+// Procs returns the PIDs in dir/cgroup.procs and, if recursive, in every
+// cgroup below it. Children that vanish during the walk are skipped.
+func Procs(dir string, recursive bool) ([]int, error) {
+	pids, err := readProcs(nil, pathFile(filepath.Join(dir, "cgroup.procs")))
+	if err != nil || !recursive {
+		return pids, err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %w", dir, ErrGone)
+		}
+		return nil, err
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		sub, err := Procs(filepath.Join(dir, e.Name()), true)
+		if errors.Is(err, ErrGone) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		pids = append(pids, sub...)
+	}
+	return pids, nil
+}
+
+func readProcs(buf []byte, f file) ([]int, error) {
+	var pids []int
+	err := parseFile(buf, f, func(b []byte) error {
+		for _, f := range bytes.Fields(b) {
+			pid, err := strconv.Atoi(string(f))
+			if err != nil || pid <= 0 {
+				return fmt.Errorf("%w: %q is not a PID", ErrMalformed, f)
+			}
+			pids = append(pids, pid)
+		}
+		return nil
+	})
+	return pids, err
+}

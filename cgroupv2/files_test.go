@@ -1,0 +1,155 @@
+package cgroupv2_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
+)
+
+// Real kernel text, from a 6.1 kernel.
+const memoryStat6_1 = `anon 210046976
+file 379981824
+kernel 6561792
+kernel_stack 212992
+pagetables 966656
+sec_pagetables 0
+percpu 0
+sock 0
+vmalloc 0
+shmem 4096
+zswap 0
+zswapped 0
+file_mapped 1290240
+file_dirty 0
+file_writeback 0
+swapcached 0
+anon_thp 0
+file_thp 0
+shmem_thp 0
+inactive_anon 210010112
+active_anon 40960
+inactive_file 306245632
+active_file 73736192
+unevictable 0
+slab_reclaimable 4362208
+slab_unreclaimable 790336
+slab 5152544
+workingset_refault_anon 0
+workingset_refault_file 45110
+pgfault 81003
+pgmajfault 302
+pgscan 112288
+pgsteal 95007
+thp_fault_alloc 0
+`
+
+func TestParseMemoryStat(t *testing.T) {
+	s, err := cgroupv2.ParseMemoryStat([]byte(memoryStat6_1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := cgroupv2.MemoryStat{Anon: 210046976, File: 379981824, ActiveFile: 73736192, InactiveFile: 306245632, Shmem: 4096}
+	if s != want {
+		t.Errorf("ParseMemoryStat = %+v, want %+v", s, want)
+	}
+	for _, bad := range []string{"anon", "anon x", "anon -1", "anon 1 2", " anon 1"} {
+		if _, err := cgroupv2.ParseMemoryStat([]byte(bad)); !errors.Is(err, cgroupv2.ErrMalformed) {
+			t.Errorf("ParseMemoryStat(%q) err = %v, want ErrMalformed", bad, err)
+		}
+	}
+}
+
+func TestParseMemoryEvents(t *testing.T) {
+	e, err := cgroupv2.ParseMemoryEvents([]byte("low 0\nhigh 12\nmax 340\noom 2\noom_kill 1\noom_group_kill 0\nsock_throttled 0\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (cgroupv2.MemoryEvents{High: 12, Max: 340, OOM: 2, OOMKill: 1}); e != want {
+		t.Errorf("ParseMemoryEvents = %+v, want %+v", e, want)
+	}
+}
+
+func TestParseUint(t *testing.T) {
+	for in, want := range map[string]uint64{"max\n": cgroupv2.Unlimited, "1073741824\n": 1 << 30, "0": 0} {
+		if got, err := cgroupv2.ParseUint([]byte(in)); err != nil || got != want {
+			t.Errorf("ParseUint(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "maximum", "-1", "1.5"} {
+		if _, err := cgroupv2.ParseUint([]byte(bad)); !errors.Is(err, cgroupv2.ErrMalformed) {
+			t.Errorf("ParseUint(%q) err = %v, want ErrMalformed", bad, err)
+		}
+	}
+}
+
+func TestParseCgroupEvents(t *testing.T) {
+	e, err := cgroupv2.ParseCgroupEvents([]byte("populated 0\nfrozen 1\n"))
+	if err != nil || e.Populated || !e.Frozen {
+		t.Errorf("ParseCgroupEvents = %+v, %v", e, err)
+	}
+}
+
+func TestParseMeminfo(t *testing.T) {
+	m, err := cgroupv2.ParseMeminfo([]byte("MemTotal:       16314624 kB\nMemFree:  1 kB\nMemAvailable:    9876543 kB\nHugePages_Total:       0\n"))
+	if err != nil || m.MemTotal != 16314624*1024 || m.MemAvailable != 9876543*1024 {
+		t.Errorf("ParseMeminfo = %+v, %v", m, err)
+	}
+	if _, err := cgroupv2.ParseMeminfo([]byte("MemTotal: 1 kB\n")); !errors.Is(err, cgroupv2.ErrMalformed) {
+		t.Errorf("no MemAvailable: err = %v, want ErrMalformed", err)
+	}
+}
+
+// Fuzz targets: the parsers never panic, and whatever they accept, they
+// accept consistently.
+
+func FuzzParseMemoryStat(f *testing.F) {
+	f.Add([]byte(memoryStat6_1))
+	f.Add([]byte("anon 1\n\n\nfile 2"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := cgroupv2.ParseMemoryStat(b)
+		if err != nil && !errors.Is(err, cgroupv2.ErrMalformed) {
+			t.Fatalf("error %v does not wrap ErrMalformed", err)
+		}
+		if err == nil && s.File < 0 {
+			t.Fatal("unreachable")
+		}
+	})
+}
+
+func FuzzParseMemoryEvents(f *testing.F) {
+	f.Add([]byte("low 0\nhigh 12\nmax 340\noom 2\noom_kill 1\noom_group_kill 0\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := cgroupv2.ParseMemoryEvents(b); err != nil && !errors.Is(err, cgroupv2.ErrMalformed) {
+			t.Fatalf("error %v does not wrap ErrMalformed", err)
+		}
+	})
+}
+
+func FuzzParseCgroupEvents(f *testing.F) {
+	f.Add([]byte("populated 1\nfrozen 0\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := cgroupv2.ParseCgroupEvents(b); err != nil && !errors.Is(err, cgroupv2.ErrMalformed) {
+			t.Fatalf("error %v does not wrap ErrMalformed", err)
+		}
+	})
+}
+
+func FuzzParseMeminfo(f *testing.F) {
+	f.Add([]byte("MemTotal:       16314624 kB\nMemAvailable:    9876543 kB\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := cgroupv2.ParseMeminfo(b); err != nil && !errors.Is(err, cgroupv2.ErrMalformed) {
+			t.Fatalf("error %v does not wrap ErrMalformed", err)
+		}
+	})
+}
+
+func FuzzParseUint(f *testing.F) {
+	f.Add([]byte("max\n"))
+	f.Add([]byte("123"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := cgroupv2.ParseUint(b); err != nil && !errors.Is(err, cgroupv2.ErrMalformed) {
+			t.Fatalf("error %v does not wrap ErrMalformed", err)
+		}
+	})
+}

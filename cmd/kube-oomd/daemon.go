@@ -1,0 +1,439 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/killer"
+	"github.com/kube-oomd/kube-oomd/policy"
+	"github.com/kube-oomd/kube-oomd/psi"
+	"github.com/kube-oomd/kube-oomd/systemd"
+)
+
+// Keys of the PSI triggers.
+const (
+	triggerKubepods = "kubepods"
+	triggerHost     = "host"
+)
+
+// daemon is `kube-oomd run`: it wires the observers (psi, cgroupv2) to the
+// decision (policy) and the actors (killer, systemd).
+type daemon struct {
+	cfg        config.Config
+	cgroupRoot string
+	procRoot   string
+	log        *slog.Logger
+	logFormat  string
+	notify     systemd.Notifier
+
+	reader   *cgroupv2.Reader
+	th       policy.Thresholds
+	rank     policy.RankConfig
+	state    policy.State
+	pods     *cgroupv2.Watcher
+	oomKills map[string]uint64 // memory.events oom_kill of each pod, by path
+	lastKill string            // for the status line
+}
+
+// run starts the daemon and serves until ctx is cancelled.
+func (d *daemon) run(ctx context.Context) error {
+	d.notify = systemd.NewNotifier()
+	if err := d.checkKernel(); err != nil {
+		return err
+	}
+	layout, err := d.waitForKubepods(ctx)
+	if err != nil {
+		return err
+	}
+	d.reader = cgroupv2.NewReader(layout, d.procRoot)
+
+	triggers, err := d.openTriggers(layout)
+	if err != nil {
+		return err
+	}
+	defer triggers.Close()
+	watcher, refs, err := cgroupv2.NewWatcher(layout)
+	if err != nil {
+		return err
+	}
+	defer watcher.Close()
+	d.pods = watcher
+	d.oomKills = map[string]uint64{}
+	for _, r := range refs {
+		d.trackPod(r)
+	}
+	host, err := cgroupv2.ReadMeminfo(d.procRoot)
+	if err != nil {
+		return err
+	}
+	d.rank = policy.RankConfig{MemTotal: host.MemTotal, MinVictim: d.cfg.Memory.MinVictim, Protect: d.cfg.Kill.Protect}
+	d.th.HostFloor = d.cfg.Memory.HostAvailableFloor.Of(host.MemTotal)
+	d.logStart(layout, host, len(refs))
+
+	psiEvents := make(chan psi.Event, 16)
+	changes := make(chan cgroupv2.Change, 256)
+	errc := make(chan error, 2)
+	go func() { errc <- triggers.Run(ctx, psiEvents) }()
+	go func() { errc <- watcher.Run(ctx, changes) }()
+
+	d.notify.Ready()
+	d.setStatus()
+	defer d.notify.Stopping()
+	return d.loop(ctx, psiEvents, changes, errc)
+}
+
+// checkKernel refuses to start where kube-oomd cannot work, saying what to
+// change.
+func (d *daemon) checkKernel() error {
+	if err := psi.Probe(d.procRoot); err != nil {
+		return fmt.Errorf("cannot start: %w", err)
+	}
+	if err := cgroupv2.CheckMemoryController(d.cgroupRoot); err != nil {
+		return fmt.Errorf("cannot start: %w", err)
+	}
+	return nil
+}
+
+// waitForKubepods finds the pods' parent cgroup. On a node where kube-oomd
+// starts before the kubelet it does not exist yet: wait for it.
+func (d *daemon) waitForKubepods(ctx context.Context) (cgroupv2.Layout, error) {
+	logged := false
+	for {
+		l, err := cgroupv2.DetectLayout(d.cgroupRoot, d.cfg.Cgroup.Kubepods, cgroupv2.Driver(d.cfg.Cgroup.Driver))
+		if err == nil || !errors.Is(err, cgroupv2.ErrNoKubepods) {
+			return l, err
+		}
+		if !logged {
+			d.log.Warn("waiting for the kubelet's pod cgroup", "error", err, "retry", d.cfg.Cgroup.RescanInterval)
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return l, ctx.Err()
+		case <-time.After(d.cfg.Cgroup.RescanInterval):
+		}
+	}
+}
+
+// openTriggers registers the PSI triggers and sets the decision thresholds
+// to the windows in force.
+func (d *daemon) openTriggers(l cgroupv2.Layout) (*psi.Watcher, error) {
+	p := d.cfg.Pressure
+	spec := psi.TriggerSpec{Kind: psi.Kind(p.Kind), Stall: p.Stall, Window: p.Window}
+	w, err := psi.NewWatcher()
+	if err != nil {
+		return nil, err
+	}
+	files := map[string]string{triggerKubepods: filepath.Join(l.Abs(l.Kubepods), "memory.pressure")}
+	if p.WatchHost {
+		files[triggerHost] = filepath.Join(d.procRoot, "pressure", "memory")
+	}
+	inForce := spec
+	for _, key := range []string{triggerKubepods, triggerHost} {
+		path, ok := files[key]
+		if !ok {
+			continue
+		}
+		t, err := psi.OpenTrigger(path, spec)
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("cannot register the PSI trigger: %w", err)
+		}
+		if t.Adjusted() {
+			d.log.Warn("PSI trigger window adjusted: without CAP_SYS_RESOURCE the kernel only takes multiples of 2s",
+				"file", path, "requested", t.Requested.String(), "in_force", t.Spec.String())
+		}
+		if key == triggerKubepods {
+			inForce = t.Spec
+		}
+		if err := w.Add(key, t); err != nil {
+			w.Close()
+			return nil, err
+		}
+	}
+	d.th = policy.Thresholds{
+		Kind: inForce.Kind, Stall: inForce.Stall, Window: inForce.Window, Windows: p.Windows,
+		NearLimit: d.cfg.Memory.NearLimit, OnImminentOOM: d.cfg.Kill.OnImminentOOM, Cooldown: d.cfg.Kill.Cooldown,
+	}
+	return w, nil
+}
+
+func (d *daemon) logStart(l cgroupv2.Layout, host cgroupv2.Meminfo, pods int) {
+	kp := l.Abs(l.Kubepods)
+	d.log.Info("kube-oomd started",
+		"version", versionString(),
+		"kernel", cgroupv2.KernelRelease(d.procRoot),
+		"driver", string(l.Driver),
+		"kubepods", l.Kubepods,
+		"trigger", psi.TriggerSpec{Kind: d.th.Kind, Stall: d.th.Stall, Window: d.th.Window}.String(),
+		"windows", d.th.Windows,
+		"watch_host", d.cfg.Pressure.WatchHost,
+		"cgroup_kill", fileExists(filepath.Join(kp, "cgroup.kill")),
+		"memory_reclaim", fileExists(filepath.Join(kp, "memory.reclaim")),
+		"mode", d.cfg.Kill.Mode,
+		"pods", pods,
+		"mem_total_bytes", host.MemTotal,
+		"log_format", d.logFormat,
+		"config", d.cfg)
+}
+
+// loop serves events until ctx is cancelled or a watcher fails.
+func (d *daemon) loop(ctx context.Context, psiEvents <-chan psi.Event, changes <-chan cgroupv2.Change, errc <-chan error) error {
+	rescan := time.NewTicker(d.cfg.Cgroup.RescanInterval)
+	defer rescan.Stop()
+	var watchdog <-chan time.Time
+	if iv := systemd.WatchdogInterval(); iv > 0 {
+		t := time.NewTicker(iv)
+		defer t.Stop()
+		watchdog = t.C
+	}
+	// While pressure builds, the daemon looks again every window, so that it
+	// sees calm windows too (triggers fire only for pressured ones).
+	sample := time.NewTimer(0)
+	<-sample.C
+	sampling := false
+
+	for {
+		triggered, observe := false, false
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-errc:
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		case ev := <-psiEvents:
+			if ev.Gone {
+				return fmt.Errorf("PSI trigger %q went away: was %s removed?", ev.Key, d.reader.Layout.Kubepods)
+			}
+			triggered, observe = true, true
+		case <-sample.C:
+			sampling, observe = false, true
+		case c := <-changes:
+			observe = d.handleChange(c)
+		case <-rescan.C:
+			d.resync()
+			observe = true
+		case <-watchdog:
+			d.notify.Watchdog()
+		}
+		if !observe {
+			continue
+		}
+		if err := d.observe(ctx, triggered); err != nil {
+			if errors.Is(err, cgroupv2.ErrGone) {
+				return fmt.Errorf("%s was removed: %w", d.reader.Layout.Kubepods, err)
+			}
+			d.log.Error("cannot read kubepods", "error", err)
+		}
+		if !sampling && (d.state.Pressured > 0 || triggered) {
+			sample.Reset(d.th.Window)
+			sampling = true
+		}
+	}
+}
+
+// handleChange keeps the pod list and OOM counts up to date; it returns
+// true when kubepods' own memory.events changed, which calls for a look.
+func (d *daemon) handleChange(c cgroupv2.Change) bool {
+	switch c.Kind {
+	case cgroupv2.PodAdded:
+		d.trackPod(c.Pod)
+		d.log.Debug("pod added", "pod_uid", c.Pod.UID, "qos", c.Pod.QoS, "cgroup", c.Pod.Path)
+	case cgroupv2.PodRemoved:
+		delete(d.oomKills, c.Pod.Path)
+		d.log.Debug("pod removed", "pod_uid", c.Pod.UID, "qos", c.Pod.QoS, "cgroup", c.Pod.Path)
+	case cgroupv2.EventsChanged:
+		if c.Pod.Path == "" {
+			return true
+		}
+		d.checkOOMKills(c.Pod)
+	case cgroupv2.Resync:
+		d.resync()
+		return true
+	}
+	d.setStatus()
+	return false
+}
+
+// trackPod starts following a pod's kernel OOM kills from its current count.
+func (d *daemon) trackPod(r cgroupv2.PodRef) {
+	ev, err := cgroupv2.ReadMemoryEvents(d.reader.Layout.Abs(r.Path))
+	if err != nil {
+		return // gone already
+	}
+	d.oomKills[r.Path] = ev.OOMKill
+}
+
+// checkOOMKills logs the kernel OOM kills in a pod since the last look.
+func (d *daemon) checkOOMKills(r cgroupv2.PodRef) {
+	ev, err := cgroupv2.ReadMemoryEvents(d.reader.Layout.Abs(r.Path))
+	if err != nil {
+		return
+	}
+	last, known := d.oomKills[r.Path]
+	d.oomKills[r.Path] = ev.OOMKill
+	if !known || ev.OOMKill <= last {
+		return
+	}
+	d.log.Warn("the kernel OOM killer killed in a pod",
+		systemd.MessageIDKey, msgKernelOOM,
+		"pod_uid", r.UID, "qos", r.QoS.String(), "cgroup", r.Path,
+		"reason", "kernel-oom-kill",
+		"oom_kills", ev.OOMKill-last, "oom_kills_total", ev.OOMKill)
+}
+
+// resync is the slow safety net: it finds pods that inotify missed and
+// checks every pod's OOM count.
+func (d *daemon) resync() {
+	for _, c := range d.pods.Sync() {
+		d.handleChange(c)
+	}
+	for _, r := range d.pods.Pods() {
+		d.checkOOMKills(r)
+	}
+}
+
+// observe reads kubepods (and nothing else), lets policy decide, and acts.
+func (d *daemon) observe(ctx context.Context, triggered bool) error {
+	g, local, err := d.reader.ReadKubepods()
+	if err != nil {
+		return err
+	}
+	host, err := cgroupv2.ReadMeminfo(d.procRoot)
+	if err != nil {
+		return err
+	}
+	o := policy.Observation{Now: time.Now(), Triggered: triggered, Kubepods: g, Local: local, Host: host}
+	var v policy.Verdict
+	d.state, v = policy.Decide(d.state, o, d.th)
+	d.log.Debug("observation", "triggered", triggered, pressureAttrs(g), memoryAttrs(g, host),
+		"pressured_windows", v.Pressured, "stall_share", round(v.Stall), "near_limit", v.Near, "cooling", v.Cooling)
+	if v.Kill {
+		d.act(ctx, v, o)
+	}
+	return nil
+}
+
+// act chooses a victim and kills it (or, in dry-run, says what it would
+// kill). The cooldown starts either way.
+func (d *daemon) act(ctx context.Context, v policy.Verdict, o policy.Observation) {
+	defer func() { d.state = policy.Acted(d.state, time.Now()); d.setStatus() }()
+	victim, ok, err := d.chooseVictim()
+	if err != nil {
+		d.log.Error("cannot read the pods to choose a victim", "reason", v.Reason, "error", err)
+		return
+	}
+	if !ok {
+		d.log.Warn("memory pressure, but no pod may be killed: all are protected",
+			"reason", v.Reason, pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
+		return
+	}
+	target, what, err := d.target(victim)
+	if err != nil {
+		d.log.Warn("victim changed before the kill; nothing killed", "pod_uid", victim.Pod.UID, "cgroup", victim.Pod.Path, "error", err)
+		return
+	}
+	fields := []any{
+		"pod_uid", victim.Pod.UID, "qos", victim.Pod.QoS.String(), "cgroup", victim.Pod.Path,
+		"reason", string(v.Reason), "target", what, "rank", victim.Rank,
+		"pod_working_set_bytes", victim.Pod.WorkingSet, "pod_request_bytes", victim.Request, "request_source", string(victim.RequestSource),
+		"pressured_windows", v.Pressured, "stall_share", round(v.Stall),
+		pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host),
+	}
+	if d.cfg.Kill.Mode == config.ModeDryRun {
+		d.log.Warn("dry run: would kill", append([]any{systemd.MessageIDKey, msgWouldKill}, fields...)...)
+		d.lastKill = "would kill " + victim.Pod.UID
+		return
+	}
+	k := killer.Killer{Timeout: d.cfg.Kill.Timeout}
+	res, err := k.Kill(ctx, target)
+	switch {
+	case errors.Is(err, killer.ErrChanged):
+		d.log.Warn("victim changed before the kill; nothing killed", append(fields, "error", err)...)
+		return
+	case err != nil && !errors.Is(err, killer.ErrNotConfirmed):
+		d.log.Error("kill failed", append(fields, "error", err)...)
+		return
+	}
+	fields = append(fields,
+		"freed_bytes", res.Freed, "method", string(res.Method), "pids", res.PIDs,
+		"released", res.Released, "confirmed", res.Confirmed, "took", res.Took.Round(time.Millisecond).String())
+	if err != nil {
+		d.log.Error("killed, but the cgroup did not empty in time", append(fields, systemd.MessageIDKey, msgKilled, "error", err)...)
+	} else {
+		d.log.Warn("killed pod", append(fields, systemd.MessageIDKey, msgKilled)...)
+	}
+	d.lastKill = fmt.Sprintf("killed %s (%s, %s)", victim.Pod.UID, victim.Pod.QoS, v.Reason)
+}
+
+// chooseVictim reads the candidates a class at a time, BestEffort first,
+// and stops as soon as the ranking has a victim big enough to help: pods of
+// later classes could not rank before it.
+func (d *daemon) chooseVictim() (policy.Candidate, bool, error) {
+	byClass := map[cgroupv2.QoS][]cgroupv2.PodRef{}
+	for _, r := range d.pods.Pods() {
+		byClass[r.QoS] = append(byClass[r.QoS], r)
+	}
+	var read []cgroupv2.Pod
+	var ranked []policy.Candidate
+	for _, q := range []cgroupv2.QoS{cgroupv2.BestEffort, cgroupv2.Burstable, cgroupv2.Guaranteed} {
+		pods, err := d.reader.ReadPods(byClass[q])
+		if err != nil {
+			return policy.Candidate{}, false, err
+		}
+		read = append(read, pods...)
+		ranked = policy.Rank(read, d.rank)
+		if v, ok := policy.Victim(ranked); ok && !v.Small {
+			return v, true, nil
+		}
+	}
+	v, ok := policy.Victim(ranked)
+	return v, ok, nil
+}
+
+// target is the cgroup to kill for the configured mode.
+func (d *daemon) target(c policy.Candidate) (killer.Target, string, error) {
+	if d.cfg.Kill.Mode == config.ModeContainer {
+		if ctr, ok := policy.LargestContainer(c.Pod); ok {
+			abs := d.reader.Layout.Abs(ctr.Path)
+			id, err := cgroupv2.ID(abs)
+			return killer.Target{Cgroup: abs, ID: id}, "container " + ctr.Path, err
+		}
+	}
+	return killer.Target{Cgroup: d.reader.Layout.Abs(c.Pod.Path), ID: c.Pod.ID}, "pod", nil
+}
+
+// setStatus updates the one line `systemctl status` shows.
+func (d *daemon) setStatus() {
+	s := fmt.Sprintf("watching %d pods under %s, mode %s", len(d.oomKills), d.reader.Layout.Kubepods, d.cfg.Kill.Mode)
+	if d.lastKill != "" {
+		s += "; last: " + d.lastKill
+	}
+	d.notify.Status(s)
+}
+
+func pressureAttrs(g cgroupv2.Group) slog.Attr {
+	return slog.Group("psi",
+		"some_avg10", g.Pressure.Some.Avg10, "full_avg10", g.Pressure.Full.Avg10,
+		"some_total_us", g.Pressure.Some.Total.Microseconds(), "full_total_us", g.Pressure.Full.Total.Microseconds())
+}
+
+func memoryAttrs(g cgroupv2.Group, host cgroupv2.Meminfo) slog.Attr {
+	limit := int64(-1)
+	if g.Max != cgroupv2.Unlimited {
+		limit = int64(g.Max)
+	}
+	return slog.Group("kubepods",
+		"working_set_bytes", g.WorkingSet, "current_bytes", g.Current, "limit_bytes", limit,
+		"anon_bytes", g.Stat.Anon, "file_bytes", g.Stat.File, "host_available_bytes", host.MemAvailable)
+}
+
+func round(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }

@@ -1,0 +1,362 @@
+package config
+
+import (
+	"errors"
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+const testFile = "/etc/kube-oomd/kube-oomd.toml"
+
+func TestParseValid(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want func(*Config) // changes to Default()
+	}{
+		{"empty file", ``, func(*Config) {}},
+		{"comments only", "# nothing\n\n  # here\n", func(*Config) {}},
+		{"empty sections", "[cgroup]\n[pressure]\n[memory]\n[kill]\n[log]\n", func(*Config) {}},
+
+		{"kubepods slice", "[cgroup]\nkubepods = \"/kubepods.slice\"", func(c *Config) { c.Cgroup.Kubepods = "/kubepods.slice" }},
+		{"kubepods nested", "[cgroup]\nkubepods = \"/a/kubepods\"", func(c *Config) { c.Cgroup.Kubepods = "/a/kubepods" }},
+		{"driver systemd", "[cgroup]\ndriver = \"systemd\"", func(c *Config) { c.Cgroup.Driver = DriverSystemd }},
+		{"driver cgroupfs", "[cgroup]\ndriver = \"cgroupfs\"", func(c *Config) { c.Cgroup.Driver = DriverCgroupfs }},
+		{"rescan min", "[cgroup]\nrescan_interval = \"1s\"", func(c *Config) { c.Cgroup.RescanInterval = time.Second }},
+		{"rescan max", "[cgroup]\nrescan_interval = \"10m\"", func(c *Config) { c.Cgroup.RescanInterval = 10 * time.Minute }},
+
+		{"kind some", "[pressure]\nkind = \"some\"", func(c *Config) { c.Pressure.Kind = KindSome }},
+		{"stall", "[pressure]\nstall = \"250ms\"", func(c *Config) { c.Pressure.Stall = 250 * time.Millisecond }},
+		{"stall just below window", "[pressure]\nstall = \"999ms\"", func(c *Config) { c.Pressure.Stall = 999 * time.Millisecond }},
+		{"window min", "[pressure]\nwindow = \"500ms\"\nstall = \"1ms\"", func(c *Config) {
+			c.Pressure.Window, c.Pressure.Stall = 500*time.Millisecond, time.Millisecond
+		}},
+		{"window max", "[pressure]\nwindow = \"10s\"", func(c *Config) { c.Pressure.Window = 10 * time.Second }},
+		{"window compound", "[pressure]\nwindow = \"1s500ms\"", func(c *Config) { c.Pressure.Window = 1500 * time.Millisecond }},
+		{"windows min", "[pressure]\nwindows = 1", func(c *Config) { c.Pressure.Windows = 1 }},
+		{"windows max", "[pressure]\nwindows = 60", func(c *Config) { c.Pressure.Windows = 60 }},
+		{"watch_host off", "[pressure]\nwatch_host = false", func(c *Config) { c.Pressure.WatchHost = false }},
+
+		{"near_limit min", "[memory]\nnear_limit = \"50%\"", func(c *Config) { c.Memory.NearLimit = 0.5 }},
+		{"near_limit max", "[memory]\nnear_limit = \"100%\"", func(c *Config) { c.Memory.NearLimit = 1 }},
+		{"near_limit fraction", "[memory]\nnear_limit = \"87.5%\"", func(c *Config) { c.Memory.NearLimit = 0.875 }},
+		{"floor size", "[memory]\nhost_available_floor = \"2GiB\"", func(c *Config) { c.Memory.HostAvailableFloor = Amount{Bytes: 2 << 30} }},
+		{"floor bytes", "[memory]\nhost_available_floor = 1048576", func(c *Config) { c.Memory.HostAvailableFloor = Amount{Bytes: 1 << 20} }},
+		{"floor min ratio", "[memory]\nhost_available_floor = \"1%\"", func(c *Config) { c.Memory.HostAvailableFloor = Amount{Ratio: 0.01} }},
+		{"floor max ratio", "[memory]\nhost_available_floor = \"50%\"", func(c *Config) { c.Memory.HostAvailableFloor = Amount{Ratio: 0.5} }},
+		{"min_victim MiB", "[memory]\nmin_victim = \"64MiB\"", func(c *Config) { c.Memory.MinVictim = 64 << 20 }},
+		{"min_victim MB", "[memory]\nmin_victim = \"100MB\"", func(c *Config) { c.Memory.MinVictim = 100e6 }},
+		{"min_victim integer", "[memory]\nmin_victim = 4096", func(c *Config) { c.Memory.MinVictim = 4096 }},
+		{"min_victim zero", "[memory]\nmin_victim = \"0\"", func(c *Config) { c.Memory.MinVictim = 0 }},
+
+		{"mode container", "[kill]\nmode = \"container\"", func(c *Config) { c.Kill.Mode = ModeContainer }},
+		{"mode dry-run", "[kill]\nmode = \"dry-run\"", func(c *Config) { c.Kill.Mode = ModeDryRun }},
+		{"on_imminent_oom off", "[kill]\non_imminent_oom = false", func(c *Config) { c.Kill.OnImminentOOM = false }},
+		{"cooldown", "[kill]\ncooldown = \"1m\"", func(c *Config) { c.Kill.Cooldown = time.Minute }},
+		{"timeout min", "[kill]\ntimeout = \"100ms\"", func(c *Config) { c.Kill.Timeout = 100 * time.Millisecond }},
+		{"timeout max", "[kill]\ntimeout = \"1m\"", func(c *Config) { c.Kill.Timeout = time.Minute }},
+		{"protect", "[kill]\nprotect = [\n  \"/kubepods.slice/*/kubepods-burstable-pod*.slice\",\n  \"/kubepods/pod[0-9]*\",\n]", func(c *Config) {
+			c.Kill.Protect = []string{"/kubepods.slice/*/kubepods-burstable-pod*.slice", "/kubepods/pod[0-9]*"}
+		}},
+		{"protect empty", "[kill]\nprotect = []", func(*Config) {}},
+
+		{"level debug", "[log]\nlevel = \"debug\"", func(c *Config) { c.Log.Level = slog.LevelDebug }},
+		{"level WARN", "[log]\nlevel = \"WARN\"", func(c *Config) { c.Log.Level = slog.LevelWarn }},
+		{"level error", "[log]\nlevel = \"error\"", func(c *Config) { c.Log.Level = slog.LevelError }},
+		{"format journal", "[log]\nformat = \"journal\"", func(c *Config) { c.Log.Format = FormatJournal }},
+		{"format text", "[log]\nformat = \"text\"", func(c *Config) { c.Log.Format = FormatText }},
+		{"format json", "[log]\nformat = \"json\"", func(c *Config) { c.Log.Format = FormatJSON }},
+
+		{"dotted keys", "kill.mode = \"dry-run\"\nlog.level = \"debug\"", func(c *Config) {
+			c.Kill.Mode, c.Log.Level = ModeDryRun, slog.LevelDebug
+		}},
+		{"inline table", "kill = { mode = \"dry-run\", cooldown = \"30s\" }", func(c *Config) {
+			c.Kill.Mode, c.Kill.Cooldown = ModeDryRun, 30*time.Second
+		}},
+		{"quoted key", "[kill]\n\"mode\" = \"dry-run\"", func(c *Config) { c.Kill.Mode = ModeDryRun }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Parse(testFile, []byte(tt.in))
+			if err != nil {
+				t.Fatalf("Parse(%q): %v", tt.in, err)
+			}
+			want := Default()
+			tt.want(&want)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("Parse(%q):\n got %+v\nwant %+v", tt.in, got, want)
+			}
+		})
+	}
+}
+
+// wantErr is an expected *Error; Msg must contain each of msg.
+type wantErr struct {
+	line int
+	key  string
+	msg  []string
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []wantErr
+	}{
+		// [cgroup]
+		{"kubepods relative", "[cgroup]\nkubepods = \"kubepods.slice\"",
+			[]wantErr{{2, "cgroup.kubepods", []string{`"kubepods.slice" must start with "/"`, `""`}}}},
+		{"kubepods dotdot", "[cgroup]\nkubepods = \"/kubepods/../etc\"",
+			[]wantErr{{2, "cgroup.kubepods", []string{`must not contain ".."`}}}},
+		{"kubepods root", "[cgroup]\nkubepods = \"/\"",
+			[]wantErr{{2, "cgroup.kubepods", []string{"root cgroup"}}}},
+		{"kubepods unclean", "[cgroup]\nkubepods = \"/kubepods.slice/\"",
+			[]wantErr{{2, "cgroup.kubepods", []string{`not a clean path; write "/kubepods.slice"`}}}},
+		{"kubepods type", "[cgroup]\nkubepods = 1",
+			[]wantErr{{2, "cgroup.kubepods", []string{"1 is an integer", "quoted string"}}}},
+		{"driver", "[cgroup]\ndriver = \"system\"",
+			[]wantErr{{2, "cgroup.driver", []string{`"system" is not one of auto, systemd, cgroupfs`}}}},
+		{"rescan too short", "[cgroup]\nrescan_interval = \"500ms\"",
+			[]wantErr{{2, "cgroup.rescan_interval", []string{`"500ms" is out of range; must be between 1s and 10m`}}}},
+		{"rescan too long", "[cgroup]\nrescan_interval = \"1h\"",
+			[]wantErr{{2, "cgroup.rescan_interval", []string{"out of range"}}}},
+		{"rescan no unit", "[cgroup]\nrescan_interval = \"10\"",
+			[]wantErr{{2, "cgroup.rescan_interval", []string{`"10" is not a duration`, `"10s"`}}}},
+		{"rescan integer", "[cgroup]\nrescan_interval = 10",
+			[]wantErr{{2, "cgroup.rescan_interval", []string{"10 is an integer", "duration with a unit"}}}},
+
+		// [pressure]
+		{"kind", "[pressure]\nkind = \"partial\"",
+			[]wantErr{{2, "pressure.kind", []string{`"partial" is not one of some, full`}}}},
+		{"stall zero", "[pressure]\nstall = \"0s\"",
+			[]wantErr{{2, "pressure.stall", []string{"more than 0"}}}},
+		{"stall negative", "[pressure]\nstall = \"-1s\"",
+			[]wantErr{{2, "pressure.stall", []string{"out of range"}}}},
+		{"stall equals window", "[pressure]\nstall = \"1s\"",
+			[]wantErr{{2, "pressure.stall", []string{`"1s" must be shorter than pressure.window ("1s")`}}}},
+		{"stall after window", "[pressure]\nwindow = \"1s\"\nstall = \"2s\"",
+			[]wantErr{{3, "pressure.stall", []string{`"2s" must be shorter than pressure.window ("1s")`}}}},
+		{"window after stall", "[pressure]\nstall = \"2s\"\nwindow = \"1s\"",
+			[]wantErr{{3, "pressure.window", []string{`"1s" must be longer than pressure.stall ("2s")`}}}},
+		{"window too short", "[pressure]\nwindow = \"100ms\"",
+			[]wantErr{{2, "pressure.window", []string{"between 500ms and 10s"}}}},
+		{"window too long", "[pressure]\nwindow = \"11s\"",
+			[]wantErr{{2, "pressure.window", []string{"between 500ms and 10s"}}}},
+		{"windows zero", "[pressure]\nwindows = 0",
+			[]wantErr{{2, "pressure.windows", []string{"0 is out of range; must be from 1 to 60"}}}},
+		{"windows too many", "[pressure]\nwindows = 61",
+			[]wantErr{{2, "pressure.windows", []string{"61 is out of range"}}}},
+		{"windows string", "[pressure]\nwindows = \"2\"",
+			[]wantErr{{2, "pressure.windows", []string{`"2" is a string`, "without quotes"}}}},
+		{"windows float", "[pressure]\nwindows = 2.5",
+			[]wantErr{{2, "pressure.windows", []string{"2.5 is a float", "whole number"}}}},
+		{"watch_host string", "[pressure]\nwatch_host = \"yes\"",
+			[]wantErr{{2, "pressure.watch_host", []string{`"yes" is a string`, "true or false"}}}},
+
+		// [memory]
+		{"near_limit too low", "[memory]\nnear_limit = \"40%\"",
+			[]wantErr{{2, "memory.near_limit", []string{`"40%" is out of range; must be from 50% to 100%`}}}},
+		{"near_limit over 100", "[memory]\nnear_limit = \"101%\"",
+			[]wantErr{{2, "memory.near_limit", []string{"more than 100%"}}}},
+		{"near_limit fraction", "[memory]\nnear_limit = \"0.9\"",
+			[]wantErr{{2, "memory.near_limit", []string{"not a percentage", `"90%"`}}}},
+		{"near_limit float", "[memory]\nnear_limit = 0.9",
+			[]wantErr{{2, "memory.near_limit", []string{"0.9 is a float", `"90%"`}}}},
+		{"floor ratio too high", "[memory]\nhost_available_floor = \"60%\"",
+			[]wantErr{{2, "memory.host_available_floor", []string{"out of range", "from 1% to 50%"}}}},
+		{"floor zero ratio", "[memory]\nhost_available_floor = \"0%\"",
+			[]wantErr{{2, "memory.host_available_floor", []string{"out of range"}}}},
+		{"floor bad size", "[memory]\nhost_available_floor = \"2G\"",
+			[]wantErr{{2, "memory.host_available_floor", []string{`unknown unit "G"`, "GiB"}}}},
+		{"floor negative", "[memory]\nhost_available_floor = -1",
+			[]wantErr{{2, "memory.host_available_floor", []string{"must not be negative"}}}},
+		{"floor bool", "[memory]\nhost_available_floor = true",
+			[]wantErr{{2, "memory.host_available_floor", []string{"true is a boolean"}}}},
+		{"min_victim unit", "[memory]\nmin_victim = \"32mb\"",
+			[]wantErr{{2, "memory.min_victim", []string{`unknown unit "mb"`}}}},
+		{"min_victim negative", "[memory]\nmin_victim = -5",
+			[]wantErr{{2, "memory.min_victim", []string{"-5 must not be negative"}}}},
+		{"min_victim float", "[memory]\nmin_victim = 1.5",
+			[]wantErr{{2, "memory.min_victim", []string{"1.5 is a float"}}}},
+		{"min_victim overflow", "[memory]\nmin_victim = \"99999999999TiB\"",
+			[]wantErr{{2, "memory.min_victim", []string{"too large"}}}},
+
+		// [kill]
+		{"mode", "[kill]\nmode = \"podd\"",
+			[]wantErr{{2, "kill.mode", []string{`"podd" is not one of pod, container, dry-run`}}}},
+		{"mode case", "[kill]\nmode = \"Pod\"",
+			[]wantErr{{2, "kill.mode", []string{`"Pod" is not one of`}}}},
+		{"on_imminent_oom int", "[kill]\non_imminent_oom = 1",
+			[]wantErr{{2, "kill.on_imminent_oom", []string{"1 is an integer", "true or false"}}}},
+		{"cooldown short", "[kill]\ncooldown = \"100ms\"",
+			[]wantErr{{2, "kill.cooldown", []string{"between 1s and 10m"}}}},
+		{"timeout long", "[kill]\ntimeout = \"2m\"",
+			[]wantErr{{2, "kill.timeout", []string{"between 100ms and 1m"}}}},
+		{"protect not array", "[kill]\nprotect = \"/kubepods*\"",
+			[]wantErr{{2, "kill.protect", []string{"is a string", "array"}}}},
+		{"protect relative", "[kill]\nprotect = [\"/ok\", \"kubepods*\"]",
+			[]wantErr{{2, "kill.protect", []string{`item 2: "kubepods*" must start with "/"`}}}},
+		{"protect bad pattern", "[kill]\nprotect = [\"/kubepods[\"]",
+			[]wantErr{{2, "kill.protect", []string{`item 1: "/kubepods[" is not a valid pattern`}}}},
+		{"protect item type", "[kill]\nprotect = [\n  \"/a\",\n  3,\n]",
+			[]wantErr{{2, "kill.protect", []string{"item 2: 3 is an integer"}}}},
+
+		// [log]
+		{"level", "[log]\nlevel = \"verbose\"",
+			[]wantErr{{2, "log.level", []string{`"verbose" is not one of debug, info, warn, error`}}}},
+		{"level offset", "[log]\nlevel = \"info+2\"",
+			[]wantErr{{2, "log.level", []string{"is not one of"}}}},
+		{"format", "[log]\nformat = \"xml\"",
+			[]wantErr{{2, "log.format", []string{`"xml" is not one of auto, journal, text, json`}}}},
+
+		// Unknown keys and sections.
+		{"unknown top-level key", "# c\nfoo = 1",
+			[]wantErr{{2, "foo", []string{"unknown key", "cgroup, pressure, memory, kill, log"}}}},
+		{"top-level key of a section", "mode = \"pod\"",
+			[]wantErr{{1, "mode", []string{"unknown key; mode belongs in the [kill] section"}}}},
+		{"unknown section", "[kill]\nmode = \"pod\"\n\n[killer]\nmode = \"pod\"",
+			[]wantErr{{4, "killer", []string{"unknown section; valid sections are cgroup, pressure, memory, kill, log"}}}},
+		{"unknown key in section", "[kill]\nmode = \"pod\"\nmodee = \"pod\"",
+			[]wantErr{{3, "kill.modee", []string{"unknown key; did you mean kill.mode?"}}}},
+		{"unknown key no near miss", "[kill]\n\nvictims = 3",
+			[]wantErr{{3, "kill.victims", []string{"unknown key; valid keys in [kill] are mode, on_imminent_oom, cooldown, timeout, protect"}}}},
+		{"key in wrong section", "[kill]\nwindow = \"1s\"",
+			[]wantErr{{2, "kill.window", []string{"window belongs in the [pressure] section"}}}},
+		{"key case", "[kill]\nMode = \"pod\"",
+			[]wantErr{{2, "kill.Mode", []string{"did you mean kill.mode?"}}}},
+		{"nested table", "[kill]\nmode = \"pod\"\n[kill.extra]\nx = 1",
+			[]wantErr{{3, "kill.extra", []string{"unknown key"}}}},
+		{"dotted unknown", "\nkill.modee = \"pod\"",
+			[]wantErr{{2, "kill.modee", []string{"unknown key"}}}},
+		{"inline unknown", "\nkill = { mode = \"pod\",\n  modee = 1 }",
+			[]wantErr{{3, "kill.modee", []string{"unknown key"}}}},
+		{"quoted unknown", "[kill]\n\"mo.de\" = 1",
+			[]wantErr{{2, `kill."mo.de"`, []string{"unknown key"}}}},
+		{"key after multi-line string", "[cgroup]\nkubepods = \"\"\"\nmodee = 1\n\"\"\"\n[kill]\nmodee = 1",
+			[]wantErr{
+				{2, "cgroup.kubepods", []string{"must start with"}},
+				{6, "kill.modee", []string{"unknown key"}},
+			}},
+		{"section not a table", "kill = \"pod\"",
+			[]wantErr{{1, "kill", []string{"kill is a section, not a string; write it as a [kill] table"}}}},
+		{"section as array of tables", "[[kill]]\nmode = \"pod\"",
+			[]wantErr{{1, "kill", []string{"not an array of tables"}}}},
+
+		// Syntax errors come alone, from the TOML decoder.
+		{"syntax: missing quote", "[kill]\nmode = \"pod\ncooldown = \"1s\"",
+			[]wantErr{{2, "kill.mode", []string{"newline"}}}},
+		{"syntax: no value", "[log]\nlevel =\n",
+			[]wantErr{{2, "log.level", []string{"expected value"}}}},
+		{"syntax: duplicate key", "[kill]\nmode = \"pod\"\nmode = \"pod\"",
+			[]wantErr{{3, "kill.mode", []string{"already been defined"}}}},
+		{"syntax: unclosed header", "[kill\nmode = \"pod\"",
+			[]wantErr{{2, "", []string{"to end table name"}}}}, // the decoder blames the line break
+		{"syntax: bare string", "[kill]\nmode = pod",
+			[]wantErr{{2, "kill.mode", []string{`expected value but found "pod"`, "need quotes"}}}},
+
+		// Many problems are reported together, in file order.
+		{"many", strings.Join([]string{
+			"[cgroup]",                   // 1
+			"driver = \"cgroups\"",       // 2
+			"[pressure]",                 // 3
+			"windows = 0",                // 4
+			"kind = \"all\"",             // 5
+			"[kill]",                     // 6
+			"mode = \"podd\"",            // 7
+			"cooldown = 10",              // 8
+			"extra = true",               // 9
+			"[logging]",                  // 10
+			"level = \"info\"",           // 11
+			"[memory]",                   // 12
+			"near_limit = \"95\"",        // 13
+			"min_victim = \"32MiB\"",     // 14
+			"host_available_floor = 0.5", // 15
+		}, "\n"),
+			[]wantErr{
+				{2, "cgroup.driver", []string{`"cgroups" is not one of`}},
+				{4, "pressure.windows", []string{"out of range"}},
+				{5, "pressure.kind", []string{`"all" is not one of`}},
+				{7, "kill.mode", []string{`"podd"`}},
+				{8, "kill.cooldown", []string{"10 is an integer"}},
+				{9, "kill.extra", []string{"unknown key"}},
+				{10, "logging", []string{"unknown section"}},
+				{13, "memory.near_limit", []string{`"95" is not a percentage`}},
+				{15, "memory.host_available_floor", []string{"0.5 is a float"}},
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse(testFile, []byte(tt.in))
+			if err == nil {
+				t.Fatalf("Parse(%q) = %+v, want errors", tt.in, cfg)
+			}
+			var errs Errors
+			if !errors.As(err, &errs) {
+				t.Fatalf("Parse(%q) error %T is not Errors", tt.in, err)
+			}
+			var first *Error
+			if !errors.As(err, &first) || first != errs[0] {
+				t.Errorf("errors.As(err, *Error) does not find the first error")
+			}
+			if len(errs) != len(tt.want) {
+				t.Fatalf("Parse(%q): got %d errors, want %d:\n%v", tt.in, len(errs), len(tt.want), err)
+			}
+			for i, w := range tt.want {
+				e := errs[i]
+				if e.File != testFile || e.Line != w.line || e.Key != w.key {
+					t.Errorf("error %d: got %s:%d key %q, want %s:%d key %q (%v)", i, e.File, e.Line, e.Key, testFile, w.line, w.key, e)
+				}
+				for _, m := range w.msg {
+					if !strings.Contains(e.Msg, m) {
+						t.Errorf("error %d: message %q lacks %q", i, e.Msg, m)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestErrorString(t *testing.T) {
+	tests := []struct {
+		e    Error
+		want string
+	}{
+		{Error{File: "f.toml", Line: 14, Key: "kill.mode", Msg: "bad"}, "f.toml:14: kill.mode: bad"},
+		{Error{File: "f.toml", Key: "kill.mode", Msg: "bad"}, "f.toml: kill.mode: bad"},
+		{Error{File: "f.toml", Line: 3, Msg: "bad"}, "f.toml:3: bad"},
+		{Error{Line: 3, Key: "k", Msg: "bad"}, "line 3: k: bad"},
+	}
+	for _, tt := range tests {
+		if got := tt.e.Error(); got != tt.want {
+			t.Errorf("%+v.Error() = %q, want %q", tt.e, got, tt.want)
+		}
+	}
+	errs := Errors{&tests[0].e, &tests[1].e}
+	if got, want := errs.Error(), "f.toml:14: kill.mode: bad\nf.toml: kill.mode: bad"; got != want {
+		t.Errorf("Errors.Error() = %q, want %q", got, want)
+	}
+}
+
+func TestErrorMessagesExact(t *testing.T) {
+	in := "[pressure]\nwindow = \"1s\"\nstall = \"2s\"\n[kill]\nmode = \"podd\"\nmodee = 1\n"
+	_, err := Parse(testFile, []byte(in))
+	want := `/etc/kube-oomd/kube-oomd.toml:3: pressure.stall: "2s" must be shorter than pressure.window ("1s")
+/etc/kube-oomd/kube-oomd.toml:5: kill.mode: "podd" is not one of pod, container, dry-run
+/etc/kube-oomd/kube-oomd.toml:6: kill.modee: unknown key; did you mean kill.mode?`
+	if err == nil || err.Error() != want {
+		t.Errorf("got:\n%v\nwant:\n%s", err, want)
+	}
+}
+
+func TestSyntaxErrorWrapsParseError(t *testing.T) {
+	_, err := Parse(testFile, []byte("a = "))
+	var pe toml.ParseError
+	if !errors.As(err, &pe) {
+		t.Fatalf("error %v does not wrap toml.ParseError", err)
+	}
+}

@@ -1,0 +1,153 @@
+package killer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
+)
+
+// The fallback for kernels without a usable cgroup.kill: freeze the cgroup so
+// that nothing forks or moves, name every process with a pidfd, SIGKILL each
+// through its pidfd, thaw. Frozen tasks still die of SIGKILL.
+
+const (
+	// freezeWait bounds the wait for "frozen 1". Tasks freeze only on their
+	// way back to user space, so a task stuck in reclaim (exactly the case
+	// under memory pressure) may not freeze for a long time. After this we
+	// kill anyway and re-list until no new process shows up.
+	freezeWait = 250 * time.Millisecond
+	// freezePoll is how often cgroup.events is read while freezing.
+	freezePoll = 2 * time.Millisecond
+	// maxPasses bounds the re-list/kill rounds when the cgroup did not freeze.
+	maxPasses = 4
+)
+
+// freezeKill kills every process of t through the freezer. It returns how many
+// processes it signalled; if that is 0, nothing was killed and err says why.
+// It always thaws the cgroup once it has frozen it.
+func (k Killer) freezeKill(ctx context.Context, dirfd int, t Target, procs *procSet) (n int, signalled bool, err error) {
+	if err := writeAt(dirfd, "cgroup.freeze", "1"); err != nil {
+		switch {
+		case gone(dirfd):
+			return 0, false, fmt.Errorf("killer: %s: %w: %w before the kill; nothing killed", t.Cgroup, ErrChanged, cgroupv2.ErrGone)
+		case errors.Is(err, unix.ENOENT):
+			return 0, false, fmt.Errorf("killer: %s: kernel has neither cgroup.kill (5.14+) nor cgroup.freeze (5.2+); nothing killed: upgrade the kernel", t.Cgroup)
+		}
+		return 0, false, fmt.Errorf("killer: %s: cgroup.kill unusable, and write 1 to cgroup.freeze: %w; nothing killed", t.Cgroup, err)
+	}
+	defer func() {
+		if terr := thaw(dirfd, t); terr != nil {
+			err = errors.Join(err, terr)
+		}
+	}()
+
+	frozen, err := waitFrozen(ctx, t, min(freezeWait, k.timeout()))
+	if err != nil {
+		return 0, false, fmt.Errorf("killer: %s: not killed: %w", t.Cgroup, err)
+	}
+
+	var errs []error
+	for pass := 0; pass < maxPasses; pass++ {
+		pids, err := cgroupv2.Procs(t.Cgroup, true)
+		if err == nil && changed(t) {
+			err = fmt.Errorf("%s: %w", t.Cgroup, cgroupv2.ErrGone)
+		}
+		if err != nil {
+			if n == 0 {
+				return 0, false, notKilled(t, "list processes", err)
+			}
+			errs = append(errs, fmt.Errorf("re-list processes: %w", err))
+			break
+		}
+		// Name every listed process before signalling any. Only processes
+		// listed now are killed: one that left the cgroup since step 2 is
+		// not the victim any more.
+		var kill []int
+		failed := 0
+		var openErr error
+		for _, pid := range pids {
+			fd, err := procs.resolve(pid)
+			if err != nil {
+				failed++
+				if openErr == nil {
+					openErr = fmt.Errorf("pid %d: %w", pid, err)
+				}
+				continue
+			}
+			if fd >= 0 && !procs.signaled[pid] {
+				kill = append(kill, pid)
+			}
+		}
+		if failed > 0 {
+			err := fmt.Errorf("cannot open a pidfd for %d of %d processes (%w)", failed, len(pids), openErr)
+			if n == 0 {
+				return 0, false, fmt.Errorf("killer: %s: %w; nothing killed: without a pidfd a PID could be reused under us", t.Cgroup, err)
+			}
+			errs = append(errs, err)
+		}
+		sent := 0
+		for _, pid := range kill {
+			err := sigkill(procs.fds[pid])
+			switch {
+			case err == nil:
+				procs.signaled[pid] = true
+				n++
+				sent++
+			case errors.Is(err, unix.ESRCH):
+				procs.signaled[pid] = true // exited meanwhile
+			default:
+				errs = append(errs, fmt.Errorf("SIGKILL pid %d: %w", pid, err))
+			}
+		}
+		// Frozen: nothing can fork or move in, one pass named everyone.
+		if frozen || sent == 0 {
+			break
+		}
+	}
+	if n == 0 {
+		if len(errs) > 0 {
+			return 0, false, fmt.Errorf("killer: %s: freeze+sigkill: %w; nothing killed", t.Cgroup, errors.Join(errs...))
+		}
+		return 0, false, fmt.Errorf("killer: %s: %w: its processes exited before the kill; nothing killed", t.Cgroup, ErrChanged)
+	}
+	if len(errs) > 0 {
+		return n, true, fmt.Errorf("killer: %s: freeze+sigkill: killed %d processes, but: %w", t.Cgroup, n, errors.Join(errs...))
+	}
+	return n, true, nil
+}
+
+// waitFrozen waits up to limit for cgroup.events to say frozen 1. Running out
+// of time is not an error; ctx ending is.
+func waitFrozen(ctx context.Context, t Target, limit time.Duration) (bool, error) {
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	tick := time.NewTicker(freezePoll)
+	defer tick.Stop()
+	for {
+		if ev, err := cgroupv2.ReadCgroupEvents(t.Cgroup); err == nil && ev.Frozen {
+			return true, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-deadline.C:
+			return false, nil
+		case <-tick.C:
+		}
+	}
+}
+
+// thaw writes 0 to cgroup.freeze. Killed tasks must be able to run to exit,
+// and a pod slice left frozen would freeze every container started in it.
+func thaw(dirfd int, t Target) error {
+	err := writeAt(dirfd, "cgroup.freeze", "0")
+	if err == nil || gone(dirfd) {
+		return nil
+	}
+	return fmt.Errorf("killer: %s: thaw failed: %w; the cgroup is left FROZEN: write 0 to %s/cgroup.freeze by hand", t.Cgroup, err, t.Cgroup)
+}

@@ -1,0 +1,316 @@
+// Package killer kills one cgroup (a pod slice or a container scope) and
+// reports what that freed.
+//
+// It kills with cgroup.kill (5.14+), or, where that is missing or refused, by
+// freezing the cgroup and sending SIGKILL through pidfds (freeze.go). It then
+// asks the kernel to free the victims' memory at once (process_mrelease,
+// 5.15+) and waits for the cgroup to empty. It never logs: the caller logs the
+// Result.
+package killer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
+)
+
+// Target is the cgroup to kill, as it was when it was chosen.
+type Target struct {
+	Cgroup string // absolute directory of the cgroup to kill
+	ID     uint64 // cgroupv2.ID of that directory when the victim was chosen
+}
+
+// Method is how the processes were killed.
+type Method string
+
+const (
+	MethodCgroupKill    Method = "cgroup.kill"
+	MethodFreezeSigkill Method = "freeze+sigkill"
+)
+
+// Result describes one kill. Method is empty when nothing was signalled.
+type Result struct {
+	Method        Method
+	PIDs          int           // processes signalled/seen at kill time
+	Released      int           // process_mrelease calls that succeeded
+	Before, After uint64        // memory.current just before the kill, and once it emptied (or at timeout)
+	Freed         uint64        // Before - After (0 if After >= Before)
+	Confirmed     bool          // cgroup.events said populated 0 before the timeout
+	Took          time.Duration // from the kill write to confirmation (or timeout)
+}
+
+// ErrChanged: the target is not the cgroup that was chosen, or it has no
+// processes any more. Nothing was killed.
+var ErrChanged = errors.New("victim changed since it was chosen")
+
+// ErrNotConfirmed: the kill was issued but the cgroup still had processes when
+// the wait ended. The Result is filled in.
+var ErrNotConfirmed = errors.New("kill not confirmed: cgroup still populated")
+
+// DefaultTimeout is used when Killer.Timeout is zero or negative.
+const DefaultTimeout = 5 * time.Second
+
+// pollInterval is how often cgroup.events is re-read while waiting.
+const pollInterval = 10 * time.Millisecond
+
+// Killer kills cgroups. The zero value is ready to use.
+type Killer struct {
+	Timeout time.Duration // how long to wait for populated 0 after the kill
+}
+
+func (k Killer) timeout() time.Duration {
+	if k.Timeout <= 0 {
+		return DefaultTimeout
+	}
+	return k.Timeout
+}
+
+// Kill kills every process in t.Cgroup and below, after checking that the
+// cgroup is still the one chosen and still has processes.
+//
+// Errors: ErrChanged (also wrapping cgroupv2.ErrGone when the directory is
+// gone) and any error returned with an empty Result.Method mean nothing was
+// signalled. Once a kill was issued, Result is filled in and the error, if
+// any, wraps ErrNotConfirmed (and ctx.Err() when ctx ended the wait) and/or
+// says what else went wrong (a cgroup left frozen, some processes that could
+// not be signalled).
+func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
+	var res Result
+	if !filepath.IsAbs(t.Cgroup) {
+		return res, fmt.Errorf("killer: %q: target cgroup must be an absolute directory; nothing killed", t.Cgroup)
+	}
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("killer: %s: not killed: %w", t.Cgroup, err)
+	}
+
+	// 1. Verify. The directory fd pins the cgroup: every write below goes
+	// through it, so a cgroup removed and replaced at the same path after
+	// this check cannot be hit by mistake.
+	dirfd, err := verify(t)
+	if err != nil {
+		return res, err
+	}
+	defer unix.Close(dirfd)
+
+	// 2. Measure, and open a pidfd for every process so that no PID can be
+	// reused under us. Failing to open some pidfds (ENOMEM, EMFILE under
+	// pressure) only costs process_mrelease on the cgroup.kill path; the
+	// fallback path re-checks and refuses to kill what it cannot name.
+	res.Before, err = cgroupv2.ReadUint(filepath.Join(t.Cgroup, "memory.current"))
+	if err != nil {
+		return res, notKilled(t, "read memory.current", err)
+	}
+	pids, err := cgroupv2.Procs(t.Cgroup, true)
+	if err != nil {
+		return res, notKilled(t, "list processes", err)
+	}
+	procs := newProcSet()
+	defer procs.close()
+	procs.add(pids)
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("killer: %s: not killed: %w", t.Cgroup, err)
+	}
+
+	// 3. Kill.
+	start := time.Now()
+	var killErr error
+	switch err := writeAt(dirfd, "cgroup.kill", "1"); {
+	case err == nil:
+		res.Method = MethodCgroupKill
+		res.PIDs = len(procs.fds)
+	case needsFallback(err):
+		if gone(dirfd) {
+			return res, fmt.Errorf("killer: %s: %w: %w before the kill; nothing killed", t.Cgroup, ErrChanged, cgroupv2.ErrGone)
+		}
+		n, signalled, err := k.freezeKill(ctx, dirfd, t, procs)
+		if !signalled {
+			return res, err
+		}
+		res.Method = MethodFreezeSigkill
+		res.PIDs = n
+		killErr = err
+	default:
+		if gone(dirfd) {
+			return res, fmt.Errorf("killer: %s: %w: %w before the kill; nothing killed", t.Cgroup, ErrChanged, cgroupv2.ErrGone)
+		}
+		return res, fmt.Errorf("killer: %s: write 1 to cgroup.kill: %w; nothing killed", t.Cgroup, err)
+	}
+
+	// 4. Free the victims' memory now, then drop the pidfds.
+	res.Released = procs.releaseAll()
+	procs.close()
+
+	// 5. Wait for the cgroup to empty, then measure.
+	confirmed, waitErr := waitEmpty(ctx, t, k.timeout())
+	res.Took = time.Since(start)
+	res.Confirmed = confirmed
+	res.After = after(t, res.Before)
+	if res.After < res.Before {
+		res.Freed = res.Before - res.After
+	}
+	if !confirmed {
+		err := fmt.Errorf("killer: %s: %w after %v (%s; %d processes signalled): %w; check cgroup.procs for processes stuck in D state",
+			t.Cgroup, ErrNotConfirmed, res.Took.Round(time.Millisecond), res.Method, res.PIDs, waitErr)
+		return res, errors.Join(err, killErr)
+	}
+	return res, killErr
+}
+
+// verify checks that t.Cgroup is still the chosen cgroup and still has
+// processes, and returns an open directory fd for it.
+func verify(t Target) (int, error) {
+	id, err := cgroupv2.ID(t.Cgroup)
+	if err != nil {
+		return -1, notKilled(t, "check identity", err)
+	}
+	if id != t.ID {
+		return -1, fmt.Errorf("killer: %s: %w: cgroup ID is %d, the victim's was %d (a new cgroup at the same path); nothing killed, choose again",
+			t.Cgroup, ErrChanged, id, t.ID)
+	}
+	dirfd, err := unix.Open(t.Cgroup, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, notKilled(t, "open", pathErr(t.Cgroup, err))
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(dirfd, &st); err != nil || st.Ino != t.ID {
+		unix.Close(dirfd)
+		return -1, fmt.Errorf("killer: %s: %w: directory replaced while being checked; nothing killed, choose again", t.Cgroup, ErrChanged)
+	}
+	ev, err := cgroupv2.ReadCgroupEvents(t.Cgroup)
+	if err != nil {
+		unix.Close(dirfd)
+		return -1, notKilled(t, "read cgroup.events", err)
+	}
+	if !ev.Populated {
+		unix.Close(dirfd)
+		return -1, fmt.Errorf("killer: %s: %w: no processes left (populated 0); nothing killed", t.Cgroup, ErrChanged)
+	}
+	return dirfd, nil
+}
+
+// notKilled wraps an error met before any signal was sent. A cgroup that is
+// gone is ErrChanged too.
+func notKilled(t Target, what string, err error) error {
+	if errors.Is(err, cgroupv2.ErrGone) {
+		return fmt.Errorf("killer: %s: %w: %w; nothing killed", t.Cgroup, ErrChanged, err)
+	}
+	return fmt.Errorf("killer: %s: %s: %w; nothing killed", t.Cgroup, what, err)
+}
+
+func pathErr(path string, err error) error {
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENODEV) {
+		return fmt.Errorf("%s: %w", path, cgroupv2.ErrGone)
+	}
+	return err
+}
+
+// needsFallback reports whether a failed cgroup.kill write means "use the
+// freezer": the file is missing (kernel < 5.14), or the kernel refuses it
+// (EOPNOTSUPP on threaded cgroups, EINVAL).
+func needsFallback(err error) bool {
+	return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EINVAL)
+}
+
+// gone reports whether the cgroup behind dirfd has been removed. A removed
+// cgroupfs directory has no link left; the files of a fake tree vanish.
+func gone(dirfd int) bool {
+	var st unix.Stat_t
+	if err := unix.Fstat(dirfd, &st); err != nil {
+		return true
+	}
+	if st.Nlink == 0 {
+		return true
+	}
+	fd, err := unix.Openat(dirfd, "cgroup.events", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENODEV)
+	}
+	unix.Close(fd)
+	return false
+}
+
+// writeAt writes value to the interface file name in the directory dirfd. It
+// never creates the file: a missing file is ENOENT.
+func writeAt(dirfd int, name, value string) error {
+	fd, err := unix.Openat(dirfd, name, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	for {
+		_, err = unix.Write(fd, []byte(value))
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+// waitEmpty waits until the cgroup has no processes, for at most timeout or
+// until ctx is done.
+//
+// It polls cgroup.events every 10 ms instead of using inotify. The wait only
+// runs during a kill and usually lasts a few milliseconds, so the cost is a
+// handful of small reads. Polling also covers what inotify misses: a cgroup
+// removed meanwhile gets no IN_DELETE_SELF on its files, while a read sees
+// ENOENT at once. It needs no extra fd or goroutine either, and behaves the
+// same on the fake trees the tests use.
+//
+// A cgroup that is gone, or whose path now names another cgroup, counts as
+// empty: the kernel refuses to remove a populated cgroup.
+func waitEmpty(ctx context.Context, t Target, timeout time.Duration) (bool, error) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	var lastErr error
+	for {
+		ev, err := cgroupv2.ReadCgroupEvents(t.Cgroup)
+		switch {
+		case errors.Is(err, cgroupv2.ErrGone) || changed(t):
+			return true, nil
+		case err != nil:
+			lastErr = err // keep trying until the deadline
+		case !ev.Populated:
+			return true, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-deadline.C:
+			if lastErr != nil {
+				return false, fmt.Errorf("still populated at timeout %v; last read error: %w", timeout, lastErr)
+			}
+			return false, fmt.Errorf("still populated at timeout %v", timeout)
+		case <-tick.C:
+		}
+	}
+}
+
+// changed reports whether t.Cgroup is gone or now names another cgroup.
+func changed(t Target) bool {
+	id, err := cgroupv2.ID(t.Cgroup)
+	return errors.Is(err, cgroupv2.ErrGone) || (err == nil && id != t.ID)
+}
+
+// after reads memory.current once the wait is over. A cgroup that vanished
+// freed everything. If it cannot be read for another reason, it reports
+// before, so that Freed is 0 rather than a guess.
+func after(t Target, before uint64) uint64 {
+	if changed(t) {
+		return 0
+	}
+	v, err := cgroupv2.ReadUint(filepath.Join(t.Cgroup, "memory.current"))
+	if errors.Is(err, cgroupv2.ErrGone) {
+		return 0
+	}
+	if err != nil {
+		return before
+	}
+	return v
+}

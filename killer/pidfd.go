@@ -1,0 +1,118 @@
+package killer
+
+import (
+	"errors"
+
+	"golang.org/x/sys/unix"
+)
+
+// pidfd_open(2) 5.3+, pidfd_send_signal(2) 5.1+, process_mrelease(2) 5.15+.
+// A pidfd names one process, not a PID number: once it is open, signals sent
+// through it can never reach a process that later reuses the number.
+
+// openPidfd opens a pidfd for pid. The kernel always sets close-on-exec.
+// ESRCH (the process is already gone) is returned as is for the caller to skip.
+func openPidfd(pid int) (int, error) {
+	for {
+		fd, err := unix.PidfdOpen(pid, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		return fd, err
+	}
+}
+
+// sigkill sends SIGKILL to the process behind fd.
+func sigkill(fd int) error {
+	return unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+}
+
+// alive reports whether the process behind fd still holds its PID (a zombie
+// does too: the number cannot be reused until it is reaped).
+func alive(fd int) bool {
+	return unix.PidfdSendSignal(fd, 0, nil, 0) == nil
+}
+
+// mrelease asks the kernel to free the memory of the killed process behind fd
+// now, on this thread, rather than when the victim gets around to exiting.
+// ESRCH (its memory is already gone) and EINVAL (not dying, or work already
+// done) are normal; ENOSYS means the kernel is older than 5.15.
+func mrelease(fd int) error {
+	for {
+		_, _, errno := unix.Syscall(unix.SYS_PROCESS_MRELEASE, uintptr(fd), 0, 0)
+		switch errno {
+		case 0:
+			return nil
+		case unix.EINTR:
+			continue
+		default:
+			return errno
+		}
+	}
+}
+
+// procSet holds one pidfd per process of the victim, keyed by PID.
+type procSet struct {
+	fds      map[int]int  // pid -> pidfd
+	signaled map[int]bool // pid -> SIGKILL sent through fds[pid]
+}
+
+func newProcSet() *procSet {
+	return &procSet{fds: map[int]int{}, signaled: map[int]bool{}}
+}
+
+// add opens pidfds for pids where it can. Processes that are gone are
+// skipped. Other failures (ENOMEM, EMFILE) are ignored here: on the
+// cgroup.kill path they only cost process_mrelease, and the freezer path
+// tries again and refuses to kill a process it cannot open.
+func (s *procSet) add(pids []int) {
+	for _, pid := range pids {
+		s.resolve(pid)
+	}
+}
+
+// resolve returns the pidfd for the process that holds pid now, opening a new
+// one if there is none or if the process behind the old one has been reaped
+// (the number may have been reused). It returns -1, nil when pid is gone.
+func (s *procSet) resolve(pid int) (int, error) {
+	if fd, ok := s.fds[pid]; ok {
+		if alive(fd) {
+			return fd, nil
+		}
+		unix.Close(fd)
+		delete(s.fds, pid)
+		delete(s.signaled, pid)
+	}
+	fd, err := openPidfd(pid)
+	if errors.Is(err, unix.ESRCH) {
+		return -1, nil
+	}
+	if err != nil {
+		return -1, err
+	}
+	s.fds[pid] = fd
+	return fd, nil
+}
+
+// releaseAll calls process_mrelease on every pidfd and returns how many
+// succeeded. It stops at ENOSYS (kernel < 5.15).
+func (s *procSet) releaseAll() int {
+	n := 0
+	for _, fd := range s.fds {
+		err := mrelease(fd)
+		if err == nil {
+			n++
+		}
+		if err == unix.ENOSYS {
+			break
+		}
+	}
+	return n
+}
+
+func (s *procSet) close() {
+	for pid, fd := range s.fds {
+		unix.Close(fd)
+		delete(s.fds, pid)
+	}
+}

@@ -1,0 +1,160 @@
+package policy
+
+import (
+	"time"
+
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/psi"
+)
+
+// Thresholds configure the kill decision.
+type Thresholds struct {
+	Kind    psi.Kind      // which PSI line counts: some or full
+	Stall   time.Duration // stall within one window that makes it a pressured window
+	Window  time.Duration // the PSI window in force
+	Windows int           // consecutive pressured windows needed
+
+	NearLimit float64 // working set / kubepods memory.max that counts as near the limit
+	HostFloor uint64  // without a kubepods limit: MemAvailable below this is near
+
+	OnImminentOOM bool
+	Cooldown      time.Duration
+}
+
+// Observation is what the daemon read at one moment: the kubepods cgroup,
+// the host, and whether a PSI trigger fired since the last one.
+type Observation struct {
+	Now       time.Time
+	Triggered bool
+	Kubepods  cgroupv2.Group
+	Local     cgroupv2.MemoryEvents // kubepods memory.events.local
+	Host      cgroupv2.Meminfo
+}
+
+// State is what the decision remembers between observations. The zero
+// State is a fresh start.
+type State struct {
+	started     bool
+	windowStart time.Time
+	windowStall time.Duration // stall total at windowStart
+	triggered   bool          // a trigger fired in the current window
+	lastLocal   cgroupv2.MemoryEvents
+
+	Pressured int       // consecutive pressured windows so far
+	LastKill  time.Time // zero if none
+}
+
+// Reason says why a verdict says kill.
+type Reason string
+
+const (
+	ReasonPressure    Reason = "sustained-pressure" // pressure for Windows windows, memory near the limit
+	ReasonImminentOOM Reason = "imminent-oom"       // kubepods hit its limit with unreclaimable memory near it
+)
+
+// Verdict is the outcome of one observation, with the figures behind it.
+type Verdict struct {
+	Kill      bool
+	Reason    Reason
+	Pressured int     // consecutive pressured windows
+	Stall     float64 // stall share of the last completed window, 0..1
+	Near      bool    // memory near the limit
+	Usage     uint64  // what was compared: kubepods working set, or host MemAvailable without a limit
+	Limit     uint64  // kubepods memory.max, or the host floor without a limit
+	Cooling   bool    // a kill happened less than Cooldown ago
+}
+
+// Decide folds one observation into the state and says whether to kill.
+// Pressure alone never kills: memory must also be near the limit.
+func Decide(s State, o Observation, th Thresholds) (State, Verdict) {
+	total := stallTotal(o.Kubepods, th.Kind)
+	if !s.started {
+		s = State{started: true, windowStart: o.Now, windowStall: total, lastLocal: o.Local, LastKill: s.LastKill}
+	}
+	v := Verdict{}
+	if o.Triggered {
+		s.triggered = true
+	}
+
+	// Close the window once it has lasted about as long as the PSI window.
+	if elapsed := o.Now.Sub(s.windowStart); elapsed >= th.Window*9/10 && elapsed > 0 {
+		v.Stall = float64(total-s.windowStall) / float64(elapsed)
+		pressured := s.triggered || v.Stall >= float64(th.Stall)/float64(th.Window)
+		switch {
+		case elapsed > 2*th.Window:
+			// Nobody looked for a while, which only happens when no trigger
+			// fired: the windows in between were calm.
+			s.Pressured = b2i(pressured)
+		case pressured:
+			s.Pressured++
+		default:
+			s.Pressured = 0
+		}
+		s.windowStart, s.windowStall, s.triggered = o.Now, total, false
+	}
+	v.Pressured = s.Pressured
+
+	v.Near, v.Usage, v.Limit = near(o, th)
+	limitHit := o.Local.Max > s.lastLocal.Max || o.Local.OOM > s.lastLocal.OOM
+	s.lastLocal = o.Local
+
+	if !s.LastKill.IsZero() && o.Now.Sub(s.LastKill) < th.Cooldown {
+		// Pressure is re-checked after the cooldown, from scratch: windows
+		// that still show the last victim dying do not count.
+		v.Cooling = true
+		s.Pressured, v.Pressured = 0, 0
+		return s, v
+	}
+	switch {
+	case v.Near && s.Pressured >= th.Windows:
+		v.Kill, v.Reason = true, ReasonPressure
+	case th.OnImminentOOM && limitHit && unreclaimableNear(o.Kubepods, th):
+		v.Kill, v.Reason = true, ReasonImminentOOM
+	}
+	return s, v
+}
+
+// Acted records a kill (or, in dry-run, a kill that would have happened):
+// the cooldown starts and pressure must build up again before the next one.
+func Acted(s State, now time.Time) State {
+	s.LastKill = now
+	s.Pressured = 0
+	s.windowStart, s.triggered = now, false
+	return s
+}
+
+// near says whether pods' memory is near the limit: the kubepods working set
+// against its memory.max, or, when kubepods has no limit, the host's
+// MemAvailable against the floor.
+func near(o Observation, th Thresholds) (ok bool, usage, limit uint64) {
+	g := o.Kubepods
+	if g.Max != cgroupv2.Unlimited && g.Max > 0 {
+		return float64(g.WorkingSet) >= th.NearLimit*float64(g.Max), g.WorkingSet, g.Max
+	}
+	return o.Host.MemAvailable < th.HostFloor, o.Host.MemAvailable, th.HostFloor
+}
+
+// unreclaimableNear says whether memory that reclaim cannot free without
+// swap (anonymous and shared memory) fills kubepods up to the near-limit
+// share: then hitting the limit means the kernel OOM killer is next. Page
+// cache hitting the limit is the normal life of a busy node.
+func unreclaimableNear(g cgroupv2.Group, th Thresholds) bool {
+	if g.Max == cgroupv2.Unlimited || g.Max == 0 {
+		return false
+	}
+	return float64(g.Stat.Anon+g.Stat.Shmem) >= th.NearLimit*float64(g.Max)
+}
+
+func stallTotal(g cgroupv2.Group, k psi.Kind) time.Duration {
+	if k == psi.Some {
+		return g.Pressure.Some.Total
+	}
+	return g.Pressure.Full.Total
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,317 @@
+package policy
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/psi"
+)
+
+const (
+	MiB      = 1 << 20
+	GiB      = 1 << 30
+	memTotal = 16 * GiB
+)
+
+// pod builds a pod with one container whose processes run at adj, plus a
+// sandbox, the way the kubelet lays it out.
+func pod(name string, q cgroupv2.QoS, ws uint64, adj ...int) cgroupv2.Pod {
+	p := cgroupv2.Pod{UID: name, QoS: q}
+	p.Path = "/kubepods.slice/" + name
+	p.WorkingSet, p.Current, p.Max = ws, ws, cgroupv2.Unlimited
+	p.Containers = append(p.Containers, cgroupv2.Container{ID: "pause", Procs: []cgroupv2.Process{{PID: 1, OOMScoreAdj: -998}}})
+	var procs []cgroupv2.Process
+	for i, a := range adj {
+		procs = append(procs, cgroupv2.Process{PID: 100 + i, OOMScoreAdj: a})
+	}
+	p.Containers = append(p.Containers, cgroupv2.Container{ID: "app", Procs: procs, Current: ws})
+	return p
+}
+
+func TestInferRequest(t *testing.T) {
+	withMin := pod("m", cgroupv2.Burstable, GiB, 500)
+	withMin.Min = 300 * MiB
+	guaranteed := pod("g", cgroupv2.Guaranteed, GiB, -997)
+	guaranteed.Max = 2 * GiB
+	twoContainers := pod("two", cgroupv2.Burstable, GiB, 900)
+	twoContainers.Containers = append(twoContainers.Containers, cgroupv2.Container{ID: "side", Procs: []cgroupv2.Process{{PID: 7, OOMScoreAdj: 950}}})
+	raisedChild := pod("child", cgroupv2.Burstable, GiB, 900, 1000) // a child raised its own adj
+	conmon := pod("crio", cgroupv2.Burstable, GiB, 999)
+	conmon.Containers = append(conmon.Containers, cgroupv2.Container{ID: "c", Helper: true, Procs: []cgroupv2.Process{{PID: 9, OOMScoreAdj: -1000}}})
+
+	tests := []struct {
+		name string
+		pod  cgroupv2.Pod
+		want uint64
+		src  RequestSource
+	}{
+		{"memory.min wins", withMin, 300 * MiB, FromMemoryMin},
+		{"guaranteed request is its limit", guaranteed, 2 * GiB, FromLimit},
+		{"burstable adj 900 is 10% of the node", pod("b", cgroupv2.Burstable, GiB, 900), 100 * (memTotal / 1000), FromOOMScoreAdj},
+		{"burstable containers add up", twoContainers, 150 * (memTotal / 1000), FromOOMScoreAdj},
+		{"lowest adj of a container counts", raisedChild, 100 * (memTotal / 1000), FromOOMScoreAdj},
+		{"burstable adj 999 means no request", pod("n", cgroupv2.Burstable, GiB, 999), 0, FromNone},
+		{"besteffort has none", pod("be", cgroupv2.BestEffort, GiB, 1000), 0, FromNone},
+		{"runtime helper ignored", conmon, 0, FromNone},
+		{"no processes, no guess", pod("empty", cgroupv2.Burstable, GiB), 0, FromNone},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, src := InferRequest(tt.pod, memTotal)
+			if got != tt.want || src != tt.src {
+				t.Errorf("InferRequest = %d (%s), want %d (%s)", got, src, tt.want, tt.src)
+			}
+		})
+	}
+}
+
+func TestProtection(t *testing.T) {
+	conmon := pod("crio", cgroupv2.Burstable, GiB, 999)
+	conmon.Containers = append(conmon.Containers, cgroupv2.Container{ID: "c", Helper: true, Procs: []cgroupv2.Process{{PID: 9, OOMScoreAdj: -1000}}})
+	loose := pod("loose", cgroupv2.BestEffort, GiB, 1000)
+	loose.Procs = []cgroupv2.Process{{PID: 5, OOMScoreAdj: -1000}}
+	tests := []struct {
+		name      string
+		pod       cgroupv2.Pod
+		globs     []string
+		protected bool
+	}{
+		{"plain besteffort", pod("be", cgroupv2.BestEffort, GiB, 1000), nil, false},
+		{"critical in besteffort slice", pod("crit", cgroupv2.BestEffort, GiB, -997), nil, true},
+		{"critical in burstable slice", pod("crit", cgroupv2.Burstable, GiB, 500, -997), nil, true},
+		{"guaranteed at -997 is normal", pod("g", cgroupv2.Guaranteed, GiB, -997), nil, false},
+		{"-1000 protects even guaranteed", pod("g", cgroupv2.Guaranteed, GiB, -1000), nil, true},
+		{"sandbox -998 does not protect", pod("s", cgroupv2.BestEffort, GiB), nil, false},
+		{"conmon -1000 does not protect", conmon, nil, false},
+		{"process outside containers counts", loose, nil, true},
+		{"glob match", pod("be", cgroupv2.BestEffort, GiB, 1000), []string{"/kubepods.slice/b*"}, true},
+		{"glob miss", pod("be", cgroupv2.BestEffort, GiB, 1000), []string{"/kubepods.slice/x*"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			why := Protection(tt.pod, tt.globs)
+			if (why != "") != tt.protected {
+				t.Errorf("Protection = %q, want protected=%v", why, tt.protected)
+			}
+		})
+	}
+}
+
+func TestRank(t *testing.T) {
+	cfg := RankConfig{MemTotal: memTotal, MinVictim: 64 * MiB}
+	g := pod("guaranteed", cgroupv2.Guaranteed, 3*GiB, -997)
+	g.Max = 3 * GiB
+	tests := []struct {
+		name string
+		pods []cgroupv2.Pod
+		want []string // paths' pod names in rank order, protected last
+	}{
+		{"qos order beats size", []cgroupv2.Pod{
+			g,
+			pod("burstable", cgroupv2.Burstable, 2*GiB, 999),
+			pod("besteffort", cgroupv2.BestEffort, 100*MiB, 1000),
+		}, []string{"besteffort", "burstable", "guaranteed"}},
+		{"above request before working set", []cgroupv2.Pod{
+			pod("big-but-within", cgroupv2.Burstable, 1600*MiB, 900), // request ≈ 1.6 GiB
+			pod("small-but-over", cgroupv2.Burstable, 1000*MiB, 970), // request ≈ 0.5 GiB
+		}, []string{"small-but-over", "big-but-within"}},
+		{"working set breaks ties", []cgroupv2.Pod{
+			pod("be-small", cgroupv2.BestEffort, 200*MiB, 1000),
+			pod("be-big", cgroupv2.BestEffort, 900*MiB, 1000),
+		}, []string{"be-big", "be-small"}},
+		{"too small comes last, after guaranteed", []cgroupv2.Pod{
+			pod("tiny", cgroupv2.BestEffort, 10*MiB, 1000),
+			g,
+		}, []string{"guaranteed", "tiny"}},
+		{"protected never ranked", []cgroupv2.Pod{
+			pod("critical", cgroupv2.BestEffort, 4*GiB, -997),
+			pod("leaker", cgroupv2.BestEffort, 300*MiB, 1000),
+		}, []string{"leaker", "critical"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Rank(tt.pods, cfg)
+			var names []string
+			for _, c := range got {
+				names = append(names, c.Pod.UID)
+			}
+			if fmt.Sprint(names) != fmt.Sprint(tt.want) {
+				t.Fatalf("order = %v, want %v", names, tt.want)
+			}
+			for i, c := range got {
+				want := i + 1
+				if c.Protected != "" {
+					want = 0
+				}
+				if c.Rank != want {
+					t.Errorf("%s rank = %d, want %d", c.Pod.UID, c.Rank, want)
+				}
+			}
+		})
+	}
+}
+
+func TestVictimNoneWhenAllProtected(t *testing.T) {
+	got := Rank([]cgroupv2.Pod{pod("critical", cgroupv2.BestEffort, GiB, -997)}, RankConfig{MemTotal: memTotal})
+	if v, ok := Victim(got); ok {
+		t.Fatalf("Victim = %s, want none", v.Pod.UID)
+	}
+}
+
+func TestLargestContainerSkipsSandboxAndHelper(t *testing.T) {
+	p := pod("p", cgroupv2.Burstable, GiB, 900)
+	p.Containers[0].Current = 5 * GiB // the sandbox, oddly large
+	p.Containers = append(p.Containers,
+		cgroupv2.Container{ID: "conmon", Helper: true, Current: 4 * GiB, Procs: []cgroupv2.Process{{PID: 3}}},
+		cgroupv2.Container{ID: "side", Current: 2 * GiB, Procs: []cgroupv2.Process{{PID: 4, OOMScoreAdj: 900}}})
+	c, ok := LargestContainer(p)
+	if !ok || c.ID != "side" {
+		t.Fatalf("LargestContainer = %q %v, want side", c.ID, ok)
+	}
+}
+
+// --- Decide ---
+
+var th = Thresholds{
+	Kind: psi.Full, Stall: 100 * time.Millisecond, Window: time.Second, Windows: 2,
+	NearLimit: 0.9, HostFloor: 512 * MiB, OnImminentOOM: true, Cooldown: 10 * time.Second,
+}
+
+// step is one observation in a Decide sequence.
+type step struct {
+	at        time.Duration // since start
+	stall     time.Duration // full stall accumulated since start
+	triggered bool
+	ws        uint64 // kubepods working set (memory.max is 1 GiB)
+	anon      uint64
+	max, oom  uint64 // kubepods memory.events.local counters
+	wantKill  Reason // "" for no kill
+}
+
+func run(t *testing.T, th Thresholds, steps []step) {
+	t.Helper()
+	start := time.Unix(1_700_000_000, 0)
+	var s State
+	for i, st := range steps {
+		o := Observation{Now: start.Add(st.at), Triggered: st.triggered}
+		o.Kubepods.Max = GiB
+		o.Kubepods.WorkingSet = st.ws
+		o.Kubepods.Stat.Anon = st.anon
+		o.Kubepods.Pressure.Full.Total = st.stall
+		o.Local = cgroupv2.MemoryEvents{Max: st.max, OOM: st.oom}
+		o.Host = cgroupv2.Meminfo{MemTotal: memTotal, MemAvailable: 8 * GiB}
+		var v Verdict
+		s, v = Decide(s, o, th)
+		got := Reason("")
+		if v.Kill {
+			got = v.Reason
+			s = Acted(s, o.Now)
+		}
+		if got != st.wantKill {
+			t.Fatalf("step %d (t=%v): kill=%q, want %q (verdict %+v)", i, st.at, got, st.wantKill, v)
+		}
+	}
+}
+
+func TestDecide(t *testing.T) {
+	const near, far = 950 * MiB, 500 * MiB
+	ms := time.Millisecond
+	tests := []struct {
+		name  string
+		th    Thresholds
+		steps []step
+	}{
+		{"sustained pressure near the limit kills after two windows", th, []step{
+			{at: 0, ws: near},
+			{at: 1000 * ms, stall: 300 * ms, triggered: true, ws: near},
+			{at: 2000 * ms, stall: 600 * ms, triggered: true, ws: near, wantKill: ReasonPressure},
+		}},
+		{"pressure but memory not near the limit: no kill", th, []step{
+			{at: 0, ws: far},
+			{at: 1000 * ms, stall: 500 * ms, triggered: true, ws: far},
+			{at: 2000 * ms, stall: 1000 * ms, triggered: true, ws: far},
+			{at: 3000 * ms, stall: 1500 * ms, triggered: true, ws: far},
+			{at: 4000 * ms, stall: 2000 * ms, triggered: true, ws: far},
+		}},
+		{"a calm window in between resets the count", th, []step{
+			{at: 0, ws: near},
+			{at: 1000 * ms, stall: 300 * ms, ws: near},
+			{at: 2000 * ms, stall: 310 * ms, ws: near}, // 1 % stall: calm
+			{at: 3000 * ms, stall: 600 * ms, ws: near},
+			{at: 4000 * ms, stall: 900 * ms, ws: near, wantKill: ReasonPressure},
+		}},
+		{"near the limit without pressure: no kill", th, []step{
+			{at: 0, ws: near}, {at: 1000 * ms, ws: near}, {at: 2000 * ms, ws: near}, {at: 3000 * ms, ws: near},
+		}},
+		{"observations inside one window count once", th, []step{
+			{at: 0, ws: near},
+			{at: 1000 * ms, stall: 300 * ms, triggered: true, ws: near},
+			{at: 1200 * ms, stall: 400 * ms, triggered: true, ws: near},
+			{at: 1500 * ms, stall: 500 * ms, ws: near},
+			{at: 2000 * ms, stall: 600 * ms, ws: near, wantKill: ReasonPressure},
+		}},
+		{"a long silence breaks the streak", th, []step{
+			{at: 0, ws: near},
+			{at: 1000 * ms, stall: 300 * ms, triggered: true, ws: near},
+			{at: 30000 * ms, stall: 600 * ms, triggered: true, ws: near}, // one window, not two
+			{at: 31000 * ms, stall: 900 * ms, triggered: true, ws: near, wantKill: ReasonPressure},
+		}},
+		{"cooldown, then pressure must build again", th, []step{
+			{at: 0, ws: near},
+			{at: 1000 * ms, stall: 300 * ms, ws: near},
+			{at: 2000 * ms, stall: 600 * ms, ws: near, wantKill: ReasonPressure},
+			{at: 3000 * ms, stall: 900 * ms, ws: near},
+			{at: 11000 * ms, stall: 3300 * ms, ws: near},
+			{at: 12000 * ms, stall: 3600 * ms, ws: near},
+			{at: 13000 * ms, stall: 3900 * ms, ws: near, wantKill: ReasonPressure},
+		}},
+		{"limit hit with unreclaimable memory near it: imminent OOM", th, []step{
+			{at: 0, ws: near, anon: 950 * MiB},
+			{at: 100 * ms, ws: near, anon: 960 * MiB, max: 1, wantKill: ReasonImminentOOM},
+		}},
+		{"limit hit by page cache (busy but healthy): no kill", th, []step{
+			{at: 0, ws: far, anon: 100 * MiB},
+			{at: 100 * ms, ws: far, anon: 100 * MiB, max: 40},
+			{at: 1100 * ms, stall: 50 * ms, ws: far, anon: 100 * MiB, max: 900},
+			{at: 2100 * ms, stall: 90 * ms, ws: far, anon: 100 * MiB, max: 2000},
+		}},
+		{"imminent path can be switched off", func() Thresholds { t := th; t.OnImminentOOM = false; return t }(), []step{
+			{at: 0, ws: near, anon: 950 * MiB},
+			{at: 100 * ms, ws: near, anon: 960 * MiB, max: 1, oom: 1},
+		}},
+		{"some-kind thresholds read the some line", func() Thresholds { t := th; t.Kind = psi.Some; return t }(), []step{
+			{at: 0, ws: near},
+			{at: 1000 * ms, stall: 900 * ms, ws: near}, // only full moves: no some stall
+			{at: 2000 * ms, stall: 1800 * ms, ws: near},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { run(t, tt.th, tt.steps) })
+	}
+}
+
+func TestDecideHostFloorWithoutKubepodsLimit(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	obs := func(sec int, stall time.Duration, avail uint64) Observation {
+		o := Observation{Now: start.Add(time.Duration(sec) * time.Second)}
+		o.Kubepods.Max = cgroupv2.Unlimited
+		o.Kubepods.Pressure.Full.Total = stall
+		o.Host = cgroupv2.Meminfo{MemTotal: memTotal, MemAvailable: avail}
+		return o
+	}
+	for _, tc := range []struct {
+		avail uint64
+		kill  bool
+	}{{8 * GiB, false}, {100 * MiB, true}} {
+		var s State
+		var v Verdict
+		for i := 0; i <= 2; i++ {
+			s, v = Decide(s, obs(i, time.Duration(i)*400*time.Millisecond, tc.avail), th)
+		}
+		if v.Kill != tc.kill {
+			t.Errorf("MemAvailable %d MiB: kill=%v, want %v (%+v)", tc.avail/MiB, v.Kill, tc.kill, v)
+		}
+	}
+}

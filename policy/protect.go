@@ -1,0 +1,42 @@
+package policy
+
+import (
+	"fmt"
+	"path"
+
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
+)
+
+// Protection returns why a pod must never be killed, or "" if it may be.
+//   - A process at oom_score_adj -1000 (the kernel's "never kill me").
+//   - Outside Guaranteed slices, a process at -997 or below: the kubelet
+//     gives node-critical pods -997 whatever their class. Sandboxes (-998)
+//     and runtime helpers such as CRI-O's conmon do not count.
+//   - A cgroup path that matches one of the configured globs.
+func Protection(p cgroupv2.Pod, globs []string) string {
+	for _, g := range globs {
+		if ok, _ := path.Match(g, p.Path); ok {
+			return fmt.Sprintf("cgroup matches kill.protect %q", g)
+		}
+	}
+	check := func(procs []cgroupv2.Process) string {
+		for _, pr := range procs {
+			switch {
+			case pr.OOMScoreAdj == -1000:
+				return fmt.Sprintf("pid %d has oom_score_adj -1000", pr.PID)
+			case p.QoS != cgroupv2.Guaranteed && pr.OOMScoreAdj <= -997:
+				return fmt.Sprintf("node-critical: pid %d has oom_score_adj %d in a %s pod", pr.PID, pr.OOMScoreAdj, p.QoS)
+			}
+		}
+		return ""
+	}
+	for _, c := range p.Containers {
+		if c.Helper || c.Sandbox() {
+			continue
+		}
+		if why := check(c.Procs); why != "" {
+			return why
+		}
+	}
+	return check(p.Procs)
+}
