@@ -16,7 +16,7 @@ type RankConfig struct {
 
 // Candidate is a pod with what the ranking made of it.
 type Candidate struct {
-	Pod           cgroupv2.Pod
+	Pod           *cgroupv2.Pod // points into the slice given to Rank
 	Request       uint64
 	RequestSource RequestSource
 	Protected     string // why it is never killed; "" if it may be
@@ -38,11 +38,12 @@ func (c Candidate) AboveRequest() uint64 {
 // last with rank 0. Ties break on the cgroup path, so the order is stable.
 func Rank(pods []cgroupv2.Pod, cfg RankConfig) []Candidate {
 	cs := make([]Candidate, len(pods))
-	for i, p := range pods {
-		req, src := InferRequest(p, cfg.MemTotal)
+	for i := range pods {
+		p := &pods[i]
+		req, src := InferRequest(*p, cfg.MemTotal)
 		cs[i] = Candidate{
 			Pod: p, Request: req, RequestSource: src,
-			Protected: Protection(p, cfg.Protect),
+			Protected: Protection(*p, cfg.Protect),
 			Small:     p.WorkingSet < cfg.MinVictim,
 		}
 	}

@@ -51,30 +51,16 @@ func (d *daemon) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.reader = cgroupv2.NewReader(layout, d.procRoot)
-
 	triggers, err := d.openTriggers(layout)
 	if err != nil {
 		return err
 	}
 	defer triggers.Close()
-	watcher, refs, err := cgroupv2.NewWatcher(layout)
+	watcher, err := d.watchPods(layout)
 	if err != nil {
 		return err
 	}
 	defer watcher.Close()
-	d.pods = watcher
-	d.oomKills = map[string]uint64{}
-	for _, r := range refs {
-		d.trackPod(r)
-	}
-	host, err := cgroupv2.ReadMeminfo(d.procRoot)
-	if err != nil {
-		return err
-	}
-	d.rank = policy.RankConfig{MemTotal: host.MemTotal, MinVictim: d.cfg.Memory.MinVictim, Protect: d.cfg.Kill.Protect}
-	d.th.HostFloor = d.cfg.Memory.HostAvailableFloor.Of(host.MemTotal)
-	d.logStart(layout, host, len(refs))
 
 	psiEvents := make(chan psi.Event, 16)
 	changes := make(chan cgroupv2.Change, 256)
@@ -86,6 +72,30 @@ func (d *daemon) run(ctx context.Context) error {
 	d.setStatus()
 	defer d.notify.Stopping()
 	return d.loop(ctx, psiEvents, changes, errc)
+}
+
+// watchPods starts following the pods of layout and reads what ranking
+// needs to know about the host.
+func (d *daemon) watchPods(layout cgroupv2.Layout) (*cgroupv2.Watcher, error) {
+	d.reader = cgroupv2.NewReader(layout, d.procRoot)
+	watcher, refs, err := cgroupv2.NewWatcher(layout)
+	if err != nil {
+		return nil, err
+	}
+	d.pods = watcher
+	d.oomKills = map[string]uint64{}
+	for _, r := range refs {
+		d.trackPod(r)
+	}
+	host, err := cgroupv2.ReadMeminfo(d.procRoot)
+	if err != nil {
+		watcher.Close()
+		return nil, err
+	}
+	d.rank = policy.RankConfig{MemTotal: host.MemTotal, MinVictim: d.cfg.Memory.MinVictim, Protect: d.cfg.Kill.Protect}
+	d.th.HostFloor = d.cfg.Memory.HostAvailableFloor.Of(host.MemTotal)
+	d.logStart(layout, host, len(refs))
+	return watcher, nil
 }
 
 // checkKernel refuses to start where kube-oomd cannot work, saying what to
@@ -402,7 +412,7 @@ func (d *daemon) chooseVictim() (policy.Candidate, bool, error) {
 // target is the cgroup to kill for the configured mode.
 func (d *daemon) target(c policy.Candidate) (killer.Target, string, error) {
 	if d.cfg.Kill.Mode == config.ModeContainer {
-		if ctr, ok := policy.LargestContainer(c.Pod); ok {
+		if ctr, ok := policy.LargestContainer(*c.Pod); ok {
 			abs := d.reader.Layout.Abs(ctr.Path)
 			id, err := cgroupv2.ID(abs)
 			return killer.Target{Cgroup: abs, ID: id}, "container " + ctr.Path, err

@@ -1,0 +1,34 @@
+# kube-oomd: build, test and benchmark. `make help` lists the targets.
+GO       ?= go
+FUZZTIME ?= 10s
+
+.PHONY: help build test unit e2e fuzz bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+build: ## build ./kube-oomd (static)
+	CGO_ENABLED=0 $(GO) build -trimpath -o kube-oomd ./cmd/kube-oomd
+
+test: unit e2e ## everything: unit tests, then the real-kernel scenarios in a VM
+
+unit: ## vet and unit tests only, on fake cgroup trees (seconds)
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+e2e: ## the real-kernel scenarios in a qemu VM (installs qemu and mmdebstrap if missing)
+	bash e2e/setup.sh
+	$(GO) test -tags e2e -count=1 -v -timeout 80m ./e2e/
+
+fuzz: ## run every fuzz target for FUZZTIME each
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+bench: ## benchmarks: ranking and scanning 1,000 pods x 3 containers
+	$(GO) test -run '^$$' -bench . -benchmem ./policy ./cgroupv2
+
+clean:
+	rm -rf kube-oomd dist

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/cgroupv2/cgrouptest"
+)
+
+const MiB = 1 << 20
+
+// kube runs the command line and returns its exit code and output.
+func kube(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// nodeWithOnePodPerClass is a fake node: a BestEffort, a Burstable and a
+// Guaranteed pod, the Guaranteed one the largest, plus a critical pod in the
+// BestEffort slice.
+func nodeWithOnePodPerClass(t *testing.T, d cgroupv2.Driver) *cgrouptest.Tree {
+	tree := cgrouptest.New(t, d)
+	tree.AddPod(cgrouptest.Pod{UID: "be", QoS: cgroupv2.BestEffort, Current: 300 * MiB,
+		Containers: []cgrouptest.Container{{Current: 299 * MiB, Adj: []int{1000}}}})
+	tree.AddPod(cgrouptest.Pod{UID: "bu", QoS: cgroupv2.Burstable, Current: 500 * MiB, Max: 2048 * MiB,
+		Containers: []cgrouptest.Container{{Current: 499 * MiB, Adj: []int{990}}}})
+	tree.AddPod(cgrouptest.Pod{UID: "gu", QoS: cgroupv2.Guaranteed, Current: 900 * MiB, Max: 1024 * MiB,
+		Containers: []cgrouptest.Container{{Current: 899 * MiB, Adj: []int{-997}}}})
+	tree.AddPod(cgrouptest.Pod{UID: "crit", QoS: cgroupv2.BestEffort, Current: 4096 * MiB,
+		Containers: []cgrouptest.Container{{Current: 4095 * MiB, Adj: []int{-997}}}})
+	return tree
+}
+
+func TestPodsRanksByQoS(t *testing.T) {
+	for _, d := range []cgroupv2.Driver{cgroupv2.DriverSystemd, cgroupv2.DriverCgroupfs} {
+		t.Run(string(d), func(t *testing.T) {
+			tree := nodeWithOnePodPerClass(t, d)
+			code, out, errs := kube(t, "--cgroup-root", tree.Mount, "--proc-root", tree.Proc, "pods", "--json", "--config", writeConfig(t, ""))
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			var pods []map[string]any
+			if err := json.Unmarshal([]byte(out), &pods); err != nil {
+				t.Fatalf("not JSON: %v\n%s", err, out)
+			}
+			got := map[string]float64{}
+			for _, p := range pods {
+				for _, k := range []string{"uid", "qos", "cgroup", "working_set_bytes", "request_bytes", "limit_bytes", "protected", "rank"} {
+					if _, ok := p[k]; !ok {
+						t.Errorf("pod %v lacks key %q", p["uid"], k)
+					}
+				}
+				got[p["uid"].(string)] = p["rank"].(float64)
+			}
+			want := map[string]float64{"be": 1, "bu": 2, "gu": 3, "crit": 0}
+			for uid, r := range want {
+				if got[uid] != r {
+					t.Errorf("%s rank = %v, want %v (all: %v)", uid, got[uid], r, got)
+				}
+			}
+			if pods[0]["qos"] != "BestEffort" || pods[0]["limit_bytes"] != nil {
+				t.Errorf("first pod = %v, want the BestEffort one with no limit", pods[0])
+			}
+		})
+	}
+}
+
+func TestPodsTable(t *testing.T) {
+	tree := nodeWithOnePodPerClass(t, cgroupv2.DriverSystemd)
+	code, out, errs := kube(t, "pods", "--cgroup-root", tree.Mount, "--proc-root", tree.Proc, "--config", writeConfig(t, ""))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 5 || !strings.HasPrefix(lines[0], "RANK") {
+		t.Fatalf("table:\n%s", out)
+	}
+	for i, want := range []string{"1 be BestEffort", "2 bu Burstable", "3 gu Guaranteed", "- crit BestEffort"} {
+		if got := strings.Join(strings.Fields(lines[i+1])[:3], " "); got != want {
+			t.Errorf("row %d = %q, want %q", i+1, got, want)
+		}
+	}
+	if !strings.Contains(lines[4], "node-critical") {
+		t.Errorf("critical row does not say why it is protected: %q", lines[4])
+	}
+}
+
+func TestPodsWithoutCgroup2Memory(t *testing.T) {
+	tree := cgrouptest.New(t, cgroupv2.DriverSystemd)
+	tree.Write("/", "cgroup.controllers", "cpu pids\n")
+	code, _, errs := kube(t, "pods", "--cgroup-root", tree.Mount, "--proc-root", tree.Proc, "--config", writeConfig(t, ""))
+	if code != 1 || !strings.Contains(errs, "systemd.unified_cgroup_hierarchy=1") {
+		t.Errorf("exit %d, stderr %q: want 1 and what to change", code, errs)
+	}
+}
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "kube-oomd.toml")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCheckConfig(t *testing.T) {
+	good := writeConfig(t, "[kill]\nmode = \"dry-run\"\n")
+	if code, out, errs := kube(t, "check-config", good); code != 0 || !strings.Contains(out, "ok") {
+		t.Errorf("valid config: exit %d, %q %q", code, out, errs)
+	}
+	shipped := filepath.Join("..", "..", "packaging", "kube-oomd.toml")
+	if code, _, errs := kube(t, "check-config", shipped); code != 0 {
+		t.Errorf("shipped config: exit %d, %s", code, errs)
+	}
+	bad := writeConfig(t, "[kill]\nmode = \"dry-run\"\n\n[pressure]\nwindows = 0\nbogus = 1\n")
+	code, _, errs := kube(t, "check-config", bad)
+	if code != 1 {
+		t.Errorf("invalid config: exit %d, want 1", code)
+	}
+	for _, want := range []string{bad + ":5: pressure.windows: ", bad + ":6: pressure.bogus: unknown key"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr %q lacks %q", errs, want)
+		}
+	}
+}
+
+func TestRunRefusesBadConfig(t *testing.T) {
+	bad := writeConfig(t, "[kill]\nmode = \"podd\"\n")
+	code, _, errs := kube(t, "run", "--config", bad)
+	if code != 1 || !strings.Contains(errs, bad+":2: kill.mode:") {
+		t.Errorf("exit %d, stderr %q: want 1 and FILE:LINE: key", code, errs)
+	}
+	code, _, errs = kube(t, "run", "--config", filepath.Join(t.TempDir(), "missing.toml"))
+	if code != 1 || !strings.Contains(errs, "missing.toml") {
+		t.Errorf("missing named config: exit %d, stderr %q", code, errs)
+	}
+}
+
+func TestRunRefusesWithoutCgroup2Memory(t *testing.T) {
+	tree := cgrouptest.New(t, cgroupv2.DriverSystemd)
+	tree.Write("/", "cgroup.controllers", "cpu io pids\n")
+	code, _, errs := kube(t, "--cgroup-root", tree.Mount, "--proc-root", tree.Proc, "run", "--config", writeConfig(t, "[log]\nformat = \"text\"\n"))
+	if code != 1 || !strings.Contains(errs, "cannot start") || !strings.Contains(errs, "systemd.unified_cgroup_hierarchy=1") {
+		t.Errorf("exit %d, stderr %q: want a refusal that says what to change", code, errs)
+	}
+}
+
+func TestRunRefusesWithoutPSI(t *testing.T) {
+	tree := cgrouptest.New(t, cgroupv2.DriverSystemd)
+	if err := os.RemoveAll(filepath.Join(tree.Proc, "pressure")); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := kube(t, "--cgroup-root", tree.Mount, "--proc-root", tree.Proc, "run", "--config", writeConfig(t, "[log]\nformat = \"text\"\n"))
+	if code != 1 || !strings.Contains(errs, "CONFIG_PSI") {
+		t.Errorf("exit %d, stderr %q: want a refusal naming CONFIG_PSI", code, errs)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	if code, _, _ := kube(t); code != 2 {
+		t.Errorf("no command: exit %d, want 2", code)
+	}
+	if code, _, errs := kube(t, "frobnicate"); code != 2 || !strings.Contains(errs, "unknown command") {
+		t.Errorf("unknown command: exit %d, %q", code, errs)
+	}
+	if code, out, _ := kube(t, "version"); code != 0 || !strings.HasPrefix(out, "kube-oomd ") {
+		t.Errorf("version: exit %d, %q", code, out)
+	}
+}
