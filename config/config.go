@@ -52,6 +52,7 @@ type Config struct {
 	Cgroup   CgroupConfig   `toml:"cgroup"`
 	Pressure PressureConfig `toml:"pressure"`
 	Memory   MemoryConfig   `toml:"memory"`
+	Relief   ReliefConfig   `toml:"relief"`
 	Kill     KillConfig     `toml:"kill"`
 	Log      LogConfig      `toml:"log"`
 }
@@ -96,6 +97,33 @@ type MemoryConfig struct {
 	// MinVictim is the working set, in bytes, below which a pod is too small
 	// to relieve pressure and ranks last.
 	MinVictim uint64 `toml:"min_victim"`
+}
+
+// ReliefConfig is the [relief] section: the steps before a kill.
+type ReliefConfig struct {
+	// Stall is the stall (of pressure.kind, per pressure.window) that makes
+	// a window strained and starts relief. Below Pressure.Stall.
+	Stall time.Duration `toml:"stall"`
+	// Reclaim turns on proactive reclaim with memory.reclaim.
+	Reclaim bool `toml:"reclaim"`
+	// ReclaimChunk is the size of one memory.reclaim write, in bytes.
+	ReclaimChunk uint64 `toml:"reclaim_chunk"`
+	// ReclaimMax is the most reclaimed from the pods in one window, in bytes.
+	ReclaimMax uint64 `toml:"reclaim_max"`
+	// Throttle turns on the temporary memory.high on the top candidate.
+	Throttle bool `toml:"throttle"`
+	// ThrottleAfter is how many consecutive strained windows, with memory
+	// near the limit, come before a throttle.
+	ThrottleAfter int `toml:"throttle_after"`
+	// ThrottleBelow is how far below its usage a pod's memory.high is set,
+	// as a share (0..1) of the usage.
+	ThrottleBelow float64 `toml:"throttle_below"`
+	// ReleaseAfter is how long pressure must stay calm before a throttle is
+	// released.
+	ReleaseAfter time.Duration `toml:"release_after"`
+	// ReleaseStep is how much memory.high rises each calm window while it is
+	// released, as a share (0..1) of the value set.
+	ReleaseStep float64 `toml:"release_step"`
 }
 
 // KillConfig is the [kill] section: what to kill and how.
@@ -144,6 +172,17 @@ func Default() Config {
 			HostAvailableFloor: Amount{Ratio: 0.05},
 			MinVictim:          32 << 20,
 		},
+		Relief: ReliefConfig{
+			Stall:         30 * time.Millisecond,
+			Reclaim:       true,
+			ReclaimChunk:  32 << 20,
+			ReclaimMax:    256 << 20,
+			Throttle:      true,
+			ThrottleAfter: 2,
+			ThrottleBelow: 0.05,
+			ReleaseAfter:  10 * time.Second,
+			ReleaseStep:   0.25,
+		},
 		Kill: KillConfig{
 			Mode:          ModePod,
 			OnImminentOOM: true,
@@ -182,6 +221,17 @@ func (c Config) LogValue() slog.Value {
 			slog.String("near_limit", formatRatio(c.Memory.NearLimit)),
 			slog.String("host_available_floor", c.Memory.HostAvailableFloor.String()),
 			slog.String("min_victim", FormatSize(c.Memory.MinVictim)),
+		),
+		slog.Group("relief",
+			slog.String("stall", formatDuration(c.Relief.Stall)),
+			slog.Bool("reclaim", c.Relief.Reclaim),
+			slog.String("reclaim_chunk", FormatSize(c.Relief.ReclaimChunk)),
+			slog.String("reclaim_max", FormatSize(c.Relief.ReclaimMax)),
+			slog.Bool("throttle", c.Relief.Throttle),
+			slog.Int("throttle_after", c.Relief.ThrottleAfter),
+			slog.String("throttle_below", formatRatio(c.Relief.ThrottleBelow)),
+			slog.String("release_after", formatDuration(c.Relief.ReleaseAfter)),
+			slog.String("release_step", formatRatio(c.Relief.ReleaseStep)),
 		),
 		slog.Group("kill",
 			slog.String("mode", c.Kill.Mode),

@@ -36,6 +36,17 @@ func (c *Config) fields() []field {
 		{"memory.host_available_floor", setAmount(&c.Memory.HostAvailableFloor, 0.01, 0.50)},
 		{"memory.min_victim", setSize(&c.Memory.MinVictim)},
 
+		// relief.stall must also be below pressure.stall; Parse checks that.
+		{"relief.stall", setDuration(&c.Relief.Stall, 1, 10*time.Second)},
+		{"relief.reclaim", setBool(&c.Relief.Reclaim)},
+		{"relief.reclaim_chunk", setSize(&c.Relief.ReclaimChunk)},
+		{"relief.reclaim_max", setSize(&c.Relief.ReclaimMax)},
+		{"relief.throttle", setBool(&c.Relief.Throttle)},
+		{"relief.throttle_after", setInt(&c.Relief.ThrottleAfter, 1, 60)},
+		{"relief.throttle_below", setRatio(&c.Relief.ThrottleBelow, 0.01, 0.50)},
+		{"relief.release_after", setDuration(&c.Relief.ReleaseAfter, time.Second, time.Hour)},
+		{"relief.release_step", setRatio(&c.Relief.ReleaseStep, 0.05, 1)},
+
 		{"kill.mode", setEnum(&c.Kill.Mode, ModePod, ModeContainer, ModeDryRun)},
 		{"kill.on_imminent_oom", setBool(&c.Kill.OnImminentOOM)},
 		{"kill.cooldown", setDuration(&c.Kill.Cooldown, time.Second, 10*time.Minute)},

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -98,24 +99,29 @@ func (p *parser) section(name toml.Key, v any) {
 	}
 }
 
-// checkStallWindow checks pressure.stall < pressure.window, reporting on
-// whichever of the two comes later in the file. It is skipped when either
-// key was already reported.
+// checkStallWindow checks pressure.stall < pressure.window and
+// relief.stall < pressure.stall.
 func (p *parser) checkStallWindow() {
-	stall, window := toml.Key{"pressure", "stall"}, toml.Key{"pressure", "window"}
+	p.checkBelow(toml.Key{"pressure", "stall"}, toml.Key{"pressure", "window"}, p.cfg.Pressure.Stall, p.cfg.Pressure.Window)
+	p.checkBelow(toml.Key{"relief", "stall"}, toml.Key{"pressure", "stall"}, p.cfg.Relief.Stall, p.cfg.Pressure.Stall)
+}
+
+// checkBelow checks that the duration at lower is shorter than the one at
+// upper, reporting on whichever of the two keys comes later in the file. It
+// is skipped when either key was already reported.
+func (p *parser) checkBelow(lower, upper toml.Key, lo, hi time.Duration) {
 	for _, e := range p.errs {
-		if e.Key == stall.String() || e.Key == window.String() {
+		if e.Key == lower.String() || e.Key == upper.String() {
 			return
 		}
 	}
-	s, w := p.cfg.Pressure.Stall, p.cfg.Pressure.Window
-	if s < w {
+	if lo < hi {
 		return
 	}
-	if p.lines[stall.String()] >= p.lines[window.String()] {
-		p.fail(stall, fmt.Errorf("%q must be shorter than pressure.window (%q)", formatDuration(s), formatDuration(w)))
+	if p.lines[lower.String()] >= p.lines[upper.String()] {
+		p.fail(lower, fmt.Errorf("%q must be shorter than %s (%q)", formatDuration(lo), upper, formatDuration(hi)))
 	} else {
-		p.fail(window, fmt.Errorf("%q must be longer than pressure.stall (%q)", formatDuration(w), formatDuration(s)))
+		p.fail(upper, fmt.Errorf("%q must be longer than %s (%q)", formatDuration(hi), lower, formatDuration(lo)))
 	}
 }
 

@@ -33,9 +33,14 @@ func TestParseValid(t *testing.T) {
 		{"kind some", "[pressure]\nkind = \"some\"", func(c *Config) { c.Pressure.Kind = KindSome }},
 		{"stall", "[pressure]\nstall = \"250ms\"", func(c *Config) { c.Pressure.Stall = 250 * time.Millisecond }},
 		{"stall just below window", "[pressure]\nstall = \"999ms\"", func(c *Config) { c.Pressure.Stall = 999 * time.Millisecond }},
-		{"window min", "[pressure]\nwindow = \"500ms\"\nstall = \"1ms\"", func(c *Config) {
-			c.Pressure.Window, c.Pressure.Stall = 500*time.Millisecond, time.Millisecond
+		{"window min", "[pressure]\nwindow = \"500ms\"\nstall = \"2ms\"\n[relief]\nstall = \"1ms\"", func(c *Config) {
+			c.Pressure.Window, c.Pressure.Stall, c.Relief.Stall = 500*time.Millisecond, 2*time.Millisecond, time.Millisecond
 		}},
+		{"relief", "[relief]\nstall = \"50ms\"\nreclaim = false\nreclaim_chunk = \"8MiB\"\nthrottle_after = 5\nthrottle_below = \"10%\"\nrelease_step = \"100%\"",
+			func(c *Config) {
+				c.Relief.Stall, c.Relief.Reclaim, c.Relief.ReclaimChunk = 50*time.Millisecond, false, 8<<20
+				c.Relief.ThrottleAfter, c.Relief.ThrottleBelow, c.Relief.ReleaseStep = 5, 0.10, 1
+			}},
 		{"window max", "[pressure]\nwindow = \"10s\"", func(c *Config) { c.Pressure.Window = 10 * time.Second }},
 		{"window compound", "[pressure]\nwindow = \"1s500ms\"", func(c *Config) { c.Pressure.Window = 1500 * time.Millisecond }},
 		{"windows min", "[pressure]\nwindows = 1", func(c *Config) { c.Pressure.Windows = 1 }},
@@ -143,6 +148,12 @@ func TestParseErrors(t *testing.T) {
 			[]wantErr{{3, "pressure.stall", []string{`"2s" must be shorter than pressure.window ("1s")`}}}},
 		{"window after stall", "[pressure]\nstall = \"2s\"\nwindow = \"1s\"",
 			[]wantErr{{3, "pressure.window", []string{`"1s" must be longer than pressure.stall ("2s")`}}}},
+		{"relief stall not below pressure stall", "[pressure]\nstall = \"50ms\"\n[relief]\nstall = \"50ms\"",
+			[]wantErr{{4, "relief.stall", []string{`"50ms" must be shorter than pressure.stall ("50ms")`}}}},
+		{"pressure stall lowered under the relief default", "[pressure]\nstall = \"20ms\"",
+			[]wantErr{{2, "pressure.stall", []string{`"20ms" must be longer than relief.stall ("30ms")`}}}},
+		{"relief throttle_below out of range", "[relief]\nthrottle_below = \"60%\"",
+			[]wantErr{{2, "relief.throttle_below", []string{"60%"}}}},
 		{"window too short", "[pressure]\nwindow = \"100ms\"",
 			[]wantErr{{2, "pressure.window", []string{"between 500ms and 10s"}}}},
 		{"window too long", "[pressure]\nwindow = \"11s\"",
@@ -216,11 +227,11 @@ func TestParseErrors(t *testing.T) {
 
 		// Unknown keys and sections.
 		{"unknown top-level key", "# c\nfoo = 1",
-			[]wantErr{{2, "foo", []string{"unknown key", "cgroup, pressure, memory, kill, log"}}}},
+			[]wantErr{{2, "foo", []string{"unknown key", "cgroup, pressure, memory, relief, kill, log"}}}},
 		{"top-level key of a section", "mode = \"pod\"",
 			[]wantErr{{1, "mode", []string{"unknown key; mode belongs in the [kill] section"}}}},
 		{"unknown section", "[kill]\nmode = \"pod\"\n\n[killer]\nmode = \"pod\"",
-			[]wantErr{{4, "killer", []string{"unknown section; valid sections are cgroup, pressure, memory, kill, log"}}}},
+			[]wantErr{{4, "killer", []string{"unknown section; valid sections are cgroup, pressure, memory, relief, kill, log"}}}},
 		{"unknown key in section", "[kill]\nmode = \"pod\"\nmodee = \"pod\"",
 			[]wantErr{{3, "kill.modee", []string{"unknown key; did you mean kill.mode?"}}}},
 		{"unknown key no near miss", "[kill]\n\nvictims = 3",

@@ -14,6 +14,17 @@ type Thresholds struct {
 	Window  time.Duration // the PSI window in force
 	Windows int           // consecutive pressured windows needed
 
+	// TriggerStall is the stall of the PSI trigger in force: a trigger
+	// event says a window had at least that much.
+	TriggerStall time.Duration
+
+	// The relief ladder; ReliefStall 0 turns it off.
+	ReliefStall   time.Duration // stall within one window that makes it strained
+	Reclaim       bool
+	Throttle      bool
+	ThrottleAfter int           // strained windows, with memory near the limit, before a throttle
+	ReleaseAfter  time.Duration // calm time before a throttle is released
+
 	NearLimit float64 // working set / kubepods memory.max that counts as near the limit
 	HostFloor uint64  // without a kubepods limit: MemAvailable below this is near
 
@@ -41,6 +52,8 @@ type State struct {
 	lastLocal   cgroupv2.MemoryEvents
 
 	Pressured int       // consecutive pressured windows so far
+	Strained  int       // consecutive strained windows so far (relief level)
+	Calm      int       // consecutive windows that were not strained
 	LastKill  time.Time // zero if none
 }
 
@@ -48,8 +61,9 @@ type State struct {
 type Reason string
 
 const (
-	ReasonPressure    Reason = "sustained-pressure" // pressure for Windows windows, memory near the limit
-	ReasonImminentOOM Reason = "imminent-oom"       // kubepods hit its limit with unreclaimable memory near it
+	ReasonPressure    Reason = "sustained-pressure"  // pressure for Windows windows, memory near the limit
+	ReasonImminentOOM Reason = "imminent-oom"        // kubepods hit its limit with unreclaimable memory near it
+	ReasonThrottled   Reason = "leak-under-throttle" // a throttled pod kept pushing against its memory.high
 )
 
 // Verdict is the outcome of one observation, with the figures behind it.
@@ -57,11 +71,19 @@ type Verdict struct {
 	Kill      bool
 	Reason    Reason
 	Pressured int     // consecutive pressured windows
+	Strained  int     // consecutive strained windows
+	Calm      int     // consecutive calm windows
+	Closed    bool    // this observation completed a window
 	Stall     float64 // stall share of the last completed window, 0..1
 	Near      bool    // memory near the limit
 	Usage     uint64  // what was compared: kubepods working set, or host MemAvailable without a limit
 	Limit     uint64  // kubepods memory.max, or the host floor without a limit
 	Cooling   bool    // a kill happened less than Cooldown ago
+
+	// The relief ladder's steps, decided once per window.
+	Reclaim  bool // reclaim page cache from the top candidates
+	Throttle bool // throttle the top candidate not yet throttled
+	Release  bool // raise the throttles one step
 }
 
 // Decide folds one observation into the state and says whether to kill.
@@ -78,26 +100,31 @@ func Decide(s State, o Observation, th Thresholds) (State, Verdict) {
 
 	// Close the window once it has lasted about as long as the PSI window.
 	if elapsed := o.Now.Sub(s.windowStart); elapsed >= th.Window*9/10 && elapsed > 0 {
+		v.Closed = true
 		v.Stall = float64(total-s.windowStall) / float64(elapsed)
-		pressured := s.triggered || v.Stall >= float64(th.Stall)/float64(th.Window)
-		switch {
-		case elapsed > 2*th.Window:
+		triggeredKill := s.triggered && th.TriggerStall >= th.Stall
+		pressured := triggeredKill || v.Stall >= float64(th.Stall)/float64(th.Window)
+		strained := s.triggered || (th.ReliefStall > 0 && v.Stall >= float64(th.ReliefStall)/float64(th.Window))
+		if elapsed > 2*th.Window {
 			// Nobody looked for a while, which only happens when no trigger
-			// fired: the windows in between were calm.
-			s.Pressured = b2i(pressured)
-		case pressured:
-			s.Pressured++
-		default:
-			s.Pressured = 0
+			// fired: the windows in between were calm, and this one's stall
+			// share is spread thin over them.
+			s.Pressured, s.Strained = 0, 0
 		}
+		s.Pressured = next(s.Pressured, pressured)
+		s.Strained = next(s.Strained, strained || pressured)
+		s.Calm = next(s.Calm, !strained && !pressured)
 		s.windowStart, s.windowStall, s.triggered = o.Now, total, false
 	}
-	v.Pressured = s.Pressured
+	v.Pressured, v.Strained, v.Calm = s.Pressured, s.Strained, s.Calm
 
 	v.Near, v.Usage, v.Limit = near(o, th)
 	limitHit := o.Local.Max > s.lastLocal.Max || o.Local.OOM > s.lastLocal.OOM
 	s.lastLocal = o.Local
 
+	if v.Closed && th.ReliefStall > 0 && th.Window > 0 {
+		v.Release = s.Calm > 0 && time.Duration(s.Calm)*th.Window >= th.ReleaseAfter
+	}
 	if !s.LastKill.IsZero() && o.Now.Sub(s.LastKill) < th.Cooldown {
 		// Pressure is re-checked after the cooldown, from scratch: windows
 		// that still show the last victim dying do not count.
@@ -110,8 +137,26 @@ func Decide(s State, o Observation, th Thresholds) (State, Verdict) {
 		v.Kill, v.Reason = true, ReasonPressure
 	case th.OnImminentOOM && limitHit && unreclaimableNear(o.Kubepods, th):
 		v.Kill, v.Reason = true, ReasonImminentOOM
+	case v.Closed && th.ReliefStall > 0 && s.Strained > 0:
+		v.Reclaim = th.Reclaim
+		v.Throttle = th.Throttle && v.Near && s.Strained >= th.ThrottleAfter
 	}
 	return s, v
+}
+
+// next counts a streak: one more if it goes on, else back to zero.
+func next(n int, on bool) int {
+	if on {
+		return n + 1
+	}
+	return 0
+}
+
+// Throttled records that a pod was throttled: the next throttle needs
+// ThrottleAfter more strained windows.
+func Throttled(s State) State {
+	s.Strained = 0
+	return s
 }
 
 // Acted records a kill (or, in dry-run, a kill that would have happened):
@@ -150,11 +195,4 @@ func stallTotal(g cgroupv2.Group, k psi.Kind) time.Duration {
 		return g.Pressure.Some.Total
 	}
 	return g.Pressure.Full.Total
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

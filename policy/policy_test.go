@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,7 +176,7 @@ func TestLargestContainerSkipsSandboxAndHelper(t *testing.T) {
 // --- Decide ---
 
 var th = Thresholds{
-	Kind: psi.Full, Stall: 100 * time.Millisecond, Window: time.Second, Windows: 2,
+	Kind: psi.Full, Stall: 100 * time.Millisecond, TriggerStall: 100 * time.Millisecond, Window: time.Second, Windows: 2,
 	NearLimit: 0.9, HostFloor: 512 * MiB, OnImminentOOM: true, Cooldown: 10 * time.Second,
 }
 
@@ -188,6 +189,7 @@ type step struct {
 	anon      uint64
 	max, oom  uint64 // kubepods memory.events.local counters
 	wantKill  Reason // "" for no kill
+	want      string // relief steps expected: any of "reclaim", "throttle", "release"
 }
 
 func run(t *testing.T, th Thresholds, steps []step) {
@@ -211,6 +213,21 @@ func run(t *testing.T, th Thresholds, steps []step) {
 		}
 		if got != st.wantKill {
 			t.Fatalf("step %d (t=%v): kill=%q, want %q (verdict %+v)", i, st.at, got, st.wantKill, v)
+		}
+		var steps []string
+		for _, s := range []struct {
+			on   bool
+			name string
+		}{{v.Reclaim, "reclaim"}, {v.Throttle, "throttle"}, {v.Release, "release"}} {
+			if s.on {
+				steps = append(steps, s.name)
+			}
+		}
+		if got := strings.Join(steps, ","); got != st.want {
+			t.Fatalf("step %d (t=%v): relief %q, want %q (verdict %+v)", i, st.at, got, st.want, v)
+		}
+		if v.Throttle {
+			s = Throttled(s)
 		}
 	}
 }
@@ -285,6 +302,63 @@ func TestDecide(t *testing.T) {
 			{at: 0, ws: near},
 			{at: 1000 * ms, stall: 900 * ms, ws: near}, // only full moves: no some stall
 			{at: 2000 * ms, stall: 1800 * ms, ws: near},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { run(t, tt.th, tt.steps) })
+	}
+}
+
+// ladder is th with the relief ladder on: the trigger sits at the relief
+// stall, 30 ms of full stall per 1 s window.
+var ladder = func() Thresholds {
+	l := th
+	l.ReliefStall, l.TriggerStall = 30*time.Millisecond, 30*time.Millisecond
+	l.Reclaim, l.Throttle, l.ThrottleAfter, l.ReleaseAfter = true, true, 2, 3*time.Second
+	return l
+}()
+
+func TestDecideLadder(t *testing.T) {
+	const near, far = 950 * MiB, 500 * MiB
+	ms := time.Millisecond
+	tests := []struct {
+		name  string
+		th    Thresholds
+		steps []step
+	}{
+		{"strained: reclaim, then throttle once memory is near, then kill if pressure is sustained", ladder, []step{
+			{at: 0, ws: near},
+			{at: 1000 * ms, stall: 50 * ms, triggered: true, ws: far, want: "reclaim"},
+			{at: 2000 * ms, stall: 100 * ms, triggered: true, ws: far, want: "reclaim"}, // not near: no throttle
+			{at: 3000 * ms, stall: 150 * ms, triggered: true, ws: near, want: "reclaim,throttle"},
+			{at: 4000 * ms, stall: 200 * ms, triggered: true, ws: near, want: "reclaim"}, // throttled: streak restarts
+			{at: 5000 * ms, stall: 400 * ms, triggered: true, ws: near, want: "reclaim,throttle"},
+			{at: 6000 * ms, stall: 600 * ms, triggered: true, ws: near, wantKill: ReasonPressure},
+		}},
+		{"a relief-level trigger alone never counts toward a kill", ladder, []step{
+			{at: 0, ws: near},
+			{at: 1000 * ms, stall: 40 * ms, triggered: true, ws: near, want: "reclaim"},
+			{at: 2000 * ms, stall: 80 * ms, triggered: true, ws: near, want: "reclaim,throttle"},
+			{at: 3000 * ms, stall: 120 * ms, triggered: true, ws: near, want: "reclaim"},
+			{at: 4000 * ms, stall: 160 * ms, triggered: true, ws: near, want: "reclaim,throttle"},
+		}},
+		{"calm for release_after: release each window; strain resets it (no flapping)", ladder, []step{
+			{at: 0, ws: near},
+			{at: 1000 * ms, stall: 50 * ms, ws: near, want: "reclaim"},
+			{at: 2000 * ms, stall: 50 * ms, ws: far},
+			{at: 3000 * ms, stall: 50 * ms, ws: far},
+			{at: 4000 * ms, stall: 50 * ms, ws: far, want: "release"},
+			{at: 5000 * ms, stall: 50 * ms, ws: far, want: "release"},
+			{at: 6000 * ms, stall: 90 * ms, ws: far, want: "reclaim"}, // strained again
+			{at: 7000 * ms, stall: 90 * ms, ws: far},
+			{at: 8000 * ms, stall: 90 * ms, ws: far},
+			{at: 9000 * ms, stall: 90 * ms, ws: far, want: "release"},
+		}},
+		{"ladder off: no relief steps", th, []step{
+			{at: 0, ws: near},
+			{at: 1000 * ms, stall: 50 * ms, ws: near},
+			{at: 2000 * ms, stall: 100 * ms, ws: near},
+			{at: 3000 * ms, stall: 150 * ms, ws: near},
 		}},
 	}
 	for _, tt := range tests {

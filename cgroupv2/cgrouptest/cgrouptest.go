@@ -162,6 +162,7 @@ func (t *Tree) group(rel string, current, inactiveFile, max uint64) {
 		"memory.current":  fmt.Sprint(current),
 		"memory.max":      limit,
 		"memory.min":      "0",
+		"memory.high":     "max",
 		"memory.stat":     fmt.Sprintf("anon %d\nfile %d\nactive_file 0\ninactive_file %d\nshmem 0\n", current-min(current, inactiveFile), inactiveFile, inactiveFile),
 		"memory.events":   ZeroEvents,
 		"memory.pressure": Calm,

@@ -13,6 +13,7 @@ import (
 	"github.com/kube-oomd/kube-oomd/killer"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/psi"
+	"github.com/kube-oomd/kube-oomd/relief"
 	"github.com/kube-oomd/kube-oomd/systemd"
 )
 
@@ -39,6 +40,14 @@ type daemon struct {
 	pods     *cgroupv2.Watcher
 	oomKills map[string]uint64 // memory.events oom_kill of each pod, by path
 	lastKill string            // for the status line
+
+	// The relief ladder (relief.go).
+	runDir     string // state that must survive a restart: /run/kube-oomd
+	store      relief.Store
+	setter     relief.Setter
+	setterName string // "systemd" or "file", for the logs
+	throttles  map[string]*throttled
+	noReclaim  bool // the kernel has no memory.reclaim
 }
 
 // run starts the daemon and serves until ctx is cancelled.
@@ -61,6 +70,8 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 	defer watcher.Close()
+	d.setupRelief(ctx, layout)
+	defer d.restoreAll()
 
 	psiEvents := make(chan psi.Event, 16)
 	changes := make(chan cgroupv2.Change, 256)
@@ -135,7 +146,13 @@ func (d *daemon) waitForKubepods(ctx context.Context) (cgroupv2.Layout, error) {
 // to the windows in force.
 func (d *daemon) openTriggers(l cgroupv2.Layout) (*psi.Watcher, error) {
 	p := d.cfg.Pressure
-	spec := psi.TriggerSpec{Kind: psi.Kind(p.Kind), Stall: p.Stall, Window: p.Window}
+	// With the relief ladder on, the trigger fires at the lower relief
+	// stall; the kill level is measured from the stall totals.
+	stall := p.Stall
+	if d.ladderOn() {
+		stall = d.cfg.Relief.Stall
+	}
+	spec := psi.TriggerSpec{Kind: psi.Kind(p.Kind), Stall: stall, Window: p.Window}
 	w, err := psi.NewWatcher()
 	if err != nil {
 		return nil, err
@@ -167,11 +184,27 @@ func (d *daemon) openTriggers(l cgroupv2.Layout) (*psi.Watcher, error) {
 			return nil, err
 		}
 	}
-	d.th = policy.Thresholds{
-		Kind: inForce.Kind, Stall: inForce.Stall, Window: inForce.Window, Windows: p.Windows,
-		NearLimit: d.cfg.Memory.NearLimit, OnImminentOOM: d.cfg.Kill.OnImminentOOM, Cooldown: d.cfg.Kill.Cooldown,
-	}
+	d.th = d.thresholds(inForce)
 	return w, nil
+}
+
+// thresholds are the decision's thresholds for the trigger in force: when
+// the kernel made the window longer, the stalls scale with it.
+func (d *daemon) thresholds(t psi.TriggerSpec) policy.Thresholds {
+	scale := func(x time.Duration) time.Duration {
+		return time.Duration(float64(x) * float64(t.Window) / float64(d.cfg.Pressure.Window))
+	}
+	th := policy.Thresholds{
+		Kind: t.Kind, Stall: scale(d.cfg.Pressure.Stall), Window: t.Window, Windows: d.cfg.Pressure.Windows,
+		TriggerStall: t.Stall,
+		NearLimit:    d.cfg.Memory.NearLimit, OnImminentOOM: d.cfg.Kill.OnImminentOOM, Cooldown: d.cfg.Kill.Cooldown,
+	}
+	if d.ladderOn() {
+		th.ReliefStall = scale(d.cfg.Relief.Stall)
+		th.Reclaim, th.Throttle = d.cfg.Relief.Reclaim, d.cfg.Relief.Throttle
+		th.ThrottleAfter, th.ReleaseAfter = d.cfg.Relief.ThrottleAfter, d.cfg.Relief.ReleaseAfter
+	}
+	return th
 }
 
 func (d *daemon) logStart(l cgroupv2.Layout, host cgroupv2.Meminfo, pods int) {
@@ -181,7 +214,9 @@ func (d *daemon) logStart(l cgroupv2.Layout, host cgroupv2.Meminfo, pods int) {
 		"kernel", cgroupv2.KernelRelease(d.procRoot),
 		"driver", string(l.Driver),
 		"kubepods", l.Kubepods,
-		"trigger", psi.TriggerSpec{Kind: d.th.Kind, Stall: d.th.Stall, Window: d.th.Window}.String(),
+		"trigger", psi.TriggerSpec{Kind: d.th.Kind, Stall: d.th.TriggerStall, Window: d.th.Window}.String(),
+		"kill_stall", d.th.Stall.String(),
+		"relief", d.ladderOn(),
 		"windows", d.th.Windows,
 		"watch_host", d.cfg.Pressure.WatchHost,
 		"cgroup_kill", fileExists(filepath.Join(kp, "cgroup.kill")),
@@ -223,7 +258,8 @@ func (d *daemon) loop(ctx context.Context, psiEvents <-chan psi.Event, changes <
 			if ev.Gone {
 				return fmt.Errorf("PSI trigger %q went away: was %s removed?", ev.Key, d.reader.Layout.Kubepods)
 			}
-			triggered, observe = true, true
+			// Host pressure wakes the daemon; only kubepods' own counts.
+			triggered, observe = ev.Key == triggerKubepods, true
 		case <-sample.C:
 			sampling, observe = false, true
 		case c := <-changes:
@@ -259,6 +295,7 @@ func (d *daemon) handleChange(c cgroupv2.Change) bool {
 		d.log.Debug("pod added", "pod_uid", c.Pod.UID, "qos", c.Pod.QoS, "cgroup", c.Pod.Path)
 	case cgroupv2.PodRemoved:
 		delete(d.oomKills, c.Pod.Path)
+		d.forget(c.Pod.Path)
 		d.log.Debug("pod removed", "pod_uid", c.Pod.UID, "qos", c.Pod.QoS, "cgroup", c.Pod.Path)
 	case cgroupv2.EventsChanged:
 		if c.Pod.Path == "" {
@@ -328,6 +365,8 @@ func (d *daemon) observe(ctx context.Context, triggered bool) error {
 		"pressured_windows", v.Pressured, "stall_share", round(v.Stall), "near_limit", v.Near, "cooling", v.Cooling)
 	if v.Kill {
 		d.act(ctx, v, o)
+	} else {
+		d.relieve(ctx, v, o)
 	}
 	return nil
 }
@@ -346,6 +385,12 @@ func (d *daemon) act(ctx context.Context, v policy.Verdict, o policy.Observation
 			"reason", v.Reason, pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
 		return
 	}
+	d.kill(ctx, victim, v, o)
+}
+
+// kill kills one chosen victim, or in dry-run says it would, and logs it
+// with the figures behind the decision.
+func (d *daemon) kill(ctx context.Context, victim policy.Candidate, v policy.Verdict, o policy.Observation) {
 	target, what, err := d.target(victim)
 	if err != nil {
 		d.log.Warn("victim changed before the kill; nothing killed", "pod_uid", victim.Pod.UID, "cgroup", victim.Pod.Path, "error", err)
@@ -355,7 +400,7 @@ func (d *daemon) act(ctx context.Context, v policy.Verdict, o policy.Observation
 		"pod_uid", victim.Pod.UID, "qos", victim.Pod.QoS.String(), "cgroup", victim.Pod.Path,
 		"reason", string(v.Reason), "target", what, "rank", victim.Rank,
 		"pod_working_set_bytes", victim.Pod.WorkingSet, "pod_request_bytes", victim.Request, "request_source", string(victim.RequestSource),
-		"pressured_windows", v.Pressured, "stall_share", round(v.Stall),
+		"pressured_windows", v.Pressured, "strained_windows", v.Strained, "stall_share", round(v.Stall),
 		pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host),
 	}
 	if d.cfg.Kill.Mode == config.ModeDryRun {
@@ -382,6 +427,9 @@ func (d *daemon) act(ctx context.Context, v policy.Verdict, o policy.Observation
 		d.log.Warn("killed pod", append(fields, systemd.MessageIDKey, msgKilled)...)
 	}
 	d.lastKill = fmt.Sprintf("killed %s (%s, %s)", victim.Pod.UID, victim.Pod.QoS, v.Reason)
+	// The kubelet restarts the pod's containers in the same cgroup: a
+	// throttle on it must not outlive the kill.
+	d.unthrottle(ctx, victim.Pod.Path, "pod killed")
 }
 
 // chooseVictim reads the candidates a class at a time, BestEffort first,
@@ -423,7 +471,7 @@ func (d *daemon) target(c policy.Candidate) (killer.Target, string, error) {
 
 // setStatus updates the one line `systemctl status` shows.
 func (d *daemon) setStatus() {
-	s := fmt.Sprintf("watching %d pods under %s, mode %s", len(d.oomKills), d.reader.Layout.Kubepods, d.cfg.Kill.Mode)
+	s := fmt.Sprintf("watching %d pods under %s, mode %s, %d throttled", len(d.oomKills), d.reader.Layout.Kubepods, d.cfg.Kill.Mode, len(d.throttles))
 	if d.lastKill != "" {
 		s += "; last: " + d.lastKill
 	}

@@ -25,15 +25,16 @@ func testDaemon(t *testing.T, tree *cgrouptest.Tree, mode string) (*daemon, *byt
 	var logs bytes.Buffer
 	cfg := config.Default()
 	cfg.Kill.Mode = mode
-	d := &daemon{cfg: cfg, cgroupRoot: tree.Mount, procRoot: tree.Proc,
+	d := &daemon{cfg: cfg, cgroupRoot: tree.Mount, procRoot: tree.Proc, runDir: t.TempDir(),
 		log: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
-	d.th = policy.Thresholds{Kind: psi.Full, Stall: 2 * time.Millisecond, Window: 20 * time.Millisecond, Windows: 2,
-		NearLimit: 0.9, OnImminentOOM: true, Cooldown: time.Minute}
+	d.th = policy.Thresholds{Kind: psi.Full, Stall: 2 * time.Millisecond, TriggerStall: 2 * time.Millisecond,
+		Window: 20 * time.Millisecond, Windows: 2, NearLimit: 0.9, OnImminentOOM: true, Cooldown: time.Minute}
 	w, err := d.watchPods(tree.Layout())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.Close() })
+	d.setupRelief(context.Background(), tree.Layout())
 	return d, &logs
 }
 

@@ -41,7 +41,7 @@ func (e *env) runDaemon(ctx context.Context, args []string) error {
 	} else {
 		log.Info("config loaded", "config", path)
 	}
-	d := &daemon{cfg: cfg, cgroupRoot: e.cgroupRoot, procRoot: e.procRoot, log: log, logFormat: format}
+	d := &daemon{cfg: cfg, cgroupRoot: e.cgroupRoot, procRoot: e.procRoot, runDir: "/run/kube-oomd", log: log, logFormat: format}
 	return d.run(ctx)
 }
 

@@ -1,0 +1,72 @@
+package relief
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
+)
+
+// ErrNoReclaim reports a kernel without memory.reclaim (before 5.19).
+var ErrNoReclaim = errors.New("memory.reclaim is not available: it needs Linux 5.19 or later")
+
+// ReclaimResult says what one Reclaim did.
+type ReclaimResult struct {
+	Asked   uint64 // bytes asked of the kernel
+	Freed   uint64 // memory.current before minus after
+	Chunks  int    // writes made
+	Partial bool   // the kernel reclaimed less than asked (EAGAIN): little is left to get
+}
+
+// Reclaim asks the kernel to reclaim from the cgroup dir, chunk bytes at a
+// time, until max bytes were asked, the kernel answers EAGAIN (it reclaimed
+// less than a chunk: a normal partial result), or more, called after each
+// chunk, says to stop (for example, because pressure fell).
+func Reclaim(ctx context.Context, dir string, chunk, max uint64, more func() bool) (ReclaimResult, error) {
+	var r ReclaimResult
+	if chunk == 0 {
+		return r, fmt.Errorf("reclaim %s: chunk of 0 bytes", dir)
+	}
+	before, err := cgroupv2.ReadUint(filepath.Join(dir, "memory.current"))
+	if err != nil {
+		return r, err
+	}
+	path := filepath.Join(dir, "memory.reclaim")
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, statErr := os.Stat(dir); statErr != nil {
+			return r, fmt.Errorf("%s: %w", dir, cgroupv2.ErrGone)
+		}
+		return r, fmt.Errorf("%s: %w", path, ErrNoReclaim)
+	}
+	if err != nil {
+		return r, err
+	}
+	defer f.Close()
+	for r.Asked < max && ctx.Err() == nil {
+		n := min(chunk, max-r.Asked)
+		r.Asked += n
+		r.Chunks++
+		_, err := f.WriteString(strconv.FormatUint(n, 10))
+		if errors.Is(err, syscall.EAGAIN) {
+			r.Partial = true
+			break
+		}
+		if err != nil {
+			return r, fmt.Errorf("write %s: %w", path, err)
+		}
+		if !more() {
+			break
+		}
+	}
+	if after, err := cgroupv2.ReadUint(filepath.Join(dir, "memory.current")); err == nil && after < before {
+		r.Freed = before - after
+	}
+	return r, ctx.Err()
+}

@@ -1,0 +1,68 @@
+package relief
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Throttle is one memory.high that kube-oomd set and must give back.
+type Throttle struct {
+	Cgroup   string    `json:"cgroup"` // from the cgroup2 mount
+	UID      string    `json:"uid"`
+	QoS      string    `json:"qos"`
+	Original uint64    `json:"original"` // memory.high before; cgroupv2.Unlimited is "max"
+	Set      uint64    `json:"set"`      // what the throttle set
+	Current  uint64    `json:"current"`  // in force now (rises while released)
+	Ceiling  uint64    `json:"ceiling"`  // where release ends and Original comes back
+	Since    time.Time `json:"since"`
+}
+
+// Store keeps the throttles in force in a file, so that a daemon that
+// crashed or was upgraded finds and restores them.
+type Store struct {
+	Path string // usually /run/kube-oomd/throttles.json
+}
+
+// Load returns the throttles recorded; none if there is no file.
+func (s Store) Load() ([]Throttle, error) {
+	b, err := os.ReadFile(s.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var ts []Throttle
+	if err := json.Unmarshal(b, &ts); err != nil {
+		return nil, fmt.Errorf("%s: %w (remove the file if no pod is throttled)", s.Path, err)
+	}
+	return ts, nil
+}
+
+// Save records the throttles, atomically: a crash leaves the old or the new
+// file, never half of one. No throttles remove the file.
+func (s Store) Save(ts []Throttle) error {
+	if len(ts) == 0 {
+		if err := os.Remove(s.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	b, err := json.MarshalIndent(ts, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(s.Path), 0o700); err != nil {
+		return err
+	}
+	tmp := s.Path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, s.Path)
+}
