@@ -37,6 +37,17 @@ func (q QoS) String() string {
 // MarshalText makes a QoS print as its name in JSON.
 func (q QoS) MarshalText() ([]byte, error) { return []byte(q.String()), nil }
 
+// UnmarshalText reads a QoS from its name.
+func (q *QoS) UnmarshalText(b []byte) error {
+	for _, c := range [...]QoS{BestEffort, Burstable, Guaranteed} {
+		if string(b) == c.String() {
+			*q = c
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is not a QoS class (BestEffort, Burstable, Guaranteed)", b)
+}
+
 // Driver is the kubelet's cgroup driver, which decides how directories are named.
 type Driver string
 

@@ -118,3 +118,17 @@ func FuzzPodUID(f *testing.F) {
 		}
 	})
 }
+
+func TestQoSText(t *testing.T) {
+	for _, q := range []cgroupv2.QoS{cgroupv2.BestEffort, cgroupv2.Burstable, cgroupv2.Guaranteed} {
+		b, _ := q.MarshalText()
+		var back cgroupv2.QoS
+		if err := back.UnmarshalText(b); err != nil || back != q {
+			t.Errorf("%s round trip = %v, %v", q, back, err)
+		}
+	}
+	var q cgroupv2.QoS
+	if err := q.UnmarshalText([]byte("Platinum")); err == nil {
+		t.Error("Platinum is a QoS class")
+	}
+}

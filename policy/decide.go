@@ -110,6 +110,7 @@ func Decide(s State, o Observation, th Thresholds) (State, Verdict) {
 			// fired: the windows in between were calm, and this one's stall
 			// share is spread thin over them.
 			s.Pressured, s.Strained = 0, 0
+			s.Calm += int(elapsed/th.Window) - 1
 		}
 		s.Pressured = next(s.Pressured, pressured)
 		s.Strained = next(s.Strained, strained || pressured)

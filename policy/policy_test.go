@@ -354,6 +354,11 @@ func TestDecideLadder(t *testing.T) {
 			{at: 8000 * ms, stall: 90 * ms, ws: far},
 			{at: 9000 * ms, stall: 90 * ms, ws: far, want: "release"},
 		}},
+		{"a silence counts as calm windows", ladder, []step{
+			{at: 0, ws: near},
+			{at: 1000 * ms, stall: 50 * ms, ws: near, want: "reclaim"},
+			{at: 4000 * ms, stall: 50 * ms, ws: far, want: "release"}, // 3 quiet windows
+		}},
 		{"ladder off: no relief steps", th, []step{
 			{at: 0, ws: near},
 			{at: 1000 * ms, stall: 50 * ms, ws: near},

@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
@@ -41,6 +45,17 @@ type daemon struct {
 	oomKills map[string]uint64 // memory.events oom_kill of each pod, by path
 	lastKill string            // for the status line
 
+	cfgPath      string // the config file, reloaded on SIGHUP and on change
+	cfgDefaulted bool   // no file: running on the defaults
+	dryRunFlag   bool   // --dry-run, which a reload must keep
+	stderr       io.Writer
+	started      time.Time
+
+	triggers    *psi.Watcher
+	triggerInfo map[string]*triggerInfo // by trigger key
+	verdict     policy.Verdict          // the last one, for status
+	kills       []killRecord            // the last few, for status
+
 	// The relief ladder (relief.go).
 	runDir     string // state that must survive a restart: /run/kube-oomd
 	store      relief.Store
@@ -60,11 +75,15 @@ func (d *daemon) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	triggers, err := d.openTriggers(layout)
-	if err != nil {
+	d.reader = cgroupv2.NewReader(layout, d.procRoot)
+	if d.triggers, err = psi.NewWatcher(); err != nil {
 		return err
 	}
-	defer triggers.Close()
+	defer d.triggers.Close()
+	d.triggerInfo = map[string]*triggerInfo{}
+	if err := d.registerTriggers(); err != nil {
+		return err
+	}
 	watcher, err := d.watchPods(layout)
 	if err != nil {
 		return err
@@ -76,13 +95,22 @@ func (d *daemon) run(ctx context.Context) error {
 	psiEvents := make(chan psi.Event, 16)
 	changes := make(chan cgroupv2.Change, 256)
 	errc := make(chan error, 2)
-	go func() { errc <- triggers.Run(ctx, psiEvents) }()
+	go func() { errc <- d.triggers.Run(ctx, psiEvents) }()
 	go func() { errc <- watcher.Run(ctx, changes) }()
+
+	configChanged, err := d.watchConfig(ctx)
+	if err != nil {
+		d.log.Warn("cannot watch the config file: reload it with SIGHUP (systemctl reload kube-oomd)", "config", d.cfgPath, "error", err)
+	}
+	statusReq, err := d.serveStatus(ctx)
+	if err != nil {
+		d.log.Warn("cannot serve kube-oomd status", "error", err)
+	}
 
 	d.notify.Ready()
 	d.setStatus()
 	defer d.notify.Stopping()
-	return d.loop(ctx, psiEvents, changes, errc)
+	return d.loop(ctx, loopInputs{psi: psiEvents, changes: changes, errc: errc, configChanged: configChanged, status: statusReq})
 }
 
 // watchPods starts following the pods of layout and reads what ranking
@@ -142,52 +170,6 @@ func (d *daemon) waitForKubepods(ctx context.Context) (cgroupv2.Layout, error) {
 	}
 }
 
-// openTriggers registers the PSI triggers and sets the decision thresholds
-// to the windows in force.
-func (d *daemon) openTriggers(l cgroupv2.Layout) (*psi.Watcher, error) {
-	p := d.cfg.Pressure
-	// With the relief ladder on, the trigger fires at the lower relief
-	// stall; the kill level is measured from the stall totals.
-	stall := p.Stall
-	if d.ladderOn() {
-		stall = d.cfg.Relief.Stall
-	}
-	spec := psi.TriggerSpec{Kind: psi.Kind(p.Kind), Stall: stall, Window: p.Window}
-	w, err := psi.NewWatcher()
-	if err != nil {
-		return nil, err
-	}
-	files := map[string]string{triggerKubepods: filepath.Join(l.Abs(l.Kubepods), "memory.pressure")}
-	if p.WatchHost {
-		files[triggerHost] = filepath.Join(d.procRoot, "pressure", "memory")
-	}
-	inForce := spec
-	for _, key := range []string{triggerKubepods, triggerHost} {
-		path, ok := files[key]
-		if !ok {
-			continue
-		}
-		t, err := psi.OpenTrigger(path, spec)
-		if err != nil {
-			w.Close()
-			return nil, fmt.Errorf("cannot register the PSI trigger: %w", err)
-		}
-		if t.Adjusted() {
-			d.log.Warn("PSI trigger window adjusted: without CAP_SYS_RESOURCE the kernel only takes multiples of 2s",
-				"file", path, "requested", t.Requested.String(), "in_force", t.Spec.String())
-		}
-		if key == triggerKubepods {
-			inForce = t.Spec
-		}
-		if err := w.Add(key, t); err != nil {
-			w.Close()
-			return nil, err
-		}
-	}
-	d.th = d.thresholds(inForce)
-	return w, nil
-}
-
 // thresholds are the decision's thresholds for the trigger in force: when
 // the kernel made the window longer, the stalls scale with it.
 func (d *daemon) thresholds(t psi.TriggerSpec) policy.Thresholds {
@@ -228,8 +210,21 @@ func (d *daemon) logStart(l cgroupv2.Layout, host cgroupv2.Meminfo, pods int) {
 		"config", d.cfg)
 }
 
-// loop serves events until ctx is cancelled or a watcher fails.
-func (d *daemon) loop(ctx context.Context, psiEvents <-chan psi.Event, changes <-chan cgroupv2.Change, errc <-chan error) error {
+// loopInputs are the event sources of the main loop.
+type loopInputs struct {
+	psi           <-chan psi.Event
+	changes       <-chan cgroupv2.Change
+	errc          <-chan error
+	configChanged <-chan struct{}
+	status        <-chan chan<- status
+}
+
+// loop serves events until ctx is cancelled or a watcher fails. All of the
+// daemon's state lives in this goroutine.
+func (d *daemon) loop(ctx context.Context, in loopInputs) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	rescan := time.NewTicker(d.cfg.Cgroup.RescanInterval)
 	defer rescan.Stop()
 	var watchdog <-chan time.Time
@@ -249,12 +244,13 @@ func (d *daemon) loop(ctx context.Context, psiEvents <-chan psi.Event, changes <
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case err := <-errc:
+		case err := <-in.errc:
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			return err
-		case ev := <-psiEvents:
+		case ev := <-in.psi:
+			d.countTriggerEvent(ev)
 			if ev.Gone {
 				return fmt.Errorf("PSI trigger %q went away: was %s removed?", ev.Key, d.reader.Layout.Kubepods)
 			}
@@ -262,13 +258,21 @@ func (d *daemon) loop(ctx context.Context, psiEvents <-chan psi.Event, changes <
 			triggered, observe = ev.Key == triggerKubepods, true
 		case <-sample.C:
 			sampling, observe = false, true
-		case c := <-changes:
+		case c := <-in.changes:
 			observe = d.handleChange(c)
 		case <-rescan.C:
 			d.resync()
 			observe = true
 		case <-watchdog:
 			d.notify.Watchdog()
+		case <-hup:
+			d.log.Info("SIGHUP: reloading the config", "config", d.cfgPath)
+			d.reload()
+		case <-in.configChanged:
+			d.log.Info("config file changed: reloading", "config", d.cfgPath)
+			d.reload()
+		case reply := <-in.status:
+			reply <- d.status()
 		}
 		if !observe {
 			continue
@@ -279,7 +283,10 @@ func (d *daemon) loop(ctx context.Context, psiEvents <-chan psi.Event, changes <
 			}
 			d.log.Error("cannot read kubepods", "error", err)
 		}
-		if !sampling && (d.state.Pressured > 0 || triggered) {
+		// Look every window while anything is building up or being relieved:
+		// calm windows fire no trigger, and release counts them.
+		busy := d.state.Pressured > 0 || d.state.Strained > 0 || len(d.throttles) > 0
+		if !sampling && (busy || triggered) {
 			sample.Reset(d.th.Window)
 			sampling = true
 		}
@@ -361,6 +368,7 @@ func (d *daemon) observe(ctx context.Context, triggered bool) error {
 	o := policy.Observation{Now: time.Now(), Triggered: triggered, Kubepods: g, Local: local, Host: host}
 	var v policy.Verdict
 	d.state, v = policy.Decide(d.state, o, d.th)
+	d.verdict = v
 	d.log.Debug("observation", "triggered", triggered, pressureAttrs(g), memoryAttrs(g, host),
 		"pressured_windows", v.Pressured, "stall_share", round(v.Stall), "near_limit", v.Near, "cooling", v.Cooling)
 	if v.Kill {
@@ -403,9 +411,13 @@ func (d *daemon) kill(ctx context.Context, victim policy.Candidate, v policy.Ver
 		"pressured_windows", v.Pressured, "strained_windows", v.Strained, "stall_share", round(v.Stall),
 		pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host),
 	}
+	record := killRecord{Time: time.Now(), UID: victim.Pod.UID, QoS: victim.Pod.QoS.String(), Cgroup: victim.Pod.Path,
+		Reason: string(v.Reason), Target: what}
 	if d.cfg.Kill.Mode == config.ModeDryRun {
 		d.log.Warn("dry run: would kill", append([]any{systemd.MessageIDKey, msgWouldKill}, fields...)...)
 		d.lastKill = "would kill " + victim.Pod.UID
+		record.DryRun = true
+		d.recordKill(record)
 		return
 	}
 	k := killer.Killer{Timeout: d.cfg.Kill.Timeout}
@@ -427,6 +439,8 @@ func (d *daemon) kill(ctx context.Context, victim policy.Candidate, v policy.Ver
 		d.log.Warn("killed pod", append(fields, systemd.MessageIDKey, msgKilled)...)
 	}
 	d.lastKill = fmt.Sprintf("killed %s (%s, %s)", victim.Pod.UID, victim.Pod.QoS, v.Reason)
+	record.FreedBytes, record.Confirmed = res.Freed, res.Confirmed
+	d.recordKill(record)
 	// The kubelet restarts the pod's containers in the same cgroup: a
 	// throttle on it must not outlive the kill.
 	d.unthrottle(ctx, victim.Pod.Path, "pod killed")

@@ -5,6 +5,7 @@
 //	kube-oomd run [--config FILE] [--dry-run]   the daemon
 //	kube-oomd check-config [FILE]               validate a config file
 //	kube-oomd pods [--json] [--config FILE]     pods ranked as victims, now
+//	kube-oomd status [--json]                   ask the running daemon
 //	kube-oomd version
 //
 // Global flags (before or after the command): --cgroup-root (default
@@ -32,7 +33,12 @@ Usage:
   kube-oomd run [--config FILE] [--dry-run]   run the daemon
   kube-oomd check-config [FILE]               check a config file (default %s)
   kube-oomd pods [--json] [--config FILE]     show pods ranked as victims, now
+  kube-oomd status [--json]                   ask the running daemon what it
+                                              sees and did (as root)
   kube-oomd version                           print the version
+
+Signals: SIGHUP (systemctl reload kube-oomd) reloads the config file; so
+does an edit to it. An invalid file keeps the configuration in force.
 
 Global flags, with any command:
   --cgroup-root DIR   the cgroup v2 mount (default /sys/fs/cgroup)
@@ -92,6 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = e.checkConfig(args)
 	case "pods":
 		err = e.pods(args)
+	case "status":
+		err = e.statusCmd(args)
 	case "version":
 		fmt.Fprintln(stdout, "kube-oomd", versionString())
 	case "help", "-h", "--help":

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"text/tabwriter"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
@@ -59,6 +60,17 @@ func (e *env) pods(args []string) error {
 	ranked := policy.Rank(snap.Pods, policy.RankConfig{
 		MemTotal: snap.Host.MemTotal, MinVictim: cfg.Memory.MinVictim, Protect: cfg.Kill.Protect,
 	})
+	out := podRows(ranked)
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	return writePodTable(e.stdout, out, "")
+}
+
+// podRows turns a ranking into the rows that pods and status print.
+func podRows(ranked []policy.Candidate) []podJSON {
 	out := make([]podJSON, len(ranked))
 	for i, c := range ranked {
 		p := podJSON{
@@ -75,14 +87,14 @@ func (e *env) pods(args []string) error {
 		}
 		out[i] = p
 	}
-	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RANK\tUID\tQOS\tWORKING SET\tREQUEST\tLIMIT\tSOME10\tFULL10\tPROTECTED\tCGROUP")
-	for _, p := range out {
+	return out
+}
+
+// writePodTable prints pod rows as a table, each line after prefix.
+func writePodTable(w io.Writer, rows []podJSON, prefix string) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, prefix+"RANK\tUID\tQOS\tWORKING SET\tREQUEST\tLIMIT\tSOME10\tFULL10\tPROTECTED\tCGROUP")
+	for _, p := range rows {
 		rank, limit, prot := fmt.Sprint(p.Rank), "none", "no"
 		if p.Rank == 0 {
 			rank = "-"
@@ -95,7 +107,7 @@ func (e *env) pods(args []string) error {
 		} else if p.TooSmall {
 			prot = "no (too small)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%s\t%s\n", rank, p.UID, p.QoS,
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%s\t%s\n", prefix, rank, p.UID, p.QoS,
 			config.FormatSize(p.WorkingSetBytes), config.FormatSize(p.RequestBytes), limit,
 			p.PSISomeAvg10, p.PSIFullAvg10, prot, p.Cgroup)
 	}

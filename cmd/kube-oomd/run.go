@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"time"
 
 	"github.com/kube-oomd/kube-oomd/config"
 )
@@ -41,7 +42,8 @@ func (e *env) runDaemon(ctx context.Context, args []string) error {
 	} else {
 		log.Info("config loaded", "config", path)
 	}
-	d := &daemon{cfg: cfg, cgroupRoot: e.cgroupRoot, procRoot: e.procRoot, runDir: "/run/kube-oomd", log: log, logFormat: format}
+	d := &daemon{cfg: cfg, cgroupRoot: e.cgroupRoot, procRoot: e.procRoot, runDir: "/run/kube-oomd", log: log, logFormat: format,
+		cfgPath: path, cfgDefaulted: defaulted, dryRunFlag: *dryRun, stderr: e.stderr, started: time.Now()}
 	return d.run(ctx)
 }
 
