@@ -54,12 +54,17 @@ const Calm = "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 av
 // ZeroEvents is a memory.events with every counter at zero.
 const ZeroEvents = "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n"
 
+// firstPID is above the largest pid_max Linux allows (2^22), so no fake
+// process is ever a real one: a kill path that a test drives to a fake
+// tree can open no pidfd and signal nothing.
+const firstPID = 1<<22 + 1000
+
 // New builds a tree with kubepods and both QoS parents, and a /proc with
 // 16 GiB of memory, half of it available.
 func New(tb testing.TB, d cgroupv2.Driver) *Tree {
 	tb.Helper()
 	root := tempDir(tb)
-	t := &Tree{Mount: filepath.Join(root, "cgroup"), Proc: filepath.Join(root, "proc"), Driver: d, tb: tb, nextPID: 1000}
+	t := &Tree{Mount: filepath.Join(root, "cgroup"), Proc: filepath.Join(root, "proc"), Driver: d, tb: tb, nextPID: firstPID}
 	t.write("/", "cgroup.controllers", "cpuset cpu io memory hugetlb pids rdma misc\n")
 	t.Kubepods = "/kubepods.slice"
 	if d == cgroupv2.DriverCgroupfs {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/relief"
 	"github.com/kube-oomd/kube-oomd/systemd"
@@ -73,10 +74,18 @@ func (d *daemon) restoreThrottles(ctx context.Context) {
 	}
 }
 
-// relieve carries out the relief steps of one verdict.
+// relieve carries out the relief steps of one verdict. A dry run changes
+// nothing: it only says which step would have been taken.
 func (d *daemon) relieve(ctx context.Context, v policy.Verdict, o policy.Observation) {
-	if v.Closed {
-		d.watchThrottled(ctx, v, o)
+	if d.cfg.Kill.Mode == config.ModeDryRun {
+		if v.Reclaim || v.Throttle {
+			d.log.Info("dry run: would relieve", "reclaim", v.Reclaim, "throttle", v.Throttle,
+				"strained_windows", v.Strained, "stall_share", round(v.Stall), pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
+		}
+		return
+	}
+	if v.Closed && d.watchThrottled(ctx, v, o) {
+		return // a kill: the cooldown starts, relief waits too
 	}
 	if v.Reclaim && !d.noReclaim {
 		d.reclaim(ctx, v, o)
@@ -206,8 +215,9 @@ func (d *daemon) throttle(ctx context.Context, v policy.Verdict, o policy.Observ
 }
 
 // watchThrottled kills a throttled pod that keeps pushing against its
-// memory.high while kubepods stays strained near the limit.
-func (d *daemon) watchThrottled(ctx context.Context, v policy.Verdict, o policy.Observation) {
+// memory.high while kubepods stays strained near the limit, and says
+// whether it did.
+func (d *daemon) watchThrottled(ctx context.Context, v policy.Verdict, o policy.Observation) bool {
 	for path, t := range d.throttles {
 		ev, err := cgroupv2.ReadMemoryEvents(d.reader.Layout.Abs(path))
 		if err != nil {
@@ -233,8 +243,9 @@ func (d *daemon) watchThrottled(ctx context.Context, v policy.Verdict, o policy.
 		v.Kill, v.Reason = true, policy.ReasonThrottled
 		d.kill(ctx, victim, v, o)
 		d.state = policy.Acted(d.state, time.Now())
-		return
+		return true
 	}
+	return false
 }
 
 // release raises every throttle one step, and restores the original

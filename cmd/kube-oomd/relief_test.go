@@ -113,9 +113,10 @@ func TestLadderThrottlesThenReleases(t *testing.T) {
 func TestLadderKillsALeakerThatKeepsPushing(t *testing.T) {
 	tree := cacheNode(t)
 	d, logs := ladderDaemon(t, tree)
-	d.cfg.Kill.Mode = config.ModeDryRun
 	d.th.Reclaim = false
+	d.cfg.Kill.Timeout = 50 * time.Millisecond // the fake cgroup never empties
 	be := tree.PodPath("be", cgroupv2.BestEffort)
+	tree.Write(be, "cgroup.kill", "")
 	var stall time.Duration
 	windows(t, d, tree, &stall, 0.1, 3)
 	if len(d.throttles) != 1 {
@@ -125,9 +126,15 @@ func TestLadderKillsALeakerThatKeepsPushing(t *testing.T) {
 		tree.Write(be, "memory.events", "low 0\nhigh "+strings.Repeat("9", i+1)+"\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n")
 		windows(t, d, tree, &stall, 0.1, 1)
 	}
-	got := records(t, logs, msgWouldKill)
+	got := records(t, logs, msgKilled)
 	if len(got) != 1 || got[0]["pod_uid"] != "be" || got[0]["reason"] != "leak-under-throttle" {
-		t.Fatalf("would-kill records = %v, want the throttled leaker", got)
+		t.Fatalf("kill records = %v, want the throttled leaker", got)
+	}
+	if b, _ := os.ReadFile(filepath.Join(tree.Mount, be, "cgroup.kill")); string(b) != "1" {
+		t.Errorf("cgroup.kill = %q, want 1", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(tree.Mount, be, "memory.high")); string(b) != "max" || len(d.throttles) != 0 {
+		t.Errorf("memory.high = %q after the kill: the restarted containers must run free", b)
 	}
 }
 
@@ -169,5 +176,23 @@ func TestCleanStopRestores(t *testing.T) {
 	be := tree.PodPath("be", cgroupv2.BestEffort)
 	if b, _ := os.ReadFile(filepath.Join(tree.Mount, be, "memory.high")); string(b) != "max" {
 		t.Errorf("memory.high = %q after a clean stop, want max", b)
+	}
+}
+
+func TestDryRunRelievesNothing(t *testing.T) {
+	tree := cacheNode(t)
+	d, logs := ladderDaemon(t, tree)
+	d.cfg.Kill.Mode = config.ModeDryRun
+	var stall time.Duration
+	windows(t, d, tree, &stall, 0.1, 4)
+	be := tree.PodPath("be", cgroupv2.BestEffort)
+	if b, _ := os.ReadFile(filepath.Join(tree.Mount, be, "memory.high")); string(b) != "max" || len(d.throttles) != 0 {
+		t.Errorf("dry run throttled: memory.high %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(tree.Mount, be, "memory.reclaim")); len(b) != 0 {
+		t.Errorf("dry run reclaimed: %q", b)
+	}
+	if !strings.Contains(logs.String(), "dry run: would relieve") {
+		t.Errorf("dry run did not say what it would do:\n%s", logs)
 	}
 }

@@ -94,8 +94,8 @@ func (d *daemon) reload() {
 	}
 	d.rank.MinVictim, d.rank.Protect = d.cfg.Memory.MinVictim, d.cfg.Kill.Protect
 	d.th.HostFloor = d.cfg.Memory.HostAvailableFloor.Of(d.rank.MemTotal)
-	if !d.ladderOn() {
-		d.restoreAll()
+	if !d.ladderOn() || d.cfg.Kill.Mode == config.ModeDryRun {
+		d.restoreAll() // nothing may stay throttled by a ladder that is off
 	}
 	d.log.Info("config reloaded", "config", d.cfgPath, "mode", d.cfg.Kill.Mode, "config_in_force", d.cfg)
 	d.setStatus()
