@@ -75,7 +75,8 @@ type Verdict struct {
 	Calm      int     // consecutive calm windows
 	Closed    bool    // this observation completed a window
 	Stall     float64 // stall share of the last completed window, 0..1
-	Near      bool    // memory near the limit
+	Near      bool    // memory near the limit: working set near memory.max, or the limit hit
+	LimitHit  bool    // kubepods hit its own memory.max since the last observation
 	Usage     uint64  // what was compared: kubepods working set, or host MemAvailable without a limit
 	Limit     uint64  // kubepods memory.max, or the host floor without a limit
 	Cooling   bool    // a kill happened less than Cooldown ago
@@ -119,9 +120,14 @@ func Decide(s State, o Observation, th Thresholds) (State, Verdict) {
 	}
 	v.Pressured, v.Strained, v.Calm = s.Pressured, s.Strained, s.Calm
 
-	v.Near, v.Usage, v.Limit = near(o, th)
 	limitHit := o.Local.Max > s.lastLocal.Max || o.Local.OOM > s.lastLocal.OOM
 	s.lastLocal = o.Local
+	v.Near, v.Usage, v.Limit = near(o, th)
+	// Hitting kubepods' own memory.max is being at the limit, even when the
+	// working set reads lower: under thrashing the kernel deactivates hot
+	// page cache, which then no longer counts as working set.
+	v.LimitHit = limitHit
+	v.Near = v.Near || limitHit
 
 	if v.Closed && th.ReliefStall > 0 && th.Window > 0 {
 		v.Release = s.Calm > 0 && time.Duration(s.Calm)*th.Window >= th.ReleaseAfter

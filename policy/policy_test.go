@@ -259,6 +259,11 @@ func TestDecide(t *testing.T) {
 			{at: 3000 * ms, stall: 600 * ms, ws: near},
 			{at: 4000 * ms, stall: 900 * ms, ws: near, wantKill: ReasonPressure},
 		}},
+		{"hitting the limit under sustained pressure counts as near, whatever the working set", th, []step{
+			{at: 0, ws: far},
+			{at: 1000 * ms, stall: 300 * ms, ws: far, max: 10},
+			{at: 2000 * ms, stall: 600 * ms, ws: far, max: 20, wantKill: ReasonPressure},
+		}},
 		{"near the limit without pressure: no kill", th, []step{
 			{at: 0, ws: near}, {at: 1000 * ms, ws: near}, {at: 2000 * ms, ws: near}, {at: 3000 * ms, ws: near},
 		}},
