@@ -32,3 +32,16 @@ bench: ## benchmarks: ranking and scanning 1,000 pods x 3 containers
 
 clean:
 	rm -rf kube-oomd dist
+
+# Packages: .deb and .rpm for amd64 and arm64, built with a pinned nfpm (see
+# packaging/README.md). VERSION must suit dpkg and rpm; packaging/version.sh
+# derives it from git and normalises a given one.
+VERSION ?= $(shell sh packaging/version.sh)
+
+.PHONY: packages check-packages
+
+packages: ## .deb and .rpm for amd64 and arm64 into dist/ (nfpm, pinned; VERSION=... to override)
+	VERSION='$(VERSION)' GO='$(GO)' sh packaging/build.sh
+
+check-packages: ## check dist/'s packages: contents, conffile, scripts, man page; systemd-analyze verify the unit
+	GO='$(GO)' sh packaging/check.sh dist

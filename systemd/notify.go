@@ -18,6 +18,12 @@ func NewNotifier() Notifier {
 	return Notifier{notify: func(s string) (bool, error) { return daemon.SdNotify(false, s) }}
 }
 
+// NewNotifierFunc returns a Notifier that hands each state to fn: for tests,
+// and for anything else that wants to see what systemd would be told.
+func NewNotifierFunc(fn func(state string)) Notifier {
+	return Notifier{notify: func(s string) (bool, error) { fn(s); return true, nil }}
+}
+
 // Ready says start-up is complete: the triggers are registered.
 func (n Notifier) Ready() error { return n.send(daemon.SdNotifyReady) }
 

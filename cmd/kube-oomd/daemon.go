@@ -150,24 +150,45 @@ func (d *daemon) checkKernel() error {
 }
 
 // waitForKubepods finds the pods' parent cgroup. On a node where kube-oomd
-// starts before the kubelet it does not exist yet: wait for it.
+// starts before the kubelet (the unit runs Before=kubelet.service) it does
+// not exist yet: then the daemon tells systemd it is up, so that neither
+// the kubelet's start nor a package install waits on it, and waits, petting
+// the watchdog.
 func (d *daemon) waitForKubepods(ctx context.Context) (cgroupv2.Layout, error) {
-	logged := false
+	l, err := d.detectLayout()
+	if err == nil || !errors.Is(err, cgroupv2.ErrNoKubepods) {
+		return l, err
+	}
+	d.log.Warn("waiting for the kubelet's pod cgroup", "error", err, "retry", d.cfg.Cgroup.RescanInterval)
+	d.notify.Ready()
+	d.notify.Status("waiting for the kubelet's pod cgroup under " + d.cgroupRoot)
+	retry := time.NewTicker(d.cfg.Cgroup.RescanInterval)
+	defer retry.Stop()
+	var watchdog <-chan time.Time
+	if iv := systemd.WatchdogInterval(); iv > 0 {
+		t := time.NewTicker(iv)
+		defer t.Stop()
+		watchdog = t.C
+	}
 	for {
-		l, err := cgroupv2.DetectLayout(d.cgroupRoot, d.cfg.Cgroup.Kubepods, cgroupv2.Driver(d.cfg.Cgroup.Driver))
-		if err == nil || !errors.Is(err, cgroupv2.ErrNoKubepods) {
-			return l, err
-		}
-		if !logged {
-			d.log.Warn("waiting for the kubelet's pod cgroup", "error", err, "retry", d.cfg.Cgroup.RescanInterval)
-			logged = true
-		}
 		select {
 		case <-ctx.Done():
 			return l, ctx.Err()
-		case <-time.After(d.cfg.Cgroup.RescanInterval):
+		case <-watchdog:
+			d.notify.Watchdog()
+		case <-retry.C:
+			if l, err = d.detectLayout(); err == nil || !errors.Is(err, cgroupv2.ErrNoKubepods) {
+				if err == nil {
+					d.log.Info("found the kubelet's pod cgroup", "kubepods", l.Kubepods)
+				}
+				return l, err
+			}
 		}
 	}
+}
+
+func (d *daemon) detectLayout() (cgroupv2.Layout, error) {
+	return cgroupv2.DetectLayout(d.cgroupRoot, d.cfg.Cgroup.Kubepods, cgroupv2.Driver(d.cfg.Cgroup.Driver))
 }
 
 // thresholds are the decision's thresholds for the trigger in force: when
