@@ -1,0 +1,698 @@
+//go:build e2e
+
+// TestE2E runs kube-oomd's end-to-end scenarios on a real cgroup v2
+// kernel: it builds the daemon, builds (or reuses) a cached Debian VM image,
+// boots it once under qemu (TCG) and runs every scenario of guest/scenarios/
+// in that boot. Each scenario writes a JSON result into the 9p share; the
+// assertions are here, one subtest per scenario.
+//
+//	go test -tags e2e -v -timeout 60m ./e2e/
+//
+// Environment: KUBE_OOMD_E2E_RUN (regexp on scenario names),
+// KUBE_OOMD_E2E_CACHE (image cache), KUBE_OOMD_E2E_KEEP=1 (keep the share),
+// KUBE_OOMD_E2E_BIN (use this binary instead of building one),
+// KUBE_OOMD_E2E_REQUIRE_DAEMON=1 (fail, not skip, when the daemon does not
+// build), KUBE_OOMD_E2E_GUEST_ENV ("K=V K=V", exported in the guest).
+
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Journal MESSAGE_IDs of the kube-oomd contract.
+const (
+	midKill       = "7afd622d79014eba9c7ef0a2d0c2ec1f"
+	midWouldKill  = "23add67a5aff44b8a893a749c6904f70"
+	midKernelKill = "1ef63ccdd1ef45c9990585debd6744dc"
+)
+
+// perScenarioBudget bounds the guest's run time: boot plus this per scenario.
+const perScenarioBudget = 5 * time.Minute
+
+func TestE2E(t *testing.T) {
+	here, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	share, err := os.MkdirTemp("", "kube-oomd-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() || os.Getenv("KUBE_OOMD_E2E_KEEP") != "" {
+			t.Logf("share kept at %s", share)
+			return
+		}
+		os.RemoveAll(share)
+	})
+
+	step(t, "setup", func() error { return runCmd(here, nil, "bash", "setup.sh") })
+
+	// The daemon. Scenarios that need it skip themselves when it is absent.
+	bin := filepath.Join(share, "kube-oomd")
+	step(t, "build kube-oomd", func() error {
+		if src := os.Getenv("KUBE_OOMD_E2E_BIN"); src != "" {
+			return copyFile(src, bin, 0o755)
+		}
+		err := runCmd(here, []string{"CGO_ENABLED=0"}, "go", "build", "-o", bin, "../cmd/kube-oomd")
+		if err != nil {
+			if os.Getenv("KUBE_OOMD_E2E_REQUIRE_DAEMON") != "" {
+				return err
+			}
+			t.Logf("kube-oomd does not build; scenarios that need it will skip:\n%v", err)
+			os.Remove(bin)
+		}
+		return nil
+	})
+
+	var imgDir string
+	step(t, "image", func() error {
+		out, err := exec.Command("bash", filepath.Join(here, "image", "build.sh")).Output()
+		if err != nil {
+			if ee, ok := err.(*exec.ExitError); ok {
+				return fmt.Errorf("%v\n%s", err, ee.Stderr)
+			}
+			return err
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		imgDir = lines[len(lines)-1]
+		t.Logf("image: %s", imgDir)
+		return nil
+	})
+
+	names := scenarios(t, filepath.Join(here, "guest", "scenarios"))
+	if len(names) == 0 {
+		t.Fatalf("no scenario matches KUBE_OOMD_E2E_RUN=%q", os.Getenv("KUBE_OOMD_E2E_RUN"))
+	}
+	if err := copyTree(filepath.Join(here, "guest"), filepath.Join(share, "guest")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(share, "scenarios.txt"), []byte(strings.Join(names, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var env strings.Builder
+	for _, kv := range strings.Fields(os.Getenv("KUBE_OOMD_E2E_GUEST_ENV")) {
+		fmt.Fprintf(&env, "export %s\n", kv)
+	}
+	if err := os.WriteFile(filepath.Join(share, "env.sh"), []byte(env.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// One boot for all scenarios.
+	limit := 3*time.Minute + time.Duration(len(names))*perScenarioBudget
+	if d, ok := t.Deadline(); ok && time.Until(d)-time.Minute < limit {
+		limit = time.Until(d) - time.Minute
+	}
+	console := filepath.Join(share, "console.log")
+	results := filepath.Join(share, "results")
+	step(t, "boot and run "+strings.Join(names, " "), func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), limit+30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "bash", filepath.Join(here, "vm.sh"), imgDir, share,
+			strconv.Itoa(int(limit.Seconds())), console)
+		out, err := cmd.CombinedOutput()
+		if _, serr := os.Stat(filepath.Join(results, "run.rc")); err != nil || serr != nil {
+			t.Logf("console (%s):\n%s", console, tail(console, 150))
+			t.Logf("guest run.log:\n%s", tail(filepath.Join(results, "run.log"), 60))
+			return fmt.Errorf("the guest did not finish its run (qemu: %v) %s", err, out)
+		}
+		return nil
+	})
+	timings := readTimings(filepath.Join(results, "timings.txt"))
+	t.Logf("guest boot to runner: %.1f s; scenario times: %s", timings["boot"], formatTimings(timings, names))
+
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			r := load(t, results, name)
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("--- %s.log:\n%s", name, tail(filepath.Join(results, name+".log"), 60))
+					logs, _ := filepath.Glob(filepath.Join(results, name+".*.kube-oomd.log"))
+					for _, l := range logs {
+						t.Logf("--- %s:\n%s", filepath.Base(l), tail(l, 40))
+					}
+				}
+			})
+			if s, ok := r.m["skipped"]; ok {
+				t.Skipf("skipped in the guest: %v", s)
+			}
+			if e, ok := r.m["error"]; ok {
+				t.Fatalf("scenario failed in the guest: %v", e)
+			}
+			check, ok := checks[strings.SplitN(name, "-", 2)[0]]
+			if !ok {
+				t.Fatalf("no assertions for scenario %s", name)
+			}
+			check(t, r)
+		})
+	}
+}
+
+// ---------------------------------------------------------------- checks
+
+var checks = map[string]func(*testing.T, *R){
+	"00": checkSmoke,
+	"01": checkLeak,
+	"02": checkBusy,
+	"03": checkCritical,
+	"04": checkCgroupfs,
+	"05": checkDryRun,
+	"06": checkPodOOM,
+	"07": checkBadConfig,
+}
+
+func checkSmoke(t *testing.T, r *R) {
+	t.Logf("kernel %s, %s; speed: %v", r.str("kernel"), r.str("systemd"), r.get("speed"))
+	r.match("cgroup_fs", `^cgroup2fs$`)
+	r.match("root_controllers", `\bmemory\b`)
+	r.isTrue("has_memory_reclaim")
+	r.isTrue("has_cgroup_kill")
+	r.isTrue("has_memory_oom_group")
+	r.match("psi_trigger", `^ok$`)
+	r.isTrue("cgroup_kill_killed")
+	r.match("systemd_container_cgroup", `^/kubepods\.slice/kubepods-burstable\.slice/kubepods-burstable-pod[0-9a-f_]{36}\.slice/cri-containerd-[0-9a-f]{64}\.scope$`)
+	r.match("cgroupfs_container_cgroup", `^/kubepods/besteffort/pod[0-9a-f-]{36}/[0-9a-f]{64}$`)
+	r.eq("systemd_container_adj", 500)
+	r.eq("systemd_pause_adj", -998)
+	r.eq("cgroupfs_container_adj", 1000)
+	r.eq("systemd_container_oom_group", 1)
+	r.eq("systemd_pod_memory_max", 256<<20)
+	r.isTrue("systemd_removed")
+	r.isTrue("cgroupfs_removed")
+}
+
+// leakRow is one column of scenario 01's table.
+type leakRow struct {
+	act, firstStallToAct, stallMs, worst, base float64
+	victim                                     string
+	oomKills                                   int
+}
+
+func leakSummary(r *R, p string) leakRow {
+	var row leakRow
+	start := r.num(p + ".leak_start_s")
+	if r.boolean(p + ".watch.died") {
+		row.act = r.num(p+".watch.death_s") - start
+		if fs, ok := r.get(p + ".watch.first_stall_s").(float64); ok {
+			row.firstStallToAct = r.num(p+".watch.death_s") - fs
+		}
+	} else {
+		row.act = -1
+	}
+	row.stallMs = r.num(p+".g_full_stall_us") / 1000
+	row.worst = r.num(p + ".passes.worst_s")
+	row.base = r.num(p + ".passes.baseline_s")
+	row.oomKills = int(r.num(p + ".kubepods_oom_kill_delta"))
+	var victims []string
+	for _, k := range r.records(p, "kill") {
+		victims = append(victims, fmt.Sprintf("%s (kube-oomd, %s)", r.podName(p, k.str("pod_uid")), k.str("reason")))
+	}
+	for _, pod := range []string{"G", "B", "BE"} {
+		if d := r.num(p+".after.pod_oom_kill."+pod) - r.num(p+".before.pod_oom_kill."+pod); d > 0 {
+			victims = append(victims, pod+" (kernel OOM)")
+		}
+	}
+	row.victim = strings.Join(victims, ", ")
+	if row.victim == "" {
+		row.victim = "none"
+	}
+	return row
+}
+
+func checkLeak(t *testing.T, r *R) {
+	k := leakSummary(r, "kernel")
+	var d *leakRow
+	if _, skipped := r.get("daemon.skipped").(string); !skipped {
+		v := leakSummary(r, "daemon")
+		d = &v
+	}
+	printLeakTable(t, k, d)
+
+	// The kernel-alone run must show the damage the daemon is there to avoid.
+	r.isTrue("kernel.watch.died")
+	r.atLeast("kernel.kubepods_oom_kill_delta", 1)
+	r.isTrue("kernel.pod_alive.G")
+	r.isTrue("kernel.pod_alive.B")
+	r.atLeast("kernel.g_full_stall_us", 250000)
+	if d == nil {
+		t.Skip("kube-oomd run skipped: no binary; kernel-alone run checked")
+	}
+	leakDaemonChecks(t, r, "daemon")
+	ks, ds := r.num("kernel.g_full_stall_us"), r.num("daemon.g_full_stall_us")
+	if ds > ks/4 {
+		t.Errorf("Guaranteed pod full stall with kube-oomd %.0f ms > a quarter of kernel alone (%.0f ms / 4 = %.0f ms)",
+			ds/1000, ks/1000, ks/4000)
+	}
+}
+
+// leakDaemonChecks: kube-oomd killed the BestEffort pod slice, before any
+// kernel OOM kill, and nothing else.
+func leakDaemonChecks(t *testing.T, r *R, p string) {
+	r.isTrue(p + ".daemon_survived")
+	r.isTrue(p + ".watch.died")
+	r.eq(p+".kubepods_oom_kill_delta", 0)
+	be := r.str(p + ".pods.BE.uid")
+	kills := r.records(p, "kill")
+	if len(kills) == 0 {
+		t.Errorf("%s: no kill record (MESSAGE_ID=%s) in kube-oomd's journal", p, midKill)
+	}
+	seen := false
+	for _, k := range kills {
+		if k.str("pod_uid") == be {
+			seen = true
+			if q := k.str("qos"); q != "BestEffort" {
+				t.Errorf("%s: kill record for the BestEffort pod says QOS=%q", p, q)
+			}
+		} else {
+			t.Errorf("%s: kube-oomd killed pod %s (%s), not the leaker %s", p, k.str("pod_uid"), r.podName(p, k.str("pod_uid")), be)
+		}
+	}
+	if len(kills) > 0 && !seen {
+		t.Errorf("%s: no kill record names the BestEffort pod %s", p, be)
+	}
+	// A pod kill (cgroup.kill on the slice) takes its pause container too.
+	r.isFalse(p + ".alive.leaker")
+	r.isFalse(p + ".alive.BE-pause")
+	r.isTrue(p + ".pod_alive.G")
+	r.isTrue(p + ".pod_alive.B")
+}
+
+func printLeakTable(t *testing.T, k leakRow, d *leakRow) {
+	var b strings.Builder
+	col := func(f func(leakRow) string) string {
+		if d == nil {
+			return "-"
+		}
+		return f(*d)
+	}
+	secs := func(v float64) string {
+		if v < 0 {
+			return "never"
+		}
+		return fmt.Sprintf("%.1f s", v)
+	}
+	fmt.Fprintf(&b, "\nscenario 01: leak versus a latency-sensitive pod\n")
+	fmt.Fprintf(&b, "  %-34s %-24s %s\n", "", "kernel alone", "kube-oomd")
+	row := func(name string, f func(leakRow) string) {
+		fmt.Fprintf(&b, "  %-34s %-24s %s\n", name, f(k), col(f))
+	}
+	row("time to act (leak start -> dead)", func(x leakRow) string { return secs(x.act) })
+	row("first kubepods stall -> dead", func(x leakRow) string { return secs(x.firstStallToAct) })
+	row("victim", func(x leakRow) string { return x.victim })
+	row("kernel OOM kills (kubepods)", func(x leakRow) string { return strconv.Itoa(x.oomKills) })
+	row("Guaranteed full stall", func(x leakRow) string { return fmt.Sprintf("%.0f ms", x.stallMs) })
+	row("worst pass (baseline)", func(x leakRow) string { return fmt.Sprintf("%.2f s (%.2f s)", x.worst, x.base) })
+	t.Log(b.String())
+	if !testing.Verbose() {
+		fmt.Println(b.String()) // t.Log shows only with -v or on failure
+	}
+}
+
+func checkBusy(t *testing.T, r *R) {
+	t.Logf("streamed %.0f MiB in %.1f s through a %.0f MiB kubepods; kubepods stall full %.0f ms some %.0f ms",
+		r.num("run.stream_bytes")/(1<<20), r.num("run.stream_s"), r.num("run.limit_bytes")/(1<<20),
+		r.num("run.kubepods_full_stall_us")/1000, r.num("run.kubepods_some_stall_us")/1000)
+	r.isTrue("run.daemon_survived")
+	r.isTrue("run.stream_done")
+	// The limit really was reached (memory.events max rose).
+	if r.num("run.after.kubepods_max_events") <= r.num("run.before.kubepods_max_events") {
+		t.Errorf("kubepods never hit memory.max (memory.events max %v -> %v): the scenario did not load the node",
+			r.get("run.before.kubepods_max_events"), r.get("run.after.kubepods_max_events"))
+	}
+	r.eq("run.after.kubepods_oom_kill", r.num("run.before.kubepods_oom_kill"))
+	for _, k := range r.records("run", "kill") {
+		t.Errorf("kube-oomd killed on a healthy node: %s %s reason=%s", r.podName("run", k.str("pod_uid")), k.str("pod_uid"), k.str("reason"))
+	}
+	r.isTrue("run.pod_alive.G")
+	r.isTrue("run.pod_alive.S")
+}
+
+func checkCritical(t *testing.T, r *R) {
+	t.Logf("critical pod %.0f MiB; leak start -> dead %.1f s", r.num("run.critical_bytes")/(1<<20),
+		r.num("run.watch.death_s")-r.num("run.leak_start_s"))
+	r.isTrue("run.daemon_survived")
+	r.isTrue("run.pod_alive.C")
+	r.isTrue("run.pod_alive.G")
+	r.isTrue("run.watch.died")
+	r.isFalse("run.alive.leaker")
+	crit, leak := r.str("run.pods.C.uid"), r.str("run.pods.L.uid")
+	// kube-oomd pods --json: exit 0, a JSON list that has the leaking pod.
+	r.eq("run.pods_cmd_rc", 0)
+	if list, ok := r.get("run.pods_cmd").([]any); !ok {
+		t.Errorf("kube-oomd pods --json did not print a JSON list: %v (stderr %q)", r.get("run.pods_cmd"), r.get("run.pods_cmd_stderr"))
+	} else {
+		b, _ := json.Marshal(list)
+		if !strings.Contains(string(b), leak) {
+			t.Errorf("kube-oomd pods --json does not list the leaking pod %s: %s", leak, b)
+		}
+		for _, x := range list {
+			if m, ok := x.(map[string]any); ok && (m["uid"] == crit || m["uid"] == leak) {
+				t.Logf("pods --json: %s", mustJSON(m))
+			}
+		}
+	}
+	killedLeaker := false
+	for _, k := range r.records("run", "kill") {
+		switch k.str("pod_uid") {
+		case crit:
+			t.Errorf("kube-oomd killed the critical pod %s", crit)
+		case leak:
+			killedLeaker = true
+		default:
+			t.Errorf("kube-oomd killed pod %s (%s)", k.str("pod_uid"), r.podName("run", k.str("pod_uid")))
+		}
+	}
+	if !killedLeaker {
+		t.Errorf("no kube-oomd kill record names the leaking pod %s (kernel OOM kills: %v)", leak,
+			r.num("run.after.kubepods_oom_kill")-r.num("run.before.kubepods_oom_kill"))
+	}
+}
+
+func checkCgroupfs(t *testing.T, r *R) {
+	t.Logf("cgroupfs: leak start -> dead %.1f s, Guaranteed full stall %.0f ms",
+		r.num("run.watch.death_s")-r.num("run.leak_start_s"), r.num("run.g_full_stall_us")/1000)
+	r.match("run.pods.BE.cgroup", `^/kubepods/besteffort/pod[0-9a-f-]{36}$`)
+	leakDaemonChecks(t, r, "run")
+}
+
+func checkDryRun(t *testing.T, r *R) {
+	r.isTrue("run.daemon_survived")
+	r.isTrue("run.watch.died")
+	r.atLeast("run.kubepods_oom_kill_delta", 1)
+	for _, k := range r.records("run", "kill") {
+		t.Errorf("dry run killed pod %s (%s)", k.str("pod_uid"), r.podName("run", k.str("pod_uid")))
+	}
+	be := r.str("run.pods.BE.uid")
+	named := false
+	for _, k := range r.records("run", "would_kill") {
+		if k.str("pod_uid") == be {
+			named = true
+		} else {
+			t.Errorf("dry run would have killed pod %s (%s), not the leaker", k.str("pod_uid"), r.podName("run", k.str("pod_uid")))
+		}
+	}
+	if !named {
+		t.Errorf("no \"would kill\" record (MESSAGE_ID=%s) names the BestEffort pod %s", midWouldKill, be)
+	}
+	r.isTrue("run.pod_alive.G")
+	r.isTrue("run.pod_alive.B")
+	r.isTrue("run.alive.BE-pause") // the kernel kills the container, not the pod
+}
+
+func checkPodOOM(t *testing.T, r *R) {
+	r.isTrue("run.daemon_survived")
+	r.isTrue("run.watch.died")
+	x := r.num("run.after.pod_oom_kill.X") - r.num("run.before.pod_oom_kill.X")
+	kp := r.num("run.after.kubepods_oom_kill") - r.num("run.before.kubepods_oom_kill")
+	if x < 1 {
+		t.Errorf("no kernel OOM kill counted in pod X's memory.events")
+	}
+	if kp != x {
+		t.Errorf("kubepods counted %v OOM kills, pod X %v: the kernel killed outside pod X", kp, x)
+	}
+	r.isFalse("run.alive.leaker")
+	r.isTrue("run.alive.X-pause")
+	r.isTrue("run.alive.sidecar")
+	r.isTrue("run.pod_alive.G")
+	r.isTrue("run.pod_alive.BE")
+	for _, k := range r.records("run", "kill") {
+		t.Errorf("kube-oomd killed pod %s (%s)", k.str("pod_uid"), r.podName("run", k.str("pod_uid")))
+	}
+	uid := r.str("run.pods.X.uid")
+	found := false
+	for _, k := range r.records("run", "kernel_oom_kill") {
+		if k.str("pod_uid") == uid {
+			found = true
+			if q := k.str("qos"); q != "Burstable" {
+				t.Errorf("kernel OOM record for pod X says QOS=%q", q)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("kube-oomd's journal has no kernel OOM kill record (MESSAGE_ID=%s) naming pod X %s", midKernelKill, uid)
+	}
+}
+
+func checkBadConfig(t *testing.T, r *R) {
+	r.eq("good.check_rc", 0)
+	for _, c := range []string{"bad_duration", "bad_mode", "bad_percent"} {
+		file, line, key := r.str(c+".file"), int(r.num(c+".line")), r.str(c+".key")
+		rc := int(r.num(c + ".run_rc"))
+		out := r.str(c + ".run_output")
+		switch {
+		case rc == 0:
+			t.Errorf("%s: kube-oomd run exited 0 with an invalid config", c)
+		case rc == 124 || rc == 137:
+			t.Errorf("%s: kube-oomd run did not exit within 30 s with an invalid config", c)
+		}
+		want := regexp.MustCompile(fmt.Sprintf(`(?m)%s:%d: (\w+\.)?%s: \S`, regexp.QuoteMeta(file), line, key))
+		if !want.MatchString(out) {
+			t.Errorf("%s: kube-oomd run output does not say %s:%d: %s: ...; it says:\n%s", c, file, line, key, out)
+		}
+		if crc := int(r.num(c + ".check_rc")); crc != 1 {
+			t.Errorf("%s: check-config exited %d, want 1", c, crc)
+		}
+		if co := r.str(c + ".check_output"); !want.MatchString(co) {
+			t.Errorf("%s: check-config output does not say %s:%d: %s: ...; it says:\n%s", c, file, line, key, co)
+		}
+	}
+}
+
+// ---------------------------------------------------------------- results
+
+// R is one scenario's JSON result with typed, path-addressed getters that
+// report a missing or mistyped field as a test error.
+type R struct {
+	t *testing.T
+	m map[string]any
+}
+
+func load(t *testing.T, dir, name string) *R {
+	b, err := os.ReadFile(filepath.Join(dir, name+".json"))
+	if err != nil {
+		t.Fatalf("no result: %v", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("bad result JSON: %v\n%s", err, b)
+	}
+	return &R{t: t, m: m}
+}
+
+func (r *R) get(path string) any {
+	var v any = r.m
+	for _, p := range strings.Split(path, ".") {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[p]
+	}
+	return v
+}
+
+func (r *R) num(path string) float64 {
+	r.t.Helper()
+	f, ok := r.get(path).(float64)
+	if !ok {
+		r.t.Errorf("result %s: want a number, have %v", path, r.get(path))
+	}
+	return f
+}
+
+func (r *R) str(path string) string {
+	r.t.Helper()
+	switch v := r.get(path).(type) {
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	r.t.Errorf("result %s: want a string, have %v", path, r.get(path))
+	return ""
+}
+
+func (r *R) boolean(path string) bool { b, _ := r.get(path).(bool); return b }
+
+func (r *R) isTrue(path string) {
+	r.t.Helper()
+	if b, ok := r.get(path).(bool); !ok || !b {
+		r.t.Errorf("%s = %v, want true", path, r.get(path))
+	}
+}
+
+func (r *R) isFalse(path string) {
+	r.t.Helper()
+	if b, ok := r.get(path).(bool); !ok || b {
+		r.t.Errorf("%s = %v, want false", path, r.get(path))
+	}
+}
+
+func (r *R) eq(path string, want float64) {
+	r.t.Helper()
+	if got, ok := r.get(path).(float64); !ok || got != want {
+		r.t.Errorf("%s = %v, want %v", path, r.get(path), want)
+	}
+}
+
+func (r *R) atLeast(path string, min float64) {
+	r.t.Helper()
+	if got, ok := r.get(path).(float64); !ok || got < min {
+		r.t.Errorf("%s = %v, want at least %v", path, r.get(path), min)
+	}
+}
+
+func (r *R) match(path, re string) {
+	r.t.Helper()
+	if s := r.str(path); !regexp.MustCompile(re).MatchString(s) {
+		r.t.Errorf("%s = %q, want a match for %s", path, s, re)
+	}
+}
+
+// rec is one kube-oomd journal record (see guest/journal.py).
+type rec map[string]any
+
+func (k rec) str(key string) string { s, _ := k[key].(string); return s }
+
+// records: kube-oomd's journal records of one kind under PREFIX.journal.
+func (r *R) records(prefix, kind string) []rec {
+	list, _ := r.get(prefix + ".journal").([]any)
+	var out []rec
+	for _, x := range list {
+		if m, ok := x.(map[string]any); ok && m["kind"] == kind {
+			out = append(out, rec(m))
+		}
+	}
+	return out
+}
+
+// podName maps a pod UID back to the scenario's name for it.
+func (r *R) podName(prefix, uid string) string {
+	pods, _ := r.get(prefix + ".pods").(map[string]any)
+	for name, p := range pods {
+		if m, ok := p.(map[string]any); ok && m["uid"] == uid {
+			return name
+		}
+	}
+	return "?"
+}
+
+// ---------------------------------------------------------------- plumbing
+
+func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+func step(t *testing.T, name string, f func() error) {
+	t.Helper()
+	start := time.Now()
+	if err := f(); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	t.Logf("%s: %.1f s", name, time.Since(start).Seconds())
+}
+
+func runCmd(dir string, env []string, name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+func scenarios(t *testing.T, dir string) []string {
+	files, err := filepath.Glob(filepath.Join(dir, "*.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var re *regexp.Regexp
+	if s := os.Getenv("KUBE_OOMD_E2E_RUN"); s != "" {
+		if re, err = regexp.Compile(s); err != nil {
+			t.Fatalf("KUBE_OOMD_E2E_RUN: %v", err)
+		}
+	}
+	var names []string
+	for _, f := range files {
+		n := strings.TrimSuffix(filepath.Base(f), ".sh")
+		if re == nil || re.MatchString(n) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+func copyFile(src, dst string, mode fs.FileMode) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, mode)
+}
+
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		return copyFile(p, target, 0o755)
+	})
+}
+
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("(%v)", err)
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func readTimings(path string) map[string]float64 {
+	m := map[string]float64{}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return m
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) >= 2 {
+			v, _ := strconv.ParseFloat(f[1], 64)
+			m[f[0]] = v
+		}
+	}
+	return m
+}
+
+func formatTimings(m map[string]float64, names []string) string {
+	var parts []string
+	for _, n := range names {
+		parts = append(parts, fmt.Sprintf("%s %.0fs", n, m[n]))
+	}
+	return strings.Join(parts, ", ")
+}

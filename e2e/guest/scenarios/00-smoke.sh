@@ -1,0 +1,80 @@
+#!/bin/bash
+# 00 smoke: the guest is what the scenarios need. Records the kernel, the
+# cgroup v2 controllers, that memory.reclaim and cgroup.kill exist, that PSI
+# reads and accepts a trigger, and a few speed figures of this TCG guest.
+source "$(dirname "$0")/../lib.sh"
+
+fact kernel "$(uname -r)"
+fact systemd "$(systemctl --version | head -1)"
+fact uptime_at_start_s "$(now)"
+fact mem_total_bytes "$(mem_total)"
+fact cgroup_fs "$(stat -fc %T $CG)"
+fact root_controllers "$(cat $CG/cgroup.controllers)"
+fact root_subtree_control "$(cat $CG/cgroup.subtree_control)"
+fact has_memory_reclaim "$([ -e $CG/system.slice/memory.reclaim ] && echo true || echo false)"
+fact has_cgroup_kill "$([ -e $CG/system.slice/cgroup.kill ] && echo true || echo false)"
+fact has_memory_oom_group "$([ -e $CG/system.slice/memory.oom.group ] && echo true || echo false)"
+fact proc_pressure_memory "$(head -1 /proc/pressure/memory)"
+fact kube_oomd_present "$(have_daemon && echo true || echo false)"
+fact choom "$(command -v choom || echo missing)"
+
+# A PSI trigger on a cgroup's memory.pressure (kernel 5.2+, CAP_SYS_RESOURCE).
+fact psi_trigger "$(python3 - <<'PY'
+import os, select
+fd = os.open("/sys/fs/cgroup/system.slice/memory.pressure", os.O_RDWR | os.O_NONBLOCK)
+try:
+    os.write(fd, b"full 100000 1000000\0")
+    p = select.poll(); p.register(fd, select.POLLPRI)
+    p.poll(10)
+    print("ok")
+except OSError as e:
+    print("error: %s" % e)
+PY
+)"
+
+# memory.reclaim and cgroup.kill on a scratch cgroup, for real.
+mkdir -p $CG/e2e-smoke
+sleep infinity &
+pid=$!
+echo $pid >$CG/e2e-smoke/cgroup.procs
+echo 1M >$CG/e2e-smoke/memory.reclaim 2>/dev/null
+fact memory_reclaim_write_rc $?
+echo 1 >$CG/e2e-smoke/cgroup.kill
+sleep 0.5
+wait $pid 2>/dev/null
+fact cgroup_kill_killed "$(alive $pid && echo false || echo true)"
+rmdir $CG/e2e-smoke
+
+# Speed of this guest: a 256 MiB file written, read cold and hot; 256 MiB anon.
+t=$(now); dd if=/dev/zero of=$DATA/smoke.dat bs=1M count=256 conv=fsync status=none
+fact speed.write_256m_s "$(calc "$(now) - $t")"
+drop_caches
+t=$(now); cat $DATA/smoke.dat >/dev/null; fact speed.read_cold_256m_s "$(calc "$(now) - $t")"
+t=$(now); cat $DATA/smoke.dat >/dev/null; fact speed.read_hot_256m_s "$(calc "$(now) - $t")"
+t=$(now); python3 -c 'b = bytes([1]) * (256 << 20)'; fact speed.anon_256m_s "$(calc "$(now) - $t")"
+rm -f $DATA/smoke.dat
+
+# A pod the library's way, both drivers: the tree is where the kubelet puts it.
+kubepods_setup systemd 512M
+pod_new P Burstable 256M
+pods_apply
+pause_start P
+container_start P app 500 sleep infinity
+fact systemd_pod_cgroup "${POD_CG[P]#$CG}"
+fact systemd_container_cgroup "$(sed -n 's/^0:://p' /proc/${CT_PID[app]}/cgroup)"
+fact systemd_container_adj "$(cat /proc/${CT_PID[app]}/oom_score_adj)"
+fact systemd_pause_adj "$(cat /proc/${CT_PID[P-pause]}/oom_score_adj)"
+fact systemd_container_oom_group "$(cat ${CT_CG[app]}/memory.oom.group)"
+fact systemd_pod_memory_max "$(cat ${POD_CG[P]}/memory.max)"
+node_cleanup
+kubepods_setup cgroupfs 512M
+pod_new P BestEffort
+pause_start P
+container_start P app 1000 sleep infinity
+fact cgroupfs_container_cgroup "$(sed -n 's/^0:://p' /proc/${CT_PID[app]}/cgroup)"
+fact cgroupfs_container_adj "$(cat /proc/${CT_PID[app]}/oom_score_adj)"
+node_cleanup
+fact cgroupfs_removed "$([ -d $CG/kubepods ] && echo false || echo true)"
+fact systemd_removed "$([ -d $CG/kubepods.slice ] && echo false || echo true)"
+fact ok true
+result_write

@@ -1,0 +1,37 @@
+#!/bin/bash
+# Boots the e2e guest once with SHARE as its 9p share and waits for it to
+# power off. The guest runs SHARE/guest/run.sh and writes SHARE/results/.
+#
+# Usage: e2e/vm.sh IMAGE_DIR SHARE TIMEOUT_SECONDS CONSOLE_LOG
+#
+# The cached base image is never written: each boot gets its own qcow2
+# copy-on-write overlay next to the console log, removed afterwards.
+set -euo pipefail
+
+if [ $# -ne 4 ]; then
+	echo "usage: $0 IMAGE_DIR SHARE TIMEOUT_SECONDS CONSOLE_LOG" >&2
+	exit 2
+fi
+img=$1 share=$2 limit=$3 console=$4
+
+work=$(mktemp -d "$(dirname "$console")/vm.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+qemu-img create -q -f qcow2 -b "$img/base.img" -F raw "$work/overlay.qcow2"
+
+# -nic none: no network (and no NIC option ROM to find).
+# --kill-after: a guest that ignores SIGTERM is killed 10 s later.
+set +e
+timeout --kill-after=10 "$limit" \
+	qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "${KUBE_OOMD_E2E_MEM:-2048}" -smp 2 \
+	-nographic -no-reboot -nic none \
+	-kernel "$img/vmlinuz" -initrd "$img/initrd" \
+	-drive file="$work/overlay.qcow2",format=qcow2,if=virtio,cache=unsafe \
+	-virtfs local,path="$share",mount_tag=host,security_model=none,id=host \
+	-append "root=/dev/vda rw console=ttyS0 psi=1 quiet" \
+	</dev/null >"$console" 2>&1
+rc=$?
+set -e
+if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+	echo "e2e/vm.sh: qemu killed after the ${limit} s time limit" | tee -a "$console" >&2
+fi
+exit $rc
