@@ -232,6 +232,15 @@ func run(t *testing.T, th Thresholds, steps []step) {
 	}
 }
 
+// ladder is th with the relief ladder on: the trigger sits at the relief
+// stall, 30 ms of full stall per 1 s window.
+var ladder = func() Thresholds {
+	l := th
+	l.ReliefStall, l.TriggerStall = 30*time.Millisecond, 30*time.Millisecond
+	l.Reclaim, l.Throttle, l.ThrottleAfter, l.ReleaseAfter = true, true, 2, 3*time.Second
+	return l
+}()
+
 func TestDecide(t *testing.T) {
 	const near, far = 950 * MiB, 500 * MiB
 	ms := time.Millisecond
@@ -308,29 +317,6 @@ func TestDecide(t *testing.T) {
 			{at: 1000 * ms, stall: 900 * ms, ws: near}, // only full moves: no some stall
 			{at: 2000 * ms, stall: 1800 * ms, ws: near},
 		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { run(t, tt.th, tt.steps) })
-	}
-}
-
-// ladder is th with the relief ladder on: the trigger sits at the relief
-// stall, 30 ms of full stall per 1 s window.
-var ladder = func() Thresholds {
-	l := th
-	l.ReliefStall, l.TriggerStall = 30*time.Millisecond, 30*time.Millisecond
-	l.Reclaim, l.Throttle, l.ThrottleAfter, l.ReleaseAfter = true, true, 2, 3*time.Second
-	return l
-}()
-
-func TestDecideLadder(t *testing.T) {
-	const near, far = 950 * MiB, 500 * MiB
-	ms := time.Millisecond
-	tests := []struct {
-		name  string
-		th    Thresholds
-		steps []step
-	}{
 		{"strained: reclaim, then throttle once memory is near, then kill if pressure is sustained", ladder, []step{
 			{at: 0, ws: near},
 			{at: 1000 * ms, stall: 50 * ms, triggered: true, ws: far, want: "reclaim"},

@@ -164,12 +164,8 @@ func (d *daemon) waitForKubepods(ctx context.Context) (cgroupv2.Layout, error) {
 	d.notify.Status("waiting for the kubelet's pod cgroup under " + d.cgroupRoot)
 	retry := time.NewTicker(d.cfg.Cgroup.RescanInterval)
 	defer retry.Stop()
-	var watchdog <-chan time.Time
-	if iv := systemd.WatchdogInterval(); iv > 0 {
-		t := time.NewTicker(iv)
-		defer t.Stop()
-		watchdog = t.C
-	}
+	watchdog, stopWatchdog := systemd.WatchdogTicks()
+	defer stopWatchdog()
 	for {
 		select {
 		case <-ctx.Done():
@@ -248,12 +244,8 @@ func (d *daemon) loop(ctx context.Context, in loopInputs) error {
 	defer signal.Stop(hup)
 	rescan := time.NewTicker(d.cfg.Cgroup.RescanInterval)
 	defer rescan.Stop()
-	var watchdog <-chan time.Time
-	if iv := systemd.WatchdogInterval(); iv > 0 {
-		t := time.NewTicker(iv)
-		defer t.Stop()
-		watchdog = t.C
-	}
+	watchdog, stopWatchdog := systemd.WatchdogTicks()
+	defer stopWatchdog()
 	// While pressure builds, the daemon looks again every window, so that it
 	// sees calm windows too (triggers fire only for pressured ones).
 	sample := time.NewTimer(0)
