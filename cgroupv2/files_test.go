@@ -2,6 +2,8 @@ package cgroupv2_test
 
 import (
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
@@ -108,11 +110,21 @@ func FuzzParseMemoryStat(f *testing.F) {
 	f.Add([]byte("anon 1\n\n\nfile 2"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := cgroupv2.ParseMemoryStat(b)
-		if err != nil && !errors.Is(err, cgroupv2.ErrMalformed) {
-			t.Fatalf("error %v does not wrap ErrMalformed", err)
+		if err != nil {
+			if !errors.Is(err, cgroupv2.ErrMalformed) {
+				t.Fatalf("error %v does not wrap ErrMalformed", err)
+			}
+			return
 		}
-		if err == nil && s.File < 0 {
-			t.Fatal("unreachable")
+		// What was accepted is what the text says: the last anon line wins.
+		var want uint64
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "anon "); ok {
+				want, _ = strconv.ParseUint(v, 10, 64)
+			}
+		}
+		if s.Anon != want {
+			t.Fatalf("anon = %d, the text says %d", s.Anon, want)
 		}
 	})
 }
