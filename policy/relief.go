@@ -18,10 +18,16 @@ func ReliefCandidates(ranked []Candidate) []Candidate {
 	return out
 }
 
-// ThrottleValue is the memory.high for a pod using usage bytes: below bytes
-// under it, rounded down to a page, as the kernel would.
-func ThrottleValue(usage uint64, below float64) uint64 {
+// ThrottleValue is the memory.high for a pod: a below share under its
+// usage, but never under what reclaim cannot free without swap (its
+// anonymous and shared memory): a limit under that would stall a pod that
+// is not growing, while the point is to make a growing pod pay for its own
+// growth. Rounded to a page, as the kernel does.
+func ThrottleValue(usage, unreclaimable uint64, below float64) uint64 {
 	v := uint64(float64(usage) * (1 - below))
+	if floor := (unreclaimable + pageSize - 1) / pageSize * pageSize; v < floor {
+		v = floor
+	}
 	return v / pageSize * pageSize
 }
 

@@ -23,11 +23,19 @@ func TestReliefCandidatesSkipGuaranteedAndProtected(t *testing.T) {
 }
 
 func TestThrottleValue(t *testing.T) {
-	if got := ThrottleValue(1000*MiB, 0.05); got != 950*MiB {
-		t.Errorf("ThrottleValue = %d, want 950 MiB", got)
+	tests := []struct {
+		name                 string
+		usage, unreclaimable uint64
+		want                 uint64
+	}{
+		{"page cache to squeeze: 5 % below usage", 1000 * MiB, 200 * MiB, 950 * MiB},
+		{"all anonymous: not below it, or a steady pod would stall", 1000 * MiB, 990 * MiB, 990 * MiB},
+		{"rounded to a page", 10001, 0, 8192},
 	}
-	if got := ThrottleValue(10001, 0); got != 8192 {
-		t.Errorf("ThrottleValue rounds to pages: %d", got)
+	for _, tt := range tests {
+		if got := ThrottleValue(tt.usage, tt.unreclaimable, 0.05); got != tt.want {
+			t.Errorf("%s: ThrottleValue = %d, want %d", tt.name, got, tt.want)
+		}
 	}
 }
 

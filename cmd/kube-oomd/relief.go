@@ -183,7 +183,7 @@ func (d *daemon) throttle(ctx context.Context, v policy.Verdict, o policy.Observ
 		if err != nil {
 			continue // gone
 		}
-		value := policy.ThrottleValue(c.Pod.Current, d.cfg.Relief.ThrottleBelow)
+		value := policy.ThrottleValue(c.Pod.Current, c.Pod.Stat.Anon+c.Pod.Stat.Shmem, d.cfg.Relief.ThrottleBelow)
 		if original <= value {
 			continue // already held lower than this
 		}
