@@ -60,7 +60,8 @@ type daemon struct {
 	runDir     string // state that must survive a restart: /run/kube-oomd
 	store      relief.Store
 	setter     relief.Setter
-	setterName string // "systemd" or "file", for the logs
+	setterName string         // "systemd" or "file", for the logs
+	units      *systemd.Units // the D-Bus connection behind setter, if any
 	throttles  map[string]*throttled
 	noReclaim  bool // the kernel has no memory.reclaim
 }
@@ -90,7 +91,7 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	defer watcher.Close()
 	d.setupRelief(ctx, layout)
-	defer d.restoreAll()
+	defer d.stopRelief()
 
 	psiEvents := make(chan psi.Event, 16)
 	changes := make(chan cgroupv2.Change, 256)

@@ -37,11 +37,13 @@ func (d *daemon) setupRelief(ctx context.Context, l cgroupv2.Layout) {
 	d.setter = relief.FileSetter{Mount: l.Mount}
 	d.setterName = "file"
 	if l.Driver == cgroupv2.DriverSystemd {
-		units, err := systemd.DialUnits(ctx)
+		// Not tied to ctx: the throttles must still be given back over
+		// this connection after ctx is cancelled (see stopRelief).
+		units, err := systemd.DialUnits(context.Background())
 		if err != nil {
 			d.log.Warn("cannot reach systemd over D-Bus: throttles write memory.high directly, which a daemon-reload may undo", "error", err)
 		} else {
-			d.setter, d.setterName = units, "systemd"
+			d.setter, d.setterName, d.units = units, "systemd", units
 		}
 	}
 	d.restoreThrottles(ctx)
@@ -289,8 +291,16 @@ func (d *daemon) unthrottle(ctx context.Context, path, why string) {
 	d.setStatus()
 }
 
-// restoreAll gives back every throttle: on a clean stop no pod stays
-// throttled because kube-oomd went away.
+// stopRelief gives back every throttle, then closes the D-Bus connection:
+// on a clean stop no pod stays throttled because kube-oomd went away.
+func (d *daemon) stopRelief() {
+	d.restoreAll()
+	if d.units != nil {
+		d.units.Close()
+	}
+}
+
+// restoreAll gives back every throttle.
 func (d *daemon) restoreAll() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
