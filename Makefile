@@ -10,15 +10,22 @@ help: ## list the targets
 build: ## build ./kube-oomd (static)
 	CGO_ENABLED=0 $(GO) build -trimpath -o kube-oomd ./cmd/kube-oomd
 
-test: unit e2e ## everything: unit tests, then the real-kernel scenarios in a VM
+test: ## everything: unit tests, the packages and their checks, then the real-kernel scenarios in a VM (which install the .deb)
+	$(MAKE) unit
+	$(MAKE) packages
+	$(MAKE) check-packages
+	$(MAKE) e2e KUBE_OOMD_E2E_DEB="$$(ls $(CURDIR)/dist/kube-oomd_*_amd64.deb)"
 
 unit: ## vet and unit tests only, on fake cgroup trees (seconds)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
+# The .deb that scenario 11 installs; empty: the e2e test builds one (amd64).
+KUBE_OOMD_E2E_DEB ?=
+
 e2e: ## the real-kernel scenarios in a qemu VM (installs qemu and mmdebstrap if missing)
 	bash e2e/setup.sh
-	$(GO) test -tags e2e -count=1 -v -timeout 80m ./e2e/
+	KUBE_OOMD_E2E_DEB='$(KUBE_OOMD_E2E_DEB)' $(GO) test -tags e2e -count=1 -v -timeout 80m ./e2e/
 
 fuzz: ## run every fuzz target for FUZZTIME each
 	@set -e; for pkg in $$($(GO) list ./...); do \

@@ -4,5 +4,8 @@
 //
 //	go test -tags e2e -v -timeout 60m ./e2e/
 //
+// Without the tag, `go test ./...` runs only readme_test.go: README.md's
+// install commands are, verbatim and in order, what scenario 11 runs.
+//
 // See README.md.
 package e2e

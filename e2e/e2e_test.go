@@ -105,6 +105,17 @@ func TestE2E(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(share, "scenarios.txt"), []byte(strings.Join(names, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Scenario 11 installs the .deb: KUBE_OOMD_E2E_DEB, or one built here.
+	// It leaves a system-wide kube-oomd.service behind until its purge, where
+	// the others run a transient unit of that name: it must come last.
+	for i, n := range names {
+		if strings.HasPrefix(n, "11-") {
+			if i != len(names)-1 {
+				t.Fatalf("scenario %s must run last, but %s comes after it", n, names[len(names)-1])
+			}
+			step(t, "deb", func() error { return shareDeb(t, here, share) })
+		}
+	}
 	var env strings.Builder
 	for _, kv := range strings.Fields(os.Getenv("KUBE_OOMD_E2E_GUEST_ENV")) {
 		fmt.Fprintf(&env, "export %s\n", kv)
@@ -174,6 +185,10 @@ var checks = map[string]func(*testing.T, *R){
 	"05": checkDryRun,
 	"06": checkPodOOM,
 	"07": checkBadConfig,
+	"08": checkCacheHeavy,
+	"09": checkSlowLeak,
+	"10": checkRestartThrottled,
+	"11": checkDeb,
 }
 
 func checkSmoke(t *testing.T, r *R) {
@@ -638,6 +653,58 @@ func scenarios(t *testing.T, dir string) []string {
 	return names
 }
 
+// shareDeb puts the amd64 .deb into SHARE/deb/ and the shipped config into
+// SHARE/packaging/ for scenario 11. The .deb is KUBE_OOMD_E2E_DEB (as `make
+// test` passes the one `make packages` just built), or else one built now
+// with packaging/build.sh (ARCHES=amd64, into a temporary directory; with
+// dist/tools/nfpm when `make packages` installed it). Without a .deb the
+// scenario skips itself, as the others do without a daemon.
+func shareDeb(t *testing.T, here, share string) error {
+	root := filepath.Dir(here)
+	for _, d := range []string{"deb", "packaging"} {
+		if err := os.MkdirAll(filepath.Join(share, d), 0o755); err != nil {
+			return err
+		}
+	}
+	if err := copyFile(filepath.Join(root, "packaging", "kube-oomd.toml"), filepath.Join(share, "packaging", "kube-oomd.toml"), 0o644); err != nil {
+		return err
+	}
+	deb := os.Getenv("KUBE_OOMD_E2E_DEB")
+	if deb == "" {
+		dist, err := os.MkdirTemp("", "kube-oomd-e2e-deb-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dist)
+		env := []string{"ARCHES=amd64", "DIST=" + dist}
+		if nfpm := filepath.Join(root, "dist", "tools", "nfpm"); fileIsExec(nfpm) {
+			env = append(env, "NFPM="+nfpm)
+		}
+		if err := runCmd(root, env, "sh", "packaging/build.sh"); err != nil {
+			if os.Getenv("KUBE_OOMD_E2E_REQUIRE_DAEMON") != "" {
+				return err
+			}
+			t.Logf("the .deb does not build; scenario 11 will skip:\n%v", err)
+			return nil
+		}
+		debs, _ := filepath.Glob(filepath.Join(dist, "kube-oomd_*_amd64.deb"))
+		if len(debs) != 1 {
+			return fmt.Errorf("packaging/build.sh made %d kube-oomd_*_amd64.deb files, want 1", len(debs))
+		}
+		deb = debs[0]
+	}
+	if ok, _ := filepath.Match("kube-oomd_*_amd64.deb", filepath.Base(deb)); !ok {
+		return fmt.Errorf("KUBE_OOMD_E2E_DEB=%s: not a kube-oomd_*_amd64.deb", deb)
+	}
+	t.Logf("deb: %s", deb)
+	return copyFile(deb, filepath.Join(share, "deb", filepath.Base(deb)), 0o644)
+}
+
+func fileIsExec(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
+}
+
 func copyFile(src, dst string, mode fs.FileMode) error {
 	b, err := os.ReadFile(src)
 	if err != nil {
@@ -695,4 +762,361 @@ func formatTimings(m map[string]float64, names []string) string {
 		parts = append(parts, fmt.Sprintf("%s %.0fs", n, m[n]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// otherRecords: kube-oomd's records without a MESSAGE_ID whose message
+// starts with prefix (journald MESSAGE is the message, then key=value pairs).
+func (r *R) otherRecords(p, prefix string) []rec {
+	var out []rec
+	for _, k := range r.records(p, "other") {
+		if strings.HasPrefix(k.str("message"), prefix) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// num: a record's field as a number (journald fields are strings).
+func (k rec) num(key string) float64 {
+	if f, ok := k[key].(float64); ok {
+		return f
+	}
+	f, _ := strconv.ParseFloat(k.str(key), 64)
+	return f
+}
+
+func checkCacheHeavy(t *testing.T, r *R) {
+	be := r.str("run.pods.BE.uid")
+	var n, freed, forBE int
+	for _, k := range r.otherRecords("run", "reclaimed page cache") {
+		n++
+		if k.str("pod_uid") == be && k.str("reason") == "relief-reclaim" && k.num("freed_bytes") > 0 {
+			forBE++
+			freed += int(k.num("freed_bytes"))
+		}
+	}
+	t.Logf("cache-heavy: streamed %.0f MiB in %.1f s through a %.0f MiB kubepods (peak %.0f MiB); kubepods stall full %.0f ms some %.0f ms; Guaranteed full stall %.0f ms",
+		r.num("run.cache_bytes")/(1<<20), r.num("run.stream_s"), r.num("run.limit_bytes")/(1<<20), r.num("run.kubepods_peak_bytes")/(1<<20),
+		r.num("run.kubepods_full_stall_us")/1000, r.num("run.kubepods_some_stall_us")/1000, r.num("run.g_full_stall_us")/1000)
+	t.Logf("cache-heavy: %d \"reclaimed page cache\" records, %d naming the BestEffort pod with freed > 0, %.1f MiB freed from it; kubepods max events %v -> %v",
+		n, forBE, float64(freed)/(1<<20), r.get("run.before.kubepods_max_events"), r.get("run.after.kubepods_max_events"))
+	// How strained it was, from the daemon's debug records: the windows in
+	// which relief started, and the longest streak of pressured windows.
+	var shares []string
+	maxPressured := 0
+	for _, k := range r.otherRecords("run", "reclaimed page cache") {
+		shares = append(shares, k.str("stall_share"))
+	}
+	for _, k := range r.otherRecords("run", "observation") {
+		maxPressured = max(maxPressured, int(k.num("pressured_windows")))
+	}
+	t.Logf("cache-heavy: stall share of the windows that started a reclaim: %s; longest streak of pressured windows: %d (a kill needs 2)",
+		strings.Join(shares, " "), maxPressured)
+	r.isTrue("run.daemon_survived")
+	r.isTrue("run.stream_done")
+	if r.num("run.after.kubepods_max_events") <= r.num("run.before.kubepods_max_events") {
+		t.Errorf("kubepods never hit memory.max: the scenario did not strain the node")
+	}
+	if forBE == 0 {
+		t.Errorf("no \"reclaimed page cache\" record (reason relief-reclaim) names the BestEffort pod %s with freed_bytes > 0 (%d such records in all)", be, n)
+	}
+	for _, k := range r.records("run", "kill") {
+		t.Errorf("kube-oomd killed pod %s (%s) reason=%s on a cache-heavy node", k.str("pod_uid"), r.podName("run", k.str("pod_uid")), k.str("reason"))
+	}
+	r.eq("run.after.kubepods_oom_kill", r.num("run.before.kubepods_oom_kill"))
+	r.isTrue("run.pod_alive.G")
+	r.isTrue("run.pod_alive.B")
+	r.isTrue("run.pod_alive.BE")
+}
+
+func checkSlowLeak(t *testing.T, r *R) {
+	k, l := leakSummary(r, "killonly"), leakSummary(r, "ladder")
+	be := r.str("ladder.pods.BE.uid")
+	// The ladder run's throttle of the leaker, and the kill after it.
+	var throttle rec
+	for _, x := range r.otherRecords("ladder", "throttled pod") {
+		if x.str("pod_uid") == be && throttle == nil {
+			throttle = x
+		}
+	}
+	var killAt float64 = -1
+	for _, x := range r.records("ladder", "kill") {
+		if x.str("pod_uid") == be {
+			killAt = x.num("monotonic_s")
+			break
+		}
+	}
+	throttleRow := "none"
+	if throttle != nil {
+		throttleRow = fmt.Sprintf("%.1f s after leak start, memory.high %s", throttle.num("monotonic_s")-r.num("ladder.leak_start_s"), throttle.str("memory_high_bytes"))
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nscenario 09: slow leak (%v MiB/s, %v reader), kill only versus the relief ladder\n", r.get("leak_mib_per_s"), r.get("read_order"))
+	fmt.Fprintf(&b, "  %-34s %-34s %s\n", "", "kill only", "ladder")
+	row := func(name string, f func(leakRow) string) {
+		fmt.Fprintf(&b, "  %-34s %-34s %s\n", name, f(k), f(l))
+	}
+	secs := func(v float64) string {
+		if v < 0 {
+			return "never"
+		}
+		return fmt.Sprintf("%.1f s", v)
+	}
+	row("time to kill (leak start -> dead)", func(x leakRow) string { return secs(x.act) })
+	row("first kubepods stall -> dead", func(x leakRow) string { return secs(x.firstStallToAct) })
+	row("killed by (reason)", func(x leakRow) string { return x.victim })
+	row("Guaranteed full stall", func(x leakRow) string { return fmt.Sprintf("%.0f ms", x.stallMs) })
+	row("worst pass (baseline)", func(x leakRow) string { return fmt.Sprintf("%.2f s (%.2f s)", x.worst, x.base) })
+	row("kernel OOM kills (kubepods)", func(x leakRow) string { return strconv.Itoa(x.oomKills) })
+	fmt.Fprintf(&b, "  %-34s %-34s %s\n", "throttled", "-", throttleRow)
+	fmt.Fprintf(&b, "  %-34s %-34s %v s\n", "memory.high not max for", "-", r.get("ladder.high.throttled_s"))
+	t.Log(b.String())
+	if !testing.Verbose() {
+		fmt.Println(b.String())
+	}
+
+	leakDaemonChecks(t, r, "killonly")
+	leakDaemonChecks(t, r, "ladder")
+	if n := len(r.otherRecords("killonly", "throttled pod")) + len(r.otherRecords("killonly", "reclaimed page cache")); n > 0 {
+		t.Errorf("kill-only run: %d relief records with relief.reclaim and relief.throttle off", n)
+	}
+
+	// The ladder throttled the leaker before killing it...
+	if throttle == nil {
+		t.Errorf("ladder run: no \"throttled pod\" record names the leaker %s", be)
+	} else {
+		if throttle.str("reason") != "relief-throttle" {
+			t.Errorf("ladder run: the throttle record says reason=%q, want relief-throttle", throttle.str("reason"))
+		}
+		if killAt >= 0 && throttle.num("monotonic_s") > killAt {
+			t.Errorf("ladder run: throttled at %.2f s, after the kill at %.2f s", throttle.num("monotonic_s"), killAt)
+		}
+		// ...with a memory.high in force: the file, while throttled, and
+		// systemd's MemoryHigh (set over D-Bus) read what the record says.
+		want := throttle.str("memory_high_bytes")
+		if c, ok := r.get("ladder.high.consistent").(map[string]any); !ok {
+			t.Errorf("ladder run: memory.high of the leaker's slice was never read consistently while throttled (file, MemoryHigh, file): %v",
+				r.get("ladder.high.checks"))
+		} else if c["file"] != want || c["unit"] != want {
+			t.Errorf("ladder run: while throttled memory.high = %v and MemoryHigh = %v, the journal says %s", c["file"], c["unit"], want)
+		} else {
+			t.Logf("ladder run: while throttled, memory.high = MemoryHigh = %s (the journal's memory_high_bytes)", want)
+		}
+	}
+	// A killed pod's throttle is lifted.
+	if v := r.str("ladder.memory_high_after"); v != "max" {
+		t.Errorf("ladder run: the killed pod's memory.high is %q after the kill, want max", v)
+	}
+	if l.stallMs >= k.stallMs {
+		t.Errorf("Guaranteed pod full stall with the ladder %.0f ms is not lower than with kills only %.0f ms", l.stallMs, k.stallMs)
+	}
+}
+
+// restoreWithin bounds "memory.high is back within a few seconds" of a
+// restart, from systemd-run to the file reading max, on a slow TCG guest.
+const restoreWithin = 10.0
+
+func checkRestartThrottled(t *testing.T, r *R) {
+	be := r.str("run.pods.BE.uid")
+	t.Logf("restart-throttled: BestEffort pod %.0f MiB; throttled to memory.high %s (MemoryHigh %s); after SIGKILL memory.high %s; "+
+		"the restart restored it to %s in %s s (MemoryHigh %s); throttled again to %s; after systemctl stop (%s s) memory.high %s, MemoryHigh %s",
+		r.num("run.hog_bytes")/(1<<20), r.str("kill.throttle.memory_high"), r.str("kill.throttle.unit_memory_high"),
+		r.str("kill.memory_high_after_kill"), r.str("restart.memory_high"), r.str("restart.restore_s"), r.str("restart.unit_memory_high"),
+		r.str("stop.throttle.memory_high"), r.str("stop.stop_s"), r.str("stop.memory_high"), r.str("stop.unit_memory_high"))
+	r.match("run.be_memory_high_before", `^max$`)
+	r.match("run.be_unit_memory_high_before", `^infinity$`)
+
+	// A throttle in force: the file and systemd agree, and the journal says so.
+	inForce := func(p string) string {
+		t.Helper()
+		r.isTrue(p + ".throttled")
+		v := r.str(p + ".memory_high")
+		if !regexp.MustCompile(`^[0-9]+$`).MatchString(v) {
+			t.Errorf("%s: memory.high %q is not a byte count", p, v)
+		}
+		if u, a := r.str(p+".unit_memory_high"), r.str(p+".memory_high_again"); u != v || a != v {
+			t.Errorf("%s: memory.high %s, systemctl show MemoryHigh %s, memory.high again %s: want all equal", p, v, u, a)
+		}
+		found := false
+		for _, x := range r.otherRecords("run", "throttled pod") {
+			if x.str("pod_uid") == be && x.str("memory_high_bytes") == v && x.str("reason") == "relief-throttle" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: no \"throttled pod\" record (reason relief-throttle) names pod %s with memory_high_bytes=%s", p, be, v)
+		}
+		return v
+	}
+
+	// Part 1: SIGKILL, the state file, and the restore by the next run.
+	v := inForce("kill.throttle")
+	r.isTrue("kill.pid_dead")
+	if s := r.str("kill.active_state"); s == "active" || s == "activating" {
+		t.Errorf("after systemctl kill -s SIGKILL kube-oomd: ActiveState=%s", s)
+	}
+	if s := r.str("kill.memory_high_after_kill"); s != v {
+		t.Errorf("memory.high after the SIGKILL is %s, want the throttle %s still in force", s, v)
+	}
+	named := false
+	list, _ := r.get("kill.throttles_json").([]any)
+	for _, x := range list {
+		if m, ok := x.(map[string]any); ok && m["uid"] == be {
+			named = true
+		}
+	}
+	if !named {
+		t.Errorf("/run/kube-oomd/throttles.json after the SIGKILL does not name pod %s: %v", be, r.get("kill.throttles_json"))
+	}
+	r.eq("kill.g_frozen", 1)
+	r.match("restart.active", `^active$`)
+	r.match("restart.memory_high", `^max$`)
+	r.match("restart.unit_memory_high", `^infinity$`)
+	if s := r.num("restart.restore_s"); s > restoreWithin {
+		t.Errorf("the restarted kube-oomd took %.1f s to restore memory.high, want at most %.0f s", s, restoreWithin)
+	}
+	if r.str("restart.new_pid") == r.str("kill.pid") {
+		t.Errorf("the restarted kube-oomd has the killed one's PID %s", r.str("kill.pid"))
+	}
+	restored := false
+	for _, x := range r.otherRecords("run", "restored memory.high set by an earlier run") {
+		if x.str("pod_uid") == be {
+			restored = true
+		}
+	}
+	if !restored {
+		t.Errorf("no \"restored memory.high set by an earlier run\" record names pod %s", be)
+	}
+	r.isFalse("restart.throttles_json_exists")
+
+	// Part 2: a clean stop restores it too.
+	inForce("stop.throttle")
+	r.match("stop.active_state", `^(inactive|failed)$`)
+	r.match("stop.memory_high", `^max$`)
+	r.match("stop.unit_memory_high", `^infinity$`)
+	released := false
+	for _, x := range r.otherRecords("run", "throttle released") {
+		if x.str("pod_uid") == be && x.str("reason") == "kube-oomd stopping" {
+			released = true
+		}
+	}
+	if !released {
+		var errs []string
+		for _, x := range r.otherRecords("run", "cannot restore memory.high") {
+			errs = append(errs, x.str("message"))
+		}
+		t.Errorf("no \"throttle released\" record (reason \"kube-oomd stopping\") names pod %s; restore errors: %q", be, errs)
+	}
+	r.isFalse("stop.throttles_json_exists")
+
+	for _, k := range r.records("run", "kill") {
+		t.Errorf("kube-oomd killed pod %s (%s) reason=%s", k.str("pod_uid"), r.podName("run", k.str("pod_uid")), k.str("reason"))
+	}
+	r.eq("run.after.kubepods_oom_kill", r.num("run.before.kubepods_oom_kill"))
+	r.isTrue("run.pod_alive.G")
+	r.isTrue("run.pod_alive.BE")
+}
+
+func checkDeb(t *testing.T, r *R) {
+	t.Logf("deb: %s", r.str("deb"))
+	// Nothing of the other scenarios' transient kube-oomd left.
+	r.match("pre.load_state", `^not-found$`)
+	r.isFalse("pre.transient_unit_file")
+	r.eq("pre.processes", 0)
+	// The README's sed relies on this line of the shipped config.
+	r.eq("shipped_mode_lines", 1)
+
+	// Each README step ran and succeeded.
+	for _, s := range []string{"dpkg", "enable", "status", "sed_dry", "reload_dry", "journal_would", "sed_pod", "reload_pod", "journal_kill", "status_cmd", "purge"} {
+		if rc := r.num(s + ".rc"); rc != 0 {
+			t.Errorf("step %s: `%s` exited %v:\n%s", s, r.str(s+".cmd"), rc, r.str(s+".out"))
+		}
+	}
+	// dpkg -i: the postinst enabled and started it, with the shipped config.
+	r.match("dpkg.is_enabled", `^enabled$`)
+	r.match("dpkg.is_active", `^active$`)
+	r.isTrue("dpkg.installed_conf_same")
+	r.eq("dpkg.installed_mode_lines", 1)
+	// enable --now: a running Type=notify service that said READY=1.
+	r.match("enable.ActiveState", `^active$`)
+	r.match("enable.SubState", `^running$`)
+	r.match("enable.Type", `^notify$`)
+	r.match("enable.StatusText", `\S`)
+	r.match("enable.FragmentPath", `^/(usr/)?lib/systemd/system/kube-oomd\.service$`)
+	r.eq("enable.oom_score_adj", -1000)
+	r.match("enable.cgroup", `^/system\.slice/kube-oomd\.service$`)
+	r.match("enable.exe", `^/usr/bin/kube-oomd$`)
+	t.Logf("running: pid %v, StatusText %q", r.get("enable.MainPID"), r.str("enable.StatusText"))
+	r.match("status.out", `Active: active \(running\)`)
+
+	// The reloads: the mode changed, the process did not.
+	pid := r.str("enable.MainPID")
+	r.match("sed_dry.mode_line", `^mode = "dry-run"$`)
+	r.match("reload_dry.record", `^config reloaded .*mode=dry-run`)
+	r.match("sed_pod.mode_line", `^mode = "pod"$`)
+	r.match("reload_pod.record", `^config reloaded .*mode=pod`)
+	for _, p := range []string{"reload_dry.pid", "reload_pod.pid", "status_cmd.pid"} {
+		if got := r.str(p); got != pid {
+			t.Errorf("%s = %s: kube-oomd restarted (MainPID was %s after enable --now)", p, got, pid)
+		}
+	}
+	r.match("reload_dry.active", `^active$`)
+	r.match("reload_pod.active", `^active$`)
+
+	// Dry run: the README's query shows the would-kill record of the leaker.
+	r.isTrue("dry.watch.died")
+	dryBE := r.str("dry.pods.BE.uid")
+	if !strings.Contains(r.str("journal_would.out"), "pod_uid="+dryBE) {
+		t.Errorf("the README's dry-run journalctl does not show pod_uid=%s:\n%s", dryBE, r.str("journal_would.out"))
+	}
+	if rec, ok := r.get("dry.record").(map[string]any); !ok {
+		t.Errorf("no would-kill record (MESSAGE_ID=%s, KUBE_OOMD_QOS=BestEffort) names the leaker %s", midWouldKill, dryBE)
+	} else {
+		t.Logf("would-kill record: reason %v, KUBE_OOMD_POD_UID %v", rec["KUBE_OOMD_REASON"], rec["KUBE_OOMD_POD_UID"])
+	}
+	r.isTrue("dry.pod_alive.G")
+
+	// Pod mode: the README's query shows the kill of the leaker.
+	r.isTrue("kill.watch.died")
+	killBE := r.str("kill.pods.BE.uid")
+	if !strings.Contains(r.str("journal_kill.out"), "pod_uid="+killBE) {
+		t.Errorf("the README's kill journalctl does not show pod_uid=%s:\n%s", killBE, r.str("journal_kill.out"))
+	}
+	if rec, ok := r.get("kill.record").(map[string]any); !ok {
+		t.Errorf("no kill record (MESSAGE_ID=%s, KUBE_OOMD_QOS=BestEffort) names the leaker %s", midKill, killBE)
+	} else {
+		freed, _ := strconv.ParseFloat(fmt.Sprint(rec["KUBE_OOMD_FREED_BYTES"]), 64)
+		t.Logf("kill record: reason %v, KUBE_OOMD_POD_UID %v, KUBE_OOMD_FREED_BYTES %.0f MiB", rec["KUBE_OOMD_REASON"], rec["KUBE_OOMD_POD_UID"], freed/(1<<20))
+		if rec["KUBE_OOMD_POD_UID"] != killBE {
+			t.Errorf("kill record KUBE_OOMD_POD_UID = %v, want the leaker %s", rec["KUBE_OOMD_POD_UID"], killBE)
+		}
+		if !(freed > 0) {
+			t.Errorf("kill record KUBE_OOMD_FREED_BYTES = %v, want > 0", rec["KUBE_OOMD_FREED_BYTES"])
+		}
+	}
+	r.eq("kill.after.kubepods_oom_kill", r.num("kill.before.kubepods_oom_kill"))
+	r.isTrue("kill.pod_alive.G")
+	r.isFalse("kill.alive.leaker")
+
+	// kube-oomd status: the pods and the last kill.
+	out := r.str("status_cmd.out")
+	for _, want := range []string{r.str("kill.pods.G.uid"), "Last kills:", "killed BestEffort " + killBE} {
+		if !strings.Contains(out, want) {
+			t.Errorf("kube-oomd status does not say %q:\n%s", want, out)
+		}
+	}
+
+	// apt-get purge: nothing left.
+	r.eq("purge.processes", 0)
+	r.eq("purge.listed", 0)
+	if s := strings.TrimSpace(r.str("purge.unit_paths")); s != "" {
+		t.Errorf("unit files left after the purge:\n%s", s)
+	}
+	r.isFalse("purge.etc")
+	r.isFalse("purge.run")
+	r.isFalse("purge.binary")
+	r.match("purge.dpkg_status", `^(none|pn)\s*$`)
+	t.Logf("after the purge: systemctl list-unit-files kube-oomd.service says %q; LoadState=%s ActiveState=%s",
+		strings.TrimSpace(r.str("purge.list_unit_files")), r.str("purge.load_state"), r.str("purge.active_state"))
 }

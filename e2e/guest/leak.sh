@@ -1,15 +1,20 @@
 # shellcheck shell=bash
 # leak.sh: the "leak versus a latency-sensitive pod" run, shared by scenarios
-# 01 (kernel alone, then kube-oomd), 04 (cgroupfs driver) and 05 (dry run).
+# 01 (kernel alone, then kube-oomd), 04 (cgroupfs driver), 05 (dry run) and
+# 09 (slow leak, kill only and with the relief ladder).
 # Source lib.sh first.
 #
 # Three pods under a kubepods memory.max well below guest RAM:
 #   G  Guaranteed  re-reads a HOT_MB file (page-cache working set), times passes
+#                  (READ_ORDER: sequential, or random 1 MiB blocks)
 #   B  Burstable   holds HOLD_MB of anonymous memory
 #   BE BestEffort  starts near the limit, then leaks LEAK_STEP MiB every LEAK_MS
 #
 # leak_run MODE DRIVER PREFIX records facts under PREFIX:
 #   MODE kernel: no kube-oomd; daemon: kube-oomd; dryrun: kube-oomd --dry-run.
+# Hooks a scenario may define: leak_config FILE PREFIX (edit kube-oomd's
+# config before it starts), leak_hook_start PREFIX (right after the leaker
+# starts; return at once) and leak_hook_end PREFIX (once it is dead).
 
 mem_mb=$(($(mem_total) >> 20))
 LIMIT_MB=${LIMIT_MB:-$((mem_mb - 768))}  # "a few hundred MiB under guest RAM"
@@ -41,7 +46,7 @@ leak_run() {
 	pause_start G
 	pause_start B
 	pause_start BE
-	container_start G reader -997 python3 "$WL/reader.py" "$hot" 0.2
+	container_start G reader -997 python3 "$WL/reader.py" "$hot" 0.2 "${READ_ORDER:-sequential}"
 	container_start B holder "$b_adj" python3 "$WL/hold.py" "$HOLD_MB"
 	wait_log holder ready 60
 	# Warm: the first pass reads from disk, the next ones from the cache.
@@ -51,6 +56,8 @@ leak_run() {
 		[ "$driver" = cgroupfs ] && kp=/kubepods || kp=/kubepods.slice
 		conf=$WORK/$p.toml
 		write_config "$conf" "$driver" "$kp" pod
+		# A scenario may adjust the config: leak_config FILE PREFIX.
+		if declare -F leak_config >/dev/null; then leak_config "$conf" "$p"; fi
 		cp "$conf" "$E2E_RESULTS/$SCENARIO.$p.toml"
 		if [ "$mode" = dryrun ]; then
 			daemon_start "$conf" --dry-run
@@ -75,7 +82,11 @@ leak_run() {
 	passes_before=$(grep -c '^pass' "$WORK/reader.log")
 
 	container_start BE leaker 1000 python3 "$WL/leak.py" "$LEAK_STEP" "$LEAK_MS" 4096 "$initial"
+	# A scenario may watch the leak too: leak_hook_start PREFIX (in the
+	# background, say) and leak_hook_end PREFIX once the leaker is dead.
+	if declare -F leak_hook_start >/dev/null; then leak_hook_start "$p"; fi
 	python3 "$WL/watch.py" "${CT_PID[leaker]}" "$LEAK_TIMEOUT" "$KUBEPODS_CG" >"$WORK/$p.watch.json"
+	if declare -F leak_hook_end >/dev/null; then leak_hook_end "$p"; fi
 	fact "$p.watch" "@json:$WORK/$p.watch.json"
 	local leak_start
 	leak_start=$(sed -n 's/^start //p' "$WORK/leaker.log")

@@ -28,8 +28,8 @@ DATA=/var/lib/e2e                    # on the guest's disk, for page-cache files
 KUBE_OOMD=${KUBE_OOMD_BIN:-/mnt/host/kube-oomd}
 SCENARIO=${SCENARIO:-$(basename "${0%.sh}")}
 FACTS=$WORK/$SCENARIO.facts
-: >"$FACTS"
 mkdir -p "$WORK" "$DATA" "$E2E_RESULTS"
+: >"$FACTS"
 
 declare -gA POD_UID POD_CG POD_QOS POD_UNIT
 declare -gA CT_PID CT_CG CT_POD
@@ -52,6 +52,13 @@ die() { log "FATAL: $*"; fact error "$*"; result_write; exit 1; }
 # Values that look like numbers or true/false/null become JSON scalars; a
 # value "@json:FILE" embeds that file's JSON.
 fact() { printf '%s\t%s\n' "$1" "$2" >>"$FACTS"; }
+
+# fact_text KEY FILE: FILE's text (its first 16 KiB) as a JSON string.
+fact_text() {
+	python3 -c 'import json, sys; print(json.dumps(open(sys.argv[1], errors="replace").read()[:16384]))' \
+		"$2" >"$2.json" 2>/dev/null || echo '""' >"$2.json"
+	fact "$1" "@json:$2.json"
+}
 
 result_write() {
 	python3 "$E2E_GUEST/result.py" "$FACTS" "$E2E_RESULTS/$SCENARIO.json"
@@ -346,6 +353,34 @@ node_cleanup() {
 	drop_caches
 }
 
+# pods_cleanup: kill and remove the pods but keep kubepods itself, so that a
+# running kube-oomd keeps its trigger on it (scenario 11). systemd driver.
+pods_cleanup() {
+	local n
+	for n in "${POD_NAMES[@]}"; do
+		echo 1 >"${POD_CG[$n]}/cgroup.kill" 2>/dev/null
+		timeout 60 systemctl stop "${POD_UNIT[$n]}" 2>/dev/null
+		rm -f "/run/systemd/system/${POD_UNIT[$n]}"
+	done
+	systemctl reset-failed 2>/dev/null || true
+	local j i
+	for j in $(jobs -p); do kill -9 "$j" 2>/dev/null; done
+	for i in $(seq 1 100); do
+		[ -z "$(jobs -rp)" ] && break
+		sleep 0.1
+	done
+	[ -z "$(jobs -rp)" ] && wait 2>/dev/null
+	POD_NAMES=() CT_NAMES=()
+	POD_UID=() POD_CG=() POD_QOS=() POD_UNIT=() CT_PID=() CT_CG=() CT_POD=()
+}
+
+# memory_high POD: the pod slice's memory.high file ("max" or bytes).
+memory_high() { cat "${POD_CG[$1]}/memory.high" 2>/dev/null || echo gone; }
+
+# unit_memory_high POD: systemd's MemoryHigh property of the pod slice unit
+# ("infinity" or bytes).
+unit_memory_high() { timeout 30 systemctl show -p MemoryHigh --value "${POD_UNIT[$1]}" 2>/dev/null; }
+
 # ---------------------------------------------------------------- files
 
 # make_file PATH MIB: a real (allocated) file, written by this script and
@@ -402,18 +437,59 @@ write_config() {
 	EOF
 }
 
+# config_set FILE SECTION KEY VALUE: set one key of a config file written by
+# write_config (VALUE is TOML: quote strings yourself), adding the key or the
+# section when missing.
+config_set() {
+	python3 - "$@" <<'PY'
+import re, sys
+path, section, key, value = sys.argv[1:5]
+lines = open(path).read().splitlines()
+out, cur, done = [], None, False
+for i, line in enumerate(lines):
+    m = re.match(r"^\[(\w+)\]\s*$", line)
+    if m:
+        if cur == section and not done:
+            n = len(out)
+            while n and not out[n - 1].strip():
+                n -= 1
+            out.insert(n, "%s = %s" % (key, value)); done = True
+        cur = m.group(1)
+    elif cur == section and re.match(r"^%s\s*=" % re.escape(key), line):
+        line = "%s = %s" % (key, value); done = True
+    out.append(line)
+if not done:
+    if cur != section:
+        out += ["", "[%s]" % section]
+    out.append("%s = %s" % (key, value))
+open(path, "w").write("\n".join(out) + "\n")
+PY
+}
+
 DAEMON_CURSOR=
 
-# daemon_start CONFIG [ARGS...]: kube-oomd as a transient service in
-# system.slice (logs in journald), as the contract says.
-daemon_start() {
-	local conf=$1 i
+# journal_cursor: the journal's current end, for --after-cursor.
+journal_cursor() { journalctl -n 0 --show-cursor --no-pager 2>/dev/null | sed -n 's/^-- cursor: //p'; }
+
+# daemon_launch CONFIG [ARGS...]: start kube-oomd as a transient service in
+# system.slice (logs in journald), as the contract says, and return at once.
+# It does not touch DAEMON_CURSOR.
+daemon_launch() {
+	local conf=$1
 	shift
 	timeout 60 systemctl stop kube-oomd 2>/dev/null
 	systemctl reset-failed kube-oomd 2>/dev/null
-	DAEMON_CURSOR=$(journalctl -n 0 --show-cursor --no-pager 2>/dev/null | sed -n 's/^-- cursor: //p')
 	timeout 60 systemd-run --quiet --unit=kube-oomd -p OOMScoreAdjust=-1000 \
 		"$KUBE_OOMD" run --config "$conf" "$@" || die "systemd-run kube-oomd failed"
+}
+
+# daemon_start CONFIG [ARGS...]: daemon_launch, then wait (bounded) until it
+# has had time to find the pods and arm its triggers.
+daemon_start() {
+	local conf=$1 i
+	shift
+	DAEMON_CURSOR=$(journal_cursor)
+	daemon_launch "$conf" "$@"
 	# Give it time to find the pods and arm its triggers (TCG is slow).
 	for i in $(seq 1 "${KUBE_OOMD_STARTUP_WAIT:-6}"); do
 		sleep 1

@@ -5,6 +5,7 @@ Numbers, true/false/null become JSON scalars; "@json:FILE" embeds FILE's JSON.
 A key given twice keeps the last value.
 """
 import json
+import re
 import sys
 
 
@@ -17,11 +18,13 @@ def value(v):
             return {"error": "cannot read %s: %s" % (v[6:], e)}
     if v in ("true", "false", "null"):
         return json.loads(v)
-    for conv in (int, float):
-        try:
-            return conv(v)
-        except ValueError:
-            pass
+    # Only plain decimal numbers: float() would also take "infinity" (as
+    # systemctl prints MemoryHigh) and "nan", which are not JSON.
+    t = v.strip()
+    if re.fullmatch(r"[-+]?[0-9]+", t):
+        return int(t)
+    if re.fullmatch(r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+", t):
+        return float(t)
     return v
 
 

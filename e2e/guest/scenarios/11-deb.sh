@@ -1,0 +1,236 @@
+#!/bin/bash
+# 11 deb: the installed package's life, with exactly the commands of
+# README.md's Install section (between <!-- install:begin --> and
+# <!-- install:end -->), in that order, each fed verbatim to `step` below;
+# e2e/readme_test.go checks that every line of that block is a line of this
+# file, in order. Between the steps the scenario checks what each did: the
+# postinst enabled and started the service, it is a running Type=notify
+# service at oom_score_adj -1000 in system.slice, each reload switched the
+# mode without a restart, a leak under dry-run left a "would kill" record and
+# one under "pod" a kill record naming the leaker, `kube-oomd status`
+# answers, and the purge leaves nothing behind. The Go side asserts it all.
+#
+# It must run last: it installs a system-wide kube-oomd.service, where the
+# other scenarios run a transient unit of that name.
+source "$(dirname "$0")/../lib.sh"
+
+DEB_DIR=/mnt/host/deb
+SHIPPED_CONF=/mnt/host/packaging/kube-oomd.toml
+INSTALL_DIR=/root/kube-oomd-install
+mem_mb=$(($(mem_total) >> 20))
+LIMIT_MB=${LIMIT_MB:-$((mem_mb - 768))}
+HOT_MB=${HOT_MB:-320}
+HEADROOM_MB=${HEADROOM_MB:-112}
+
+shopt -s nullglob
+debs=("$DEB_DIR"/kube-oomd_*_amd64.deb)
+shopt -u nullglob
+if [ ${#debs[@]} -ne 1 ]; then
+	fact skipped "want exactly one kube-oomd_*_amd64.deb in the share's deb/, have ${#debs[@]}"
+	result_write
+	exit 0
+fi
+fact deb "$(basename "${debs[0]}")"
+
+# step NAME: run the one command on stdin (a line of README.md's install
+# block) with bash, in INSTALL_DIR; facts NAME.cmd, NAME.rc, NAME.out.
+step() {
+	local name=$1 cmd rc
+	cmd=$(cat)
+	log "\$ $cmd"
+	(cd "$INSTALL_DIR" && timeout 300 bash -c "$cmd") </dev/null >"$WORK/$name.out" 2>&1
+	rc=$?
+	{ echo "\$ $cmd"; cat "$WORK/$name.out"; echo "(exit $rc)"; } | tee "$E2E_RESULTS/$SCENARIO.$name.out" >&2
+	fact "$name.cmd" "$cmd"
+	fact "$name.rc" "$rc"
+	fact_text "$name.out" "$WORK/$name.out"
+	return 0
+}
+
+main_pid() { systemctl show -p MainPID --value kube-oomd; }
+
+# wait_reload CURSOR MODE: wait (bounded) for kube-oomd's "config reloaded"
+# record with that mode after CURSOR; its MESSAGE, or nothing.
+wait_reload() {
+	local cursor=$1 mode=$2 end
+	end=$(($(now_cs) + 30 * 100))
+	while :; do
+		journalctl -u kube-oomd --no-pager -o json --after-cursor="$cursor" 2>/dev/null | python3 -c '
+import json, sys
+for line in sys.stdin:
+    e = json.loads(line)
+    m = e.get("MESSAGE")
+    if isinstance(m, list):
+        m = bytes(m).decode("utf-8", "replace")
+    if m and m.startswith("config reloaded ") and e.get("KUBE_OOMD_MODE") == sys.argv[1]:
+        print(m)
+        sys.exit(0)
+sys.exit(1)' "$mode" && return 0
+		[ "$(now_cs)" -gt $end ] && return 1
+		sleep 0.5
+	done
+}
+
+# records FILE MESSAGE_ID: kube-oomd's BestEffort records of that kind as
+# JSON lines (the README's query, with -o json for the fields).
+records() {
+	journalctl -u kube-oomd MESSAGE_ID="$2" KUBE_OOMD_QOS=BestEffort -o json --no-pager >"$1" 2>&1
+}
+
+# record_for FILE UID: the fields of the record in FILE naming pod UID.
+record_for() {
+	python3 - "$1" "$2" <<-'PY'
+		import json, sys
+		out = None
+		for line in open(sys.argv[1]):
+		    try:
+		        e = json.loads(line)
+		    except ValueError:
+		        continue
+		    if e.get("KUBE_OOMD_POD_UID") == sys.argv[2]:
+		        out = {k: v for k, v in e.items() if k.startswith("KUBE_OOMD_") or k in ("MESSAGE_ID", "_PID", "_SYSTEMD_UNIT")}
+		print(json.dumps(out))
+	PY
+}
+
+# leak PREFIX: a Guaranteed pod re-reading a hot file (the bystander) and a
+# BestEffort pod that starts HEADROOM_MB under the limit and leaks 20 MiB/s,
+# until the leaker is dead (at most 120 s). The pods stay for later looks.
+leak() {
+	local p=$1 used initial
+	pod_new G Guaranteed "$((HOT_MB + 128))M"
+	pod_new BE BestEffort
+	pods_apply
+	pod_facts "$p"
+	pause_start G
+	pause_start BE
+	container_start G reader -997 python3 "$WL/reader.py" "$DATA/hot.dat" 0.2
+	wait_count reader '^pass' 3 120 || die "$p: reader did not finish 3 passes"
+	used=$(($(cg_current "$KUBEPODS_CG") >> 20))
+	initial=$((LIMIT_MB - used - HEADROOM_MB))
+	[ $initial -lt 0 ] && initial=0
+	oom_facts "$p.before"
+	container_start BE leaker 1000 python3 "$WL/leak.py" 2 100 4096 "$initial"
+	python3 "$WL/watch.py" "${CT_PID[leaker]}" 120 "$KUBEPODS_CG" >"$WORK/$p.watch.json"
+	fact "$p.watch" "@json:$WORK/$p.watch.json"
+	sleep 2
+	oom_facts "$p.after"
+	alive_facts "$p"
+}
+
+# ---- before: no transient kube-oomd left by the other scenarios.
+fact pre.load_state "$(systemctl show -p LoadState --value kube-oomd)"
+fact pre.transient_unit_file "$([ -e /run/systemd/transient/kube-oomd.service ] && echo true || echo false)"
+fact pre.processes "$(pgrep -x kube-oomd | wc -l)"
+# Their /run/kube-oomd (status.sock) is theirs, not the package's.
+rm -rf /run/kube-oomd
+fact shipped_mode_lines "$(grep -c '^mode = "pod"$' "$SHIPPED_CONF")"
+
+mkdir -p "$INSTALL_DIR"
+rm -f "$INSTALL_DIR"/*.deb
+cp "${debs[0]}" "$INSTALL_DIR/"
+make_file "$DATA/hot.dat" "$HOT_MB"
+# The node first, so that the daemon finds kubepods when it starts.
+kubepods_setup systemd "${LIMIT_MB}M"
+
+# ---- install
+step dpkg <<'CMD'
+dpkg -i kube-oomd_*_amd64.deb
+CMD
+fact dpkg.is_enabled "$(systemctl is-enabled kube-oomd 2>&1)"
+fact dpkg.is_active "$(systemctl is-active kube-oomd 2>&1)"
+fact dpkg.installed_conf_same "$(cmp -s /etc/kube-oomd/kube-oomd.toml "$SHIPPED_CONF" && echo true || echo false)"
+fact dpkg.installed_mode_lines "$(grep -c '^mode = "pod"$' /etc/kube-oomd/kube-oomd.toml)"
+
+step enable <<'CMD'
+systemctl enable --now kube-oomd
+CMD
+systemctl show -p ActiveState,SubState,Type,StatusText,MainPID,FragmentPath kube-oomd >"$WORK/show.txt"
+while IFS='=' read -r k v; do fact "enable.$k" "$v"; done <"$WORK/show.txt"
+pid=$(main_pid)
+fact enable.oom_score_adj "$(cat "/proc/$pid/oom_score_adj" 2>/dev/null)"
+fact enable.cgroup "$(sed -n 's/^0:://p' "/proc/$pid/cgroup" 2>/dev/null)"
+fact enable.exe "$(readlink "/proc/$pid/exe")"
+
+step status <<'CMD'
+systemctl status kube-oomd
+CMD
+
+# ---- dry-run
+cursor=$(journal_cursor)
+step sed_dry <<'CMD'
+sed -i 's/^mode = "pod"/mode = "dry-run"/' /etc/kube-oomd/kube-oomd.toml
+CMD
+fact sed_dry.mode_line "$(grep '^mode = ' /etc/kube-oomd/kube-oomd.toml)"
+step reload_dry <<'CMD'
+systemctl reload kube-oomd
+CMD
+fact reload_dry.record "$(wait_reload "$cursor" dry-run)"
+fact reload_dry.pid "$(main_pid)"
+fact reload_dry.active "$(systemctl is-active kube-oomd)"
+leak dry
+# The would-kill record is written before the kernel kills the leaker; give
+# the journal a moment anyway.
+for _ in $(seq 1 20); do
+	records "$WORK/would.json" "$MID_WOULD_KILL"
+	[ "$(record_for "$WORK/would.json" "${POD_UID[BE]}")" != null ] && break
+	sleep 1
+done
+step journal_would <<'CMD'
+journalctl -u kube-oomd MESSAGE_ID=23add67a5aff44b8a893a749c6904f70 KUBE_OOMD_QOS=BestEffort
+CMD
+record_for "$WORK/would.json" "${POD_UID[BE]}" >"$WORK/would.rec.json"
+fact dry.record "@json:$WORK/would.rec.json"
+pods_cleanup
+
+# ---- pod
+cursor=$(journal_cursor)
+step sed_pod <<'CMD'
+sed -i 's/^mode = "dry-run"/mode = "pod"/' /etc/kube-oomd/kube-oomd.toml
+CMD
+fact sed_pod.mode_line "$(grep '^mode = ' /etc/kube-oomd/kube-oomd.toml)"
+step reload_pod <<'CMD'
+systemctl reload kube-oomd
+CMD
+fact reload_pod.record "$(wait_reload "$cursor" pod)"
+fact reload_pod.pid "$(main_pid)"
+fact reload_pod.active "$(systemctl is-active kube-oomd)"
+leak kill
+for _ in $(seq 1 20); do
+	records "$WORK/kill.json" "$MID_KILL"
+	[ "$(record_for "$WORK/kill.json" "${POD_UID[BE]}")" != null ] && break
+	sleep 1
+done
+step journal_kill <<'CMD'
+journalctl -u kube-oomd MESSAGE_ID=7afd622d79014eba9c7ef0a2d0c2ec1f KUBE_OOMD_QOS=BestEffort
+CMD
+record_for "$WORK/kill.json" "${POD_UID[BE]}" >"$WORK/kill.rec.json"
+fact kill.record "@json:$WORK/kill.rec.json"
+
+step status_cmd <<'CMD'
+kube-oomd status
+CMD
+fact status_cmd.pid "$(main_pid)"
+pods_cleanup
+
+# ---- purge
+step purge <<'CMD'
+apt-get purge -y kube-oomd
+CMD
+sleep 1
+fact purge.processes "$(pgrep -x kube-oomd | wc -l)"
+timeout 30 systemctl list-unit-files kube-oomd.service >"$WORK/unit-files.txt" 2>&1
+fact_text purge.list_unit_files "$WORK/unit-files.txt"
+fact purge.listed "$(grep -c '^kube-oomd\.service' "$WORK/unit-files.txt")"
+find /usr/lib/systemd/system /etc/systemd/system /run/systemd/system /run/systemd/transient \
+	-name 'kube-oomd.service*' >"$WORK/unit-paths.txt" 2>/dev/null
+fact_text purge.unit_paths "$WORK/unit-paths.txt"
+fact purge.etc "$([ -e /etc/kube-oomd ] && echo true || echo false)"
+fact purge.run "$([ -e /run/kube-oomd ] && echo true || echo false)"
+fact purge.binary "$([ -e /usr/bin/kube-oomd ] && echo true || echo false)"
+fact purge.dpkg_status "$(dpkg-query -W -f '${db:Status-Abbrev}' kube-oomd 2>/dev/null || echo none)"
+fact purge.load_state "$(systemctl show -p LoadState --value kube-oomd)"
+fact purge.active_state "$(systemctl show -p ActiveState --value kube-oomd)"
+
+node_cleanup
+result_write
