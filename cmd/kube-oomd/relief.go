@@ -168,16 +168,23 @@ func (d *daemon) stillNear() bool {
 	return err == nil && host.MemAvailable < d.th.HostFloor
 }
 
-// throttle sets memory.high a little below the usage of the top candidate
-// that is not throttled yet.
+// throttle sets memory.high a little below the usage of the top candidate.
+// One pod at a time: if pressure stays while it is throttled, the kill rule
+// decides, rather than throttling pods that are not growing one after the
+// other. Size here is usage (memory.current), not working set: a throttle
+// squeezes page cache too, so a pod streaming through the cache is a
+// fitting target even though its working set is small.
 func (d *daemon) throttle(ctx context.Context, v policy.Verdict, o policy.Observation) {
+	if len(d.throttles) > 0 {
+		return
+	}
 	cs, err := d.reliefCandidates()
 	if err != nil {
 		d.log.Error("cannot read the pods to throttle", "error", err)
 		return
 	}
 	for _, c := range cs {
-		if _, done := d.throttles[c.Pod.Path]; done || c.Small {
+		if c.Pod.Current < d.rank.MinVictim {
 			continue
 		}
 		dir := d.reader.Layout.Abs(c.Pod.Path)

@@ -196,3 +196,14 @@ func TestDryRunRelievesNothing(t *testing.T) {
 		t.Errorf("dry run did not say what it would do:\n%s", logs)
 	}
 }
+
+func TestOneThrottleAtATime(t *testing.T) {
+	tree := cacheNode(t)
+	d, _ := ladderDaemon(t, tree)
+	d.th.Reclaim = false
+	var stall time.Duration
+	windows(t, d, tree, &stall, 0.1, 8) // strained long enough for several throttles
+	if len(d.throttles) != 1 || d.throttles[tree.PodPath("be", cgroupv2.BestEffort)] == nil {
+		t.Errorf("throttles = %v, want only the BestEffort pod", d.throttles)
+	}
+}
