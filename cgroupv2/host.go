@@ -71,11 +71,7 @@ func ReadMeminfo(procRoot string) (Meminfo, error) {
 // errNoProcess reports a process that exited while it was being read.
 var errNoProcess = errors.New("process is gone")
 
-// ReadOOMScoreAdj reads procRoot/<pid>/oom_score_adj.
-func ReadOOMScoreAdj(procRoot string, pid int) (int, error) {
-	return readOOMScoreAdj(nil, procRoot, pid)
-}
-
+// readOOMScoreAdj reads procRoot/<pid>/oom_score_adj.
 func readOOMScoreAdj(buf []byte, procRoot string, pid int) (int, error) {
 	var adj int
 	err := parseFile(buf, pathFile(filepath.Join(procRoot, strconv.Itoa(pid), "oom_score_adj")), func(b []byte) (err error) {

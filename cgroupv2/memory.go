@@ -63,11 +63,7 @@ func ParseMemoryEvents(b []byte) (MemoryEvents, error) {
 	return e, err
 }
 
-// ReadMemoryStat reads dir/memory.stat.
-func ReadMemoryStat(dir string) (MemoryStat, error) {
-	return readMemoryStat(nil, pathFile(filepath.Join(dir, "memory.stat")))
-}
-
+// readMemoryStat reads a memory.stat file.
 func readMemoryStat(buf []byte, f file) (MemoryStat, error) {
 	var s MemoryStat
 	err := parseFile(buf, f, func(b []byte) (err error) { s, err = ParseMemoryStat(b); return err })

@@ -338,11 +338,15 @@ node_cleanup() {
 		done
 		find $CG/kubepods -depth -type d -exec rmdir {} \; 2>/dev/null
 	fi
-	# Reap our background children (the container processes), boundedly:
-	# anything still running after the kills above is killed first.
-	local j
+	reap_children
+	drop_caches
+}
+
+# reap_children: reap our background children (the container processes),
+# boundedly: anything still running is killed first. Forgets the pods.
+reap_children() {
+	local j i
 	for j in $(jobs -p); do kill -9 "$j" 2>/dev/null; done
-	local i
 	for i in $(seq 1 100); do
 		[ -z "$(jobs -rp)" ] && break
 		sleep 0.1
@@ -350,7 +354,6 @@ node_cleanup() {
 	[ -z "$(jobs -rp)" ] && wait 2>/dev/null
 	POD_NAMES=() CT_NAMES=()
 	POD_UID=() POD_CG=() POD_QOS=() POD_UNIT=() CT_PID=() CT_CG=() CT_POD=()
-	drop_caches
 }
 
 # pods_cleanup: kill and remove the pods but keep kubepods itself, so that a
@@ -363,15 +366,7 @@ pods_cleanup() {
 		rm -f "/run/systemd/system/${POD_UNIT[$n]}"
 	done
 	systemctl reset-failed 2>/dev/null || true
-	local j i
-	for j in $(jobs -p); do kill -9 "$j" 2>/dev/null; done
-	for i in $(seq 1 100); do
-		[ -z "$(jobs -rp)" ] && break
-		sleep 0.1
-	done
-	[ -z "$(jobs -rp)" ] && wait 2>/dev/null
-	POD_NAMES=() CT_NAMES=()
-	POD_UID=() POD_CG=() POD_QOS=() POD_UNIT=() CT_PID=() CT_CG=() CT_POD=()
+	reap_children
 }
 
 # memory_high POD: the pod slice's memory.high file ("max" or bytes).

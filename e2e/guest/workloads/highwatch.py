@@ -12,17 +12,10 @@ import subprocess
 import sys
 import time
 
+from proc import alive
+
 cg, unit, pid, limit = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 clock = lambda: time.clock_gettime(time.CLOCK_BOOTTIME)
-
-
-def alive():
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            st = f.read().rsplit(")", 1)[1].split()[0]
-        return st not in ("Z", "X")
-    except OSError:
-        return False
 
 
 def high():
@@ -62,7 +55,7 @@ while clock() - t0 < limit:
             if v == u == after:
                 res["consistent"] = c
     last = now
-    if not alive():
+    if not alive(pid):
         break
     time.sleep(0.1)
 res["throttled_s"] = round(res["throttled_s"], 2)

@@ -6,17 +6,10 @@ import json
 import sys
 import time
 
+from proc import alive
+
 pid, limit, kp = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
 clock = lambda: time.clock_gettime(time.CLOCK_BOOTTIME)
-
-
-def alive():
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            st = f.read().rsplit(")", 1)[1].split()[0]
-        return st not in ("Z", "X")
-    except OSError:
-        return False
 
 
 def full_total():
@@ -47,7 +40,7 @@ while clock() - t0 < limit:
     if first_stall is None and full_total() > base:
         first_stall = clock()
     peak = max(peak, current())
-    if not alive():
+    if not alive(pid):
         died = True
         break
     time.sleep(0.05)
