@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/internal/clock"
 )
 
 // The fallback for kernels without a usable cgroup.kill: freeze the cgroup so
@@ -46,7 +47,7 @@ func (k Killer) freezeKill(ctx context.Context, dirfd int, t Target, procs *proc
 		}
 	}()
 
-	frozen, err := waitFrozen(ctx, t, min(freezeWait, k.timeout()))
+	frozen, err := waitFrozen(ctx, k.clock(), t, min(freezeWait, k.timeout()))
 	if err != nil {
 		return 0, false, fmt.Errorf("killer: %s: not killed: %w", t.Cgroup, err)
 	}
@@ -121,25 +122,13 @@ func (k Killer) freezeKill(ctx context.Context, dirfd int, t Target, procs *proc
 	return n, true, nil
 }
 
-// waitFrozen waits up to limit for cgroup.events to say frozen 1. Running out
-// of time is not an error; ctx ending is.
-func waitFrozen(ctx context.Context, t Target, limit time.Duration) (bool, error) {
-	deadline := time.NewTimer(limit)
-	defer deadline.Stop()
-	tick := time.NewTicker(freezePoll)
-	defer tick.Stop()
-	for {
-		if ev, err := cgroupv2.ReadCgroupEvents(t.Cgroup); err == nil && ev.Frozen {
-			return true, nil
-		}
-		select {
-		case <-ctx.Done():
-			return false, ctx.Err()
-		case <-deadline.C:
-			return false, nil
-		case <-tick.C:
-		}
-	}
+// waitFrozen waits up to limit on clk for cgroup.events to say frozen 1.
+// Running out of time is not an error; ctx ending is.
+func waitFrozen(ctx context.Context, clk clock.Clock, t Target, limit time.Duration) (bool, error) {
+	return poll(ctx, clk, freezePoll, limit, func() bool {
+		ev, err := cgroupv2.ReadCgroupEvents(t.Cgroup)
+		return err == nil && ev.Frozen
+	})
 }
 
 // thaw writes 0 to cgroup.freeze. Killed tasks must be able to run to exit,

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/internal/clock"
 )
 
 // Target is the cgroup to kill, as it was when it was chosen.
@@ -62,6 +63,16 @@ const pollInterval = 10 * time.Millisecond
 // Killer kills cgroups. The zero value is ready to use.
 type Killer struct {
 	Timeout time.Duration // how long to wait for populated 0 after the kill
+	// Clock times every wait of a kill (for populated 0, for frozen 1) and
+	// Result.Took; nil is clock.Real(). Tests pass a *clock.Fake.
+	Clock clock.Clock
+}
+
+func (k Killer) clock() clock.Clock {
+	if k.Clock == nil {
+		return clock.Real()
+	}
+	return k.Clock
 }
 
 func (k Killer) timeout() time.Duration {
@@ -118,7 +129,8 @@ func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 	}
 
 	// 3. Kill.
-	start := time.Now()
+	clk := k.clock()
+	start := clk.Now()
 	var killErr error
 	switch err := writeAt(dirfd, "cgroup.kill", "1"); {
 	case err == nil:
@@ -147,8 +159,8 @@ func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 	procs.close()
 
 	// 5. Wait for the cgroup to empty, then measure.
-	confirmed, waitErr := waitEmpty(ctx, t, k.timeout())
-	res.Took = time.Since(start)
+	confirmed, waitErr := waitEmpty(ctx, clk, t, k.timeout())
+	res.Took = clk.Now().Sub(start)
 	res.Confirmed = confirmed
 	res.After = after(t, res.Before)
 	if res.After < res.Before {
@@ -251,8 +263,8 @@ func writeAt(dirfd int, name, value string) error {
 	}
 }
 
-// waitEmpty waits until the cgroup has no processes, for at most timeout or
-// until ctx is done.
+// waitEmpty waits until the cgroup has no processes, for at most timeout on
+// clk or until ctx is done.
 //
 // It polls cgroup.events every 10 ms instead of using inotify. The wait only
 // runs during a kill and usually lasts a few milliseconds, so the cost is a
@@ -263,31 +275,54 @@ func writeAt(dirfd int, name, value string) error {
 //
 // A cgroup that is gone, or whose path now names another cgroup, counts as
 // empty: the kernel refuses to remove a populated cgroup.
-func waitEmpty(ctx context.Context, t Target, timeout time.Duration) (bool, error) {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
+func waitEmpty(ctx context.Context, clk clock.Clock, t Target, timeout time.Duration) (bool, error) {
 	var lastErr error
-	for {
+	empty, err := poll(ctx, clk, pollInterval, timeout, func() bool {
 		ev, err := cgroupv2.ReadCgroupEvents(t.Cgroup)
 		switch {
 		case errors.Is(err, cgroupv2.ErrGone) || changed(t):
-			return true, nil
+			return true
 		case err != nil:
 			lastErr = err // keep trying until the deadline
-		case !ev.Populated:
+			return false
+		}
+		return !ev.Populated
+	})
+	switch {
+	case empty:
+		return true, nil
+	case err != nil:
+		return false, err
+	case lastErr != nil:
+		return false, fmt.Errorf("still populated at timeout %v; last read error: %w", timeout, lastErr)
+	}
+	return false, fmt.Errorf("still populated at timeout %v", timeout)
+}
+
+// poll calls done now and then every interval of clk until it reports true,
+// limit has passed (done is called once more at the limit), or ctx ends. It
+// reports whether done did; err is ctx.Err() when ctx ended the wait.
+//
+// The timer for the next look is armed only after each look, and there is
+// never more than one: a test that sees a timer armed on its fake clock
+// (clock.Fake.BlockUntil(1)) knows that the look before it is over and that
+// nothing happens until it steps the clock.
+func poll(ctx context.Context, clk clock.Clock, interval, limit time.Duration, done func() bool) (bool, error) {
+	deadline := clk.Now().Add(limit)
+	for {
+		if done() {
 			return true, nil
 		}
+		left := deadline.Sub(clk.Now())
+		if left <= 0 {
+			return false, nil
+		}
+		tm := clk.NewTimer(min(interval, left))
 		select {
 		case <-ctx.Done():
+			tm.Stop()
 			return false, ctx.Err()
-		case <-deadline.C:
-			if lastErr != nil {
-				return false, fmt.Errorf("still populated at timeout %v; last read error: %w", timeout, lastErr)
-			}
-			return false, fmt.Errorf("still populated at timeout %v", timeout)
-		case <-tick.C:
+		case <-tm.C():
 		}
 	}
 }

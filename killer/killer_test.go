@@ -1,6 +1,7 @@
 package killer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,20 +10,28 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/internal/clock"
 )
+
+// The tests never sleep and never depend on how fast the machine is. Kill
+// runs on a fake clock in its own goroutine; every time it waits (its one
+// timer is armed), the test plays the kernel once and steps the clock, so
+// the kernel and the killer never run at the same time (see runKill). Real
+// time appears only in guards that fail a test that would hang.
+
+// guard bounds waits for real processes to exit, which only a bug makes long.
+const guard = 10 * time.Second
 
 // child is a real process standing in for a container process.
 type child struct {
-	pid    int
-	done   chan struct{}
-	state  *os.ProcessState
-	exitAt time.Time
+	pid   int
+	done  chan struct{}
+	state *os.ProcessState
 }
 
 func startChild(t *testing.T) *child {
@@ -35,7 +44,6 @@ func startChild(t *testing.T) *child {
 	go func() {
 		cmd.Wait()
 		c.state = cmd.ProcessState
-		c.exitAt = time.Now()
 		close(c.done)
 	}()
 	t.Cleanup(func() {
@@ -54,23 +62,65 @@ func (c *child) exited() bool {
 	}
 }
 
-func (c *child) waitKilled(t *testing.T) {
+// dying reports whether the process was sent SIGKILL: it has one pending,
+// is exiting or a zombie, or is gone. The kernel marks SIGKILL pending
+// before pidfd_send_signal or kill returns, so a kill sent by the code
+// under test shows here at once, however busy the machine.
+func (c *child) dying() bool {
+	if c.exited() {
+		return true
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.pid))
+	if err != nil {
+		return true // reaped: done closes next
+	}
+	// "pid (comm) state ppid pgrp session tty_nr tpgid flags ..."
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	const pfExiting = 0x4
+	if flags, _ := strconv.ParseUint(f[6], 10, 64); f[0] == "Z" || f[0] == "X" || flags&pfExiting != 0 {
+		return true
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.pid))
+	if err != nil {
+		return true
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		if k != "SigPnd" && k != "ShdPnd" {
+			continue
+		}
+		if mask, _ := strconv.ParseUint(strings.TrimSpace(v), 16, 64); mask&(1<<(syscall.SIGKILL-1)) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// waitExit waits for a dying process to be reaped.
+func (c *child) waitExit(t *testing.T) {
 	t.Helper()
 	select {
 	case <-c.done:
-	case <-time.After(5 * time.Second):
-		t.Fatalf("pid %d still alive", c.pid)
+	case <-time.After(guard):
+		t.Fatalf("pid %d still alive %v after SIGKILL", c.pid, guard)
 	}
+}
+
+func (c *child) waitKilled(t *testing.T) {
+	t.Helper()
+	c.waitExit(t)
 	ws := c.state.Sys().(syscall.WaitStatus)
 	if !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 		t.Fatalf("pid %d: %v, want signal: killed", c.pid, c.state)
 	}
 }
 
+// mustBeAlive fails if the process was sent SIGKILL: checked at once,
+// with no wait, since a sent SIGKILL shows as pending (see dying).
 func (c *child) mustBeAlive(t *testing.T) {
 	t.Helper()
-	if c.exited() {
-		t.Fatalf("pid %d died (%v); nothing should have been killed", c.pid, c.state)
+	if c.dying() {
+		t.Fatalf("pid %d was killed (%v); nothing should have been", c.pid, c.state)
 	}
 }
 
@@ -84,13 +134,13 @@ type fakeCG struct {
 const before, afterKill = 1 << 30, 4 << 20
 
 func writeAtomic(t *testing.T, path, content string) {
+	t.Helper()
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
-		t.Error(err)
-		return
+		t.Fatal(err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		t.Error(err)
+		t.Fatal(err)
 	}
 }
 
@@ -167,82 +217,125 @@ func (f *fakeCG) listed() []int {
 }
 
 // kernel emulates what the kernel does with a fake tree's control files.
+// runKill calls step each time the killer waits; step never runs while the
+// killer reads or writes.
 type kernel struct {
 	f             *fakeCG
 	noFreezeAck   bool   // never report frozen 1
 	removeOnEmpty bool   // rmdir the cgroup once it is empty
 	onFreeze      func() // runs when cgroup.freeze becomes 1, before frozen 1
 
-	mu       sync.Mutex
-	frozenAt time.Time // when frozen 1 was reported
-	thawed   bool      // cgroup.freeze went back to 0 after 1
+	killed, freezeSeen, frozen, emptied bool
+	frozenAck                           bool // frozen 1 was reported
+	thawed                              bool // cgroup.freeze went back to 0 after 1
+	steps                               int
 }
 
-func (k *kernel) run(t *testing.T) {
-	stop := make(chan struct{})
-	finished := make(chan struct{})
-	t.Cleanup(func() { close(stop); <-finished })
-	go func() {
-		defer close(finished)
-		killed, frozen, freezeSeen, emptied := false, false, false, false
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(time.Millisecond):
-			}
-			if emptied {
-				continue
-			}
-			if !killed && k.f.read("cgroup.kill") == "1" {
-				killed = true
-				for _, pid := range k.f.listed() {
-					syscall.Kill(pid, syscall.SIGKILL)
-				}
-			}
-			switch fr := k.f.read("cgroup.freeze"); {
-			case fr == "1" && !freezeSeen:
-				freezeSeen = true
-				if k.onFreeze != nil {
-					k.onFreeze()
-				}
-				if !k.noFreezeAck {
-					frozen = true
-					k.mu.Lock()
-					k.frozenAt = time.Now()
-					k.mu.Unlock()
-					writeAtomic(t, filepath.Join(k.f.dir, "cgroup.events"), events(true, true))
-				}
-			case fr == "0" && freezeSeen && !k.thawed:
-				frozen = false
-				k.mu.Lock()
-				k.thawed = true
-				k.mu.Unlock()
-				writeAtomic(t, filepath.Join(k.f.dir, "cgroup.events"), events(true, false))
-			}
-			populated := false
-			for _, pid := range k.f.listed() {
-				if c, ok := k.f.children[pid]; ok && !c.exited() {
-					populated = true
-				}
-			}
-			if !populated {
-				emptied = true
-				writeAtomic(t, filepath.Join(k.f.dir, "memory.current"), strconv.Itoa(afterKill)+"\n")
-				writeAtomic(t, filepath.Join(k.f.dir, "cgroup.events"), events(false, frozen))
-				if k.removeOnEmpty {
-					os.RemoveAll(k.f.dir)
-				}
-			}
+// step looks at the control files once and does what the kernel would: a
+// write to cgroup.kill SIGKILLs every listed process; cgroup.freeze 1 is
+// acknowledged as frozen 1 (unless noFreezeAck), 0 as frozen 0; once no
+// listed process lives, populated 0. A process sent SIGKILL (by anyone) is
+// waited for here, as the real kernel would report it gone by the next
+// poll: so whether the cgroup reads empty depends on what was signalled,
+// not on how fast the machine reaps.
+func (k *kernel) step(t *testing.T) {
+	t.Helper()
+	k.steps++
+	if k.emptied {
+		return
+	}
+	if !k.killed && k.f.read("cgroup.kill") == "1" {
+		k.killed = true
+		for _, pid := range k.f.listed() {
+			syscall.Kill(pid, syscall.SIGKILL)
 		}
+	}
+	switch fr := k.f.read("cgroup.freeze"); {
+	case fr == "1" && !k.freezeSeen:
+		k.freezeSeen = true
+		if k.onFreeze != nil {
+			k.onFreeze()
+		}
+		if !k.noFreezeAck {
+			// Nothing may be killed before the cgroup is frozen.
+			for _, pid := range k.f.listed() {
+				if c, ok := k.f.children[pid]; ok {
+					c.mustBeAlive(t)
+				}
+			}
+			k.frozen, k.frozenAck = true, true
+			writeAtomic(t, filepath.Join(k.f.dir, "cgroup.events"), events(true, true))
+		}
+	case fr == "0" && k.freezeSeen && !k.thawed:
+		k.frozen, k.thawed = false, true
+		writeAtomic(t, filepath.Join(k.f.dir, "cgroup.events"), events(true, false))
+	}
+	populated := false
+	for _, pid := range k.f.listed() {
+		c, ok := k.f.children[pid]
+		if !ok {
+			continue
+		}
+		if c.dying() {
+			c.waitExit(t)
+		}
+		if !c.exited() {
+			populated = true
+		}
+	}
+	if !populated {
+		k.emptied = true
+		writeAtomic(t, filepath.Join(k.f.dir, "memory.current"), strconv.Itoa(afterKill)+"\n")
+		writeAtomic(t, filepath.Join(k.f.dir, "cgroup.events"), events(false, k.frozen))
+		if k.removeOnEmpty {
+			os.RemoveAll(k.f.dir)
+		}
+	}
+}
+
+var epoch = time.Unix(1_700_000_000, 0)
+
+// tick is how far runKill moves the fake clock each time the killer waits:
+// finer than every poll interval, which it divides.
+const tick = time.Millisecond
+
+// runKill calls kl.Kill on a fake clock in a goroutine. Each time Kill waits
+// on its timer, runKill calls k.step (if k is not nil), then moves the clock
+// by tick; then it waits for Kill's next wait or its return. It returns
+// Kill's result and the fake time that passed. With nobody playing the
+// kernel (k nil), Kill runs to its deadline in fake time.
+func runKill(t *testing.T, ctx context.Context, kl Killer, tg Target, k *kernel) (Result, error, time.Duration) {
+	t.Helper()
+	clk := clock.NewFake(epoch)
+	kl.Clock = clk
+	var (
+		res  Result
+		err  error
+		done = make(chan struct{})
+	)
+	go func() {
+		res, err = kl.Kill(ctx, tg)
+		close(done)
+		// Kill has stopped its timers: this one only wakes BlockUntil.
+		clk.NewTimer(time.Hour)
 	}()
+	for {
+		clk.BlockUntil(1)
+		select {
+		case <-done:
+			return res, err, clk.Now().Sub(epoch)
+		default:
+		}
+		if k != nil {
+			k.step(t)
+		}
+		clk.Step(tick)
+	}
 }
 
 func TestKillCgroupKill(t *testing.T) {
 	f := newFake(t, true)
-	(&kernel{f: f}).run(t)
-
-	res, err := Killer{Timeout: 5 * time.Second}.Kill(context.Background(), f.target())
+	res, err, _ := runKill(t, context.Background(), Killer{Timeout: 5 * time.Second}, f.target(), &kernel{f: f})
 	if err != nil {
 		t.Fatalf("Kill: %v", err)
 	}
@@ -256,8 +349,9 @@ func TestKillCgroupKill(t *testing.T) {
 	if res.Before != before || res.After != afterKill || res.Freed != before-afterKill {
 		t.Errorf("Before/After/Freed = %d/%d/%d, want %d/%d/%d", res.Before, res.After, res.Freed, before, afterKill, before-afterKill)
 	}
-	if !res.Confirmed || res.Took <= 0 || res.Took > 5*time.Second {
-		t.Errorf("Confirmed = %v, Took = %v", res.Confirmed, res.Took)
+	// The kernel acts while the killer waits; the next poll sees it.
+	if !res.Confirmed || res.Took != pollInterval {
+		t.Errorf("Confirmed = %v, Took = %v, want true, %v", res.Confirmed, res.Took, pollInterval)
 	}
 	if res.Released > res.PIDs {
 		t.Errorf("Released = %d > PIDs = %d", res.Released, res.PIDs)
@@ -275,9 +369,7 @@ func TestKillCgroupKill(t *testing.T) {
 
 func TestKillCgroupRemovedWhileWaiting(t *testing.T) {
 	f := newFake(t, true)
-	(&kernel{f: f, removeOnEmpty: true}).run(t)
-
-	res, err := Killer{Timeout: 5 * time.Second}.Kill(context.Background(), f.target())
+	res, err, _ := runKill(t, context.Background(), Killer{Timeout: 5 * time.Second}, f.target(), &kernel{f: f, removeOnEmpty: true})
 	if err != nil {
 		t.Fatalf("Kill: %v", err)
 	}
@@ -316,10 +408,10 @@ func TestKillFreezeFallback(t *testing.T) {
 			writeAtomic(t, p, strings.Join(keep, "\n")+"\n")
 			return nil
 		})
+		f.children[late.pid] = late
 	}}
-	k.run(t)
 
-	res, err := Killer{Timeout: 5 * time.Second}.Kill(context.Background(), f.target())
+	res, err, _ := runKill(t, context.Background(), Killer{Timeout: 5 * time.Second}, f.target(), k)
 	if err != nil {
 		t.Fatalf("Kill: %v", err)
 	}
@@ -336,31 +428,23 @@ func TestKillFreezeFallback(t *testing.T) {
 	if got := f.read("cgroup.freeze"); got != "0" {
 		t.Errorf("cgroup.freeze = %q, want 0 (thawed)", got)
 	}
-	k.mu.Lock()
-	frozenAt, thawed := k.frozenAt, k.thawed
-	k.mu.Unlock()
-	if frozenAt.IsZero() || !thawed {
-		t.Errorf("kernel saw freeze=%v thaw=%v, want both", !frozenAt.IsZero(), thawed)
+	// step checked that every listed process was alive when it reported
+	// frozen 1, and saw the thaw before it reported the cgroup empty.
+	if !k.frozenAck || !k.thawed {
+		t.Errorf("kernel saw freeze=%v thaw=%v, want both", k.frozenAck, k.thawed)
 	}
 	for pid, c := range f.children {
 		if pid == left.pid {
 			continue
 		}
 		c.waitKilled(t)
-		if c.exitAt.Before(frozenAt) {
-			t.Errorf("pid %d died before the cgroup was frozen", pid)
-		}
 	}
-	late.waitKilled(t)
 	left.mustBeAlive(t)
 }
 
 func TestKillFreezeFallbackNeverFrozen(t *testing.T) {
 	f := newFake(t, false)
-	(&kernel{f: f, noFreezeAck: true}).run(t)
-
-	start := time.Now()
-	res, err := Killer{Timeout: 5 * time.Second}.Kill(context.Background(), f.target())
+	res, err, took := runKill(t, context.Background(), Killer{Timeout: 5 * time.Second}, f.target(), &kernel{f: f, noFreezeAck: true})
 	if err != nil {
 		t.Fatalf("Kill: %v", err)
 	}
@@ -368,8 +452,9 @@ func TestKillFreezeFallbackNeverFrozen(t *testing.T) {
 	if res.Method != MethodFreezeSigkill || !res.Confirmed || res.PIDs != 3 {
 		t.Errorf("Method/Confirmed/PIDs = %q/%v/%d", res.Method, res.Confirmed, res.PIDs)
 	}
-	if d := time.Since(start); d < freezeWait {
-		t.Errorf("returned after %v: did not wait for the freeze", d)
+	// freezeWait for frozen 1 that never comes, then one poll to see it empty.
+	if took != freezeWait+pollInterval {
+		t.Errorf("returned after %v, want %v: freezeWait, then one poll", took, freezeWait+pollInterval)
 	}
 	if got := f.read("cgroup.freeze"); got != "0" {
 		t.Errorf("cgroup.freeze = %q, want 0", got)
@@ -410,7 +495,7 @@ func TestKillRefusesChangedVictim(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/kill=%v", tc.name, withKill), func(t *testing.T) {
 				f := newFake(t, withKill)
 				tg := tc.change(f)
-				res, err := Killer{Timeout: time.Second}.Kill(context.Background(), tg)
+				res, err, took := runKill(t, context.Background(), Killer{Timeout: time.Second}, tg, nil)
 				if !errors.Is(err, ErrChanged) {
 					t.Fatalf("err = %v, want ErrChanged", err)
 				}
@@ -420,10 +505,9 @@ func TestKillRefusesChangedVictim(t *testing.T) {
 				if !strings.Contains(err.Error(), tg.Cgroup) {
 					t.Errorf("error %q does not name the cgroup", err)
 				}
-				if res.Method != "" {
-					t.Errorf("Method = %q, want empty", res.Method)
+				if res.Method != "" || took != 0 {
+					t.Errorf("Method = %q, waited %v; want nothing done", res.Method, took)
 				}
-				time.Sleep(50 * time.Millisecond)
 				for _, c := range f.children {
 					c.mustBeAlive(t)
 				}
@@ -441,19 +525,17 @@ func TestKillRefusesChangedVictim(t *testing.T) {
 func TestKillNotConfirmed(t *testing.T) {
 	f := newFake(t, true) // nobody plays the kernel: it stays populated
 	const timeout = 200 * time.Millisecond
-	start := time.Now()
-	res, err := Killer{Timeout: timeout}.Kill(context.Background(), f.target())
-	took := time.Since(start)
+	res, err, took := runKill(t, context.Background(), Killer{Timeout: timeout}, f.target(), nil)
 	if !errors.Is(err, ErrNotConfirmed) {
 		t.Fatalf("err = %v, want ErrNotConfirmed", err)
 	}
 	if !strings.Contains(err.Error(), f.dir) {
 		t.Errorf("error %q does not name the cgroup", err)
 	}
-	if took < timeout || took > timeout+time.Second {
-		t.Errorf("returned after %v, want about %v", took, timeout)
+	if took != timeout || res.Took != timeout {
+		t.Errorf("returned after %v (Took %v), want %v", took, res.Took, timeout)
 	}
-	if res.Method != MethodCgroupKill || res.Confirmed || res.PIDs != 3 || res.Took < timeout {
+	if res.Method != MethodCgroupKill || res.Confirmed || res.PIDs != 3 {
 		t.Errorf("Result = %+v", res)
 	}
 	if res.Before != before || res.After != before || res.Freed != 0 {
@@ -468,18 +550,34 @@ func TestKillNotConfirmed(t *testing.T) {
 
 func TestKillContextCancelledWhileWaiting(t *testing.T) {
 	f := newFake(t, true)
+	clk := clock.NewFake(epoch)
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(50*time.Millisecond, cancel)
-	start := time.Now()
-	res, err := Killer{Timeout: 30 * time.Second}.Kill(ctx, f.target())
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("returned after %v, want promptly after cancel", d)
+	defer cancel()
+	type kill struct {
+		res Result
+		err error
 	}
-	if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrNotConfirmed) {
-		t.Errorf("err = %v, want context.Canceled and ErrNotConfirmed", err)
+	done := make(chan kill, 1)
+	go func() {
+		res, err := Killer{Timeout: 30 * time.Second, Clock: clk}.Kill(ctx, f.target())
+		done <- kill{res, err}
+	}()
+	clk.BlockUntil(1) // waiting for populated 0, which nobody will write
+	cancel()
+	var got kill
+	select {
+	case got = <-done:
+	case <-time.After(guard):
+		t.Fatal("Kill did not return after its context was cancelled")
 	}
-	if res.Method != MethodCgroupKill || res.Confirmed {
-		t.Errorf("Result = %+v", res)
+	if !errors.Is(got.err, context.Canceled) || !errors.Is(got.err, ErrNotConfirmed) {
+		t.Errorf("err = %v, want context.Canceled and ErrNotConfirmed", got.err)
+	}
+	if got.res.Method != MethodCgroupKill || got.res.Confirmed || got.res.Took != 0 {
+		t.Errorf("Result = %+v", got.res)
+	}
+	if n := clk.Waiters(); n != 0 {
+		t.Errorf("%d timers left armed", n)
 	}
 }
 
@@ -487,12 +585,33 @@ func TestKillContextCancelledBefore(t *testing.T) {
 	f := newFake(t, true)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	res, err := Killer{}.Kill(ctx, f.target())
+	res, err, _ := runKill(t, ctx, Killer{}, f.target(), nil)
 	if !errors.Is(err, context.Canceled) || res.Method != "" {
 		t.Fatalf("err = %v, Method = %q", err, res.Method)
 	}
 	if f.read("cgroup.kill") != "" {
 		t.Errorf("cgroup.kill was written")
+	}
+}
+
+func TestPoll(t *testing.T) {
+	clk := clock.NewFake(epoch)
+	looks := 0
+	done := make(chan bool)
+	go func() {
+		ok, _ := poll(context.Background(), clk, 10*time.Millisecond, 25*time.Millisecond, func() bool { looks++; return false })
+		done <- ok
+	}()
+	// Looks at 0, 10, 20 and at the limit, 25; then gives up.
+	for _, d := range []time.Duration{10, 10, 5} {
+		clk.BlockUntil(1)
+		clk.Step(d * time.Millisecond)
+	}
+	if <-done || looks != 4 {
+		t.Errorf("looks = %d, want 4 (0, 10, 20, 25 ms) and false", looks)
+	}
+	if n := clk.Waiters(); n != 0 {
+		t.Errorf("%d timers left armed", n)
 	}
 }
 
