@@ -6,7 +6,8 @@
 // kernel has PSI and that it is switched on (probe.go). A Trigger asks the
 // kernel to signal when stall time within a window exceeds a threshold
 // (trigger.go), and a Watcher waits on many triggers at once with epoll
-// (watch.go).
+// (watch.go). TryTrigger (trigger.go) installs and removes one trigger to
+// learn what the kernel accepts; cgroupv2.ProbeFeatures uses it at start.
 //
 // Kernel facts this package relies on (Documentation/accounting/psi.rst):
 //   - Triggers need Linux 5.2+; PSI itself 4.20+ with CONFIG_PSI.

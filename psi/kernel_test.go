@@ -189,6 +189,23 @@ func TestKernelCgroupTriggerGoneOnRmdir(t *testing.T) {
 	}
 }
 
+// TryTrigger reports the kernel's own answer: a 1 s window needs
+// CAP_SYS_RESOURCE, a 2 s one does not.
+func TestKernelTryTrigger(t *testing.T) {
+	path := filepath.Join(testCgroup(t), "memory.pressure")
+	err := TryTrigger(path, TriggerSpec{Some, 100 * time.Millisecond, time.Second})
+	t.Logf("CAP_SYS_RESOURCE effective: %v; 1s window: %v", hasSysResource(), err)
+	if err != nil && !errors.Is(err, unix.EINVAL) {
+		t.Errorf("1s window: %v, want nil or EINVAL", err)
+	}
+	if hasSysResource() && errors.Is(err, unix.EINVAL) {
+		t.Log("EINVAL despite CAP_SYS_RESOURCE in the effective set (a user namespace?)")
+	}
+	if err := TryTrigger(path, TriggerSpec{Some, 200 * time.Millisecond, 2 * time.Second}); err != nil {
+		t.Errorf("2s window: %v, want nil", err)
+	}
+}
+
 func TestKernelPressureSwitchedOffIsGone(t *testing.T) {
 	dir := testCgroup(t)
 	knob := filepath.Join(dir, "cgroup.pressure")

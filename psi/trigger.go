@@ -137,6 +137,41 @@ func openTrigger(path string, spec TriggerSpec, install func(fd int, spec Trigge
 	return t, nil
 }
 
+// ErrNotKernelFile reports a path that is not on a cgroup2 or proc file
+// system, so not a kernel pressure file: TryTrigger leaves it untouched.
+var ErrNotKernelFile = errors.New("not a kernel pressure file (on neither cgroup2 nor proc)")
+
+// TryTrigger installs spec on the pressure file at path exactly as given,
+// with none of OpenTrigger's adjustment, and removes it at once. It tells
+// what the kernel accepts from this process: an error wrapping unix.EINVAL
+// for a window that is not a multiple of 2 s means no CAP_SYS_RESOURCE.
+//
+// It writes only to a file of a cgroup2 or proc file system. Anywhere else
+// (a test's fake tree, where the write would overwrite the file's text) it
+// writes nothing and returns an error wrapping ErrNotKernelFile. Other
+// errors are as OpenTrigger's, and name the file.
+func TryTrigger(path string, spec TriggerSpec) error {
+	if err := spec.Validate(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return disabledErr(&fs.PathError{Op: "open", Path: path, Err: err})
+	}
+	defer unix.Close(fd)
+	var sfs unix.Statfs_t
+	if err := unix.Fstatfs(fd, &sfs); err != nil {
+		return &fs.PathError{Op: "statfs", Path: path, Err: err}
+	}
+	if t := uint32(sfs.Type); t != unix.CGROUP2_SUPER_MAGIC && t != unix.PROC_SUPER_MAGIC {
+		return fmt.Errorf("%s: %w", path, ErrNotKernelFile)
+	}
+	if err := install(fd, spec); err != nil {
+		return disabledErr(fmt.Errorf("%s: psi trigger %q: %w", path, spec, err))
+	}
+	return nil
+}
+
 // install writes the trigger text in one write. It ends with a NUL, as in
 // psi.rst's example: /proc/pressure files overwrite the last byte written
 // with a terminator, so without one they would lose the window's last digit.

@@ -291,3 +291,23 @@ func TestTriggerClose(t *testing.T) {
 		t.Errorf("fd 0 is closed after closing a zero Trigger: %v", after)
 	}
 }
+
+func TestTryTriggerLeavesOtherFilesAlone(t *testing.T) {
+	path := tempFile(t)
+	const text = "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+	os.WriteFile(path, []byte(text), 0o644)
+	err := TryTrigger(path, TriggerSpec{Some, 150 * ms, time.Second})
+	if !errors.Is(err, ErrNotKernelFile) || !strings.Contains(err.Error(), path) {
+		t.Errorf("TryTrigger(regular file) = %v; want ErrNotKernelFile naming %s", err, path)
+	}
+	if b, _ := os.ReadFile(path); string(b) != text {
+		t.Errorf("the file now reads %q: TryTrigger wrote to it", b)
+	}
+	missing := filepath.Join(t.TempDir(), "memory.pressure")
+	if err := TryTrigger(missing, TriggerSpec{Some, 150 * ms, time.Second}); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("TryTrigger(missing) = %v, want fs.ErrNotExist", err)
+	}
+	if err := TryTrigger(path, TriggerSpec{Some, 150 * ms, 20 * time.Second}); err == nil || errors.Is(err, ErrNotKernelFile) {
+		t.Errorf("TryTrigger(invalid spec) = %v, want the spec refused before any open", err)
+	}
+}
