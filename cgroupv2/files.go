@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -17,9 +16,63 @@ import (
 // Unlimited is the value of a limit file that reads "max".
 const Unlimited uint64 = math.MaxUint64
 
-// ErrGone reports that a cgroup was removed while it was being read. Pods come
-// and go all the time, so callers treat it as normal, not as a failure.
+// FormatLimit writes a limit as the kernel's limit files do (memory.max,
+// memory.high): "max" for Unlimited, else the number in decimal. ParseUint
+// reads it back.
+func FormatLimit(v uint64) string {
+	if v == Unlimited {
+		return "max"
+	}
+	return strconv.FormatUint(v, 10)
+}
+
+// ErrGone reports that a cgroup was removed while it was being read or
+// written. Pods come and go all the time, so callers treat it as normal, not
+// as a failure. Classify decides what counts as gone.
 var ErrGone = errors.New("cgroup is gone")
+
+// Classify is kube-oomd's one rule for "this cgroup is gone", for an error
+// met on a cgroup's directory or on one of its files (op is what was done:
+// "open", "read", "write", "stat", "readdir"; path what it was done to):
+//
+//   - ENOENT (fs.ErrNotExist): the path does not exist. cgroupfs files
+//     cannot be deleted one by one, so a missing file or directory means
+//     the cgroup was removed.
+//   - ENODEV: the file or directory was open when its cgroup was removed;
+//     reads, writes and readdir through it fail so.
+//
+// Those return an error wrapping ErrGone (and the errno) that names path.
+// Anything else (EMFILE, ENFILE, EACCES, ENOMEM, EIO, EBUSY...) is a real
+// error: the cgroup may well still be there, and treating it as gone would
+// drop a live pod from a scan or report a victim as vanished. It is returned
+// as an *fs.PathError naming op and path. nil stays nil; an error that
+// already wraps ErrGone is returned as it is.
+func Classify(op, path string, err error) error {
+	if err == nil || errors.Is(err, ErrGone) {
+		return err
+	}
+	cause := err
+	if pe, ok := err.(*fs.PathError); ok {
+		cause = pe.Err
+	}
+	if errors.Is(cause, fs.ErrNotExist) || errors.Is(cause, unix.ENODEV) {
+		return fmt.Errorf("%s: %w (%s: %w)", path, ErrGone, op, cause)
+	}
+	return &fs.PathError{Op: op, Path: path, Err: cause}
+}
+
+// readDir is os.ReadDir; tests replace it to play errors that a real
+// directory cannot be made to return (EMFILE, or EACCES for root).
+var readDir = os.ReadDir
+
+// listDir lists a cgroup directory, with errors sorted by Classify.
+func listDir(dir string) ([]os.DirEntry, error) {
+	entries, err := readDir(dir)
+	if err != nil {
+		return nil, Classify("readdir", dir, err)
+	}
+	return entries, nil
+}
 
 // ErrMalformed reports a kernel file whose text could not be parsed.
 var ErrMalformed = errors.New("malformed cgroup file")
@@ -49,13 +102,12 @@ func (f file) String() string {
 // parseFile reads a small kernel file and hands its text to parse, which
 // must not keep it. A full scan reads tens of thousands of these files, so
 // with a scratch buffer (a Reader's) it reads with a bare openat/read/close
-// and allocates nothing; with buf nil it allocates. A file that vanished
-// because its cgroup was removed is reported as ErrGone (ENOENT, or ENODEV
-// for a file that was open while the cgroup went away). Errors name the file.
+// and allocates nothing; with buf nil it allocates. Errors are sorted by
+// Classify (a file of a removed cgroup is ErrGone) and name the file.
 func parseFile(buf []byte, f file, parse func([]byte) error) error {
 	text, err := readInto(buf, f)
 	if err != nil {
-		return fileErr(f.String(), err)
+		return Classify("read", f.String(), err)
 	}
 	if err := parse(text); err != nil {
 		return fmt.Errorf("%s: %w", f, err)
@@ -96,21 +148,14 @@ func readInto(buf []byte, f file) ([]byte, error) {
 // returns the cgroup's ID (see ID).
 func openDirID(dir string) (fd int, id uint64, err error) {
 	if fd, err = unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
-		return -1, 0, fileErr(dir, err)
+		return -1, 0, Classify("open", dir, err)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
-		return -1, 0, fileErr(dir, err)
+		return -1, 0, Classify("stat", dir, err)
 	}
 	return fd, st.Ino, nil
-}
-
-func fileErr(path string, err error) error {
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENODEV) {
-		return fmt.Errorf("%s: %w", path, ErrGone)
-	}
-	return &fs.PathError{Op: "read", Path: path, Err: err}
 }
 
 // ReadUint reads a single-value file such as memory.current or memory.max.
@@ -194,28 +239,24 @@ func ReadCgroupEvents(dir string) (CgroupEvents, error) {
 // is the kernel's cgroup ID and is never reused while the system runs. A
 // victim is checked against it just before a kill.
 func ID(dir string) (uint64, error) {
-	var st syscall.Stat_t
-	if err := syscall.Stat(dir, &st); err != nil {
-		if errors.Is(err, syscall.ENOENT) {
-			return 0, fmt.Errorf("%s: %w", dir, ErrGone)
-		}
-		return 0, fmt.Errorf("stat %s: %w", dir, err)
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return 0, Classify("stat", dir, err)
 	}
 	return st.Ino, nil
 }
 
 // Procs returns the PIDs in dir/cgroup.procs and, if recursive, in every
-// cgroup below it. Children that vanish during the walk are skipped.
+// cgroup below it. Children that vanish during the walk are skipped; dir
+// itself vanishing is ErrGone; any other error (see Classify) fails the
+// whole listing, since a process left out could not be killed.
 func Procs(dir string, recursive bool) ([]int, error) {
 	pids, err := readProcs(nil, pathFile(filepath.Join(dir, "cgroup.procs")))
 	if err != nil || !recursive {
 		return pids, err
 	}
-	entries, err := os.ReadDir(dir)
+	entries, err := listDir(dir)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: %w", dir, ErrGone)
-		}
 		return nil, err
 	}
 	for _, e := range entries {

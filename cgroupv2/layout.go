@@ -221,12 +221,16 @@ type PodRef struct {
 
 // QoSDirs returns the directories that hold pods of each class, relative to
 // the mount. Guaranteed pods sit directly in kubepods. A class whose
-// directory does not exist (yet) is left out.
+// directory does not exist (yet) is left out. A kubepods directory that is
+// gone (see Classify) is ErrNoKubepods; any other error is returned as is.
 func (l Layout) QoSDirs() (map[QoS]string, error) {
 	dirs := map[QoS]string{Guaranteed: l.Kubepods}
-	entries, err := os.ReadDir(l.Abs(l.Kubepods))
+	entries, err := listDir(l.Abs(l.Kubepods))
+	if errors.Is(err, ErrGone) {
+		return nil, fmt.Errorf("%w: %w", ErrNoKubepods, err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", l.Abs(l.Kubepods), ErrNoKubepods)
+		return nil, err
 	}
 	for _, e := range entries {
 		if q, ok := l.qosParent(e.Name()); ok && e.IsDir() {
@@ -260,10 +264,10 @@ func (l Layout) ListPods(dirs map[QoS]string) ([]PodRef, error) {
 }
 
 // listClass lists the pods in one class directory. A class directory that
-// vanished holds no pods.
+// vanished (see Classify) holds no pods.
 func (l Layout) listClass(q QoS, dir string) ([]PodRef, error) {
-	entries, err := os.ReadDir(l.Abs(dir))
-	if errors.Is(err, os.ErrNotExist) {
+	entries, err := listDir(l.Abs(dir))
+	if errors.Is(err, ErrGone) {
 		return nil, nil
 	}
 	if err != nil {

@@ -2,8 +2,6 @@ package cgroupv2
 
 import (
 	"errors"
-	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"sort"
@@ -119,7 +117,9 @@ func (r *Reader) ReadGroup(rel string) (Group, error) {
 
 // ReadPod reads one pod, its containers and their processes. A pod that
 // vanished returns an error wrapping ErrGone; processes and containers that
-// vanish during the read are left out.
+// vanish during the read are left out. Other errors (see Classify) fail the
+// read: a pod is never taken for gone because its directory could not be
+// listed.
 func (r *Reader) ReadPod(ref PodRef) (Pod, error) {
 	g, err := r.ReadGroup(ref.Path)
 	if err != nil {
@@ -127,9 +127,9 @@ func (r *Reader) ReadPod(ref PodRef) (Pod, error) {
 	}
 	p := Pod{Group: g, UID: ref.UID, QoS: ref.QoS}
 	dir := r.Layout.Abs(ref.Path)
-	entries, err := os.ReadDir(dir)
+	entries, err := listDir(dir)
 	if err != nil {
-		return Pod{}, fmt.Errorf("%s: %w", dir, ErrGone)
+		return Pod{}, err
 	}
 	for _, e := range entries {
 		if !e.IsDir() {
@@ -160,7 +160,7 @@ func (r *Reader) readContainer(rel string) (Container, error) {
 	dir := r.Layout.Abs(rel)
 	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return Container{}, fileErr(dir, err)
+		return Container{}, Classify("open", dir, err)
 	}
 	defer unix.Close(fd)
 	c := Container{Path: rel}

@@ -112,7 +112,7 @@ func (w *Watcher) watchPod(ref PodRef) bool {
 	if known {
 		return false
 	}
-	if _, err := os.Stat(abs); err != nil {
+	if _, err := os.Stat(abs); errors.Is(Classify("stat", abs, err), ErrGone) {
 		return false
 	}
 	watched := w.fs.Add(filepath.Join(abs, "memory.events")) == nil
