@@ -10,3 +10,11 @@ func SetReadDir(f func(string) ([]os.DirEntry, error)) (restore func()) {
 	readDir = f
 	return func() { readDir = old }
 }
+
+// SetTryTrigger replaces ProbeFeatures' trial PSI trigger, to play the
+// kernel's answers. It returns a function that puts the real one back.
+func SetTryTrigger(f func(path string) error) (restore func()) {
+	old := tryTrigger
+	tryTrigger = f
+	return func() { tryTrigger = old }
+}

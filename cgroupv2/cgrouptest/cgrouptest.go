@@ -204,6 +204,45 @@ func (t *Tree) WriteProc(name, text string) {
 	}
 }
 
+// SetFeatures makes the kubepods cgroup look like one of a kernel with
+// features f, for cgroupv2.ProbeFeatures: it creates or removes
+// cgroup.kill, cgroup.freeze, memory.reclaim and memory.events.local, and
+// writes f.Kernel (if set) as the kernel release. PageSize always comes
+// from the OS, and a fake tree takes no PSI trigger, so ProbeFeatures
+// leaves PSITriggerUnprivileged false. New's tree has only
+// memory.events.local.
+func (t *Tree) SetFeatures(f cgroupv2.Features) {
+	t.tb.Helper()
+	for name, has := range map[string]bool{
+		"cgroup.kill":         f.CgroupKill,
+		"cgroup.freeze":       f.CgroupFreeze,
+		"memory.reclaim":      f.MemoryReclaim,
+		"memory.events.local": f.EventsLocal,
+	} {
+		p := filepath.Join(t.Mount, t.Kubepods, name)
+		if !has {
+			if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+				t.tb.Fatal(err)
+			}
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			continue
+		}
+		text := ""
+		switch name {
+		case "cgroup.freeze":
+			text = "0\n"
+		case "memory.events.local":
+			text = ZeroEvents
+		}
+		t.write(t.Kubepods, name, text)
+	}
+	if f.Kernel != "" {
+		t.WriteProc("sys/kernel/osrelease", f.Kernel+"\n")
+	}
+}
+
 // Remove deletes a cgroup and everything below it, as the kubelet does when
 // a pod goes away.
 func (t *Tree) Remove(rel string) {
