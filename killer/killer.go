@@ -1,11 +1,20 @@
 // Package killer kills one cgroup (a pod slice or a container scope) and
 // reports what that freed.
 //
-// It kills with cgroup.kill (5.14+), or, where that is missing or refused, by
-// freezing the cgroup and sending SIGKILL through pidfds (freeze.go). It then
-// asks the kernel to free the victims' memory at once (process_mrelease,
-// 5.15+) and waits for the cgroup to empty. It never logs: the caller logs the
-// Result.
+// It kills with cgroup.kill (5.14+), or, where the kernel has none or
+// refuses it for this cgroup, by freezing the cgroup and sending SIGKILL
+// through pidfds (freeze.go). It then asks the kernel to free the victims'
+// memory at once (process_mrelease, 5.15+; pidfd.go) and waits for the
+// cgroup to empty. It never logs: the caller logs the Result.
+//
+// Kernel facts are not decided here but in cgroupv2: which files the kernel
+// has comes probed once, as Killer.Features (cgroupv2/features.go), and
+// whether an error means the victim's cgroup is gone is cgroupv2.Classify's
+// call (cgroupv2/files.go). What stays here is what only a kill needs:
+// which cgroup.kill errors call for the freezer (needsFallback), pidfds.
+//
+// Every wait (for frozen 1, for populated 0) runs on Killer.Clock, one
+// timer at a time, so tests step a fake clock instead of sleeping.
 package killer
 
 import (
@@ -63,6 +72,12 @@ const pollInterval = 10 * time.Millisecond
 // Killer kills cgroups. The zero value is ready to use.
 type Killer struct {
 	Timeout time.Duration // how long to wait for populated 0 after the kill
+	// Features is the kernel's, from cgroupv2.ProbeFeatures. Without
+	// CgroupKill the killer goes straight to the freezer. The zero value
+	// (not probed) tries cgroup.kill and falls back when the kernel
+	// refuses it, as a probed kernel with cgroup.kill also does when the
+	// file refuses a cgroup (EOPNOTSUPP on a threaded cgroup, EINVAL).
+	Features cgroupv2.Features
 	// Clock times every wait of a kill (for populated 0, for frozen 1) and
 	// Result.Took; nil is clock.Real(). Tests pass a *clock.Fake.
 	Clock clock.Clock
@@ -132,11 +147,11 @@ func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 	clk := k.clock()
 	start := clk.Now()
 	var killErr error
-	switch err := writeAt(dirfd, "cgroup.kill", "1"); {
+	switch err := k.cgroupKill(dirfd); {
 	case err == nil:
 		res.Method = MethodCgroupKill
 		res.PIDs = len(procs.fds)
-	case needsFallback(err):
+	case err == errNoCgroupKill || needsFallback(err):
 		if gone(dirfd) {
 			return res, fmt.Errorf("killer: %s: %w: %w before the kill; nothing killed", t.Cgroup, ErrChanged, cgroupv2.ErrGone)
 		}
@@ -187,7 +202,7 @@ func verify(t Target) (int, error) {
 	}
 	dirfd, err := unix.Open(t.Cgroup, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return -1, notKilled(t, "open", pathErr(t.Cgroup, err))
+		return -1, notKilled(t, "open", cgroupv2.Classify("open", t.Cgroup, err))
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(dirfd, &st); err != nil || st.Ino != t.ID {
@@ -215,11 +230,16 @@ func notKilled(t Target, what string, err error) error {
 	return fmt.Errorf("killer: %s: %s: %w; nothing killed", t.Cgroup, what, err)
 }
 
-func pathErr(path string, err error) error {
-	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENODEV) {
-		return fmt.Errorf("%s: %w", path, cgroupv2.ErrGone)
+// errNoCgroupKill: the probed features say the kernel has no cgroup.kill.
+var errNoCgroupKill = errors.New("no cgroup.kill (Linux 5.14+)")
+
+// cgroupKill writes 1 to cgroup.kill, unless the kernel's features say it
+// has none: then it returns errNoCgroupKill without trying.
+func (k Killer) cgroupKill(dirfd int) error {
+	if !k.Features.CgroupKill && k.Features != (cgroupv2.Features{}) {
+		return errNoCgroupKill
 	}
-	return err
+	return writeAt(dirfd, "cgroup.kill", "1")
 }
 
 // needsFallback reports whether a failed cgroup.kill write means "use the
@@ -229,19 +249,22 @@ func needsFallback(err error) bool {
 	return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EINVAL)
 }
 
-// gone reports whether the cgroup behind dirfd has been removed. A removed
-// cgroupfs directory has no link left; the files of a fake tree vanish.
+// gone reports whether the cgroup behind dirfd has been removed, to tell a
+// failed write to a cgroup that went away from one the kernel refused. A
+// removed cgroupfs directory has no link left; otherwise cgroup.events,
+// which every cgroup has, is opened and any error is judged by
+// cgroupv2.Classify.
 func gone(dirfd int) bool {
 	var st unix.Stat_t
 	if err := unix.Fstat(dirfd, &st); err != nil {
-		return true
+		return errors.Is(cgroupv2.Classify("stat", "cgroup", err), cgroupv2.ErrGone)
 	}
 	if st.Nlink == 0 {
 		return true
 	}
 	fd, err := unix.Openat(dirfd, "cgroup.events", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENODEV)
+		return errors.Is(cgroupv2.Classify("open", "cgroup.events", err), cgroupv2.ErrGone)
 	}
 	unix.Close(fd)
 	return false

@@ -464,6 +464,26 @@ func TestKillFreezeFallbackNeverFrozen(t *testing.T) {
 	}
 }
 
+// Without cgroup.kill in the probed features, the killer goes straight to
+// the freezer: it does not even try the file.
+func TestKillFeaturesWithoutCgroupKill(t *testing.T) {
+	f := newFake(t, true) // the file is there, but the probe said otherwise
+	kl := Killer{Timeout: 5 * time.Second, Features: cgroupv2.Features{Kernel: "5.10.0", PageSize: 4096, CgroupFreeze: true}}
+	res, err, _ := runKill(t, context.Background(), kl, f.target(), &kernel{f: f})
+	if err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	if res.Method != MethodFreezeSigkill || !res.Confirmed || res.PIDs != 3 {
+		t.Errorf("Method/Confirmed/PIDs = %q/%v/%d", res.Method, res.Confirmed, res.PIDs)
+	}
+	if got := f.read("cgroup.kill"); got != "" {
+		t.Errorf("cgroup.kill = %q: it must not be written when the kernel has none", got)
+	}
+	for _, c := range f.children {
+		c.waitKilled(t)
+	}
+}
+
 func TestKillRefusesChangedVictim(t *testing.T) {
 	for _, withKill := range []bool{true, false} {
 		for _, tc := range []struct {
