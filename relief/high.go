@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 )
@@ -24,18 +23,21 @@ type Setter interface {
 // or the kubelet's cgroup sync; set the unit property there instead.
 type FileSetter struct{ Mount string }
 
-// SetHigh writes memory.high of the cgroup at the path from the mount.
+// SetHigh writes memory.high of the cgroup at the path from the mount. It
+// never creates the file. Errors are sorted by cgroupv2.Classify: a cgroup
+// that is gone wraps cgroupv2.ErrGone.
 func (s FileSetter) SetHigh(_ context.Context, cgroup string, value uint64) error {
 	path := filepath.Join(s.Mount, cgroup, "memory.high")
-	text := "max"
-	if value != cgroupv2.Unlimited {
-		text = strconv.FormatUint(value, 10)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return cgroupv2.Classify("open", path, err)
 	}
-	if err := os.WriteFile(path, []byte(text), 0); err != nil {
-		if _, statErr := os.Stat(filepath.Dir(path)); statErr != nil {
-			return fmt.Errorf("%s: %w", filepath.Dir(path), cgroupv2.ErrGone)
-		}
-		return fmt.Errorf("write %s: %w", path, err)
+	_, err = f.WriteString(cgroupv2.FormatLimit(value))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return cgroupv2.Classify("write", path, err)
 	}
 	return nil
 }
@@ -45,26 +47,19 @@ func ReadHigh(dir string) (uint64, error) {
 	return cgroupv2.ReadUint(filepath.Join(dir, "memory.high"))
 }
 
-// Verify checks that memory.high of dir reads back as value, which the
-// kernel rounds down to a page.
-func Verify(dir string, value uint64) error {
+// Verify checks that memory.high of dir reads back as value, as the kernel
+// keeps it: rounded down to pageSize, the kernel's page size
+// (cgroupv2.Features.PageSize; see cgroupv2.RoundLimit).
+func Verify(dir string, value, pageSize uint64) error {
+	if pageSize == 0 {
+		return fmt.Errorf("relief: verify %s/memory.high: page size 0: pass cgroupv2.Features.PageSize", dir)
+	}
 	got, err := ReadHigh(dir)
 	if err != nil {
 		return err
 	}
-	want := value
-	if want != cgroupv2.Unlimited {
-		want = want / 4096 * 4096
-	}
-	if got != want {
-		return fmt.Errorf("%s/memory.high reads %s, not %s: %w", dir, format(got), format(want), ErrNotInForce)
+	if want := cgroupv2.RoundLimit(value, pageSize); got != want {
+		return fmt.Errorf("%s/memory.high reads %s, not %s: %w", dir, cgroupv2.FormatLimit(got), cgroupv2.FormatLimit(want), ErrNotInForce)
 	}
 	return nil
-}
-
-func format(v uint64) string {
-	if v == cgroupv2.Unlimited {
-		return "max"
-	}
-	return strconv.FormatUint(v, 10)
 }

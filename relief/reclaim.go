@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -39,9 +38,11 @@ func Reclaim(ctx context.Context, dir string, chunk, max uint64, more func() boo
 	}
 	path := filepath.Join(dir, "memory.reclaim")
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		if _, statErr := os.Stat(dir); statErr != nil {
-			return r, fmt.Errorf("%s: %w", dir, cgroupv2.ErrGone)
+	if err = cgroupv2.Classify("open", path, err); errors.Is(err, cgroupv2.ErrGone) {
+		// A missing memory.reclaim is a kernel without it (before 5.19)
+		// if the cgroup itself is still there.
+		if _, idErr := cgroupv2.ID(dir); idErr != nil {
+			return r, idErr
 		}
 		return r, fmt.Errorf("%s: %w", path, ErrNoReclaim)
 	}
@@ -59,7 +60,7 @@ func Reclaim(ctx context.Context, dir string, chunk, max uint64, more func() boo
 			break
 		}
 		if err != nil {
-			return r, fmt.Errorf("write %s: %w", path, err)
+			return r, cgroupv2.Classify("write", path, err)
 		}
 		if !more() {
 			break

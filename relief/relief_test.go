@@ -5,6 +5,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -46,18 +49,68 @@ func TestFileSetterAndVerify(t *testing.T) {
 	if err := s.SetHigh(context.Background(), "/kubepods/besteffort/pod1", 300<<20); err != nil {
 		t.Fatal(err)
 	}
-	if err := Verify(dir, 300<<20); err != nil {
+	if err := Verify(dir, 300<<20, 4096); err != nil {
 		t.Errorf("Verify after set: %v", err)
 	}
-	if err := Verify(dir, 200<<20); !errors.Is(err, ErrNotInForce) {
+	if err := Verify(dir, 200<<20, 4096); !errors.Is(err, ErrNotInForce) {
 		t.Errorf("Verify of another value: %v, want ErrNotInForce", err)
+	}
+	if err := Verify(dir, 300<<20, 0); err == nil || errors.Is(err, ErrNotInForce) {
+		t.Errorf("Verify with page size 0: %v, want a usage error", err)
 	}
 	s.SetHigh(context.Background(), "/kubepods/besteffort/pod1", cgroupv2.Unlimited)
 	if b, _ := os.ReadFile(filepath.Join(dir, "memory.high")); string(b) != "max" {
 		t.Errorf("Unlimited wrote %q, want max", b)
 	}
+	err := Verify(dir, 300<<20, 4096)
+	if !errors.Is(err, ErrNotInForce) || !strings.Contains(err.Error(), "reads max, not 314572800") {
+		t.Errorf("Verify of max: %v, want ErrNotInForce saying max", err)
+	}
 	if err := s.SetHigh(context.Background(), "/kubepods/besteffort/gone", 1); !errors.Is(err, cgroupv2.ErrGone) {
 		t.Errorf("vanished pod: %v, want ErrGone", err)
+	}
+	if _, err := os.Stat(filepath.Join(mount, "kubepods/besteffort/gone")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("SetHigh on a vanished pod created something: %v", err)
+	}
+}
+
+// The kernel keeps memory.high in pages: what reads back is the value
+// rounded down to the kernel's page size, which is not 4 KiB everywhere.
+func TestVerifyPageSize(t *testing.T) {
+	dir := t.TempDir()
+	const asked = 300<<20 + 5000 // not a multiple of any page size
+	for _, tc := range []struct {
+		page  uint64
+		reads uint64 // what the kernel would keep
+	}{
+		{4096, 300<<20 + 4096},
+		{16384, 300 << 20},
+		{65536, 300 << 20},
+	} {
+		os.WriteFile(filepath.Join(dir, "memory.high"), []byte(strconv.FormatUint(tc.reads, 10)+"\n"), 0o644)
+		if err := Verify(dir, asked, tc.page); err != nil {
+			t.Errorf("%d-byte pages, reads %d: %v", tc.page, tc.reads, err)
+		}
+		if tc.page != 4096 {
+			if err := Verify(dir, asked, 4096); !errors.Is(err, ErrNotInForce) {
+				t.Errorf("%d-byte pages checked as 4096: %v, want ErrNotInForce", tc.page, err)
+			}
+		}
+	}
+}
+
+// A write that fails for another reason than a vanished cgroup is a real
+// error, not ErrGone: the pod is still there and still unthrottled.
+func TestFileSetterRealError(t *testing.T) {
+	mount := t.TempDir()
+	dir := filepath.Join(mount, "pod1")
+	os.MkdirAll(filepath.Join(dir, "memory.high"), 0o755) // EISDIR on open for writing
+	err := FileSetter{Mount: mount}.SetHigh(context.Background(), "/pod1", 1<<30)
+	if err == nil || errors.Is(err, cgroupv2.ErrGone) || !errors.Is(err, syscall.EISDIR) {
+		t.Fatalf("SetHigh = %v, want EISDIR, not ErrGone", err)
+	}
+	if !strings.Contains(err.Error(), filepath.Join(dir, "memory.high")) {
+		t.Errorf("error %q does not name the file", err)
 	}
 }
 
@@ -85,5 +138,23 @@ func TestReclaimChunksUntilStopped(t *testing.T) {
 	r, _ = Reclaim(context.Background(), dir, 3<<20, 7<<20, func() bool { return true })
 	if r.Chunks != 3 || r.Asked != 7<<20 {
 		t.Errorf("Reclaim = %+v, want 3+3+1 MiB up to max", r)
+	}
+}
+
+func TestReclaimGoneAndRealErrors(t *testing.T) {
+	more := func() bool { return true }
+	gone := filepath.Join(t.TempDir(), "pod-gone")
+	if _, err := Reclaim(context.Background(), gone, 1<<20, 4<<20, more); !errors.Is(err, cgroupv2.ErrGone) || errors.Is(err, ErrNoReclaim) {
+		t.Errorf("vanished cgroup: %v, want ErrGone", err)
+	}
+
+	// memory.reclaim cannot be opened (EISDIR here; EACCES, EMFILE in
+	// life): neither gone nor a kernel without reclaim.
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "memory.current"), []byte("1000\n"), 0o644)
+	os.Mkdir(filepath.Join(dir, "memory.reclaim"), 0o755)
+	_, err := Reclaim(context.Background(), dir, 1<<20, 4<<20, more)
+	if !errors.Is(err, syscall.EISDIR) || errors.Is(err, cgroupv2.ErrGone) || errors.Is(err, ErrNoReclaim) {
+		t.Errorf("unopenable memory.reclaim: %v, want EISDIR only", err)
 	}
 }
