@@ -3,11 +3,12 @@ package systemd
 import (
 	"context"
 	"fmt"
-	"math"
 	"path"
 
 	sddbus "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
+
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
 )
 
 // Units sets properties of systemd units over D-Bus. Setting a slice's
@@ -29,17 +30,14 @@ func DialUnits(ctx context.Context) (*Units, error) {
 
 // SetHigh sets MemoryHigh of the slice unit whose cgroup is at the path
 // from the cgroup2 mount (a systemd-driver pod slice is its own unit:
-// /kubepods.slice/.../kubepods-burstable-pod<uid>.slice). math.MaxUint64 is
-// "infinity", the kernel's "max".
+// /kubepods.slice/.../kubepods-burstable-pod<uid>.slice). D-Bus takes the
+// number: cgroupv2.Unlimited (math.MaxUint64) is systemd's "infinity", the
+// kernel's "max", which is how errors show it (cgroupv2.FormatLimit).
 func (u *Units) SetHigh(ctx context.Context, cgroup string, value uint64) error {
 	unit := path.Base(cgroup)
 	prop := sddbus.Property{Name: "MemoryHigh", Value: dbus.MakeVariant(value)}
 	if err := u.conn.SetUnitPropertiesContext(ctx, unit, true, prop); err != nil {
-		v := "infinity"
-		if value != math.MaxUint64 {
-			v = fmt.Sprint(value)
-		}
-		return fmt.Errorf("systemd: set %s MemoryHigh=%s: %w", unit, v, err)
+		return fmt.Errorf("systemd: set %s MemoryHigh=%s: %w", unit, cgroupv2.FormatLimit(value), err)
 	}
 	return nil
 }
