@@ -1,4 +1,5 @@
-// Package cgroupv2 observes the kubelet's pod cgroups on a cgroup v2 host.
+// Package cgroupv2 observes the kubelet's pod cgroups on a cgroup v2 host,
+// and is where kube-oomd keeps what it knows about the kernel.
 //
 // It knows the kubelet's layout under both cgroup drivers (layout.go), reads
 // the kernel's cgroup interface files (files.go, memory.go), reads what /proc
@@ -6,5 +7,33 @@
 // into a Pod (pod.go), scans the whole tree (scan.go) and follows pods as they
 // come and go (watch.go).
 //
-// It only reads. Deciding is the policy package's job; acting is killer's.
+// It only reads (but for ProbeFeatures' trial PSI trigger, removed at
+// once). Deciding is the policy package's job; acting is killer's
+// and relief's, which ask this package the kernel questions below rather
+// than answer them again.
+//
+// # Kernel facts, and where they are handled
+//
+//   - What the kernel offers (features.go): Features, probed once at start by
+//     ProbeFeatures and passed around as a value: the release, the page
+//     size, which of cgroup.kill (5.14+), cgroup.freeze (5.2+),
+//     memory.reclaim (5.19+) and memory.events.local (5.2+) exist, and
+//     whether PSI trigger windows must be multiples of 2 s (no
+//     CAP_SYS_RESOURCE: a 1 s trigger gets EINVAL).
+//   - Memory limits are kept in pages (features.go): a value written to
+//     memory.high or memory.max reads back rounded down to the page size
+//     (4 KiB is wrong on 16K/64K-page arm64 kernels), and clamped to "max"
+//     at PAGE_COUNTER_MAX: RoundLimit.
+//   - "max" (files.go): limit files say "max" for no limit; ParseUint reads
+//     it as Unlimited and FormatLimit writes it back.
+//   - A cgroup that is gone (files.go): Classify is the one rule. ENOENT
+//     (a cgroupfs file never vanishes alone) or ENODEV (a file that was open
+//     when its cgroup was removed) wraps ErrGone; EMFILE, EACCES, ENOMEM and
+//     the rest are real errors that name the path.
+//   - A cgroup's identity (files.go): ID, the directory's inode number,
+//     which is the kernel's cgroup ID and never reused while it runs.
+//   - Kernel files hand over their text in one read (files.go), which is
+//     how a full scan reads tens of thousands of them cheaply.
+//   - The working set (memory.go) is memory.current minus inactive_file,
+//     as the kubelet computes it.
 package cgroupv2
