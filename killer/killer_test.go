@@ -25,7 +25,7 @@ import (
 // time appears only in guards that fail a test that would hang.
 
 // guard bounds waits for real processes to exit, which only a bug makes long.
-const guard = 10 * time.Second
+const guard = 30 * time.Second
 
 // child is a real process standing in for a container process.
 type child struct {
