@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"maps"
 	"time"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
@@ -25,11 +26,24 @@ type Thresholds struct {
 	ThrottleAfter int           // strained windows, with memory near the limit, before a throttle
 	ReleaseAfter  time.Duration // calm time before a throttle is released
 
+	// How big the relief steps are.
+	ReclaimChunk  uint64  // one memory.reclaim write
+	ReclaimMax    uint64  // most reclaimed in one window
+	ThrottleBelow float64 // how far under its usage a pod's memory.high goes
+	ReleaseStep   float64 // share of the value set that a released throttle rises by each window
+
 	NearLimit float64 // working set / kubepods memory.max that counts as near the limit
 	HostFloor uint64  // without a kubepods limit: MemAvailable below this is near
 
 	OnImminentOOM bool
 	Cooldown      time.Duration
+
+	// Container: kill the victim's largest container, not the pod.
+	Container bool
+	// PageSize is the kernel's page size: memory.high is rounded down to it.
+	PageSize uint64
+	// Rank is what ranking needs besides the pods.
+	Rank RankConfig
 }
 
 // Observation is what the daemon read at one moment: the kubepods cgroup,
@@ -40,6 +54,9 @@ type Observation struct {
 	Kubepods  cgroupv2.Group
 	Local     cgroupv2.MemoryEvents // kubepods memory.events.local
 	Host      cgroupv2.Meminfo
+	// Throttled holds, for each pod under a throttle (by cgroup path), the
+	// high counter of its memory.events: how often it hit its memory.high.
+	Throttled map[string]uint64
 }
 
 // State is what the decision remembers between observations. The zero
@@ -50,6 +67,7 @@ type State struct {
 	windowStall time.Duration // stall total at windowStart
 	triggered   bool          // a trigger fired in the current window
 	lastLocal   cgroupv2.MemoryEvents
+	watches     map[string]throttleWatch // throttled pods, by path; never mutated, replaced
 
 	Pressured int       // consecutive pressured windows so far
 	Strained  int       // consecutive strained windows so far (relief level)
@@ -80,6 +98,9 @@ type Verdict struct {
 	Usage     uint64  // what was compared: kubepods working set, or host MemAvailable without a limit
 	Limit     uint64  // kubepods memory.max, or the host floor without a limit
 	Cooling   bool    // a kill happened less than Cooldown ago
+	// Victim is the throttled pod to kill for ReasonThrottled, by cgroup
+	// path; for the other reasons the ranking chooses (see Victim).
+	Victim string
 
 	// The relief ladder's steps, decided once per window.
 	Reclaim  bool // reclaim page cache from the top candidates
@@ -129,6 +150,9 @@ func Decide(s State, o Observation, th Thresholds) (State, Verdict) {
 	v.LimitHit = limitHit
 	v.Near = v.Near || limitHit
 
+	if v.Closed {
+		s.watches = watchThrottled(s.watches, o.Throttled, v)
+	}
 	if v.Closed && th.ReliefStall > 0 && th.Window > 0 {
 		v.Release = s.Calm > 0 && time.Duration(s.Calm)*th.Window >= th.ReleaseAfter
 	}
@@ -144,6 +168,8 @@ func Decide(s State, o Observation, th Thresholds) (State, Verdict) {
 		v.Kill, v.Reason = true, ReasonPressure
 	case th.OnImminentOOM && limitHit && unreclaimableNear(o.Kubepods, th):
 		v.Kill, v.Reason = true, ReasonImminentOOM
+	case leaking(s.watches, th.Windows) != "":
+		v.Kill, v.Reason, v.Victim = true, ReasonThrottled, leaking(s.watches, th.Windows)
 	case v.Closed && th.ReliefStall > 0 && s.Strained > 0:
 		v.Reclaim = th.Reclaim
 		v.Throttle = th.Throttle && v.Near && s.Strained >= th.ThrottleAfter
@@ -159,31 +185,66 @@ func next(n int, on bool) int {
 	return 0
 }
 
-// Throttled records that a pod was throttled: the next throttle needs
-// ThrottleAfter more strained windows.
-func Throttled(s State) State {
-	s.Strained = 0
-	return s
+// ActionKind is what the daemon did on a verdict.
+type ActionKind int
+
+const (
+	// ActKill: a kill, or in dry-run a kill that would have happened. The
+	// cooldown starts and pressure must build up again before the next one.
+	ActKill ActionKind = iota
+	// ActThrottle: a pod was throttled. The next throttle needs
+	// ThrottleAfter more strained windows.
+	ActThrottle
+)
+
+// Action is one thing done on a verdict, for Record.
+type Action struct {
+	Kind ActionKind
+	At   time.Time
+	Pod  string // the pod's cgroup path
 }
 
-// Acted records a kill (or, in dry-run, a kill that would have happened):
-// the cooldown starts and pressure must build up again before the next one.
-func Acted(s State, now time.Time) State {
-	s.LastKill = now
-	s.Pressured = 0
-	s.windowStart, s.triggered = now, false
-	return s
-}
-
-// near says whether pods' memory is near the limit: the kubepods working set
-// against its memory.max, or, when kubepods has no limit, the host's
-// MemAvailable against the floor.
-func near(o Observation, th Thresholds) (ok bool, usage, limit uint64) {
-	g := o.Kubepods
-	if g.Max != cgroupv2.Unlimited && g.Max > 0 {
-		return float64(g.WorkingSet) >= th.NearLimit*float64(g.Max), g.WorkingSet, g.Max
+// Record folds an action into the state: the one call that tells the
+// decision what was done on its verdict.
+func Record(s State, a Action) State {
+	switch a.Kind {
+	case ActKill:
+		s.LastKill = a.At
+		s.Pressured = 0
+		s.windowStart, s.triggered = a.At, false
+		if _, ok := s.watches[a.Pod]; ok {
+			w := maps.Clone(s.watches)
+			delete(w, a.Pod)
+			s.watches = w
+		}
+	case ActThrottle:
+		s.Strained = 0
 	}
-	return o.Host.MemAvailable < th.HostFloor, o.Host.MemAvailable, th.HostFloor
+	return s
+}
+
+// nearLimit is the one rule for "near the limit": usage against kubepods'
+// memory.max, or, when kubepods has no limit, the host's MemAvailable
+// against the floor. It returns the two figures compared.
+func nearLimit(usage uint64, g cgroupv2.Group, host cgroupv2.Meminfo, th Thresholds) (ok bool, compared, limit uint64) {
+	if g.Max != cgroupv2.Unlimited && g.Max > 0 {
+		return float64(usage) >= th.NearLimit*float64(g.Max), usage, g.Max
+	}
+	return host.MemAvailable < th.HostFloor, host.MemAvailable, th.HostFloor
+}
+
+// near says whether the pods' working set (what the kubelet counts as used:
+// page cache that can go does not count) is near the limit.
+func near(o Observation, th Thresholds) (ok bool, usage, limit uint64) {
+	return nearLimit(o.Kubepods.WorkingSet, o.Kubepods, o.Host, th)
+}
+
+// ReclaimEnough says whether reclaim has made room: kubepods' usage, page
+// cache included (what the kernel's limit counts), is no longer near the
+// limit. Reclaim re-measures after each chunk and stops once it is.
+func ReclaimEnough(g cgroupv2.Group, host cgroupv2.Meminfo, th Thresholds) bool {
+	ok, _, _ := nearLimit(g.Current, g, host, th)
+	return !ok
 }
 
 // unreclaimableNear says whether memory that reclaim cannot free without

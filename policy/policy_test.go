@@ -187,9 +187,11 @@ type step struct {
 	triggered bool
 	ws        uint64 // kubepods working set (memory.max is 1 GiB)
 	anon      uint64
-	max, oom  uint64 // kubepods memory.events.local counters
-	wantKill  Reason // "" for no kill
-	want      string // relief steps expected: any of "reclaim", "throttle", "release"
+	max, oom  uint64            // kubepods memory.events.local counters
+	high      map[string]uint64 // throttled pods' high counters, by path
+	wantKill  Reason            // "" for no kill
+	victim    string            // the throttled pod a leak-under-throttle kill names
+	want      string            // relief steps expected: any of "reclaim", "throttle", "release"
 }
 
 func run(t *testing.T, th Thresholds, steps []step) {
@@ -204,15 +206,16 @@ func run(t *testing.T, th Thresholds, steps []step) {
 		o.Kubepods.Pressure.Full.Total = st.stall
 		o.Local = cgroupv2.MemoryEvents{Max: st.max, OOM: st.oom}
 		o.Host = cgroupv2.Meminfo{MemTotal: memTotal, MemAvailable: 8 * GiB}
+		o.Throttled = st.high
 		var v Verdict
 		s, v = Decide(s, o, th)
 		got := Reason("")
 		if v.Kill {
 			got = v.Reason
-			s = Acted(s, o.Now)
+			s = Record(s, Action{Kind: ActKill, At: o.Now, Pod: v.Victim})
 		}
-		if got != st.wantKill {
-			t.Fatalf("step %d (t=%v): kill=%q, want %q (verdict %+v)", i, st.at, got, st.wantKill, v)
+		if got != st.wantKill || v.Victim != st.victim {
+			t.Fatalf("step %d (t=%v): kill=%q victim %q, want %q victim %q (verdict %+v)", i, st.at, got, v.Victim, st.wantKill, st.victim, v)
 		}
 		var steps []string
 		for _, s := range []struct {
@@ -227,7 +230,7 @@ func run(t *testing.T, th Thresholds, steps []step) {
 			t.Fatalf("step %d (t=%v): relief %q, want %q (verdict %+v)", i, st.at, got, st.want, v)
 		}
 		if v.Throttle {
-			s = Throttled(s)
+			s = Record(s, Action{Kind: ActThrottle, At: o.Now})
 		}
 	}
 }
@@ -326,6 +329,34 @@ func TestDecide(t *testing.T) {
 			{at: 5000 * ms, stall: 400 * ms, triggered: true, ws: near, want: "reclaim,throttle"},
 			{at: 6000 * ms, stall: 600 * ms, triggered: true, ws: near, wantKill: ReasonPressure},
 		}},
+		{"a throttled pod that keeps hitting its memory.high while strained near the limit is killed", ladder, []step{
+			{at: 0, ws: near},
+			{at: 1000 * ms, stall: 50 * ms, ws: near, high: map[string]uint64{"/p": 5}, want: "reclaim"},           // baseline, not a rise
+			{at: 2000 * ms, stall: 100 * ms, ws: near, high: map[string]uint64{"/p": 9}, want: "reclaim,throttle"}, // the daemon plans none: one at a time
+			{at: 3000 * ms, stall: 150 * ms, ws: near, high: map[string]uint64{"/p": 20}, wantKill: ReasonThrottled, victim: "/p"},
+			{at: 4000 * ms, stall: 200 * ms, ws: near}, // cooling down after the kill
+		}},
+		{"a throttled pod that stops pushing, or kubepods calm, or memory far: no kill", ladder, []step{
+			{at: 0, ws: near},
+			{at: 1000 * ms, stall: 50 * ms, ws: near, high: map[string]uint64{"/p": 5}, want: "reclaim"},
+			{at: 2000 * ms, stall: 100 * ms, ws: near, high: map[string]uint64{"/p": 9}, want: "reclaim,throttle"},
+			{at: 3000 * ms, stall: 150 * ms, ws: near, high: map[string]uint64{"/p": 9}, want: "reclaim"}, // stopped
+			{at: 4000 * ms, stall: 200 * ms, ws: near, high: map[string]uint64{"/p": 12}, want: "reclaim,throttle"},
+			{at: 5000 * ms, stall: 201 * ms, ws: near, high: map[string]uint64{"/p": 15}}, // calm window
+			{at: 6000 * ms, stall: 250 * ms, ws: far, high: map[string]uint64{"/p": 19}, want: "reclaim"},
+			{at: 7000 * ms, stall: 300 * ms, ws: far, high: map[string]uint64{"/p": 25}, want: "reclaim"},
+		}},
+		{"leak-under-throttle waits out the cooldown", ladder, func() []step {
+			steps := []step{
+				{at: 0, ws: near},
+				{at: 1000 * ms, stall: 300 * ms, ws: near, want: "reclaim"},
+				{at: 2000 * ms, stall: 600 * ms, ws: near, wantKill: ReasonPressure},
+			}
+			for i := uint64(1); i <= 9; i++ { // 3 s to 11 s: cooling, the throttled pod pushing
+				steps = append(steps, step{at: time.Duration(2+i) * time.Second, stall: 600*ms + time.Duration(i)*50*ms, ws: near, high: map[string]uint64{"/p": i}})
+			}
+			return append(steps, step{at: 12 * time.Second, stall: 1100 * ms, ws: near, high: map[string]uint64{"/p": 10}, wantKill: ReasonThrottled, victim: "/p"})
+		}()},
 		{"a relief-level trigger alone never counts toward a kill", ladder, []step{
 			{at: 0, ws: near},
 			{at: 1000 * ms, stall: 40 * ms, triggered: true, ws: near, want: "reclaim"},

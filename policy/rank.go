@@ -89,6 +89,46 @@ func Victim(ranked []Candidate) (Candidate, bool) {
 	return Candidate{}, false
 }
 
+// ReadOrder is the order in which a victim's candidates are read, a class
+// at a time: the ranking puts every pod of an earlier class before any of a
+// later one, so reading can stop as soon as Settled says so.
+func ReadOrder() []cgroupv2.QoS {
+	return []cgroupv2.QoS{cgroupv2.BestEffort, cgroupv2.Burstable, cgroupv2.Guaranteed}
+}
+
+// Settled says whether the ranking of the classes read so far already has
+// its victim: a killable candidate big enough to help. Pods of classes not
+// read yet could not rank before it.
+func Settled(ranked []Candidate) bool {
+	v, ok := Victim(ranked)
+	return ok && !v.Small
+}
+
+// Target is the cgroup a kill goes to.
+type Target struct {
+	Path      string // from the cgroup2 mount
+	Container string // the container's ID in container mode; "" for the pod
+}
+
+// String says what is killed, for the logs: "pod" or "container <path>".
+func (t Target) String() string {
+	if t.Container != "" {
+		return "container " + t.Path
+	}
+	return "pod"
+}
+
+// KillTarget is the cgroup to kill for a victim: the pod, or in container
+// mode its largest container (the pod when it has none left).
+func KillTarget(c Candidate, th Thresholds) Target {
+	if th.Container {
+		if ctr, ok := LargestContainer(*c.Pod); ok {
+			return Target{Path: ctr.Path, Container: ctr.ID}
+		}
+	}
+	return Target{Path: c.Pod.Path}
+}
+
 // LargestContainer returns the container to kill in container mode: the
 // largest by memory.current, never a sandbox or a runtime helper.
 func LargestContainer(p cgroupv2.Pod) (cgroupv2.Container, bool) {

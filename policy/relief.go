@@ -1,9 +1,11 @@
 package policy
 
-import "github.com/kube-oomd/kube-oomd/cgroupv2"
+import (
+	"maps"
+	"slices"
 
-// pageSize is what the kernel rounds memory.high down to.
-const pageSize = 4096
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
+)
 
 // ReliefCandidates returns, in rank order, the candidates that relief may
 // touch: killable, and not Guaranteed. A Guaranteed pod stays within its
@@ -18,12 +20,131 @@ func ReliefCandidates(ranked []Candidate) []Candidate {
 	return out
 }
 
+// ReclaimPlan is one window's reclaim: from whom, in order, and how much.
+type ReclaimPlan struct {
+	Orders []ReclaimOrder
+	Chunk  uint64 // one memory.reclaim write
+	Budget uint64 // most asked of the kernel in all, this window
+}
+
+// ReclaimOrder is one pod to reclaim page cache from.
+type ReclaimOrder struct {
+	Pod *cgroupv2.Pod
+	Max uint64 // most to ask of this pod: its page cache, within the budget
+}
+
+// PlanReclaim chooses whom to reclaim from: relief candidates in rank
+// order, each only if its memory.stat shows at least a chunk of page cache
+// (anonymous memory cannot go without swap).
+func PlanReclaim(ranked []Candidate, th Thresholds) ReclaimPlan {
+	p := ReclaimPlan{Chunk: th.ReclaimChunk, Budget: th.ReclaimMax}
+	if p.Chunk == 0 {
+		return ReclaimPlan{}
+	}
+	for _, c := range ReliefCandidates(ranked) {
+		if c.Pod.Stat.File < p.Chunk {
+			continue
+		}
+		p.Orders = append(p.Orders, ReclaimOrder{Pod: c.Pod, Max: min(c.Pod.Stat.File, p.Budget)})
+	}
+	return p
+}
+
+// ThrottlePlan is one pod to throttle.
+type ThrottlePlan struct {
+	Pod      *cgroupv2.Pod
+	Original uint64 // its memory.high now (usually Unlimited), given back at release
+	Value    uint64 // the throttle
+	Ceiling  uint64 // where release ends and Original comes back
+}
+
+// PlanThrottle chooses the pod to throttle: the first relief candidate, by
+// usage (memory.current: a throttle squeezes page cache too, so a pod
+// streaming through the cache is a fitting target), that is at least
+// MinVictim large and whose memory.high (highs, by path) is not already
+// below the throttle. One pod at a time: nothing is planned while throttled
+// holds a pod; if pressure stays, the kill rule decides.
+func PlanThrottle(ranked []Candidate, highs map[string]uint64, throttled int, kubepods cgroupv2.Group, host cgroupv2.Meminfo, th Thresholds) (ThrottlePlan, bool) {
+	if throttled > 0 {
+		return ThrottlePlan{}, false
+	}
+	cs := ReliefCandidates(ranked)
+	slices.SortStableFunc(cs, func(a, b Candidate) int { return cmpDesc(a.Pod.Current, b.Pod.Current) })
+	for _, c := range cs {
+		original, ok := highs[c.Pod.Path]
+		if !ok || c.Pod.Current < th.Rank.MinVictim {
+			continue
+		}
+		value := ThrottleValue(c.Pod.Current, c.Pod.Stat.Anon+c.Pod.Stat.Shmem, th.ThrottleBelow, th.PageSize)
+		if original <= value {
+			continue // already held lower than this
+		}
+		return ThrottlePlan{Pod: c.Pod, Original: original, Value: value,
+			Ceiling: releaseCeiling(original, c.Pod.Max, kubepods.Max, host.MemTotal)}, true
+	}
+	return ThrottlePlan{}, false
+}
+
+// releaseCeiling is where a release ends: the original memory.high when it
+// was a number (release never loosens a limit someone else set), else the
+// pod's memory.max, else kubepods', else the node's memory.
+func releaseCeiling(original, podMax, kubepodsMax, memTotal uint64) uint64 {
+	for _, v := range []uint64{original, podMax, kubepodsMax} {
+		if v != cgroupv2.Unlimited && v > 0 {
+			return v
+		}
+	}
+	return memTotal
+}
+
+func cmpDesc(a, b uint64) int {
+	switch {
+	case a > b:
+		return -1
+	case a < b:
+		return 1
+	}
+	return 0
+}
+
+// ThrottleState is a throttle in force, as release sees it.
+type ThrottleState struct {
+	Path    string
+	Set     uint64 // the value the throttle set
+	Current uint64 // in force now
+	Ceiling uint64
+}
+
+// ReleaseStep is the next value of one throttle being released. Done: the
+// original memory.high comes back.
+type ReleaseStep struct {
+	Path string
+	Next uint64
+	Done bool
+}
+
+// PlanRelease raises every throttle one step, in path order.
+func PlanRelease(ts []ThrottleState, th Thresholds) []ReleaseStep {
+	byPath := map[string]ThrottleState{}
+	for _, t := range ts {
+		byPath[t.Path] = t
+	}
+	var out []ReleaseStep
+	for _, p := range slices.Sorted(maps.Keys(byPath)) {
+		t := byPath[p]
+		next, done := releaseStep(t.Current, t.Set, th.ReleaseStep, t.Ceiling, th.PageSize)
+		out = append(out, ReleaseStep{Path: p, Next: next, Done: done})
+	}
+	return out
+}
+
 // ThrottleValue is the memory.high for a pod: a below share under its
 // usage, but never under what reclaim cannot free without swap (its
 // anonymous and shared memory): a limit under that would stall a pod that
 // is not growing, while the point is to make a growing pod pay for its own
 // growth. Rounded to a page, as the kernel does.
-func ThrottleValue(usage, unreclaimable uint64, below float64) uint64 {
+func ThrottleValue(usage, unreclaimable uint64, below float64, pageSize uint64) uint64 {
+	pageSize = max(pageSize, 1)
 	v := uint64(float64(usage) * (1 - below))
 	if floor := (unreclaimable + pageSize - 1) / pageSize * pageSize; v < floor {
 		v = floor
@@ -31,11 +152,11 @@ func ThrottleValue(usage, unreclaimable uint64, below float64) uint64 {
 	return v / pageSize * pageSize
 }
 
-// ReleaseStep is the next memory.high while a throttle is released: one
+// releaseStep is the next memory.high while a throttle is released: one
 // step of the value that was set higher. done is true once it reaches the
-// ceiling (the pod's memory.max, or kubepods' when the pod has none): then
-// the original value goes back.
-func ReleaseStep(current, set uint64, step float64, ceiling uint64) (next uint64, done bool) {
+// ceiling: then the original value goes back.
+func releaseStep(current, set uint64, step float64, ceiling, pageSize uint64) (next uint64, done bool) {
+	pageSize = max(pageSize, 1)
 	next = current + uint64(float64(set)*step)
 	next = next / pageSize * pageSize
 	if next >= ceiling || next <= current {
@@ -44,19 +165,39 @@ func ReleaseStep(current, set uint64, step float64, ceiling uint64) (next uint64
 	return next, false
 }
 
-// ThrottleWatch follows one throttled pod between windows.
-type ThrottleWatch struct {
-	LastHigh uint64 // the pod's memory.events high counter at the last window
-	Rising   int    // consecutive windows in which it rose while strained
+// throttleWatch follows one throttled pod between windows.
+type throttleWatch struct {
+	lastHigh uint64 // the pod's memory.events high counter at the last window
+	rising   int    // consecutive windows in which it rose while strained
 }
 
-// WatchThrottled folds one completed window into a throttled pod's watch.
-// A pod that keeps pushing against its memory.high (the high counter rises
-// every window) while kubepods stays strained and near the limit is still
-// the problem after relief: kill it once that lasts th.Windows windows.
-func WatchThrottled(w ThrottleWatch, high uint64, v Verdict, th Thresholds) (ThrottleWatch, bool) {
-	rising := high > w.LastHigh
-	w.LastHigh = high
-	w.Rising = next(w.Rising, rising && v.Strained > 0 && v.Near)
-	return w, w.Rising >= th.Windows
+// watchThrottled folds one completed window into the watches of the
+// throttled pods (high counters by path). A pod that keeps pushing against
+// its memory.high (the high counter rises every window) while kubepods
+// stays strained and near the limit is still the problem after relief.
+// Pods no longer throttled are dropped.
+func watchThrottled(ws map[string]throttleWatch, highs map[string]uint64, v Verdict) map[string]throttleWatch {
+	if len(ws) == 0 && len(highs) == 0 {
+		return nil
+	}
+	out := make(map[string]throttleWatch, len(highs))
+	for path, high := range highs {
+		w, known := ws[path]
+		rising := known && high > w.lastHigh
+		w.lastHigh = high
+		w.rising = next(w.rising, rising && v.Strained > 0 && v.Near)
+		out[path] = w
+	}
+	return out
+}
+
+// leaking returns the throttled pod that has pushed against its throttle
+// for windows windows, or "" (the first by path, if several).
+func leaking(ws map[string]throttleWatch, windows int) string {
+	for _, p := range slices.Sorted(maps.Keys(ws)) {
+		if ws[p].rising >= windows {
+			return p
+		}
+	}
+	return ""
 }
