@@ -86,10 +86,19 @@ func (h *JournalHandler) Handle(_ context.Context, r slog.Record) error {
 func addAttr(vars map[string]string, text *strings.Builder, key string, v slog.Value) {
 	v = v.Resolve()
 	if v.Kind() == slog.KindGroup {
+		// A group without a key is inlined, as slog's own handlers do.
+		parent := strings.TrimSuffix(key, ".")
 		for _, a := range v.Group() {
-			addAttr(vars, text, key+"."+a.Key, a.Value)
+			child := a.Key
+			if parent != "" {
+				child = parent + "." + a.Key
+			}
+			addAttr(vars, text, child, a.Value)
 		}
 		return
+	}
+	if strings.HasSuffix(key, ".") || key == "" {
+		return // an empty key with a plain value: slog drops it
 	}
 	s := v.String()
 	if key == MessageIDKey {

@@ -93,3 +93,21 @@ func TestNotifierWithoutSocketIsSilent(t *testing.T) {
 		t.Errorf("zero Notifier: %v", err)
 	}
 }
+
+func TestJournalInlinesGroupsWithoutKey(t *testing.T) {
+	log, got := capture(slog.LevelInfo)
+	log.WithGroup("g").Info("m", slog.Group("", "pod_uid", "u1", "qos", "Burstable"), slog.Group("", "", "x"))
+	log.Info("m", slog.Group("", "pod_uid", "u2"))
+	if len(*got) != 2 {
+		t.Fatalf("sent %d records, want 2", len(*got))
+	}
+	if v := (*got)[0].vars; v["KUBE_OOMD_G_POD_UID"] != "u1" || v["KUBE_OOMD_G_QOS"] != "Burstable" || len(v) != 2 {
+		t.Errorf("in a group: fields = %v, want G_POD_UID and G_QOS only", v)
+	}
+	if v := (*got)[1].vars; v["KUBE_OOMD_POD_UID"] != "u2" || len(v) != 1 {
+		t.Errorf("top level: fields = %v, want POD_UID only", v)
+	}
+	if m := (*got)[1].msg; m != "m pod_uid=u2" {
+		t.Errorf("MESSAGE = %q", m)
+	}
+}
