@@ -65,6 +65,7 @@ type env struct {
 	stdout, stderr io.Writer
 	cgroupRoot     string
 	procRoot       string
+	runDir         string // the daemon's state and status socket
 }
 
 // flags returns a flag set for one command with the global flags on it.
@@ -77,7 +78,7 @@ func (e *env) flags(name string) *flag.FlagSet {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := &env{stdout: stdout, stderr: stderr, cgroupRoot: "/sys/fs/cgroup", procRoot: "/proc"}
+	e := &env{stdout: stdout, stderr: stderr, cgroupRoot: "/sys/fs/cgroup", procRoot: "/proc", runDir: "/run/kube-oomd"}
 	// Global flags may also come before the command.
 	global := e.flags("kube-oomd")
 	global.Usage = func() { fmt.Fprintf(stderr, usage, "/etc/kube-oomd/kube-oomd.toml") }

@@ -8,27 +8,9 @@ import (
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/daemon"
 	"github.com/kube-oomd/kube-oomd/policy"
 )
-
-// podJSON is one pod in `kube-oomd pods --json`.
-type podJSON struct {
-	Rank            int          `json:"rank"` // 1 = next victim; 0 = protected
-	UID             string       `json:"uid"`
-	QoS             cgroupv2.QoS `json:"qos"`
-	Cgroup          string       `json:"cgroup"`
-	WorkingSetBytes uint64       `json:"working_set_bytes"`
-	CurrentBytes    uint64       `json:"current_bytes"`
-	RequestBytes    uint64       `json:"request_bytes"`
-	RequestSource   string       `json:"request_source"`
-	LimitBytes      *uint64      `json:"limit_bytes"` // null: no limit
-	PSISomeAvg10    float64      `json:"psi_some_avg10"`
-	PSIFullAvg10    float64      `json:"psi_full_avg10"`
-	Protected       bool         `json:"protected"`
-	ProtectedReason string       `json:"protected_reason,omitempty"`
-	TooSmall        bool         `json:"too_small"`
-	Containers      int          `json:"containers"`
-}
 
 // pods is `kube-oomd pods`: one scan of the live tree, ranked as the daemon
 // would rank it now.
@@ -60,7 +42,7 @@ func (e *env) pods(args []string) error {
 	ranked := policy.Rank(snap.Pods, policy.RankConfig{
 		MemTotal: snap.Host.MemTotal, MinVictim: cfg.Memory.MinVictim, Protect: cfg.Kill.Protect,
 	})
-	out := podRows(ranked)
+	out := daemon.PodRows(ranked)
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
@@ -69,29 +51,8 @@ func (e *env) pods(args []string) error {
 	return writePodTable(e.stdout, out, "")
 }
 
-// podRows turns a ranking into the rows that pods and status print.
-func podRows(ranked []policy.Candidate) []podJSON {
-	out := make([]podJSON, len(ranked))
-	for i, c := range ranked {
-		p := podJSON{
-			Rank: c.Rank, UID: c.Pod.UID, QoS: c.Pod.QoS, Cgroup: c.Pod.Path,
-			WorkingSetBytes: c.Pod.WorkingSet, CurrentBytes: c.Pod.Current,
-			RequestBytes: c.Request, RequestSource: string(c.RequestSource),
-			PSISomeAvg10: c.Pod.Pressure.Some.Avg10, PSIFullAvg10: c.Pod.Pressure.Full.Avg10,
-			Protected: c.Protected != "", ProtectedReason: c.Protected, TooSmall: c.Small,
-			Containers: len(c.Pod.Containers),
-		}
-		if c.Pod.Max != cgroupv2.Unlimited {
-			limit := c.Pod.Max
-			p.LimitBytes = &limit
-		}
-		out[i] = p
-	}
-	return out
-}
-
 // writePodTable prints pod rows as a table, each line after prefix.
-func writePodTable(w io.Writer, rows []podJSON, prefix string) error {
+func writePodTable(w io.Writer, rows []daemon.PodRow, prefix string) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, prefix+"RANK\tUID\tQOS\tWORKING SET\tREQUEST\tLIMIT\tSOME10\tFULL10\tPROTECTED\tCGROUP")
 	for _, p := range rows {

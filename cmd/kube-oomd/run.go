@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"time"
 
 	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/daemon"
+	"github.com/kube-oomd/kube-oomd/systemd"
 )
 
 // runDaemon is `kube-oomd run`.
@@ -29,22 +29,15 @@ func (e *env) runDaemon(ctx context.Context, args []string) error {
 	if *dryRun {
 		cfg.Kill.Mode = config.ModeDryRun
 	}
-	log, format, err := newLogger(cfg.Log, e.stderr)
-	if err != nil {
-		return err
-	}
 	path := *cfgPath
 	if path == "" {
 		path = config.DefaultPath
 	}
-	if defaulted {
-		log.Warn("no config file, running on built-in defaults", "config", path)
-	} else {
-		log.Info("config loaded", "config", path)
-	}
-	d := &daemon{cfg: cfg, cgroupRoot: e.cgroupRoot, procRoot: e.procRoot, runDir: "/run/kube-oomd", log: log, logFormat: format,
-		cfgPath: path, cfgDefaulted: defaulted, dryRunFlag: *dryRun, stderr: e.stderr, started: time.Now()}
-	return d.run(ctx)
+	return daemon.Run(ctx, daemon.Options{
+		Config: cfg, ConfigPath: path, Defaulted: defaulted, DryRunFlag: *dryRun,
+		CgroupRoot: e.cgroupRoot, ProcRoot: e.procRoot, RunDir: e.runDir,
+		Stderr: e.stderr, Version: versionString(), Notifier: systemd.NewNotifier(),
+	})
 }
 
 // loadConfig loads path, or the default path when path is "". Only a missing
@@ -60,10 +53,4 @@ func loadConfig(path string) (cfg config.Config, defaulted bool, err error) {
 		return config.Default(), true, nil
 	}
 	return cfg, false, err
-}
-
-// fileExists reports whether path exists.
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }

@@ -1,0 +1,326 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/internal/clock"
+	"github.com/kube-oomd/kube-oomd/policy"
+	"github.com/kube-oomd/kube-oomd/psi"
+	"github.com/kube-oomd/kube-oomd/relief"
+	"github.com/kube-oomd/kube-oomd/systemd"
+)
+
+// Options are what `kube-oomd run` hands the daemon.
+type Options struct {
+	Config     config.Config
+	ConfigPath string // reloaded on SIGHUP and on change
+	Defaulted  bool   // no file at ConfigPath: running on the defaults
+	DryRunFlag bool   // --dry-run, which a reload must keep
+	CgroupRoot string // the cgroup2 mount, /sys/fs/cgroup
+	ProcRoot   string // /proc
+	RunDir     string // state that must survive a restart: /run/kube-oomd
+	Stderr     io.Writer
+	Version    string
+
+	// Logger, if set, is used instead of one built from Config.Log (tests).
+	Logger *slog.Logger
+	// Notifier talks to systemd; the zero Notifier says nothing.
+	Notifier systemd.Notifier
+	// Clock is the daemon's time; nil means the system clock.
+	Clock clock.Clock
+
+	// fakeTriggers registers no PSI trigger with the kernel: tests on fake
+	// trees play the trigger events themselves.
+	fakeTriggers bool
+	// hup replaces SIGHUP in tests.
+	hup <-chan os.Signal
+	// testPSI and testStatus, when set, replace the triggers' events and
+	// the status socket; observed, when set, gets every verdict as the loop
+	// decides it. Unbuffered, they let a test step in lockstep with the loop.
+	testPSI    chan psi.Event
+	testStatus chan chan<- Status
+	observed   chan<- observation
+}
+
+// observation is what a test learns of each look the loop takes.
+type observation struct {
+	verdict  policy.Verdict
+	sampling bool // the loop will look again when the window ends
+}
+
+// Daemon is one run of kube-oomd. All of its fields belong to the loop's
+// goroutine, except the ladder, which belongs to the action worker.
+type Daemon struct {
+	opt       Options
+	cfg       config.Config
+	defaulted bool
+	log       *slog.Logger
+	logFormat string
+	clock     clock.Clock
+	notify    systemd.Notifier
+	started   time.Time
+
+	layout   cgroupv2.Layout
+	features cgroupv2.Features
+	reader   *cgroupv2.Reader
+	memTotal uint64
+
+	triggers *triggerSet
+	pods     *podTracker
+	th       policy.Thresholds
+	state    policy.State
+	verdict  policy.Verdict // the last one, for status
+
+	actions   *actions
+	ladder    *relief.Ladder    // used on the worker only, and after it stopped
+	units     *systemd.Units    // the D-Bus connection behind the ladder, if any
+	via       string            // how memory.high is set: "systemd" or "file"
+	throttles []relief.Throttle // in force, as the ladder last reported
+	kills     killHistory
+	last      string // the last action, for the status line
+}
+
+// Run runs the daemon until ctx is cancelled or a watcher fails.
+func Run(ctx context.Context, o Options) error {
+	d := &Daemon{opt: o, cfg: o.Config, defaulted: o.Defaulted, clock: o.Clock, notify: o.Notifier, log: o.Logger}
+	if d.clock == nil {
+		d.clock = clock.Real()
+	}
+	if d.opt.Stderr == nil {
+		d.opt.Stderr = io.Discard
+	}
+	d.logFormat = "caller's"
+	if d.log == nil {
+		log, format, err := NewLogger(d.cfg.Log, d.opt.Stderr)
+		if err != nil {
+			return err
+		}
+		d.log, d.logFormat = log, format
+	}
+	d.started = d.clock.Now()
+	hup := o.hup
+	if hup == nil {
+		// From the first instant: systemctl reload must never kill the
+		// daemon, not even while it waits for the kubelet.
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGHUP)
+		defer signal.Stop(c)
+		hup = c
+	}
+	if d.defaulted {
+		d.log.Warn("no config file, running on built-in defaults", attrConfig, o.ConfigPath)
+	} else {
+		d.log.Info("config loaded", attrConfig, o.ConfigPath)
+	}
+	return d.run(ctx, hup)
+}
+
+func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal) error {
+	if err := d.checkKernel(); err != nil {
+		return err
+	}
+	layout, err := d.waitForKubepods(ctx, hup)
+	if err != nil {
+		return err
+	}
+	d.layout = layout
+	d.reader = cgroupv2.NewReader(layout, d.opt.ProcRoot)
+	if d.features, err = cgroupv2.ProbeFeatures(layout, d.opt.ProcRoot); err != nil {
+		return fmt.Errorf("cannot start: %w", err)
+	}
+	host, err := cgroupv2.ReadMeminfo(d.opt.ProcRoot)
+	if err != nil {
+		return fmt.Errorf("cannot start: %w", err)
+	}
+	d.memTotal = host.MemTotal
+
+	if d.triggers, err = newTriggerSet(d.opt.fakeTriggers); err != nil {
+		return err
+	}
+	defer d.triggers.close()
+	if err := d.applyTriggers(d.cfg); err != nil {
+		return err
+	}
+	if d.pods, err = newPodTracker(layout); err != nil {
+		return err
+	}
+	defer d.pods.close()
+
+	d.startLadder(ctx)
+	d.actions = newActions()
+	d.actions.start(ctx)
+	defer d.stop()
+
+	psiEvents := make(chan psi.Event, 16)
+	changes := make(chan cgroupv2.Change, 256)
+	errc := make(chan error, 2)
+	if d.opt.testPSI != nil {
+		psiEvents = d.opt.testPSI
+	} else {
+		go func() { errc <- d.triggers.run(ctx, psiEvents) }()
+	}
+	go func() { errc <- d.pods.watcher.Run(ctx, changes) }()
+
+	configChanged, err := watchConfig(ctx, d.opt.ConfigPath, d.clock)
+	if err != nil {
+		d.log.Warn("cannot watch the config file: reload it with SIGHUP (systemctl reload kube-oomd)", attrConfig, d.opt.ConfigPath, attrError, err)
+	}
+	statusReq := (<-chan chan<- Status)(d.opt.testStatus)
+	if statusReq == nil {
+		if statusReq, err = d.serveStatus(ctx); err != nil {
+			d.log.Warn("cannot serve kube-oomd status", attrError, err)
+		}
+	}
+
+	d.logStart(host)
+	d.notify.Ready()
+	d.setStatus()
+	defer d.notify.Stopping()
+	return d.loop(ctx, loopInputs{psi: psiEvents, changes: changes, errc: errc, hup: hup, configChanged: configChanged, status: statusReq})
+}
+
+// checkKernel refuses to start where kube-oomd cannot work, saying what to
+// change.
+func (d *Daemon) checkKernel() error {
+	if err := psi.Probe(d.opt.ProcRoot); err != nil {
+		return fmt.Errorf("cannot start: %w", err)
+	}
+	if err := cgroupv2.CheckMemoryController(d.opt.CgroupRoot); err != nil {
+		return fmt.Errorf("cannot start: %w", err)
+	}
+	return nil
+}
+
+// waitForKubepods finds the pods' parent cgroup. On a node where kube-oomd
+// starts before the kubelet (the unit runs Before=kubelet.service) it does
+// not exist yet: then the daemon tells systemd it is up, so that neither
+// the kubelet's start nor a package install waits on it, and waits,
+// petting the watchdog and taking reloads.
+func (d *Daemon) waitForKubepods(ctx context.Context, hup <-chan os.Signal) (cgroupv2.Layout, error) {
+	detect := func() (cgroupv2.Layout, error) {
+		return cgroupv2.DetectLayout(d.opt.CgroupRoot, d.cfg.Cgroup.Kubepods, cgroupv2.Driver(d.cfg.Cgroup.Driver))
+	}
+	l, err := detect()
+	if err == nil || !errors.Is(err, cgroupv2.ErrNoKubepods) {
+		return l, err
+	}
+	d.log.Warn("waiting for the kubelet's pod cgroup", attrError, err, "retry", d.cfg.Cgroup.RescanInterval.String())
+	d.notify.Ready()
+	d.notify.Status("waiting for the kubelet's pod cgroup under " + d.opt.CgroupRoot)
+	retry := d.clock.NewTicker(d.cfg.Cgroup.RescanInterval)
+	defer retry.Stop()
+	watchdog, stopWatchdog := d.watchdogTicks()
+	defer stopWatchdog()
+	for {
+		select {
+		case <-ctx.Done():
+			return l, ctx.Err()
+		case <-watchdog:
+			d.notify.Watchdog()
+		case <-hup:
+			d.log.Info("SIGHUP: reloading the config", attrConfig, d.opt.ConfigPath)
+			d.reload()
+		case <-retry.C():
+			if l, err = detect(); err == nil || !errors.Is(err, cgroupv2.ErrNoKubepods) {
+				if err == nil {
+					d.log.Info("found the kubelet's pod cgroup", attrKubepods, l.Kubepods)
+				}
+				return l, err
+			}
+		}
+	}
+}
+
+// watchdogTicks ticks when systemd's watchdog is due to be petted; never,
+// where systemd expects no watchdog.
+func (d *Daemon) watchdogTicks() (<-chan time.Time, func()) {
+	iv := systemd.WatchdogInterval()
+	if iv <= 0 {
+		return nil, func() {}
+	}
+	t := d.clock.NewTicker(iv)
+	return t.C(), t.Stop
+}
+
+// startLadder picks how memory.high is set and gives back what an earlier
+// run left throttled.
+func (d *Daemon) startLadder(ctx context.Context) {
+	var setter relief.Setter = relief.FileSetter{Mount: d.layout.Mount}
+	d.via = "file"
+	if d.layout.Driver == cgroupv2.DriverSystemd && !d.opt.fakeTriggers {
+		// Not tied to ctx: the throttles must still be given back over
+		// this connection after ctx is cancelled (see stop).
+		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		units, err := systemd.DialUnits(dctx)
+		cancel()
+		if err != nil {
+			d.log.Warn("cannot reach systemd over D-Bus: throttles write memory.high directly, which a daemon-reload may undo", attrError, err)
+		} else {
+			setter, d.via, d.units = units, "systemd", units
+		}
+	}
+	d.ladder = relief.NewLadder(relief.LadderConfig{
+		Mount: d.layout.Mount, Setter: setter, PageSize: d.features.PageSize, Clock: d.clock,
+		Store: relief.Store{Path: filepath.Join(d.opt.RunDir, "throttles.json")},
+	})
+	results, err := d.ladder.Restore(ctx)
+	if err != nil {
+		d.log.Error("cannot read or save the throttles of an earlier run", attrFile, filepath.Join(d.opt.RunDir, "throttles.json"), attrError, err)
+	}
+	d.logLadder(results)
+	d.throttles = d.ladder.Throttles()
+}
+
+// stop ends the worker, then gives back every throttle and closes the
+// D-Bus connection: on a clean stop no pod stays throttled because
+// kube-oomd went away.
+func (d *Daemon) stop() {
+	d.actions.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d.logLadder(d.ladder.LiftAll(ctx, relief.LiftStopping))
+	if d.units != nil {
+		d.units.Close()
+	}
+}
+
+func (d *Daemon) logStart(host cgroupv2.Meminfo) {
+	d.log.Info("kube-oomd started",
+		"version", d.opt.Version,
+		"driver", string(d.layout.Driver),
+		attrKubepods, d.layout.Kubepods,
+		slog.Any(attrFeatures, d.features),
+		"trigger", d.triggers.inForce().String(),
+		"kill_stall", d.th.Stall.String(),
+		"relief", ladderOn(d.cfg),
+		"memory_high_via", d.via,
+		attrMode, d.cfg.Kill.Mode,
+		"pods", d.pods.count(),
+		"mem_total_bytes", host.MemTotal,
+		"log_format", d.logFormat,
+		attrConfig, d.opt.ConfigPath,
+		attrSettings, d.cfg)
+}
+
+// setStatus updates the one line `systemctl status` shows.
+func (d *Daemon) setStatus() {
+	s := fmt.Sprintf("watching %d pods under %s, mode %s, %d throttled", d.pods.count(), d.layout.Kubepods, d.cfg.Kill.Mode, len(d.throttles))
+	if a := d.actions.running; a != nil {
+		s += "; acting: " + a.Name
+	}
+	if d.last != "" {
+		s += "; last: " + d.last
+	}
+	d.notify.Status(s)
+}

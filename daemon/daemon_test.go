@@ -1,0 +1,303 @@
+package daemon
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/cgroupv2/cgrouptest"
+	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/policy"
+	"github.com/kube-oomd/kube-oomd/relief"
+)
+
+// killOnly is the defaults without the relief ladder.
+func killOnly(mode string) config.Config {
+	cfg := testConfig(mode)
+	cfg.Relief.Reclaim, cfg.Relief.Throttle = false, false
+	return cfg
+}
+
+func TestDryRunNamesTheBestEffortPod(t *testing.T) {
+	tree := nodeWithOnePodPerClass(t, cgroupv2.DriverSystemd)
+	// The Guaranteed pod is never read: a BestEffort victim big enough to
+	// help is found first. Its broken file would make a read fail.
+	tree.Write(tree.PodPath("gu", cgroupv2.Guaranteed), "memory.stat", "garbage\n")
+	h := start(t, tree, killOnly(config.ModeDryRun), "", "")
+	h.windows(4, 0.5, 1000*MiB)
+
+	got := h.logs.records(t, "", MsgWouldKill)
+	if len(got) != 1 {
+		t.Fatalf("%d would-kill records, want 1 (then cooldown):\n%s", len(got), h.logs)
+	}
+	r := got[0]
+	if r["pod_uid"] != "be" || r["qos"] != "BestEffort" || r["reason"] != string(policy.ReasonPressure) ||
+		r["cgroup"] != tree.PodPath("be", cgroupv2.BestEffort) {
+		t.Errorf("would-kill record = %v, want the BestEffort pod for sustained pressure", r)
+	}
+	for _, k := range []string{"psi", "memory", "pod_working_set_bytes", "pressured_windows"} {
+		if _, ok := r[k]; !ok {
+			t.Errorf("record lacks %q: %v", k, r)
+		}
+	}
+	if n := len(h.logs.records(t, "", MsgKilled)); n != 0 {
+		t.Errorf("dry run logged %d kills", n)
+	}
+}
+
+func TestPressureWithoutFullMemoryKillsNothing(t *testing.T) {
+	h := start(t, nodeWithOnePodPerClass(t, cgroupv2.DriverSystemd), killOnly(config.ModeDryRun), "", "")
+	h.windows(6, 0.5, 500*MiB) // a busy node at 50 %
+	if n := len(h.logs.records(t, "", MsgWouldKill)); n != 0 {
+		t.Errorf("%d would-kill records on a node at 50 %% memory:\n%s", n, h.logs)
+	}
+}
+
+func TestAllProtectedSaysSo(t *testing.T) {
+	tree := cgrouptest.New(t, cgroupv2.DriverSystemd)
+	tree.AddPod(cgrouptest.Pod{UID: "crit", QoS: cgroupv2.BestEffort, Current: 900 * MiB,
+		Containers: []cgrouptest.Container{{Current: 899 * MiB, Adj: []int{-997}}}})
+	h := start(t, tree, killOnly(config.ModePod), "", "")
+	h.windows(3, 0.5, 1000*MiB)
+	if n := len(h.logs.records(t, "memory pressure, but no pod may be killed: all are protected or unreadable", "")); n != 1 {
+		t.Errorf("%d records that every pod is protected, want 1:\n%s", n, h.logs)
+	}
+	if n := len(h.logs.records(t, "", MsgKilled)) + len(h.logs.records(t, "", MsgWouldKill)); n != 0 {
+		t.Errorf("%d kill records with every pod protected", n)
+	}
+}
+
+// Nothing blocks the loop: while a kill waits for its cgroup to empty, the
+// loop answers status (showing the kill in flight) and goes on looking.
+func TestKillRunsOffTheLoop(t *testing.T) {
+	tree := nodeWithOnePodPerClass(t, cgroupv2.DriverSystemd)
+	be := tree.PodPath("be", cgroupv2.BestEffort)
+	tree.Write(be, "cgroup.kill", "")
+	cfg := killOnly(config.ModePod)
+	h := start(t, tree, cfg, "", "")
+	h.setKubepods(1000*MiB, 0)
+	for i := 1; i <= 2; i++ { // two pressured windows, without settling
+		h.stall += cfg.Pressure.Window / 2
+		h.setKubepods(1000*MiB, h.stall)
+		h.send(psiEvent(h))
+		h.clock.Step(cfg.Pressure.Window)
+		h.next()
+	}
+	s := h.snapshot()
+	if s.Action == nil || s.Action.Name != "kill be" {
+		t.Fatalf("action in flight = %+v, want the kill of be", s.Action)
+	}
+	h.clock.Step(cfg.Pressure.Window) // the loop still looks while the kill waits
+	h.next()
+	if s := h.snapshot(); s.Action == nil {
+		t.Fatalf("the kill finished before its cgroup emptied:\n%s", h.logs)
+	}
+	h.settle()
+	got := h.logs.records(t, "", MsgKilled)
+	if len(got) != 1 || got[0]["pod_uid"] != "be" || got[0]["confirmed"] != true {
+		t.Fatalf("kill records = %v, want the BestEffort pod, confirmed:\n%s", got, h.logs)
+	}
+	if k := h.snapshot().Kills; len(k) != 1 || k[0].UID != "be" || k[0].Method == "" {
+		t.Errorf("status kills = %+v", k)
+	}
+}
+
+func TestLogsKernelOOMKills(t *testing.T) {
+	tree := nodeWithOnePodPerClass(t, cgroupv2.DriverSystemd)
+	h := start(t, tree, killOnly(config.ModePod), "", "")
+	rel := tree.PodPath("bu", cgroupv2.Burstable)
+	tree.Write(rel, "memory.events", "low 0\nhigh 0\nmax 7\noom 1\noom_kill 1\noom_group_kill 0\n")
+	wait := func(n int) []map[string]any {
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if got := h.logs.records(t, "", MsgKernelOOM); len(got) >= n {
+				return got
+			}
+		}
+		return h.logs.records(t, "", MsgKernelOOM)
+	}
+	got := wait(1) // inotify tells the loop
+	if len(got) != 1 || got[0]["pod_uid"] != "bu" || got[0]["qos"] != "Burstable" || got[0]["oom_kills"] != 1.0 {
+		t.Fatalf("kernel OOM records = %v", got)
+	}
+	// The same count again is not a new kill; a new kill in another pod,
+	// written after it, marks when inotify has delivered both.
+	tree.Write(rel, "memory.events", "low 0\nhigh 1\nmax 7\noom 1\noom_kill 1\noom_group_kill 0\n")
+	tree.Write(tree.PodPath("be", cgroupv2.BestEffort), "memory.events", "low 0\nhigh 0\nmax 1\noom 1\noom_kill 1\noom_group_kill 0\n")
+	got = wait(2)
+	if len(got) != 2 || got[1]["pod_uid"] != "be" {
+		t.Errorf("records after an unchanged count and a new kill elsewhere = %v, want bu's then be's", got)
+	}
+}
+
+func TestLadderReclaimsFromCandidatesOnly(t *testing.T) {
+	tree := cacheNode(t)
+	cfg := testConfig(config.ModePod)
+	cfg.Relief.Throttle = false
+	h := start(t, tree, cfg, "", "")
+	h.windows(3, 0.05, 1000*MiB) // strained, not pressured
+	recs := h.logs.records(t, "reclaimed page cache", "")
+	if len(recs) == 0 {
+		t.Fatalf("no reclaim:\n%s", h.logs)
+	}
+	for _, r := range recs {
+		if r["qos"] == "Guaranteed" || r["reason"] != "relief-reclaim" {
+			t.Errorf("reclaim record %v: never from a Guaranteed pod, reason relief-reclaim", r)
+		}
+	}
+	if h.file(tree.PodPath("be", cgroupv2.BestEffort), "memory.reclaim") == "" {
+		t.Errorf("nothing written to the BestEffort pod's memory.reclaim")
+	}
+	if b := h.file(tree.PodPath("gu", cgroupv2.Guaranteed), "memory.reclaim"); b != "" {
+		t.Errorf("wrote %q to the Guaranteed pod's memory.reclaim", b)
+	}
+}
+
+func TestLadderThrottlesThenReleases(t *testing.T) {
+	tree := cacheNode(t)
+	cfg := testConfig(config.ModePod)
+	cfg.Relief.Reclaim = false
+	cfg.Relief.ReleaseAfter, cfg.Relief.ReleaseStep = 2*time.Second, 0.5
+	h := start(t, tree, cfg, "", "")
+	be, bu := tree.PodPath("be", cgroupv2.BestEffort), tree.PodPath("bu", cgroupv2.Burstable)
+	h.windows(3, 0.05, 1000*MiB) // strained near the limit: throttle after 2 windows
+	// The largest relief candidate by usage is the Burstable pod (500 MiB).
+	if got, want := h.file(bu, "memory.high"), "498073600"; got != want { // 500 MiB × 0.95, page aligned
+		t.Fatalf("memory.high = %s, want %s:\n%s", got, want, h.logs)
+	}
+	if h.file(be, "memory.high") != "max" {
+		t.Errorf("a second pod was throttled: %s", h.file(be, "memory.high"))
+	}
+	ts, _ := relief.Store{Path: filepath.Join(h.runDir, "throttles.json")}.Load()
+	if len(ts) != 1 || ts[0].Cgroup != bu || ts[0].Original != cgroupv2.Unlimited || ts[0].Ceiling != 2048*MiB {
+		t.Errorf("state file = %+v, want the throttle with original max and the pod's limit as ceiling", ts)
+	}
+	if s := h.snapshot(); len(s.Throttles) != 1 || s.Throttles[0].Cgroup != bu {
+		t.Errorf("status throttles = %+v", s.Throttles)
+	}
+
+	h.windows(8, 0, 1000*MiB) // calm: release step by step, then restore
+	if h.file(bu, "memory.high") != "max" {
+		t.Fatalf("memory.high = %q after calm windows, want max restored:\n%s", h.file(bu, "memory.high"), h.logs)
+	}
+	if len(h.logs.records(t, "raised throttle", "")) == 0 {
+		t.Errorf("release not logged step by step:\n%s", h.logs)
+	}
+	rel := h.logs.records(t, "throttle released", "")
+	if len(rel) != 1 || rel[0]["reason"] != relief.LiftPressureCleared {
+		t.Errorf("release records = %v, want one, reason %s", rel, relief.LiftPressureCleared)
+	}
+	if _, err := os.Stat(filepath.Join(h.runDir, "throttles.json")); !os.IsNotExist(err) {
+		t.Errorf("state file left after release: %v", err)
+	}
+}
+
+// A throttled pod that keeps pushing against its memory.high while kubepods
+// stays strained near the limit is killed, and its throttle lifted.
+func TestLadderKillsALeakerThatKeepsPushing(t *testing.T) {
+	tree := cacheNode(t)
+	cfg := testConfig(config.ModePod)
+	cfg.Relief.Reclaim = false
+	bu := tree.PodPath("bu", cgroupv2.Burstable)
+	tree.Write(bu, "cgroup.kill", "")
+	h := start(t, tree, cfg, "", "")
+	h.windows(3, 0.05, 1000*MiB)
+	if h.file(bu, "memory.high") == "max" {
+		t.Fatalf("not throttled:\n%s", h.logs)
+	}
+	for i := range 4 { // the throttled pod keeps hitting its memory.high
+		tree.Write(bu, "memory.events", "low 0\nhigh "+strings.Repeat("9", i+1)+"\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n")
+		h.window(0.05, 1000*MiB)
+	}
+	got := h.logs.records(t, "", MsgKilled)
+	if len(got) != 1 || got[0]["pod_uid"] != "bu" || got[0]["reason"] != string(policy.ReasonThrottled) {
+		t.Fatalf("kill records = %v, want the throttled leaker:\n%s", got, h.logs)
+	}
+	if b := h.file(bu, "cgroup.kill"); b != "1" {
+		t.Errorf("cgroup.kill = %q, want 1", b)
+	}
+	if b := h.file(bu, "memory.high"); b != "max" {
+		t.Errorf("memory.high = %q after the kill: the restarted containers must run free", b)
+	}
+	if s := h.snapshot(); len(s.Throttles) != 0 {
+		t.Errorf("throttles after the kill: %+v", s.Throttles)
+	}
+}
+
+func TestRestartRestoresThrottles(t *testing.T) {
+	tree := cacheNode(t)
+	be := tree.PodPath("be", cgroupv2.BestEffort)
+	tree.Write(be, "memory.high", "104857600")
+	run := t.TempDir()
+	// What a crashed daemon left: one live pod, one that is gone.
+	relief.Store{Path: filepath.Join(run, "throttles.json")}.Save([]relief.Throttle{
+		{Cgroup: be, UID: "be", QoS: "BestEffort", Original: cgroupv2.Unlimited, Set: 100 << 20, Current: 100 << 20, Since: epoch},
+		{Cgroup: "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-podgone.slice", UID: "gone", Original: cgroupv2.Unlimited},
+	})
+	h := start(t, tree, testConfig(config.ModePod), "", run)
+	if b := h.file(be, "memory.high"); b != "max" {
+		t.Errorf("memory.high = %q after restart, want max restored", b)
+	}
+	if len(h.logs.records(t, "restored memory.high set by an earlier run", "")) != 1 ||
+		len(h.logs.records(t, "throttled pod is gone: nothing to give back", "")) != 1 {
+		t.Errorf("restart did not say what it restored:\n%s", h.logs)
+	}
+	if _, err := os.Stat(filepath.Join(run, "throttles.json")); !os.IsNotExist(err) {
+		t.Errorf("state file left after restore: %v", err)
+	}
+}
+
+func TestCleanStopRestores(t *testing.T) {
+	tree := cacheNode(t)
+	cfg := testConfig(config.ModePod)
+	cfg.Relief.Reclaim = false
+	h := start(t, tree, cfg, "", "")
+	h.windows(3, 0.05, 1000*MiB)
+	bu := tree.PodPath("bu", cgroupv2.Burstable)
+	if h.file(bu, "memory.high") == "max" {
+		t.Fatal("not throttled")
+	}
+	h.stop()
+	if b := h.file(bu, "memory.high"); b != "max" {
+		t.Errorf("memory.high = %q after a clean stop, want max", b)
+	}
+	rel := h.logs.records(t, "throttle released", "")
+	if len(rel) != 1 || rel[0]["reason"] != relief.LiftStopping {
+		t.Errorf("release records = %v, want one, reason %s", rel, relief.LiftStopping)
+	}
+}
+
+func TestDryRunRelievesNothing(t *testing.T) {
+	tree := cacheNode(t)
+	h := start(t, tree, testConfig(config.ModeDryRun), "", "")
+	h.windows(4, 0.05, 1000*MiB)
+	for _, uid := range []string{"be", "bu"} {
+		q := cgroupv2.BestEffort
+		if uid == "bu" {
+			q = cgroupv2.Burstable
+		}
+		rel := tree.PodPath(uid, q)
+		if b := h.file(rel, "memory.high"); b != "max" {
+			t.Errorf("dry run throttled %s: memory.high %q", uid, b)
+		}
+		if b := h.file(rel, "memory.reclaim"); b != "" {
+			t.Errorf("dry run reclaimed from %s: %q", uid, b)
+		}
+	}
+	if len(h.logs.records(t, "dry run: would relieve", "")) == 0 {
+		t.Errorf("dry run did not say what it would do:\n%s", h.logs)
+	}
+}
+
+func TestOneThrottleAtATime(t *testing.T) {
+	tree := cacheNode(t)
+	cfg := testConfig(config.ModePod)
+	cfg.Relief.Reclaim = false
+	h := start(t, tree, cfg, "", "")
+	h.windows(8, 0.05, 1000*MiB) // strained long enough for several throttles
+	if s := h.snapshot(); len(s.Throttles) != 1 || s.Throttles[0].UID != "bu" {
+		t.Errorf("throttles = %+v, want only the Burstable pod", s.Throttles)
+	}
+}

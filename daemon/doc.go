@@ -1,0 +1,31 @@
+// Package daemon is `kube-oomd run`: the main loop that wires the observers
+// (psi, cgroupv2) to the decision (policy) and the actors (killer, relief,
+// systemd).
+//
+// One goroutine, the loop (loop.go), owns all of the daemon's state. It
+// waits for PSI trigger events, pod changes from inotify, its timers, config
+// reloads and status requests; it reads kubepods, asks policy.Decide for a
+// verdict, and plans what to do with policy's pure functions. It never
+// acts itself: a kill, reclaim writes and memory.high changes (D-Bus calls
+// to PID 1 included) run on the action worker (actions.go), one at a time,
+// each with a deadline, and report back to the loop, which logs them. So
+// the loop keeps petting systemd's watchdog and answering `kube-oomd
+// status` while an action is in flight.
+//
+// Each concern has one file and one owner:
+//   - daemon.go: start-up (kernel checks, the kubelet's cgroup, features,
+//     triggers, pods, the relief ladder) and a clean stop.
+//   - loop.go: the loop, the observation and the dispatch of verdicts.
+//   - thresholds.go: the one function that turns the config into policy's
+//     thresholds and the trigger to register.
+//   - triggers.go: the PSI triggers (registration, window fallback, events).
+//   - pods.go: the pod tracker (pods coming and going, kernel OOM kills).
+//   - actions.go: the action worker.
+//   - kill.go: the kill action and the kill history.
+//   - relief.go: the relief ladder's actions (relief.Ladder carries them out).
+//   - status.go: `kube-oomd status`, served off the loop from its snapshot.
+//   - reload.go: SIGHUP and config edits.
+//   - logging.go: the names of log attributes, MESSAGE_IDs, the logger.
+//
+// Time comes from a clock.Clock, so that tests step it instead of sleeping.
+package daemon

@@ -1,0 +1,105 @@
+package daemon
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/systemd"
+)
+
+// Journal MESSAGE_IDs: fixed, so that `journalctl MESSAGE_ID=...` finds every
+// record of one kind across versions.
+const (
+	MsgKilled    = "7afd622d79014eba9c7ef0a2d0c2ec1f" // kube-oomd killed a pod or container
+	MsgWouldKill = "23add67a5aff44b8a893a749c6904f70" // dry run: what would have been killed
+	MsgKernelOOM = "1ef63ccdd1ef45c9990585debd6744dc" // the kernel OOM killer killed inside a pod
+)
+
+// The names of log attributes: each is written once, here. Under journald
+// each becomes a field, KUBE_OOMD_<NAME> (groups join with "_"). A name
+// keeps one meaning and one type in every record.
+const (
+	attrMessageID = systemd.MessageIDKey // becomes the record's MESSAGE_ID
+
+	attrPodUID   = "pod_uid"  // the pod's UID
+	attrQoS      = "qos"      // BestEffort, Burstable or Guaranteed
+	attrCgroup   = "cgroup"   // a pod's cgroup, from the cgroup2 mount
+	attrReason   = "reason"   // a code, never prose: sustained-pressure, relief-throttle, pressure-cleared…
+	attrError    = "error"    // what went wrong
+	attrFile     = "file"     // a file kube-oomd read or wrote
+	attrConfig   = "config"   // the config file's path
+	attrKubepods = "kubepods" // the pods' parent cgroup's path
+	attrMode     = "mode"     // kill.mode in force
+
+	attrPSI      = "psi"    // group: kubepods' pressure figures
+	attrMemory   = "memory" // group: kubepods' memory figures
+	attrFeatures = "kernel" // group: the kernel's features
+	attrSettings = "settings"
+
+	attrPressured = "pressured_windows"
+	attrStrained  = "strained_windows"
+	attrStall     = "stall_share"
+	attrAction    = "action" // the action in flight or done: kill, relief, lift…
+	attrTook      = "took"
+)
+
+// Reason codes of the records that are not kills (those are policy.Reason).
+const (
+	reasonReclaim     = "relief-reclaim"
+	reasonThrottle    = "relief-throttle"
+	reasonKernelKill  = "kernel-oom-kill"
+	reasonNoVictim    = "no-killable-pod"
+	reasonVictimMoved = "victim-changed"
+)
+
+// podAttrs names a pod in a record: UID, QoS class and cgroup, inline.
+func podAttrs(uid, qos, cgroup string) slog.Attr {
+	return slog.Group("", attrPodUID, uid, attrQoS, qos, attrCgroup, cgroup)
+}
+
+func podRefAttrs(r cgroupv2.PodRef) slog.Attr { return podAttrs(r.UID, r.QoS.String(), r.Path) }
+
+func pressureAttrs(g cgroupv2.Group) slog.Attr {
+	return slog.Group(attrPSI,
+		"some_avg10", g.Pressure.Some.Avg10, "full_avg10", g.Pressure.Full.Avg10,
+		"some_total_us", g.Pressure.Some.Total.Microseconds(), "full_total_us", g.Pressure.Full.Total.Microseconds())
+}
+
+func memoryAttrs(g cgroupv2.Group, host cgroupv2.Meminfo) slog.Attr {
+	limit := int64(-1)
+	if g.Max != cgroupv2.Unlimited {
+		limit = int64(g.Max)
+	}
+	return slog.Group(attrMemory,
+		"working_set_bytes", g.WorkingSet, "current_bytes", g.Current, "limit_bytes", limit,
+		"anon_bytes", g.Stat.Anon, "file_bytes", g.Stat.File, "shmem_bytes", g.Stat.Shmem,
+		"host_available_bytes", host.MemAvailable)
+}
+
+// NewLogger builds the logger that cfg asks for: native journald records
+// when stderr is the journal (format auto) or when asked, else text or JSON
+// on stderr. It returns the format in use.
+func NewLogger(cfg config.LogConfig, stderr io.Writer) (*slog.Logger, string, error) {
+	opts := &slog.HandlerOptions{Level: cfg.Level}
+	format := cfg.Format
+	if format == config.FormatAuto {
+		format = config.FormatText
+		if systemd.JournalAvailable() {
+			format = config.FormatJournal
+		}
+	}
+	switch format {
+	case config.FormatJournal:
+		return slog.New(systemd.NewJournalHandler(cfg.Level, nil)), format, nil
+	case config.FormatText:
+		return slog.New(slog.NewTextHandler(stderr, opts)), format, nil
+	case config.FormatJSON:
+		return slog.New(slog.NewJSONHandler(stderr, opts)), format, nil
+	}
+	return nil, "", fmt.Errorf("log.format %q is not one of auto, journal, text, json", cfg.Format)
+}
+
+func round(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }

@@ -1,0 +1,248 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/policy"
+	"github.com/kube-oomd/kube-oomd/psi"
+)
+
+// loopInputs are the event sources of the main loop.
+type loopInputs struct {
+	psi           <-chan psi.Event
+	changes       <-chan cgroupv2.Change
+	errc          <-chan error
+	hup           <-chan os.Signal
+	configChanged <-chan struct{}
+	status        <-chan chan<- Status
+}
+
+// loop serves events until ctx is cancelled or a watcher fails. All of the
+// daemon's state lives in this goroutine, and nothing here waits on an
+// action: actions report back through d.actions.reports.
+func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
+	rescan := d.clock.NewTicker(d.cfg.Cgroup.RescanInterval)
+	defer rescan.Stop()
+	watchdog, stopWatchdog := d.watchdogTicks()
+	defer stopWatchdog()
+	// While pressure builds, or a throttle is in force, the daemon looks
+	// again every window, so that it sees calm windows too (triggers fire
+	// only for pressured ones).
+	sample := d.clock.NewTimer(d.th.Window)
+	sample.Stop()
+	sampling := false
+
+	for {
+		triggered, observe := false, false
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-in.errc:
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		case ev := <-in.psi:
+			d.triggers.count(ev)
+			if ev.Gone {
+				return fmt.Errorf("PSI trigger %q went away: was %s removed?", ev.Key, d.layout.Kubepods)
+			}
+			// Host pressure wakes the daemon; only kubepods' own counts.
+			triggered, observe = ev.Key == triggerKubepods, true
+		case <-sample.C():
+			sampling, observe = false, true
+		case c := <-in.changes:
+			observe = d.handleChange(c)
+		case <-rescan.C():
+			d.resync(false)
+			observe = true
+		case <-watchdog:
+			d.notify.Watchdog()
+		case <-in.hup:
+			d.log.Info("SIGHUP: reloading the config", attrConfig, d.opt.ConfigPath)
+			d.reload()
+		case <-in.configChanged:
+			d.log.Info("config file changed: reloading", attrConfig, d.opt.ConfigPath)
+			d.reload()
+		case reply := <-in.status:
+			reply <- d.snapshot()
+		case report := <-d.actions.reports:
+			d.actions.finished(d.clock.Now())
+			report()
+			d.setStatus()
+		}
+		if !observe {
+			continue
+		}
+		if err := d.observe(triggered); err != nil {
+			if errors.Is(err, cgroupv2.ErrGone) {
+				return fmt.Errorf("%s was removed: %w", d.layout.Kubepods, err)
+			}
+			d.log.Error("cannot read kubepods", attrKubepods, d.layout.Kubepods, attrError, err)
+		}
+		busy := d.state.Pressured > 0 || d.state.Strained > 0 || len(d.throttles) > 0
+		if !sampling && (busy || triggered) {
+			sample.Reset(d.th.Window)
+			sampling = true
+		}
+		if d.opt.observed != nil {
+			d.opt.observed <- observation{verdict: d.verdict, sampling: sampling}
+		}
+	}
+}
+
+// handleChange keeps the pod list and OOM counts up to date; it returns
+// true when kubepods' own memory.events changed, which calls for a look.
+func (d *Daemon) handleChange(c cgroupv2.Change) bool {
+	switch c.Kind {
+	case cgroupv2.PodAdded:
+		d.pods.add(c.Pod)
+		d.log.Debug("pod added", podRefAttrs(c.Pod))
+	case cgroupv2.PodRemoved:
+		d.pods.remove(c.Pod)
+		d.forgetThrottle(c.Pod)
+		d.log.Debug("pod removed", podRefAttrs(c.Pod))
+	case cgroupv2.EventsChanged:
+		if c.Pod.Path == "" {
+			return true
+		}
+		d.checkOOMKills(c.Pod)
+	case cgroupv2.Resync:
+		d.resync(true)
+		return true
+	}
+	d.setStatus()
+	return false
+}
+
+// checkOOMKills logs the kernel OOM kills in a pod since the last look.
+func (d *Daemon) checkOOMKills(r cgroupv2.PodRef) {
+	kills, total := d.pods.newOOMKills(r)
+	if kills == 0 {
+		return
+	}
+	d.log.Warn("the kernel OOM killer killed in a pod",
+		attrMessageID, MsgKernelOOM, podRefAttrs(r), attrReason, reasonKernelKill,
+		"oom_kills", kills, "oom_kills_total", total)
+}
+
+// resync is the slow safety net: it finds the pods that inotify missed by
+// listing directories. After lost events (lost=true) it also re-reads
+// every pod's OOM count; otherwise those come through inotify.
+func (d *Daemon) resync(lost bool) {
+	for _, c := range d.pods.sync() {
+		d.handleChange(c)
+	}
+	if lost {
+		for _, r := range d.pods.refs() {
+			d.checkOOMKills(r)
+		}
+	}
+}
+
+// observe reads kubepods (and the throttled pods' counters, nothing
+// else), lets policy decide, and dispatches what the verdict calls for.
+func (d *Daemon) observe(triggered bool) error {
+	g, local, err := d.reader.ReadKubepods()
+	if err != nil {
+		return err
+	}
+	host, err := cgroupv2.ReadMeminfo(d.opt.ProcRoot)
+	if err != nil {
+		return err
+	}
+	o := policy.Observation{Now: d.clock.Now(), Triggered: triggered, Kubepods: g, Local: local, Host: host,
+		Throttled: d.throttledHighs()}
+	var v policy.Verdict
+	d.state, v = policy.Decide(d.state, o, d.th)
+	d.verdict = v
+	d.log.Debug("observation", "triggered", triggered, pressureAttrs(g), memoryAttrs(g, host),
+		attrPressured, v.Pressured, attrStall, round(v.Stall), "near_limit", v.Near, "cooling", v.Cooling)
+	switch {
+	case v.Kill && d.actions.busy():
+		d.log.Debug("a kill is due, but an action is still in flight", attrReason, string(v.Reason), attrAction, d.actions.running.Name)
+	case v.Kill:
+		d.kill(v, o)
+	case d.cfg.Kill.Mode == config.ModeDryRun:
+		if v.Reclaim || v.Throttle {
+			d.log.Info("dry run: would relieve", "reclaim", v.Reclaim, "throttle", v.Throttle,
+				attrStrained, v.Strained, attrStall, round(v.Stall), pressureAttrs(g), memoryAttrs(g, host))
+		}
+	case !d.actions.busy():
+		d.relieve(v, o)
+	}
+	return nil
+}
+
+// throttledHighs reads the high counter of each throttled pod.
+func (d *Daemon) throttledHighs() map[string]uint64 {
+	if len(d.throttles) == 0 {
+		return nil
+	}
+	out := make(map[string]uint64, len(d.throttles))
+	for _, t := range d.throttles {
+		if ev, err := cgroupv2.ReadMemoryEvents(d.layout.Abs(t.Cgroup)); err == nil {
+			out[t.Cgroup] = ev.High
+		}
+	}
+	return out
+}
+
+// readCandidates reads the pods a victim is chosen from, a class at a time
+// in policy's order, and stops as soon as policy says the ranking is
+// settled. A pod that cannot be read is logged and left out.
+func (d *Daemon) readCandidates() []policy.Candidate {
+	byClass := map[cgroupv2.QoS][]cgroupv2.PodRef{}
+	for _, r := range d.pods.refs() {
+		byClass[r.QoS] = append(byClass[r.QoS], r)
+	}
+	var read []cgroupv2.Pod
+	var ranked []policy.Candidate
+	for _, q := range policy.ReadOrder() {
+		read = append(read, d.readPods(byClass[q])...)
+		ranked = policy.Rank(read, d.th.Rank)
+		if policy.Settled(ranked) {
+			break
+		}
+	}
+	return ranked
+}
+
+// readPods reads pods; one whose files cannot be read is logged and left
+// out, so that one broken pod does not decide for the others.
+func (d *Daemon) readPods(refs []cgroupv2.PodRef) []cgroupv2.Pod {
+	pods, err := d.reader.ReadPods(refs)
+	if err == nil {
+		return pods
+	}
+	d.log.Error("cannot read the pods; reading them one by one", attrError, err)
+	pods = pods[:0]
+	for _, r := range refs {
+		p, err := d.reader.ReadPod(r)
+		switch {
+		case errors.Is(err, cgroupv2.ErrGone):
+		case err != nil:
+			d.log.Error("cannot read a pod: left out of the ranking", podRefAttrs(r), attrError, err)
+		default:
+			pods = append(pods, p)
+		}
+	}
+	return pods
+}
+
+// readHighs reads memory.high of the given candidates, by path.
+func (d *Daemon) readHighs(cs []policy.Candidate) map[string]uint64 {
+	out := map[string]uint64{}
+	for _, c := range cs {
+		if v, err := cgroupv2.ReadUint(filepath.Join(d.layout.Abs(c.Pod.Path), "memory.high")); err == nil {
+			out[c.Pod.Path] = v
+		}
+	}
+	return out
+}

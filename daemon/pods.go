@@ -1,0 +1,63 @@
+package daemon
+
+import (
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
+)
+
+// podTracker follows the pods as they come and go (inotify, with the rescan
+// as a safety net) and each pod's count of kernel OOM kills.
+type podTracker struct {
+	layout   cgroupv2.Layout
+	watcher  *cgroupv2.Watcher
+	oomKills map[string]uint64 // memory.events oom_kill of each pod, by path
+}
+
+func newPodTracker(l cgroupv2.Layout) (*podTracker, error) {
+	w, refs, err := cgroupv2.NewWatcher(l)
+	if err != nil {
+		return nil, err
+	}
+	t := &podTracker{layout: l, watcher: w, oomKills: map[string]uint64{}}
+	for _, r := range refs {
+		t.add(r)
+	}
+	return t, nil
+}
+
+// add starts following a pod's kernel OOM kills from its current count.
+func (t *podTracker) add(r cgroupv2.PodRef) {
+	ev, err := cgroupv2.ReadMemoryEvents(t.layout.Abs(r.Path))
+	if err != nil {
+		return // gone already
+	}
+	t.oomKills[r.Path] = ev.OOMKill
+}
+
+func (t *podTracker) remove(r cgroupv2.PodRef) { delete(t.oomKills, r.Path) }
+
+// newOOMKills re-reads a pod's memory.events and returns the kernel OOM
+// kills since the last look.
+func (t *podTracker) newOOMKills(r cgroupv2.PodRef) (kills, total uint64) {
+	ev, err := cgroupv2.ReadMemoryEvents(t.layout.Abs(r.Path))
+	if err != nil {
+		return 0, 0
+	}
+	last, known := t.oomKills[r.Path]
+	t.oomKills[r.Path] = ev.OOMKill
+	if !known || ev.OOMKill <= last {
+		return 0, ev.OOMKill
+	}
+	return ev.OOMKill - last, ev.OOMKill
+}
+
+// refs returns the pods known now.
+func (t *podTracker) refs() []cgroupv2.PodRef { return t.watcher.Pods() }
+
+// count is how many pods are followed.
+func (t *podTracker) count() int { return len(t.oomKills) }
+
+// sync compares the pods known with the tree: the slow safety net. It only
+// lists directories; memory.events changes come through inotify.
+func (t *podTracker) sync() []cgroupv2.Change { return t.watcher.Sync() }
+
+func (t *podTracker) close() { t.watcher.Close() }

@@ -1,0 +1,187 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/policy"
+	"github.com/kube-oomd/kube-oomd/relief"
+)
+
+// relieve plans the relief steps of one verdict with policy and hands them
+// to the worker, which carries them out through the ladder.
+func (d *Daemon) relieve(v policy.Verdict, o policy.Observation) {
+	if !v.Reclaim && !v.Throttle && !v.Release {
+		return
+	}
+	var reclaim policy.ReclaimPlan
+	var throttle policy.ThrottlePlan
+	var throttling bool
+	if v.Reclaim || (v.Throttle && len(d.throttles) == 0) {
+		ranked := d.reliefCandidates()
+		if v.Reclaim {
+			reclaim = policy.PlanReclaim(ranked, d.th)
+		}
+		if v.Throttle {
+			throttle, throttling = policy.PlanThrottle(ranked, d.readHighs(policy.ReliefCandidates(ranked)), len(d.throttles), o.Kubepods, o.Host, d.th)
+		}
+	}
+	var release []policy.ReleaseStep
+	if v.Release {
+		release = policy.PlanRelease(throttleStates(d.throttles), d.th)
+	}
+	if len(reclaim.Orders) == 0 && !throttling && len(release) == 0 {
+		return
+	}
+	if throttling {
+		d.state = policy.Record(d.state, policy.Action{Kind: policy.ActThrottle, At: o.Now, Pod: throttle.Pod.Path})
+	}
+	ladder, th, reader := d.ladder, d.th, cgroupv2.NewReader(d.layout, d.opt.ProcRoot)
+	procRoot := d.opt.ProcRoot
+	d.actions.submit(job{name: "relief", run: func(ctx context.Context) func() {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		// After each reclaim chunk: is there room now? (A failed read
+		// stops the reclaim.)
+		enough := func() bool {
+			g, _, err := reader.ReadKubepods()
+			if err != nil {
+				return true
+			}
+			host, err := cgroupv2.ReadMeminfo(procRoot)
+			return err != nil || policy.ReclaimEnough(g, host, th)
+		}
+		var results []relief.Result
+		var reclaimErr error
+		if len(reclaim.Orders) > 0 {
+			results, reclaimErr = ladder.Reclaim(ctx, reclaim, enough)
+		}
+		if throttling {
+			results = append(results, ladder.Throttle(ctx, throttle))
+		}
+		results = append(results, ladder.Release(ctx, release)...)
+		throttles := ladder.Throttles()
+		return func() {
+			if errors.Is(reclaimErr, relief.ErrNoReclaim) {
+				d.th.Reclaim = false
+				d.log.Warn("proactive reclaim is not available on this kernel: skipping that step", attrError, reclaimErr)
+			}
+			d.logLadder(results, attrStrained, v.Strained, attrStall, round(v.Stall), pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
+			d.throttles = throttles
+		}
+	}}, o.Now)
+}
+
+// reliefCandidates reads the BestEffort and Burstable pods and ranks them:
+// relief never touches Guaranteed or protected pods.
+func (d *Daemon) reliefCandidates() []policy.Candidate {
+	var refs []cgroupv2.PodRef
+	for _, r := range d.pods.refs() {
+		if r.QoS != cgroupv2.Guaranteed {
+			refs = append(refs, r)
+		}
+	}
+	return policy.ReliefCandidates(policy.Rank(d.readPods(refs), d.th.Rank))
+}
+
+// forgetThrottle drops the throttle of a pod that went away, on the worker.
+func (d *Daemon) forgetThrottle(r cgroupv2.PodRef) {
+	if !d.throttled(r.Path) {
+		return
+	}
+	ladder := d.ladder
+	d.actions.submit(job{name: "forget", run: func(context.Context) func() {
+		res, _ := ladder.Forget(r.Path)
+		throttles := ladder.Throttles()
+		return func() {
+			d.logLadder([]relief.Result{res})
+			d.throttles = throttles
+		}
+	}}, d.clock.Now())
+}
+
+// liftAll gives back every throttle, on the worker.
+func (d *Daemon) liftAll(why string) {
+	if len(d.throttles) == 0 {
+		return
+	}
+	ladder := d.ladder
+	d.actions.submit(job{name: "lift", run: func(ctx context.Context) func() {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		results := ladder.LiftAll(ctx, why)
+		throttles := ladder.Throttles()
+		return func() {
+			d.logLadder(results)
+			d.throttles = throttles
+		}
+	}}, d.clock.Now())
+}
+
+func (d *Daemon) throttled(path string) bool {
+	for _, t := range d.throttles {
+		if t.Cgroup == path {
+			return true
+		}
+	}
+	return false
+}
+
+func throttleStates(ts []relief.Throttle) []policy.ThrottleState {
+	out := make([]policy.ThrottleState, len(ts))
+	for i, t := range ts {
+		out[i] = policy.ThrottleState{Path: t.Cgroup, Set: t.Set, Current: t.Current, Ceiling: t.Ceiling}
+	}
+	return out
+}
+
+// logLadder logs what the ladder did, one record per step, with extra
+// attributes (the figures behind the verdict) on each.
+func (d *Daemon) logLadder(results []relief.Result, extra ...any) {
+	for _, r := range results {
+		t := r.Throttle
+		pod := podAttrs(t.UID, t.QoS, t.Cgroup)
+		switch r.Kind {
+		case relief.StepReclaim:
+			if r.Err != nil {
+				d.log.Error("reclaim failed", pod, attrError, r.Err)
+				continue
+			}
+			d.log.Info("reclaimed page cache", append([]any{pod, attrReason, reasonReclaim,
+				"asked_bytes", r.Reclaim.Asked, "freed_bytes", r.Reclaim.Freed, "chunks", r.Reclaim.Chunks, "partial", r.Reclaim.Partial}, extra...)...)
+		case relief.StepThrottle:
+			if r.Err != nil {
+				d.log.Error("cannot throttle", pod, attrError, r.Err)
+				continue
+			}
+			d.log.Warn("throttled pod", append([]any{pod, attrReason, reasonThrottle,
+				"memory_high_bytes", t.Set, "original", cgroupv2.FormatLimit(t.Original), "ceiling_bytes", t.Ceiling, "via", d.via}, extra...)...)
+			d.last = "throttled " + t.UID
+		case relief.StepRaise:
+			if r.Err != nil {
+				d.log.Error("cannot raise a throttle", pod, attrError, r.Err)
+				continue
+			}
+			d.log.Info("raised throttle", pod, "memory_high_bytes", t.Current)
+		case relief.StepLift:
+			if r.Err != nil {
+				d.log.Error("cannot restore memory.high: the throttle stays in force and is retried", pod, attrReason, r.Why,
+					"memory_high", cgroupv2.FormatLimit(t.Original), attrError, r.Err)
+				continue
+			}
+			msg := "throttle released"
+			if r.Why == relief.LiftEarlierRun {
+				msg = "restored memory.high set by an earlier run"
+			}
+			d.log.Info(msg, pod, attrReason, r.Why, "memory_high", cgroupv2.FormatLimit(t.Original),
+				"was_bytes", t.Current, "set_bytes", t.Set, "in_force", d.clock.Now().Sub(t.Since).Round(time.Millisecond).String())
+		case relief.StepForget:
+			if r.Err != nil {
+				d.log.Error("cannot save the throttle state", pod, attrError, r.Err)
+			}
+			d.log.Info("throttled pod is gone: nothing to give back", pod)
+		}
+	}
+}

@@ -1,0 +1,164 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/internal/clock"
+)
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kube-oomd.toml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// reload sends SIGHUP and waits until the loop has taken it.
+func (h *harness) reload() {
+	h.t.Helper()
+	h.hup <- syscall.SIGHUP
+	h.snapshot()
+}
+
+func mode(s Status) any { return s.Config["kill"].(map[string]any)["mode"] }
+
+func TestReloadAppliesValidAndKeepsInvalid(t *testing.T) {
+	path := writeConfig(t, "[kill]\nmode = \"pod\"\n")
+	cfg, _ := config.Load(path)
+	h := start(t, nodeWithOnePodPerClass(t, cgroupv2.DriverSystemd), cfg, path, "")
+	os.WriteFile(path, []byte("[kill]\nmode = \"dry-run\"\nprotect = [\"/kubepods.slice/x*\"]\n"), 0o644)
+	h.reload()
+	if s := h.snapshot(); mode(s) != "dry-run" {
+		t.Fatalf("after a valid reload: mode %v", mode(s))
+	}
+	os.WriteFile(path, []byte("[kill]\nmode = \"everything\"\n"), 0o644)
+	h.reload()
+	if s := h.snapshot(); mode(s) != "dry-run" {
+		t.Fatalf("an invalid reload changed mode to %v", mode(s))
+	}
+	if n := len(h.logs.records(t, "config reload failed: keeping the configuration in force", "")); n == 0 {
+		t.Errorf("an invalid reload was not logged:\n%s", h.logs)
+	}
+	os.WriteFile(path, []byte("[cgroup]\nkubepods = \"/elsewhere\"\n[kill]\nmode = \"pod\"\n"), 0o644)
+	h.reload()
+	s := h.snapshot()
+	if kp := s.Config["cgroup"].(map[string]any)["kubepods"]; kp != "auto" || mode(s) != "pod" {
+		t.Errorf("[cgroup] changed at run time (%v) or the rest was not applied (%v)", kp, mode(s))
+	}
+}
+
+func TestReloadKeepsDryRunFlag(t *testing.T) {
+	path := writeConfig(t, "")
+	tree := nodeWithOnePodPerClass(t, cgroupv2.DriverSystemd)
+	cfg := testConfig(config.ModeDryRun)
+	h := start(t, tree, cfg, path, "")
+	// start has no --dry-run; the flag is an option of Run.
+	h.stop()
+	h2 := startWith(t, tree, cfg, path, func(o *Options) { o.DryRunFlag = true })
+	os.WriteFile(path, []byte("[kill]\ncooldown = \"20s\"\n"), 0o644)
+	h2.reload()
+	s := h2.snapshot()
+	if mode(s) != "dry-run" || s.Config["kill"].(map[string]any)["cooldown"] != "20s" {
+		t.Errorf("mode %v, config %v: --dry-run must survive a reload", mode(s), s.Config["kill"])
+	}
+}
+
+func TestConfigEditIsNoticed(t *testing.T) {
+	path := writeConfig(t, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	changed, err := watchConfig(ctx, path, clock.Real())
+	if err != nil || changed == nil {
+		t.Fatalf("watchConfig: %v", err)
+	}
+	// An editor's save: write a new file, rename it over the old one.
+	tmp := path + ".swp"
+	os.WriteFile(tmp, []byte("[kill]\nmode = \"dry-run\"\n"), 0o644)
+	os.Rename(tmp, path)
+	select {
+	case <-changed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no reload after the config file was replaced")
+	}
+}
+
+// Started before the kubelet, the daemon tells systemd it is up, takes
+// reloads while it waits, and starts once the pods' cgroup appears.
+func TestWaitsForKubepodsAfterReady(t *testing.T) {
+	tree := nodeWithOnePodPerClass(t, cgroupv2.DriverSystemd)
+	kp := filepath.Join(tree.Mount, tree.Kubepods)
+	hidden := kp + ".later"
+	if err := os.Rename(kp, hidden); err != nil {
+		t.Fatal(err)
+	}
+	path := writeConfig(t, "")
+	cfg := testConfig(config.ModePod)
+	cfg.Cgroup.RescanInterval = 10 * time.Second
+	h := &harness{t: t, tree: tree, cfg: cfg, clock: clock.NewFake(epoch), logs: &logBuffer{}, hup: make(chan os.Signal),
+		status: make(chan chan<- Status), obs: make(chan observation), done: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	t.Cleanup(h.stop)
+	opt := h.options(path, t.TempDir())
+	go func() { h.done <- Run(ctx, opt) }()
+	h.clock.BlockUntil(1)   // the retry ticker
+	h.hup <- syscall.SIGHUP // must not kill the daemon while it waits
+	if err := os.Rename(hidden, kp); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Step(cfg.Cgroup.RescanInterval)
+	h.snapshot() // the loop runs
+	h.mu.Lock()
+	states := append([]string{}, h.states...)
+	h.mu.Unlock()
+	if len(states) < 2 || states[0] != "READY=1" || !strings.HasPrefix(states[1], "STATUS=waiting for the kubelet") {
+		t.Errorf("sd_notify = %q, want READY=1 then a waiting status before kubepods exists", states)
+	}
+	if len(h.logs.records(t, "found the kubelet's pod cgroup", "")) != 1 || len(h.logs.records(t, "SIGHUP: reloading the config", "")) != 1 {
+		t.Errorf("want the SIGHUP taken and kubepods found:\n%s", h.logs)
+	}
+}
+
+// The status socket answers with the daemon's state and the pods ranked.
+func TestStatusSocketAnswers(t *testing.T) {
+	tree := nodeWithOnePodPerClass(t, cgroupv2.DriverSystemd)
+	run := t.TempDir()
+	h := startWith(t, tree, killOnly(config.ModeDryRun), "", func(o *Options) { o.testStatus = nil; o.RunDir = run })
+	h.runDir = run
+	sock := filepath.Join(run, "status.sock")
+	var s Status
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		conn, err := net.Dial("unix", sock)
+		if err == nil {
+			err = json.NewDecoder(conn).Decode(&s)
+			conn.Close()
+		}
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no status on %s: %v", sock, err)
+		}
+	}
+	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("socket mode %v (%v), want 0600: root only", fi.Mode(), err)
+	}
+	if len(s.Pods) != 4 || s.Pods[0].UID != "be" || s.Pods[0].Rank != 1 || s.Features.Kernel != "6.1.0-test" || mode(s) != "dry-run" {
+		t.Errorf("status = %+v", s)
+	}
+	if s.Triggers[0].Key != triggerKubepods || s.Decision.WindowsNeeded != 2 {
+		t.Errorf("triggers %+v, decision %+v", s.Triggers, s.Decision)
+	}
+}

@@ -1,0 +1,230 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/policy"
+	"github.com/kube-oomd/kube-oomd/relief"
+)
+
+// DefaultSocket is where `kube-oomd status` asks the daemon.
+const DefaultSocket = "/run/kube-oomd/status.sock"
+
+// Status is the daemon's answer to `kube-oomd status`, as JSON.
+type Status struct {
+	Version    string            `json:"version"`
+	PID        int               `json:"pid"`
+	Started    time.Time         `json:"started"`
+	ConfigFile string            `json:"config_file"`
+	Defaults   bool              `json:"config_defaults"` // no file: built-in defaults
+	Config     map[string]any    `json:"config"`
+	Features   FeatureStatus     `json:"features"`
+	Triggers   []TriggerStatus   `json:"triggers"`
+	Decision   DecisionStatus    `json:"decision"`
+	Action     *ActionStatus     `json:"action"` // in flight, or null
+	Pods       []PodRow          `json:"pods"`   // ranked, as `kube-oomd pods`
+	PodsError  string            `json:"pods_error,omitempty"`
+	Throttles  []relief.Throttle `json:"throttles"`
+	Kills      []KillRecord      `json:"kills"` // the last few, newest last
+
+	// What the status server needs to rank the pods off the loop.
+	refs   []cgroupv2.PodRef
+	rank   policy.RankConfig
+	layout cgroupv2.Layout
+}
+
+// FeatureStatus is what the daemon found on the node.
+type FeatureStatus struct {
+	Kernel        string `json:"kernel"`
+	PageSize      uint64 `json:"page_size"`
+	Driver        string `json:"driver"`
+	Kubepods      string `json:"kubepods"`
+	CgroupKill    bool   `json:"cgroup_kill"`
+	MemoryReclaim bool   `json:"memory_reclaim"`
+	MemoryHighVia string `json:"memory_high_via"` // systemd or file
+}
+
+// TriggerStatus is one PSI trigger.
+type TriggerStatus struct {
+	Key       string     `json:"key"`
+	File      string     `json:"file"`
+	InForce   string     `json:"in_force"`
+	Requested string     `json:"requested"`
+	Events    int        `json:"events"`
+	LastEvent *time.Time `json:"last_event"`
+}
+
+// DecisionStatus is the decision's state.
+type DecisionStatus struct {
+	PressuredWindows int     `json:"pressured_windows"`
+	WindowsNeeded    int     `json:"windows_needed"`
+	StrainedWindows  int     `json:"strained_windows"`
+	CalmWindows      int     `json:"calm_windows"`
+	StallShare       float64 `json:"stall_share"`
+	NearLimit        bool    `json:"near_limit"`
+	Usage            uint64  `json:"usage_bytes"`
+	Limit            uint64  `json:"limit_bytes"`
+	Cooling          bool    `json:"cooling"`
+}
+
+// ActionStatus is the action in flight.
+type ActionStatus struct {
+	Name  string    `json:"name"`
+	Since time.Time `json:"since"`
+}
+
+// PodRow is one pod as `kube-oomd pods` and `kube-oomd status` show it.
+type PodRow struct {
+	Rank            int          `json:"rank"` // 1 = next victim; 0 = protected
+	UID             string       `json:"uid"`
+	QoS             cgroupv2.QoS `json:"qos"`
+	Cgroup          string       `json:"cgroup"`
+	WorkingSetBytes uint64       `json:"working_set_bytes"`
+	CurrentBytes    uint64       `json:"current_bytes"`
+	RequestBytes    uint64       `json:"request_bytes"`
+	RequestSource   string       `json:"request_source"`
+	LimitBytes      *uint64      `json:"limit_bytes"` // null: no limit
+	PSISomeAvg10    float64      `json:"psi_some_avg10"`
+	PSIFullAvg10    float64      `json:"psi_full_avg10"`
+	Protected       bool         `json:"protected"`
+	ProtectedReason string       `json:"protected_reason,omitempty"`
+	TooSmall        bool         `json:"too_small"`
+	Containers      int          `json:"containers"`
+}
+
+// PodRows turns a ranking into rows.
+func PodRows(ranked []policy.Candidate) []PodRow {
+	out := make([]PodRow, len(ranked))
+	for i, c := range ranked {
+		p := PodRow{
+			Rank: c.Rank, UID: c.Pod.UID, QoS: c.Pod.QoS, Cgroup: c.Pod.Path,
+			WorkingSetBytes: c.Pod.WorkingSet, CurrentBytes: c.Pod.Current,
+			RequestBytes: c.Request, RequestSource: string(c.RequestSource),
+			PSISomeAvg10: c.Pod.Pressure.Some.Avg10, PSIFullAvg10: c.Pod.Pressure.Full.Avg10,
+			Protected: c.Protected != "", ProtectedReason: c.Protected, TooSmall: c.Small,
+			Containers: len(c.Pod.Containers),
+		}
+		if c.Pod.Max != cgroupv2.Unlimited {
+			limit := c.Pod.Max
+			p.LimitBytes = &limit
+		}
+		out[i] = p
+	}
+	return out
+}
+
+// snapshot is the daemon's state for status, gathered on the loop from
+// what it holds: no file is read here.
+func (d *Daemon) snapshot() Status {
+	v := d.verdict
+	s := Status{
+		Version: d.opt.Version, PID: os.Getpid(), Started: d.started,
+		ConfigFile: d.opt.ConfigPath, Defaults: d.defaulted, Config: groupMap(d.cfg.LogValue()),
+		Features: FeatureStatus{
+			Kernel: d.features.Kernel, PageSize: d.features.PageSize, Driver: string(d.layout.Driver), Kubepods: d.layout.Kubepods,
+			CgroupKill: d.features.CgroupKill, MemoryReclaim: d.features.MemoryReclaim, MemoryHighVia: d.via,
+		},
+		Triggers: d.triggers.status(),
+		Decision: DecisionStatus{
+			PressuredWindows: v.Pressured, WindowsNeeded: d.th.Windows, StrainedWindows: v.Strained,
+			CalmWindows: v.Calm, StallShare: round(v.Stall), NearLimit: v.Near,
+			Usage: v.Usage, Limit: v.Limit, Cooling: v.Cooling,
+		},
+		Throttles: append([]relief.Throttle{}, d.throttles...),
+		Kills:     append([]KillRecord{}, d.kills...),
+		refs:      d.pods.refs(), rank: d.th.Rank, layout: d.layout,
+	}
+	if a := d.actions.running; a != nil {
+		copied := *a
+		s.Action = &copied
+	}
+	return s
+}
+
+// groupMap turns the config's log value into nested maps for JSON.
+func groupMap(v slog.Value) map[string]any {
+	m := map[string]any{}
+	for _, a := range v.Resolve().Group() {
+		if a.Value.Kind() == slog.KindGroup {
+			m[a.Key] = groupMap(a.Value)
+		} else {
+			m[a.Key] = a.Value.Any()
+		}
+	}
+	return m
+}
+
+// serveStatus listens on the status socket. Each connection gets one JSON
+// answer: the loop hands over its snapshot through the returned channel,
+// and the connection's own goroutine reads and ranks the pods, so that a
+// scan of many pods never holds up the loop.
+func (d *Daemon) serveStatus(ctx context.Context) (<-chan chan<- Status, error) {
+	path := filepath.Join(d.opt.RunDir, "status.sock")
+	if err := os.MkdirAll(d.opt.RunDir, 0o700); err != nil {
+		return nil, err
+	}
+	os.Remove(path) // left by a daemon that died
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil { // root only
+		ln.Close()
+		return nil, err
+	}
+	reqs := make(chan chan<- Status)
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+		os.Remove(path)
+	}()
+	procRoot := d.opt.ProcRoot
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+					return
+				}
+				// EMFILE and the like pass: back off, and go on serving.
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			go answer(ctx, conn, reqs, procRoot)
+		}
+	}()
+	return reqs, nil
+}
+
+// answer serves one status connection.
+func answer(ctx context.Context, conn net.Conn, reqs chan<- chan<- Status, procRoot string) {
+	defer conn.Close()
+	reply := make(chan Status, 1)
+	select {
+	case reqs <- reply:
+	case <-ctx.Done():
+		return
+	}
+	var s Status
+	select {
+	case s = <-reply:
+	case <-ctx.Done():
+		return
+	}
+	pods, err := cgroupv2.NewReader(s.layout, procRoot).ReadPods(s.refs)
+	if err != nil {
+		s.PodsError = err.Error()
+	}
+	s.Pods = PodRows(policy.Rank(pods, s.rank))
+	conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	json.NewEncoder(conn).Encode(s)
+}
