@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -17,19 +18,13 @@ import (
 
 const shippedFile = "../packaging/kube-oomd.toml"
 
-// structKeys returns the dotted keys named by Config's toml tags.
-func structKeys(t *testing.T) []string {
-	t.Helper()
-	var keys []string
-	ct := reflect.TypeFor[Config]()
-	for i := range ct.NumField() {
-		sf := ct.Field(i)
-		for j := range sf.Type.NumField() {
-			kf := sf.Type.Field(j)
-			keys = append(keys, sf.Tag.Get("toml")+"."+kf.Tag.Get("toml"))
-		}
+// tableKeys returns the dotted names of the key table, in order.
+func tableKeys() []string {
+	var names []string
+	for _, k := range keys {
+		names = append(names, k.name)
 	}
-	return keys
+	return names
 }
 
 func TestShippedFileIsDefault(t *testing.T) {
@@ -42,7 +37,10 @@ func TestShippedFileIsDefault(t *testing.T) {
 	}
 }
 
-func TestShippedFileHasEveryKey(t *testing.T) {
+// TestShippedFileMatchesTable checks that the shipped file sets every key
+// of the table, in its order and in its sections, to the table's built-in
+// value as the file writes it, and nothing else.
+func TestShippedFileMatchesTable(t *testing.T) {
 	data, err := os.ReadFile(shippedFile)
 	if err != nil {
 		t.Fatal(err)
@@ -52,28 +50,121 @@ func TestShippedFileHasEveryKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var inFile []string
+	var inFile, want []string
 	for _, k := range md.Keys() {
-		if len(k) == 2 {
-			inFile = append(inFile, k.String())
+		inFile = append(inFile, k.String())
+	}
+	def := Default()
+	for _, k := range keys {
+		if !slices.Contains(want, k.section()) {
+			want = append(want, k.section())
+		}
+		want = append(want, k.name)
+		section, _ := tree[k.section()].(map[string]any)
+		v, ok := section[k.short()]
+		if !ok {
+			t.Errorf("%s lacks %s", shippedFile, k.name)
+			continue
+		}
+		if d := k.toml(&def); !reflect.DeepEqual(v, d) {
+			t.Errorf("%s: %s = %#v, want the default %#v", shippedFile, k.name, v, d)
 		}
 	}
-	want := structKeys(t)
 	if !slices.Equal(inFile, want) {
-		t.Errorf("keys in %s (in order):\n %v\nwant the struct's toml tags:\n %v", shippedFile, inFile, want)
+		t.Errorf("keys in %s (in order):\n %v\nwant the sections and keys of the table:\n %v", shippedFile, inFile, want)
 	}
 }
 
-// TestKeyTableMatchesStruct keeps the parser's key table and Config's toml
-// tags in step.
-func TestKeyTableMatchesStruct(t *testing.T) {
+// TestKeyTableCoversConfig checks that each field of Config's sections has
+// exactly one key, that each section struct holds the keys of one section,
+// and that the table lists each section's keys together.
+func TestKeyTableCoversConfig(t *testing.T) {
 	var c Config
-	var table []string
-	for _, f := range c.fields() {
-		table = append(table, f.key)
+	fields := map[any]string{} // field address: "Section.Field"
+	cv := reflect.ValueOf(&c).Elem()
+	for i := range cv.NumField() {
+		sv := cv.Field(i)
+		for j := range sv.NumField() {
+			fields[sv.Field(j).Addr().Interface()] = cv.Type().Field(i).Name + "." + sv.Type().Field(j).Name
+		}
 	}
-	if want := structKeys(t); !slices.Equal(table, want) {
-		t.Errorf("key table:\n %v\nstruct toml tags:\n %v", table, want)
+	seen := map[string]string{}      // field: key
+	sectionOf := map[string]string{} // Config field: section
+	for _, k := range keys {
+		f, ok := fields[k.ptr(&c)]
+		if !ok {
+			t.Errorf("%s: its field is not a field of a Config section", k.name)
+			continue
+		}
+		if other, dup := seen[f]; dup {
+			t.Errorf("%s and %s both set %s", other, k.name, f)
+		}
+		seen[f] = k.name
+		structName, _, _ := strings.Cut(f, ".")
+		if s, ok := sectionOf[structName]; ok && s != k.section() {
+			t.Errorf("%s: Config.%s holds keys of [%s] and [%s]", k.name, structName, s, k.section())
+		}
+		sectionOf[structName] = k.section()
+	}
+	for _, f := range fields {
+		if _, ok := seen[f]; !ok {
+			t.Errorf("Config.%s has no key in the table", f)
+		}
+	}
+	var order []string
+	for _, k := range keys {
+		if n := len(order); n == 0 || order[n-1] != k.section() {
+			order = append(order, k.section())
+		}
+	}
+	if !slices.Equal(order, sections()) {
+		t.Errorf("the table's sections %v are not each in one run", order)
+	}
+	names := tableKeys()
+	if len(slices.Compact(slices.Sorted(slices.Values(names)))) != len(names) {
+		t.Errorf("the table names a key twice: %v", names)
+	}
+}
+
+// TestKeyTableRoundTrip checks that each key takes back, unchanged, the
+// value it writes, for the built-in value and for another valid one.
+func TestKeyTableRoundTrip(t *testing.T) {
+	other, err := Parse(testFile, []byte(otherConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []Config{Default(), other} {
+		for _, k := range keys {
+			var back Config
+			if err := k.set(&back, k.toml(&c)); err != nil {
+				t.Errorf("%s: set(%#v): %v", k.name, k.toml(&c), err)
+				continue
+			}
+			if got, want := reflect.ValueOf(k.ptr(&back)).Elem().Interface(), reflect.ValueOf(k.ptr(&c)).Elem().Interface(); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: %#v came back as %#v", k.name, want, got)
+			}
+		}
+	}
+}
+
+// TestOrdersName checks that each order names two keys of the table of one
+// ordered type, and that the defaults keep it.
+func TestOrders(t *testing.T) {
+	def := Default()
+	for _, o := range orders {
+		lo, ok1 := lookup(o.lower)
+		hi, ok2 := lookup(o.upper)
+		if !ok1 || !ok2 {
+			t.Errorf("order %s < %s names a key not in the table", o.lower, o.upper)
+			continue
+		}
+		if reflect.TypeOf(lo.ptr(&def)) != reflect.TypeOf(hi.ptr(&def)) {
+			t.Errorf("order %s < %s compares different types", o.lower, o.upper)
+			continue
+		}
+		if !o.holds(&def) {
+			t.Errorf("the defaults break %s < %s", o.lower, o.upper)
+		}
 	}
 }
 
@@ -114,16 +205,114 @@ func TestLoadReportsPath(t *testing.T) {
 	}
 }
 
+// otherConfig sets every key to a valid value other than its default.
+const otherConfig = `
+[cgroup]
+kubepods = "/k"
+driver = "systemd"
+rescan_interval = "1m"
+[pressure]
+kind = "some"
+stall = "200ms"
+window = "2s"
+windows = 3
+watch_host = false
+[memory]
+near_limit = "87.5%"
+host_available_floor = "2GiB"
+min_victim = 1000
+[relief]
+stall = "50ms"
+reclaim = false
+reclaim_chunk = "4KiB"
+reclaim_max = "1GB"
+throttle = false
+throttle_after = 5
+throttle_below = "10%"
+release_after = "1h"
+release_step = "100%"
+[kill]
+mode = "dry-run"
+on_imminent_oom = false
+cooldown = "30s"
+timeout = "10s"
+protect = ["/a*", "/kubepods.slice/b[0-9]"]
+[log]
+level = "debug"
+format = "json"
+`
+
+// TestLogValue checks the shape the start-up log and `kube-oomd status`
+// show: one group per section, in file order, each key once.
 func TestLogValue(t *testing.T) {
-	var buf bytes.Buffer
-	slog.New(slog.NewTextHandler(&buf, nil)).Info("start", "config", Default())
-	for _, want := range []string{
-		"config.cgroup.kubepods=auto", "config.pressure.window=1s",
-		"config.memory.near_limit=90%", "config.memory.host_available_floor=5%",
-		"config.memory.min_victim=32MiB", "config.kill.mode=pod", "config.log.level=INFO",
-	} {
-		if !strings.Contains(buf.String(), want) {
-			t.Errorf("log line %q lacks %q", buf.String(), want)
+	tests := []struct {
+		name string
+		cfg  func() Config
+		want string
+	}{
+		{"default", Default, "config.cgroup.kubepods=auto config.cgroup.driver=auto config.cgroup.rescan_interval=10s " +
+			"config.pressure.kind=full config.pressure.stall=100ms config.pressure.window=1s config.pressure.windows=2 config.pressure.watch_host=true " +
+			"config.memory.near_limit=90% config.memory.host_available_floor=5% config.memory.min_victim=32MiB " +
+			"config.relief.stall=30ms config.relief.reclaim=true config.relief.reclaim_chunk=32MiB config.relief.reclaim_max=256MiB " +
+			"config.relief.throttle=true config.relief.throttle_after=2 config.relief.throttle_below=5% config.relief.release_after=10s config.relief.release_step=25% " +
+			"config.kill.mode=pod config.kill.on_imminent_oom=true config.kill.cooldown=10s config.kill.timeout=5s config.kill.protect=[] " +
+			"config.log.level=INFO config.log.format=auto"},
+		{"other", func() Config {
+			c, err := Parse(testFile, []byte(otherConfig))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}, "config.cgroup.kubepods=/k config.cgroup.driver=systemd config.cgroup.rescan_interval=1m " +
+			"config.pressure.kind=some config.pressure.stall=200ms config.pressure.window=2s config.pressure.windows=3 config.pressure.watch_host=false " +
+			"config.memory.near_limit=87.5% config.memory.host_available_floor=2GiB config.memory.min_victim=1000B " +
+			"config.relief.stall=50ms config.relief.reclaim=false config.relief.reclaim_chunk=4KiB config.relief.reclaim_max=1000000000B " +
+			"config.relief.throttle=false config.relief.throttle_after=5 config.relief.throttle_below=10% config.relief.release_after=1h config.relief.release_step=100% " +
+			"config.kill.mode=dry-run config.kill.on_imminent_oom=false config.kill.cooldown=30s config.kill.timeout=10s config.kill.protect=\"[/a* /kubepods.slice/b[0-9]]\" " +
+			"config.log.level=DEBUG config.log.format=json"},
+	}
+	for _, tt := range tests {
+		var buf bytes.Buffer
+		noTime := func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
 		}
+		slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{ReplaceAttr: noTime})).Info("start", "config", tt.cfg())
+		if got, want := strings.TrimSpace(buf.String()), "level=INFO msg=start "+tt.want; got != want {
+			t.Errorf("%s: log line\n %s\nwant\n %s", tt.name, got, want)
+		}
+	}
+}
+
+// TestLogValueKinds checks the kinds of the values status turns into JSON:
+// numbers and booleans stay numbers and booleans, an empty kill.protect is
+// null.
+func TestLogValueKinds(t *testing.T) {
+	kinds := map[string]slog.Kind{}
+	var protect any = "unset"
+	for _, g := range Default().LogValue().Group() {
+		for _, a := range g.Value.Group() {
+			kinds[g.Key+"."+a.Key] = a.Value.Kind()
+			if g.Key+"."+a.Key == "kill.protect" {
+				protect = a.Value.Any()
+			}
+		}
+	}
+	for name, want := range map[string]slog.Kind{
+		"pressure.windows": slog.KindInt64, "relief.throttle_after": slog.KindInt64,
+		"pressure.watch_host": slog.KindBool, "relief.reclaim": slog.KindBool, "relief.throttle": slog.KindBool,
+		"kill.on_imminent_oom": slog.KindBool, "kill.protect": slog.KindAny, "kill.mode": slog.KindString,
+	} {
+		if kinds[name] != want {
+			t.Errorf("%s is a %s, want a %s", name, kinds[name], want)
+		}
+	}
+	if b, err := json.Marshal(protect); err != nil || string(b) != "null" {
+		t.Errorf("kill.protect shows as %s, %v; want null", b, err)
+	}
+	if len(kinds) != len(keys) {
+		t.Errorf("LogValue shows %d keys, the table has %d", len(kinds), len(keys))
 	}
 }

@@ -15,6 +15,7 @@ type Error struct {
 	Msg  string // what is wrong and what is valid
 
 	err error // underlying error, if any
+	off int   // byte offset in the file, to order errors on one line
 }
 
 // Error formats the problem as "FILE:LINE: key: msg", leaving out the parts
@@ -60,9 +61,10 @@ func (es Errors) Unwrap() []error {
 	return errs
 }
 
-// sort orders the problems by line, then key.
+// sort orders the problems as they come in the file, by line and then
+// offset; problems at one place by key.
 func (es Errors) sort() {
 	slices.SortStableFunc(es, func(a, b *Error) int {
-		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Key, b.Key))
+		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.off, b.off), cmp.Compare(a.Key, b.Key))
 	})
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -24,6 +25,8 @@ func fuzzSeeds() []string {
 		"x = '''\n''''\n",
 		"[kill\nmode = \"pod",
 		"\"\\e\\u0041\" = 1\n[ a . 'b' ]\n",
+		"\ufeff[kill]\nmode = \"x\"\n",
+		"a.b.c = 1\n[x.y]\nz = \"\"\"\n\n\"\"\"\n",
 	}
 }
 
@@ -37,8 +40,17 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := Parse("fuzz.toml", data)
 		if err == nil {
-			if cfg.Pressure.Stall <= 0 || cfg.Pressure.Stall >= cfg.Pressure.Window {
-				t.Fatalf("accepted stall %v with window %v", cfg.Pressure.Stall, cfg.Pressure.Window)
+			for _, o := range orders {
+				if !o.holds(&cfg) {
+					t.Fatalf("accepted %s not below %s: %+v", o.lower, o.upper, cfg)
+				}
+			}
+			// Every key takes back the value it writes.
+			for _, k := range keys {
+				back := cfg
+				if err := k.set(&back, k.toml(&cfg)); err != nil || !reflect.DeepEqual(back, cfg) {
+					t.Fatalf("%s: %#v does not come back: %v", k.name, k.toml(&cfg), err)
+				}
 			}
 			return
 		}
@@ -87,7 +99,34 @@ func FuzzParseSize(f *testing.F) {
 	})
 }
 
-func FuzzLineIndex(f *testing.F) {
+func FuzzParseRatio(f *testing.F) {
+	for _, s := range []string{"90%", "87.5%", " 5 % ", "0%", "100%", "101%", "0.9", "-5%", "1e2%", "%", "0.000000000000000000001%"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseRatio(s)
+		if err != nil {
+			if r != 0 || err.Error() == "" {
+				t.Errorf("ParseRatio(%q) = %v, %v", s, r, err)
+			}
+			return
+		}
+		if r < 0 || r > 1 {
+			t.Errorf("ParseRatio(%q) = %v, outside 0..1", s, r)
+		}
+		// A ratio printed by formatRatio parses back to itself.
+		if back, err := ParseRatio(formatRatio(r)); err != nil || back != r {
+			t.Errorf("ParseRatio(formatRatio(%v) = %q) = %v, %v", r, formatRatio(r), back, err)
+		}
+		if a, err := ParseAmount(s); err != nil || a != (Amount{Ratio: r}) {
+			t.Errorf("ParseAmount(%q) = %+v, %v; want ratio %v", s, a, err, r)
+		}
+	})
+}
+
+// FuzzKeyLines checks the lines locate finds for the keys of any TOML
+// document: within the file, and on a line that holds the key's name.
+func FuzzKeyLines(f *testing.F) {
 	if data, err := os.ReadFile(shippedFile); err == nil {
 		f.Add(string(data))
 	}
@@ -95,23 +134,39 @@ func FuzzLineIndex(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
-		lines := strings.Count(text, "\n") + 1
-		index := indexKeyLines(text)
-		for k, l := range index {
-			if k == "" || l < 1 || l > lines {
-				t.Errorf("key %q at line %d, want a key within lines 1..%d", k, l, lines)
-			}
-		}
-		// In valid TOML, the index finds every key the decoder finds.
-		var tree map[string]any
-		md, err := toml.Decode(text, &tree)
+		var top map[string]toml.Primitive
+		md, err := toml.Decode(text, &top)
 		if err != nil {
 			return
 		}
-		for _, k := range md.Keys() {
-			if _, ok := index[k.String()]; !ok {
-				t.Errorf("key %s not indexed", k)
+		p := parser{md: &md, lines: newLineIndex(text)}
+		lines := strings.Split(text, "\n")
+		var walk func(key toml.Key, prim toml.Primitive)
+		walk = func(key toml.Key, prim toml.Primitive) {
+			v, at := p.locate(prim)
+			line := at.line
+			if line < 1 || line > len(lines) {
+				t.Fatalf("key %s at line %d, want one of 1..%d", key, line, len(lines))
 			}
+			// A bare name is spelt as it is, unless written quoted with
+			// escapes.
+			name, text := key[len(key)-1], lines[line-1]
+			if key[len(key)-1:].String() == name && !strings.Contains(text, `\`) && !strings.Contains(text, name) {
+				t.Errorf("key %s at line %d: %q", key, line, lines[line-1])
+			}
+			if _, ok := v.(map[string]any); !ok {
+				return
+			}
+			var table map[string]toml.Primitive
+			if err := md.PrimitiveDecode(prim, &table); err != nil {
+				t.Fatalf("%s: %v", key, err)
+			}
+			for name, prim := range table {
+				walk(append(key[:len(key):len(key)], name), prim)
+			}
+		}
+		for name, prim := range top {
+			walk(toml.Key{name}, prim)
 		}
 	})
 }

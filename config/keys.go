@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"path"
@@ -9,237 +10,432 @@ import (
 	"time"
 )
 
-// field is one configuration key and how a TOML value is checked and stored.
-type field struct {
-	key string // dotted, as in the file: "kill.mode"
+// keys is the table of configuration keys, in the order of the shipped
+// file: each key is named here once, with the field that holds it, its
+// built-in value and its kind. Parse, Default, LogValue (the start-up log
+// and `kube-oomd status`) and the tests that keep packaging/kube-oomd.toml
+// and README.md in step all go through it.
+var keys = []key{
+	newKey("cgroup.kubepods", func(c *Config) *string { return &c.Cgroup.Kubepods },
+		"", cgroupPath()),
+	newKey("cgroup.driver", func(c *Config) *string { return &c.Cgroup.Driver },
+		DriverAuto, enum(DriverAuto, DriverSystemd, DriverCgroupfs)),
+	newKey("cgroup.rescan_interval", func(c *Config) *time.Duration { return &c.Cgroup.RescanInterval },
+		10*time.Second, duration(time.Second, 10*time.Minute, "")),
+
+	newKey("pressure.kind", func(c *Config) *string { return &c.Pressure.Kind },
+		KindFull, enum(KindSome, KindFull)),
+	newKey("pressure.stall", func(c *Config) *time.Duration { return &c.Pressure.Stall },
+		100*time.Millisecond, duration(1, 10*time.Second, "")),
+	newKey("pressure.window", func(c *Config) *time.Duration { return &c.Pressure.Window },
+		time.Second, duration(500*time.Millisecond, 10*time.Second, "")),
+	newKey("pressure.windows", func(c *Config) *int { return &c.Pressure.Windows },
+		2, integer(1, 60)),
+	newKey("pressure.watch_host", func(c *Config) *bool { return &c.Pressure.WatchHost },
+		true, boolean()),
+
+	newKey("memory.near_limit", func(c *Config) *float64 { return &c.Memory.NearLimit },
+		0.90, ratio(0.50, 1)),
+	newKey("memory.host_available_floor", func(c *Config) *Amount { return &c.Memory.HostAvailableFloor },
+		Amount{Ratio: 0.05}, amount(0.01, 0.50)),
+	newKey("memory.min_victim", func(c *Config) *uint64 { return &c.Memory.MinVictim },
+		32<<20, size(0, "")),
+
+	newKey("relief.stall", func(c *Config) *time.Duration { return &c.Relief.Stall },
+		30*time.Millisecond, duration(1, 10*time.Second, "")),
+	newKey("relief.reclaim", func(c *Config) *bool { return &c.Relief.Reclaim },
+		true, boolean()),
+	newKey("relief.reclaim_chunk", func(c *Config) *uint64 { return &c.Relief.ReclaimChunk },
+		32<<20, size(0, "")),
+	newKey("relief.reclaim_max", func(c *Config) *uint64 { return &c.Relief.ReclaimMax },
+		256<<20, size(0, "")),
+	newKey("relief.throttle", func(c *Config) *bool { return &c.Relief.Throttle },
+		true, boolean()),
+	newKey("relief.throttle_after", func(c *Config) *int { return &c.Relief.ThrottleAfter },
+		2, integer(1, 60)),
+	newKey("relief.throttle_below", func(c *Config) *float64 { return &c.Relief.ThrottleBelow },
+		0.05, ratio(0.01, 0.50)),
+	newKey("relief.release_after", func(c *Config) *time.Duration { return &c.Relief.ReleaseAfter },
+		10*time.Second, duration(time.Second, time.Hour, "")),
+	newKey("relief.release_step", func(c *Config) *float64 { return &c.Relief.ReleaseStep },
+		0.25, ratio(0.05, 1)),
+
+	newKey("kill.mode", func(c *Config) *string { return &c.Kill.Mode },
+		ModePod, enum(ModePod, ModeContainer, ModeDryRun)),
+	newKey("kill.on_imminent_oom", func(c *Config) *bool { return &c.Kill.OnImminentOOM },
+		true, boolean()),
+	newKey("kill.cooldown", func(c *Config) *time.Duration { return &c.Kill.Cooldown },
+		10*time.Second, duration(time.Second, 10*time.Minute, "")),
+	newKey("kill.timeout", func(c *Config) *time.Duration { return &c.Kill.Timeout },
+		5*time.Second, duration(100*time.Millisecond, time.Minute, "")),
+	newKey("kill.protect", func(c *Config) *[]string { return &c.Kill.Protect },
+		nil, globs()),
+
+	newKey("log.level", func(c *Config) *slog.Level { return &c.Log.Level },
+		slog.LevelInfo, level()),
+	newKey("log.format", func(c *Config) *string { return &c.Log.Format },
+		FormatAuto, enum(FormatAuto, FormatJournal, FormatText, FormatJSON)),
+}
+
+// orders are the checks between two keys: the value of lower must stay
+// below that of upper. Parse reports a breach on whichever of the two keys
+// comes later in the file.
+var orders = []order{
+	// A stall is a share of one window.
+	{lower: "pressure.stall", upper: "pressure.window", strict: true, below: "shorter than", above: "longer than"},
+	// Relief starts before a kill is considered.
+	{lower: "relief.stall", upper: "pressure.stall", strict: true, below: "shorter than", above: "longer than"},
+}
+
+// key is one configuration key. Its functions are bound to its field.
+type key struct {
+	name string // dotted, as in the file: "kill.mode"
+
+	// ptr returns the address of the key's field in c.
+	ptr func(c *Config) any
+	// reset stores the built-in value in c.
+	reset func(c *Config)
 	// set checks a decoded TOML value (string, int64, float64, bool, []any,
-	// map[string]any, time.Time) and, if it is valid, stores it. The error
-	// text is shown to the operator after "FILE:LINE: key: ".
-	set func(v any) error
+	// map[string]any, []map[string]any or time.Time) and, if it is valid,
+	// stores it in c. The error text is shown to the operator after
+	// "FILE:LINE: key: ".
+	set func(c *Config, v any) error
+	// toml returns the value in c as the file writes it, as decoded TOML
+	// (a string, int64, bool or []any); set takes it back unchanged.
+	toml func(c *Config) any
+	// show returns the value in c for the start-up log and status.
+	show func(c *Config) slog.Value
 }
 
-// fields lists every key of the file, in file order, bound to c.
-func (c *Config) fields() []field {
-	return []field{
-		{"cgroup.kubepods", setString(&c.Cgroup.Kubepods, checkCgroupPath)},
-		{"cgroup.driver", setEnum(&c.Cgroup.Driver, DriverAuto, DriverSystemd, DriverCgroupfs)},
-		{"cgroup.rescan_interval", setDuration(&c.Cgroup.RescanInterval, time.Second, 10*time.Minute)},
+// section returns the key's section: "kill" for "kill.mode".
+func (k key) section() string {
+	s, _, _ := strings.Cut(k.name, ".")
+	return s
+}
 
-		{"pressure.kind", setEnum(&c.Pressure.Kind, KindSome, KindFull)},
-		// Must also be shorter than pressure.window; Parse checks that.
-		{"pressure.stall", setDuration(&c.Pressure.Stall, 1, 10*time.Second)},
-		{"pressure.window", setDuration(&c.Pressure.Window, 500*time.Millisecond, 10*time.Second)},
-		{"pressure.windows", setInt(&c.Pressure.Windows, 1, 60)},
-		{"pressure.watch_host", setBool(&c.Pressure.WatchHost)},
+// short returns the key's name within its section: "mode" for "kill.mode".
+func (k key) short() string {
+	_, n, _ := strings.Cut(k.name, ".")
+	return n
+}
 
-		{"memory.near_limit", setRatio(&c.Memory.NearLimit, 0.50, 1)},
-		{"memory.host_available_floor", setAmount(&c.Memory.HostAvailableFloor, 0.01, 0.50)},
-		{"memory.min_victim", setSize(&c.Memory.MinVictim)},
+// kind is how values of one Go type are read from TOML, checked, written
+// back and shown.
+type kind[T any] struct {
+	// parse checks a decoded TOML value and converts it.
+	parse func(v any) (T, error)
+	// toml writes a value as decoded TOML, as the file spells it.
+	toml func(T) any
+	// show is the value for the log and status; nil means the toml value.
+	show func(T) slog.Value
+}
 
-		// relief.stall must also be below pressure.stall; Parse checks that.
-		{"relief.stall", setDuration(&c.Relief.Stall, 1, 10*time.Second)},
-		{"relief.reclaim", setBool(&c.Relief.Reclaim)},
-		{"relief.reclaim_chunk", setSize(&c.Relief.ReclaimChunk)},
-		{"relief.reclaim_max", setSize(&c.Relief.ReclaimMax)},
-		{"relief.throttle", setBool(&c.Relief.Throttle)},
-		{"relief.throttle_after", setInt(&c.Relief.ThrottleAfter, 1, 60)},
-		{"relief.throttle_below", setRatio(&c.Relief.ThrottleBelow, 0.01, 0.50)},
-		{"relief.release_after", setDuration(&c.Relief.ReleaseAfter, time.Second, time.Hour)},
-		{"relief.release_step", setRatio(&c.Relief.ReleaseStep, 0.05, 1)},
-
-		{"kill.mode", setEnum(&c.Kill.Mode, ModePod, ModeContainer, ModeDryRun)},
-		{"kill.on_imminent_oom", setBool(&c.Kill.OnImminentOOM)},
-		{"kill.cooldown", setDuration(&c.Kill.Cooldown, time.Second, 10*time.Minute)},
-		{"kill.timeout", setDuration(&c.Kill.Timeout, 100*time.Millisecond, time.Minute)},
-		{"kill.protect", setGlobs(&c.Kill.Protect)},
-
-		{"log.level", setLevel(&c.Log.Level)},
-		{"log.format", setEnum(&c.Log.Format, FormatAuto, FormatJournal, FormatText, FormatJSON)},
+// newKey binds a kind to the key's field and built-in value.
+func newKey[T any](name string, field func(*Config) *T, def T, k kind[T]) key {
+	show := k.show
+	if show == nil {
+		show = func(v T) slog.Value { return slog.AnyValue(k.toml(v)) }
+	}
+	return key{
+		name:  name,
+		ptr:   func(c *Config) any { return field(c) },
+		reset: func(c *Config) { *field(c) = def },
+		set: func(c *Config, v any) error {
+			t, err := k.parse(v)
+			if err != nil {
+				return err
+			}
+			*field(c) = t
+			return nil
+		},
+		toml: func(c *Config) any { return k.toml(*field(c)) },
+		show: func(c *Config) slog.Value { return show(*field(c)) },
 	}
 }
 
-func setString(dst *string, check func(string) error) func(any) error {
-	return func(v any) error {
-		s, ok := v.(string)
-		if !ok {
-			return typeError(v, "a quoted string")
-		}
-		if err := check(s); err != nil {
-			return err
-		}
-		*dst = s
-		return nil
+// lookup returns the key with the dotted name.
+func lookup(name string) (key, bool) {
+	i := slices.IndexFunc(keys, func(k key) bool { return k.name == name })
+	if i < 0 {
+		return key{}, false
 	}
+	return keys[i], true
 }
 
-func setEnum(dst *string, valid ...string) func(any) error {
+// sections returns the section names, in file order.
+func sections() []string {
+	var names []string
+	for _, k := range keys {
+		if s := k.section(); !slices.Contains(names, s) {
+			names = append(names, s)
+		}
+	}
+	return names
+}
+
+// sectionKeys returns the short key names of one section, in file order.
+func sectionKeys(section string) []string {
+	var names []string
+	for _, k := range keys {
+		if k.section() == section {
+			names = append(names, k.short())
+		}
+	}
+	return names
+}
+
+// order is a check between two keys of the same type, a time.Duration or a
+// uint64 (see compare).
+type order struct {
+	lower, upper string // key names
+	strict       bool   // lower must be below upper, not equal
+	below, above string // the relation, said of lower and of upper
+}
+
+// holds reports whether the order holds in c.
+func (o order) holds(c *Config) bool {
+	lo, _ := lookup(o.lower)
+	hi, _ := lookup(o.upper)
+	d := compare(lo.ptr(c), hi.ptr(c))
+	return d < 0 || d == 0 && !o.strict
+}
+
+// compare compares two fields of the same ordered type.
+func compare(a, b any) int {
+	switch a := a.(type) {
+	case *time.Duration:
+		return cmp.Compare(*a, *b.(*time.Duration))
+	case *uint64:
+		return cmp.Compare(*a, *b.(*uint64))
+	}
+	panic(fmt.Sprintf("config: cannot order a %T", a))
+}
+
+func enum(valid ...string) kind[string] {
 	list := strings.Join(valid, ", ")
-	return func(v any) error {
-		s, ok := v.(string)
-		if !ok {
-			return typeError(v, "a quoted string, one of "+list)
-		}
-		if !slices.Contains(valid, s) {
-			return fmt.Errorf("%q is not one of %s", s, list)
-		}
-		*dst = s
-		return nil
+	return kind[string]{
+		parse: func(v any) (string, error) {
+			s, ok := v.(string)
+			if !ok {
+				return "", typeError(v, "a quoted string, one of "+list)
+			}
+			if !slices.Contains(valid, s) {
+				return "", fmt.Errorf("%q is not one of %s", s, list)
+			}
+			return s, nil
+		},
+		toml: func(s string) any { return s },
 	}
 }
 
-func setDuration(dst *time.Duration, lo, hi time.Duration) func(any) error {
+// cgroupPath is cgroup.kubepods: "" (auto-detect, shown as "auto") or a
+// clean absolute path below the cgroup2 mount.
+func cgroupPath() kind[string] {
+	return kind[string]{
+		parse: func(v any) (string, error) {
+			s, ok := v.(string)
+			if !ok {
+				return "", typeError(v, "a quoted string")
+			}
+			return s, checkCgroupPath(s)
+		},
+		toml: func(s string) any { return s },
+		show: func(s string) slog.Value {
+			if s == "" {
+				return slog.StringValue("auto")
+			}
+			return slog.StringValue(s)
+		},
+	}
+}
+
+// duration accepts a quoted Go duration from lo to hi; why, if not empty,
+// follows the range in the error.
+func duration(lo, hi time.Duration, why string) kind[time.Duration] {
 	want := fmt.Sprintf("between %s and %s", formatDuration(lo), formatDuration(hi))
 	if lo == 1 {
 		want = fmt.Sprintf("more than 0 and at most %s", formatDuration(hi))
 	}
-	return func(v any) error {
-		s, ok := v.(string)
-		if !ok {
-			return typeError(v, `a quoted duration with a unit, like "500ms", "10s" or "2m"`)
-		}
-		d, err := time.ParseDuration(strings.TrimSpace(s))
-		if err != nil {
-			return fmt.Errorf(`%q is not a duration; write a number and a unit (ms, s, m, h), like "500ms", "10s" or "2m"`, s)
-		}
-		if d < lo || d > hi {
-			return fmt.Errorf("%q is out of range; must be %s", s, want)
-		}
-		*dst = d
-		return nil
-	}
-}
-
-func setInt(dst *int, lo, hi int) func(any) error {
-	return func(v any) error {
-		n, ok := v.(int64)
-		if !ok {
-			return typeError(v, fmt.Sprintf("a whole number from %d to %d, without quotes", lo, hi))
-		}
-		if n < int64(lo) || n > int64(hi) {
-			return fmt.Errorf("%d is out of range; must be from %d to %d", n, lo, hi)
-		}
-		*dst = int(n)
-		return nil
-	}
-}
-
-func setBool(dst *bool) func(any) error {
-	return func(v any) error {
-		b, ok := v.(bool)
-		if !ok {
-			return typeError(v, "true or false, without quotes")
-		}
-		*dst = b
-		return nil
-	}
-}
-
-func setRatio(dst *float64, lo, hi float64) func(any) error {
-	return func(v any) error {
-		s, ok := v.(string)
-		if !ok {
-			return typeError(v, fmt.Sprintf(`a quoted percentage from %s to %s, like "90%%"`, formatRatio(lo), formatRatio(hi)))
-		}
-		r, err := ParseRatio(s)
-		if err != nil {
-			return err
-		}
-		if r < lo || r > hi {
-			return fmt.Errorf("%q is out of range; must be from %s to %s", s, formatRatio(lo), formatRatio(hi))
-		}
-		*dst = r
-		return nil
-	}
-}
-
-// setAmount accepts a size, or a percentage between lo and hi.
-func setAmount(dst *Amount, lo, hi float64) func(any) error {
-	return func(v any) error {
-		var a Amount
-		switch v := v.(type) {
-		case int64:
-			if v < 0 {
-				return fmt.Errorf("%d must not be negative", v)
-			}
-			a.Bytes = uint64(v)
-		case string:
-			var err error
-			if a, err = ParseAmount(v); err != nil {
-				return err
-			}
-			isRatio := strings.HasSuffix(strings.TrimSpace(v), "%")
-			if isRatio && (a.Ratio < lo || a.Ratio > hi) {
-				return fmt.Errorf("%q is out of range; a percentage must be from %s to %s", v, formatRatio(lo), formatRatio(hi))
-			}
-		default:
-			return typeError(v, fmt.Sprintf(`a quoted size like "512MiB", or a quoted percentage from %s to %s like "5%%"`, formatRatio(lo), formatRatio(hi)))
-		}
-		*dst = a
-		return nil
-	}
-}
-
-// setSize accepts a size string or a whole number of bytes.
-func setSize(dst *uint64) func(any) error {
-	return func(v any) error {
-		switch v := v.(type) {
-		case int64:
-			if v < 0 {
-				return fmt.Errorf("%d must not be negative", v)
-			}
-			*dst = uint64(v)
-		case string:
-			n, err := ParseSize(v)
-			if err != nil {
-				return err
-			}
-			*dst = n
-		default:
-			return typeError(v, `a quoted size like "32MiB", or a whole number of bytes`)
-		}
-		return nil
-	}
-}
-
-func setGlobs(dst *[]string) func(any) error {
-	const want = `an array of quoted patterns, like ["/kubepods.slice/kubepods-pod*.slice"]`
-	return func(v any) error {
-		list, ok := v.([]any)
-		if !ok {
-			return typeError(v, want)
-		}
-		var globs []string // nil when empty, like Default
-		for i, item := range list {
-			g, ok := item.(string)
+	return kind[time.Duration]{
+		parse: func(v any) (time.Duration, error) {
+			s, ok := v.(string)
 			if !ok {
-				return fmt.Errorf("item %d: %w", i+1, typeError(item, "a quoted pattern"))
+				return 0, typeError(v, `a quoted duration with a unit, like "500ms", "10s" or "2m"`)
 			}
-			if err := checkGlob(g); err != nil {
-				return fmt.Errorf("item %d: %w", i+1, err)
+			d, err := time.ParseDuration(strings.TrimSpace(s))
+			if err != nil {
+				return 0, fmt.Errorf(`%q is not a duration; write a number and a unit (ms, s, m, h), like "500ms", "10s" or "2m"`, s)
 			}
-			globs = append(globs, g)
-		}
-		*dst = globs
-		return nil
+			if d < lo || d > hi {
+				return 0, fmt.Errorf("%q is out of range; must be %s%s", s, want, why)
+			}
+			return d, nil
+		},
+		toml: func(d time.Duration) any { return formatDuration(d) },
 	}
 }
 
-func setLevel(dst *slog.Level) func(any) error {
-	levels := map[string]slog.Level{
-		"debug": slog.LevelDebug, "info": slog.LevelInfo,
-		"warn": slog.LevelWarn, "error": slog.LevelError,
+func integer(lo, hi int) kind[int] {
+	return kind[int]{
+		parse: func(v any) (int, error) {
+			n, ok := v.(int64)
+			if !ok {
+				return 0, typeError(v, fmt.Sprintf("a whole number from %d to %d, without quotes", lo, hi))
+			}
+			if n < int64(lo) || n > int64(hi) {
+				return 0, fmt.Errorf("%d is out of range; must be from %d to %d", n, lo, hi)
+			}
+			return int(n), nil
+		},
+		toml: func(n int) any { return int64(n) },
 	}
-	return func(v any) error {
-		s, ok := v.(string)
-		if !ok {
-			return typeError(v, "a quoted string, one of debug, info, warn, error")
-		}
-		l, ok := levels[strings.ToLower(s)]
-		if !ok {
-			return fmt.Errorf("%q is not one of debug, info, warn, error", s)
-		}
-		*dst = l
-		return nil
+}
+
+func boolean() kind[bool] {
+	return kind[bool]{
+		parse: func(v any) (bool, error) {
+			b, ok := v.(bool)
+			if !ok {
+				return false, typeError(v, "true or false, without quotes")
+			}
+			return b, nil
+		},
+		toml: func(b bool) any { return b },
+	}
+}
+
+// ratio accepts a quoted percentage from lo to hi.
+func ratio(lo, hi float64) kind[float64] {
+	return kind[float64]{
+		parse: func(v any) (float64, error) {
+			s, ok := v.(string)
+			if !ok {
+				return 0, typeError(v, fmt.Sprintf(`a quoted percentage from %s to %s, like "90%%"`, formatRatio(lo), formatRatio(hi)))
+			}
+			r, err := ParseRatio(s)
+			if err != nil {
+				return 0, err
+			}
+			if r < lo || r > hi {
+				return 0, fmt.Errorf("%q is out of range; must be from %s to %s", s, formatRatio(lo), formatRatio(hi))
+			}
+			return r, nil
+		},
+		toml: func(r float64) any { return formatRatio(r) },
+	}
+}
+
+// amount accepts a size, or a percentage from lo to hi.
+func amount(lo, hi float64) kind[Amount] {
+	return kind[Amount]{
+		parse: func(v any) (Amount, error) {
+			var a Amount
+			switch v := v.(type) {
+			case int64:
+				if v < 0 {
+					return a, fmt.Errorf("%d must not be negative", v)
+				}
+				a.Bytes = uint64(v)
+			case string:
+				var err error
+				if a, err = ParseAmount(v); err != nil {
+					return a, err
+				}
+				isRatio := strings.HasSuffix(strings.TrimSpace(v), "%")
+				if isRatio && (a.Ratio < lo || a.Ratio > hi) {
+					return Amount{}, fmt.Errorf("%q is out of range; a percentage must be from %s to %s", v, formatRatio(lo), formatRatio(hi))
+				}
+			default:
+				return a, typeError(v, fmt.Sprintf(`a quoted size like "512MiB", or a quoted percentage from %s to %s like "5%%"`, formatRatio(lo), formatRatio(hi)))
+			}
+			return a, nil
+		},
+		toml: func(a Amount) any { return a.String() },
+	}
+}
+
+// size accepts a size string or a whole number of bytes, at least lo; why,
+// if not empty, follows the bound in the error.
+func size(lo uint64, why string) kind[uint64] {
+	return kind[uint64]{
+		parse: func(v any) (uint64, error) {
+			var n uint64
+			switch v := v.(type) {
+			case int64:
+				if v < 0 {
+					return 0, fmt.Errorf("%d must not be negative", v)
+				}
+				n = uint64(v)
+			case string:
+				var err error
+				if n, err = ParseSize(v); err != nil {
+					return 0, err
+				}
+			default:
+				return 0, typeError(v, `a quoted size like "32MiB", or a whole number of bytes`)
+			}
+			if n < lo {
+				return 0, fmt.Errorf("%s is out of range; must be at least %s%s", showValue(v), FormatSize(lo), why)
+			}
+			return n, nil
+		},
+		toml: func(n uint64) any { return FormatSize(n) },
+	}
+}
+
+func globs() kind[[]string] {
+	const want = `an array of quoted patterns, like ["/kubepods.slice/kubepods-pod*.slice"]`
+	return kind[[]string]{
+		parse: func(v any) ([]string, error) {
+			list, ok := v.([]any)
+			if !ok {
+				return nil, typeError(v, want)
+			}
+			var globs []string // nil when empty, like Default
+			for i, item := range list {
+				g, ok := item.(string)
+				if !ok {
+					return nil, fmt.Errorf("item %d: %w", i+1, typeError(item, "a quoted pattern"))
+				}
+				if err := checkGlob(g); err != nil {
+					return nil, fmt.Errorf("item %d: %w", i+1, err)
+				}
+				globs = append(globs, g)
+			}
+			return globs, nil
+		},
+		toml: func(globs []string) any {
+			list := make([]any, len(globs))
+			for i, g := range globs {
+				list[i] = g
+			}
+			return list
+		},
+		show: func(globs []string) slog.Value { return slog.AnyValue(globs) },
+	}
+}
+
+// levels are the values of log.level.
+var levels = []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError}
+
+// level accepts a level name in any case; the file writes it in lower case,
+// the log and status as slog does ("INFO").
+func level() kind[slog.Level] {
+	return kind[slog.Level]{
+		parse: func(v any) (slog.Level, error) {
+			s, ok := v.(string)
+			if !ok {
+				return 0, typeError(v, "a quoted string, one of debug, info, warn, error")
+			}
+			for _, l := range levels {
+				if strings.ToLower(s) == strings.ToLower(l.String()) {
+					return l, nil
+				}
+			}
+			return 0, fmt.Errorf("%q is not one of debug, info, warn, error", s)
+		},
+		toml: func(l slog.Level) any { return strings.ToLower(l.String()) },
+		show: func(l slog.Level) slog.Value { return slog.StringValue(l.String()) },
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -32,20 +31,23 @@ func Load(path string) (Config, error) {
 // reported together.
 func Parse(file string, data []byte) (Config, error) {
 	text := string(data)
-	var tree map[string]any
-	if _, err := toml.Decode(text, &tree); err != nil {
+	// Each value stays a toml.Primitive until its key is known: the toml
+	// package's own decoding into Config would stop at the first error and
+	// match key names case-insensitively; here every key is checked,
+	// exactly, and located (see locate).
+	var top map[string]toml.Primitive
+	md, err := toml.Decode(text, &top)
+	if err != nil {
 		return Config{}, Errors{syntaxError(file, text, err)}
 	}
 
-	// The tree is walked here, rather than decoded into Config by the toml
-	// package, because that stops at the first error and matches key names
-	// case-insensitively; here every key is checked, exactly.
-	p := parser{file: file, lines: indexKeyLines(text), cfg: Default()}
-	p.fields = p.cfg.fields()
-	for _, name := range slices.Sorted(maps.Keys(tree)) {
-		p.section(toml.Key{name}, tree[name])
+	p := parser{file: file, md: &md, lines: newLineIndex(text), cfg: Default(), at: map[string]pos{}}
+	for _, name := range slices.Sorted(maps.Keys(top)) {
+		p.section(name, top[name])
 	}
-	p.checkStallWindow()
+	for _, o := range orders {
+		p.checkOrder(o)
+	}
 
 	if len(p.errs) > 0 {
 		p.errs.sort()
@@ -56,72 +58,78 @@ func Parse(file string, data []byte) (Config, error) {
 
 // parser collects the configuration and the problems of one file.
 type parser struct {
-	file   string
-	lines  keyLines
-	cfg    Config
-	fields []field // bound to cfg
-	errs   Errors
+	file  string
+	md    *toml.MetaData
+	lines lineIndex
+	cfg   Config
+	at    map[string]pos // where the file sets each key of the table
+	errs  Errors
 }
 
-// fail records a problem with key.
-func (p *parser) fail(key toml.Key, err error) {
+// fail records a problem with key, defined at at.
+func (p *parser) fail(key toml.Key, at pos, err error) {
 	p.errs = append(p.errs, &Error{
 		File: p.file,
-		Line: p.lines.line(key),
+		Line: at.line,
 		Key:  key.String(),
 		Msg:  err.Error(),
 		err:  err,
+		off:  at.off,
 	})
 }
 
 // section applies one top-level entry of the file, normally a [section].
-func (p *parser) section(name toml.Key, v any) {
-	keys := p.sectionKeys(name[0])
-	if len(keys) == 0 {
-		p.fail(name, p.unknownSection(name[0], v))
+func (p *parser) section(name string, prim toml.Primitive) {
+	key := toml.Key{name}
+	v, at := p.locate(prim)
+	if !slices.Contains(sections(), name) {
+		p.fail(key, at, unknownSection(name, v))
 		return
 	}
-	table, ok := v.(map[string]any)
-	if !ok {
-		p.fail(name, fmt.Errorf("%s is a section, not %s; write it as a [%s] table of keys", name, typeName(v), name))
+	if _, ok := v.(map[string]any); !ok {
+		p.fail(key, at, fmt.Errorf("%s is a section, not %s; write it as a [%s] table of keys", name, typeName(v), name))
 		return
 	}
-	for _, k := range slices.Sorted(maps.Keys(table)) {
-		key := toml.Key{name[0], k}
-		f, ok := p.field(key.String())
+	var table map[string]toml.Primitive
+	if err := p.md.PrimitiveDecode(prim, &table); err != nil {
+		p.fail(key, at, err) // not expected: v is a table
+		return
+	}
+	for _, n := range slices.Sorted(maps.Keys(table)) {
+		key := toml.Key{name, n}
+		v, at := p.locate(table[n])
+		k, ok := lookup(key.String())
 		if !ok {
-			p.fail(key, p.unknownKey(name[0], k))
+			p.fail(key, at, unknownKey(name, n))
 			continue
 		}
-		if err := f.set(table[k]); err != nil {
-			p.fail(key, err)
+		p.at[k.name] = at
+		if err := k.set(&p.cfg, v); err != nil {
+			p.fail(key, at, err)
 		}
 	}
 }
 
-// checkStallWindow checks pressure.stall < pressure.window and
-// relief.stall < pressure.stall.
-func (p *parser) checkStallWindow() {
-	p.checkBelow(toml.Key{"pressure", "stall"}, toml.Key{"pressure", "window"}, p.cfg.Pressure.Stall, p.cfg.Pressure.Window)
-	p.checkBelow(toml.Key{"relief", "stall"}, toml.Key{"pressure", "stall"}, p.cfg.Relief.Stall, p.cfg.Pressure.Stall)
-}
-
-// checkBelow checks that the duration at lower is shorter than the one at
-// upper, reporting on whichever of the two keys comes later in the file. It
-// is skipped when either key was already reported.
-func (p *parser) checkBelow(lower, upper toml.Key, lo, hi time.Duration) {
+// checkOrder checks that the value of o.lower is below that of o.upper,
+// reporting on whichever of the two keys comes later in the file (a key the
+// file leaves out comes first). It is skipped when either key was already
+// reported.
+func (p *parser) checkOrder(o order) {
 	for _, e := range p.errs {
-		if e.Key == lower.String() || e.Key == upper.String() {
+		if e.Key == o.lower || e.Key == o.upper {
 			return
 		}
 	}
-	if lo < hi {
+	if o.holds(&p.cfg) {
 		return
 	}
-	if p.lines[lower.String()] >= p.lines[upper.String()] {
-		p.fail(lower, fmt.Errorf("%q must be shorter than %s (%q)", formatDuration(lo), upper, formatDuration(hi)))
+	lo, _ := lookup(o.lower)
+	hi, _ := lookup(o.upper)
+	loText, hiText := fmt.Sprintf("%q", lo.toml(&p.cfg)), fmt.Sprintf("%q", hi.toml(&p.cfg))
+	if !p.at[o.lower].before(p.at[o.upper]) {
+		p.fail(toml.Key{lo.section(), lo.short()}, p.at[o.lower], fmt.Errorf("%s must be %s %s (%s)", loText, o.below, o.upper, hiText))
 	} else {
-		p.fail(upper, fmt.Errorf("%q must be longer than %s (%q)", formatDuration(hi), lower, formatDuration(lo)))
+		p.fail(toml.Key{hi.section(), hi.short()}, p.at[o.upper], fmt.Errorf("%s must be %s %s (%s)", hiText, o.above, o.lower, loText))
 	}
 }
 
@@ -143,47 +151,15 @@ func syntaxError(file, text string, err error) *Error {
 	return e
 }
 
-// field returns the field with the dotted key.
-func (p *parser) field(key string) (field, bool) {
-	for _, f := range p.fields {
-		if f.key == key {
-			return f, true
-		}
-	}
-	return field{}, false
-}
-
-// sections returns the section names, in file order.
-func (p *parser) sections() []string {
-	var names []string
-	for _, f := range p.fields {
-		if name, _, _ := strings.Cut(f.key, "."); !slices.Contains(names, name) {
-			names = append(names, name)
-		}
-	}
-	return names
-}
-
-// sectionKeys returns the key names of one section, in file order.
-func (p *parser) sectionKeys(section string) []string {
-	var keys []string
-	for _, f := range p.fields {
-		if name, ok := strings.CutPrefix(f.key, section+"."); ok {
-			keys = append(keys, name)
-		}
-	}
-	return keys
-}
-
 // unknownSection explains an unknown top-level entry: a section, or a key
 // written outside of any section.
-func (p *parser) unknownSection(name string, v any) error {
-	list := strings.Join(p.sections(), ", ")
+func unknownSection(name string, v any) error {
+	list := strings.Join(sections(), ", ")
 	if _, ok := v.(map[string]any); ok {
 		return fmt.Errorf("unknown section; valid sections are %s", list)
 	}
-	for _, s := range p.sections() {
-		if slices.Contains(p.sectionKeys(s), name) {
+	for _, s := range sections() {
+		if slices.Contains(sectionKeys(s), name) {
 			return fmt.Errorf("unknown key; %s belongs in the [%s] section", name, s)
 		}
 	}
@@ -192,8 +168,8 @@ func (p *parser) unknownSection(name string, v any) error {
 
 // unknownKey explains an unknown key in a known section, suggesting a near
 // miss or the section the key belongs in.
-func (p *parser) unknownKey(section, key string) error {
-	valid := p.sectionKeys(section)
+func unknownKey(section, key string) error {
+	valid := sectionKeys(section)
 	best, bestDist := "", 3 // suggest only within two edits
 	for _, v := range valid {
 		if d := editDistance(strings.ToLower(key), v); d < bestDist {
@@ -203,8 +179,8 @@ func (p *parser) unknownKey(section, key string) error {
 	if best != "" {
 		return fmt.Errorf("unknown key; did you mean %s.%s?", section, best)
 	}
-	for _, s := range p.sections() {
-		if slices.Contains(p.sectionKeys(s), key) {
+	for _, s := range sections() {
+		if slices.Contains(sectionKeys(s), key) {
 			return fmt.Errorf("unknown key; %s belongs in the [%s] section", key, s)
 		}
 	}

@@ -58,6 +58,14 @@ func TestParseValid(t *testing.T) {
 		{"min_victim MB", "[memory]\nmin_victim = \"100MB\"", func(c *Config) { c.Memory.MinVictim = 100e6 }},
 		{"min_victim integer", "[memory]\nmin_victim = 4096", func(c *Config) { c.Memory.MinVictim = 4096 }},
 		{"min_victim zero", "[memory]\nmin_victim = \"0\"", func(c *Config) { c.Memory.MinVictim = 0 }},
+		{"min_victim zero integer", "[memory]\nmin_victim = 0", func(c *Config) { c.Memory.MinVictim = 0 }},
+
+		{"reclaim chunk and max raised together", "[relief]\nreclaim_max = \"2GiB\"\nreclaim_chunk = \"1GiB\"", func(c *Config) {
+			c.Relief.ReclaimChunk, c.Relief.ReclaimMax = 1<<30, 2<<30
+		}},
+		{"reclaim off, sizes still checked", "[relief]\nreclaim = false\nreclaim_max = \"64MiB\"", func(c *Config) {
+			c.Relief.Reclaim, c.Relief.ReclaimMax = false, 64<<20
+		}},
 
 		{"mode container", "[kill]\nmode = \"container\"", func(c *Config) { c.Kill.Mode = ModeContainer }},
 		{"mode dry-run", "[kill]\nmode = \"dry-run\"", func(c *Config) { c.Kill.Mode = ModeDryRun }},
@@ -84,6 +92,11 @@ func TestParseValid(t *testing.T) {
 			c.Kill.Mode, c.Kill.Cooldown = ModeDryRun, 30*time.Second
 		}},
 		{"quoted key", "[kill]\n\"mode\" = \"dry-run\"", func(c *Config) { c.Kill.Mode = ModeDryRun }},
+		{"literal key", "[kill]\n'mode' = \"dry-run\"", func(c *Config) { c.Kill.Mode = ModeDryRun }},
+		{"byte order mark", "\ufeff[kill]\nmode = \"dry-run\"", func(c *Config) { c.Kill.Mode = ModeDryRun }},
+		{"CRLF", "[kill]\r\nmode = \"dry-run\"\r\n", func(c *Config) { c.Kill.Mode = ModeDryRun }},
+		{"protect over lines with comments", "[kill]\nprotect = [ # pods\n  \"/a*\", # one\n\n  \"/b\"\n]", func(c *Config) { c.Kill.Protect = []string{"/a*", "/b"} }},
+		{"kubepods multi-line string", "[cgroup]\nkubepods = \"\"\"\n/kubepods\"\"\"", func(c *Config) { c.Cgroup.Kubepods = "/kubepods" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,6 +135,14 @@ func TestParseErrors(t *testing.T) {
 			[]wantErr{{2, "cgroup.kubepods", []string{"root cgroup"}}}},
 		{"kubepods unclean", "[cgroup]\nkubepods = \"/kubepods.slice/\"",
 			[]wantErr{{2, "cgroup.kubepods", []string{`not a clean path; write "/kubepods.slice"`}}}},
+		{"kubepods dotdot at the end", "[cgroup]\nkubepods = \"/kubepods/..\"",
+			[]wantErr{{2, "cgroup.kubepods", []string{`must not contain ".."`}}}},
+		{"kubepods relative dotdot", "[cgroup]\nkubepods = \"../kubepods\"",
+			[]wantErr{{2, "cgroup.kubepods", []string{`must start with "/"`}}}},
+		{"kubepods dot", "[cgroup]\nkubepods = \"/./kubepods\"",
+			[]wantErr{{2, "cgroup.kubepods", []string{`"/./kubepods" is not a clean path; write "/kubepods"`}}}},
+		{"kubepods double slash", "[cgroup]\nkubepods = \"//kubepods\"",
+			[]wantErr{{2, "cgroup.kubepods", []string{`not a clean path; write "/kubepods"`}}}},
 		{"kubepods type", "[cgroup]\nkubepods = 1",
 			[]wantErr{{2, "cgroup.kubepods", []string{"1 is an integer", "quoted string"}}}},
 		{"driver", "[cgroup]\ndriver = \"system\"",
@@ -197,6 +218,22 @@ func TestParseErrors(t *testing.T) {
 		{"min_victim overflow", "[memory]\nmin_victim = \"99999999999TiB\"",
 			[]wantErr{{2, "memory.min_victim", []string{"too large"}}}},
 
+		// [relief]
+		{"reclaim_max type", "[relief]\nreclaim_max = true",
+			[]wantErr{{2, "relief.reclaim_max", []string{"true is a boolean", "size"}}}},
+		{"reclaim string", "[relief]\nreclaim = \"false\"",
+			[]wantErr{{2, "relief.reclaim", []string{`"false" is a string`}}}},
+		{"throttle_after zero", "[relief]\nthrottle_after = 0",
+			[]wantErr{{2, "relief.throttle_after", []string{"0 is out of range; must be from 1 to 60"}}}},
+		{"release_after short", "[relief]\nrelease_after = \"500ms\"",
+			[]wantErr{{2, "relief.release_after", []string{"between 1s and 1h"}}}},
+		{"release_step zero", "[relief]\nrelease_step = \"0%\"",
+			[]wantErr{{2, "relief.release_step", []string{"from 5% to 100%"}}}},
+		{"relief stall zero", "[relief]\nstall = \"0s\"",
+			[]wantErr{{2, "relief.stall", []string{"more than 0"}}}},
+		{"relief stall above pressure stall, pressure later", "[relief]\nstall = \"200ms\"\n[pressure]\nstall = \"100ms\"",
+			[]wantErr{{4, "pressure.stall", []string{`"100ms" must be longer than relief.stall ("200ms")`}}}},
+
 		// [kill]
 		{"mode", "[kill]\nmode = \"podd\"",
 			[]wantErr{{2, "kill.mode", []string{`"podd" is not one of pod, container, dry-run`}}}},
@@ -207,6 +244,8 @@ func TestParseErrors(t *testing.T) {
 		{"cooldown short", "[kill]\ncooldown = \"100ms\"",
 			[]wantErr{{2, "kill.cooldown", []string{"between 1s and 10m"}}}},
 		{"timeout long", "[kill]\ntimeout = \"2m\"",
+			[]wantErr{{2, "kill.timeout", []string{"between 100ms and 1m"}}}},
+		{"timeout short", "[kill]\ntimeout = \"99ms\"",
 			[]wantErr{{2, "kill.timeout", []string{"between 100ms and 1m"}}}},
 		{"protect not array", "[kill]\nprotect = \"/kubepods*\"",
 			[]wantErr{{2, "kill.protect", []string{"is a string", "array"}}}},
@@ -258,6 +297,58 @@ func TestParseErrors(t *testing.T) {
 		{"section as array of tables", "[[kill]]\nmode = \"pod\"",
 			[]wantErr{{1, "kill", []string{"not an array of tables"}}}},
 
+		// Lines of keys however they are written.
+		{"dotted key at top level", "# kill it\n\nkill.mode = \"podd\"",
+			[]wantErr{{3, "kill.mode", []string{`"podd"`}}}},
+		{"dotted keys across sections", "pressure.window = \"1s\"\npressure.stall = \"2s\"",
+			[]wantErr{{2, "pressure.stall", []string{`"2s" must be shorter than pressure.window ("1s")`}}}},
+		{"dotted key in a section", "[kill]\n\nprotect.x = 1",
+			[]wantErr{{3, "kill.protect", []string{"got a table", "array"}}}},
+		{"dotted keys under a key", "[kill]\nmode.x = 1\nmode.y = 2",
+			[]wantErr{{2, "kill.mode", []string{"got a table"}}}},
+		{"section then key", "\n[kill]\n\n\nmode = \"x\"",
+			[]wantErr{{5, "kill.mode", []string{`"x" is not one of`}}}},
+		{"inline table over lines", "kill = { mode = \"podd\",\n  cooldown = \"1ms\",\n  timeout = \"2m\" }",
+			[]wantErr{
+				{1, "kill.mode", []string{`"podd"`}},
+				{2, "kill.cooldown", []string{`"1ms"`}},
+				{3, "kill.timeout", []string{`"2m"`}},
+			}},
+		{"inline table on one line, in file order", "kill = { timeout = \"2m\", mode = \"podd\", cooldown = \"1ms\" }",
+			[]wantErr{
+				{1, "kill.timeout", []string{`"2m"`}},
+				{1, "kill.mode", []string{`"podd"`}},
+				{1, "kill.cooldown", []string{`"1ms"`}},
+			}},
+		{"inline table as a value in a section", "[relief]\nstall = \"10ms\"\n[kill]\nprotect = { a = 1 }",
+			[]wantErr{{4, "kill.protect", []string{"got a table"}}}},
+		{"array over lines", "[kill]\nprotect = [\n  \"/a\",\n  \"b\",\n]\nmode = \"x\"",
+			[]wantErr{
+				{2, "kill.protect", []string{`item 2: "b" must start with "/"`}},
+				{6, "kill.mode", []string{`"x"`}},
+			}},
+		{"multi-line string value", "[cgroup]\nkubepods = \"\"\"\nkubepods\n\"\"\"\ndriver = \"x\"",
+			[]wantErr{
+				{2, "cgroup.kubepods", []string{`"kubepods\n" must start with "/"`}},
+				{5, "cgroup.driver", []string{`"x"`}},
+			}},
+		{"literal multi-line strings before a key", "[cgroup]\nkubepods = '''\n[kill]\nmode = 1'''\nrescan_interval = '''1x\n'''\n[kill]\nmode = 2",
+			[]wantErr{
+				{2, "cgroup.kubepods", []string{"must start with"}},
+				{5, "cgroup.rescan_interval", []string{`"1x\n" is not a duration`}},
+				{8, "kill.mode", []string{"2 is an integer"}},
+			}},
+		{"byte order mark", "\ufeff\n[kill]\nmode = \"x\"",
+			[]wantErr{{3, "kill.mode", []string{`"x"`}}}},
+		{"CRLF", "[kill]\r\n\r\nmode = \"x\"\r\n",
+			[]wantErr{{3, "kill.mode", []string{`"x"`}}}},
+		{"unknown section from a dotted key", "\n\nkiller.mode = 1",
+			[]wantErr{{3, "killer", []string{"unknown section"}}}},
+		{"unknown section from a deeper header", "[kill]\n[killer.x]\ny = 1",
+			[]wantErr{{2, "killer", []string{"unknown section"}}}},
+		{"unknown implicit section: its first key", "\nx.b = 1\nx.a = 2\n",
+			[]wantErr{{2, "x", []string{"unknown section"}}}},
+
 		// Syntax errors come alone, from the TOML decoder.
 		{"syntax: missing quote", "[kill]\nmode = \"pod\ncooldown = \"1s\"",
 			[]wantErr{{2, "kill.mode", []string{"newline"}}}},
@@ -269,6 +360,16 @@ func TestParseErrors(t *testing.T) {
 			[]wantErr{{2, "", []string{"to end table name"}}}}, // the decoder blames the line break
 		{"syntax: bare string", "[kill]\nmode = pod",
 			[]wantErr{{2, "kill.mode", []string{`expected value but found "pod"`, "need quotes"}}}},
+		{"syntax: section twice", "[kill]\nmode = \"pod\"\n[kill]",
+			[]wantErr{{3, "", []string{"already been defined"}}}},
+		{"syntax: value on the next line", "[kill]\nprotect =\n[\"/a\"]",
+			[]wantErr{{2, "kill.protect", []string{"expected value"}}}},
+		{"syntax: unclosed array", "[kill]\nprotect = [\n\"/a\",\n",
+			[]wantErr{{3, "kill.protect", []string{"unexpected EOF"}}}},
+		{"syntax: invalid UTF-8", "[kill]\nmode = \"\xff\"",
+			[]wantErr{{2, "kill.mode", []string{"invalid UTF-8"}}}},
+		{"syntax: NUL", "\x00",
+			[]wantErr{{1, "", []string{"NULL"}}}},
 
 		// Many problems are reported together, in file order.
 		{"many", strings.Join([]string{
