@@ -83,12 +83,19 @@ type Daemon struct {
 	verdict  policy.Verdict // the last one, for status
 
 	actions   *actions
+	deferred  *deferredKill     // a kill verdict that waits for the action in flight
 	ladder    *relief.Ladder    // used on the worker only, and after it stopped
 	units     *systemd.Units    // the D-Bus connection behind the ladder, if any
 	via       string            // how memory.high is set: "systemd" or "file"
 	throttles []relief.Throttle // in force, as the ladder last reported
 	kills     killHistory
 	last      string // the last action, for the status line
+}
+
+// deferredKill is a kill verdict and what it was decided on.
+type deferredKill struct {
+	v policy.Verdict
+	o policy.Observation
 }
 
 // Run runs the daemon until ctx is cancelled or a watcher fails.

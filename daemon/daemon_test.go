@@ -1,9 +1,11 @@
 package daemon
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -299,5 +301,58 @@ func TestOneThrottleAtATime(t *testing.T) {
 	h.windows(8, 0.05, 1000*MiB) // strained long enough for several throttles
 	if s := h.snapshot(); len(s.Throttles) != 1 || s.Throttles[0].UID != "bu" {
 		t.Errorf("throttles = %+v, want only the Burstable pod", s.Throttles)
+	}
+}
+
+// A kill that falls due while a relief action is in flight runs as soon as
+// that action reports, on the verdict it was decided on.
+func TestKillDueDuringReliefRunsWhenItReports(t *testing.T) {
+	tree := cacheNode(t)
+	cfg := testConfig(config.ModePod)
+	cfg.Relief.Throttle = false
+	be, bu := tree.PodPath("be", cgroupv2.BestEffort), tree.PodPath("bu", cgroupv2.Burstable)
+	// A FIFO for memory.reclaim: the reclaim blocks in open(2) until the
+	// test reads it, so the relief action is in flight as long as needed.
+	for _, rel := range []string{be, bu} {
+		p := filepath.Join(tree.Mount, rel, "memory.reclaim")
+		os.Remove(p)
+		if err := syscall.Mkfifo(p, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tree.Write(be, "cgroup.kill", "")
+	h := start(t, tree, cfg, "", "")
+	// Strained, then pressured: the first window starts a reclaim.
+	h.stall += 50 * time.Millisecond
+	h.setKubepods(1000*MiB, h.stall)
+	h.send(psiEvent(h))
+	h.clock.Step(cfg.Pressure.Window)
+	h.next()
+	if s := h.snapshot(); s.Action == nil || s.Action.Name != "relief" {
+		t.Fatalf("action = %+v, want relief in flight", s.Action)
+	}
+	for range 2 { // two pressured windows while it is
+		h.stall += 500 * time.Millisecond
+		h.setKubepods(1000*MiB, h.stall)
+		h.send(psiEvent(h))
+		h.clock.Step(cfg.Pressure.Window)
+		h.next()
+	}
+	if n := len(h.logs.records(t, "", MsgKilled)); n != 0 || h.file(be, "cgroup.kill") != "" {
+		t.Fatalf("killed while relief was in flight")
+	}
+	go func() { // the kernel takes the reclaim writes
+		for _, rel := range []string{be, bu} {
+			f, err := os.Open(filepath.Join(tree.Mount, rel, "memory.reclaim"))
+			if err == nil {
+				io.Copy(io.Discard, f)
+				f.Close()
+			}
+		}
+	}()
+	h.settle()
+	got := h.logs.records(t, "", MsgKilled)
+	if len(got) != 1 || got[0]["pod_uid"] != "be" || got[0]["reason"] != string(policy.ReasonPressure) {
+		t.Fatalf("kill records = %v, want the deferred kill of be:\n%s", got, h.logs)
 	}
 }

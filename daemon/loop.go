@@ -75,6 +75,10 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 		case report := <-d.actions.reports:
 			d.actions.finished(d.clock.Now())
 			report()
+			if k := d.deferred; k != nil && !d.actions.busy() {
+				d.deferred = nil
+				d.kill(k.v, k.o)
+			}
 			d.setStatus()
 		}
 		if !observe {
@@ -166,7 +170,10 @@ func (d *Daemon) observe(triggered bool) error {
 		attrPressured, v.Pressured, attrStall, round(v.Stall), "near_limit", v.Near, "cooling", v.Cooling)
 	switch {
 	case v.Kill && d.actions.busy():
-		d.log.Debug("a kill is due, but an action is still in flight", attrReason, string(v.Reason), attrAction, d.actions.running.Name)
+		// Kill as soon as the action in flight reports: a verdict on an
+		// imminent OOM would not come again.
+		d.log.Debug("a kill is due once the action in flight is done", attrReason, string(v.Reason), attrAction, d.actions.running.Name)
+		d.deferred = &deferredKill{v: v, o: o}
 	case v.Kill:
 		d.kill(v, o)
 	case d.cfg.Kill.Mode == config.ModeDryRun:
