@@ -92,7 +92,7 @@ type MemoryConfig struct {
 	NearLimit float64
 	// HostAvailableFloor applies when kubepods has no memory.max:
 	// MemAvailable below it counts as near the limit. A Ratio is a share of
-	// MemTotal.
+	// MemTotal, from 1% to 50%; Bytes are from 16MiB to 1TiB.
 	HostAvailableFloor Amount
 	// MinVictim is the working set, in bytes, below which a pod is too small
 	// to relieve pressure and ranks last.
@@ -106,7 +106,8 @@ type ReliefConfig struct {
 	Stall time.Duration
 	// Reclaim turns on proactive reclaim with memory.reclaim.
 	Reclaim bool
-	// ReclaimChunk is the size of one memory.reclaim write, in bytes.
+	// ReclaimChunk is the size of one memory.reclaim write, in bytes: at
+	// least one page (4KiB) and at most ReclaimMax.
 	ReclaimChunk uint64
 	// ReclaimMax is the most reclaimed from the pods in one window, in bytes.
 	ReclaimMax uint64
@@ -135,11 +136,12 @@ type KillConfig struct {
 	OnImminentOOM bool
 	// Cooldown is the minimum time between two kills.
 	Cooldown time.Duration
-	// Timeout is how long to wait for a killed cgroup to empty.
+	// Timeout is how long to wait for a killed cgroup to empty: at most
+	// 10s, well under the unit's WatchdogSec=30s.
 	Timeout time.Duration
 	// Protect holds path.Match patterns of pod cgroup paths (from the
-	// cgroup2 mount) that are never killed. Every pattern is valid and
-	// starts with "/".
+	// cgroup2 mount) that are never killed. Every pattern is valid, starts
+	// with "/" and is a clean path.
 	Protect []string
 }
 

@@ -26,6 +26,8 @@ func fuzzSeeds() []string {
 		"[kill\nmode = \"pod",
 		"\"\\e\\u0041\" = 1\n[ a . 'b' ]\n",
 		"\ufeff[kill]\nmode = \"x\"\n",
+		"kill.mode = \"pod\"\n[relief]\nreclaim_max = \"1KiB\"\n",
+		"[cgroup]\nkubepods = \"/a\\u0000b\"\n[kill]\ntimeout = \"30s\"\nprotect = [\"/a/\", \"/../x\"]\n",
 		"a.b.c = 1\n[x.y]\nz = \"\"\"\n\n\"\"\"\n",
 	}
 }

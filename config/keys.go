@@ -36,8 +36,12 @@ var keys = []key{
 
 	newKey("memory.near_limit", func(c *Config) *float64 { return &c.Memory.NearLimit },
 		0.90, ratio(0.50, 1)),
+	// A floor of a few bytes would never be reached, so memory would never
+	// count as near the limit without a kubepods limit; one above any
+	// node's memory always would.
 	newKey("memory.host_available_floor", func(c *Config) *Amount { return &c.Memory.HostAvailableFloor },
-		Amount{Ratio: 0.05}, amount(0.01, 0.50)),
+		Amount{Ratio: 0.05}, amount(16<<20, 1<<40, 0.01, 0.50)),
+	// 0 is valid: no pod ranks last for being small.
 	newKey("memory.min_victim", func(c *Config) *uint64 { return &c.Memory.MinVictim },
 		32<<20, size(0, "")),
 
@@ -45,8 +49,10 @@ var keys = []key{
 		30*time.Millisecond, duration(1, 10*time.Second, "")),
 	newKey("relief.reclaim", func(c *Config) *bool { return &c.Relief.Reclaim },
 		true, boolean()),
+	// Reclaim skips everything when a chunk is 0 (or more than
+	// relief.reclaim_max, see orders), which would turn it off unseen.
 	newKey("relief.reclaim_chunk", func(c *Config) *uint64 { return &c.Relief.ReclaimChunk },
-		32<<20, size(0, "")),
+		32<<20, size(pageSize, " (one page)")),
 	newKey("relief.reclaim_max", func(c *Config) *uint64 { return &c.Relief.ReclaimMax },
 		256<<20, size(0, "")),
 	newKey("relief.throttle", func(c *Config) *bool { return &c.Relief.Throttle },
@@ -67,7 +73,7 @@ var keys = []key{
 	newKey("kill.cooldown", func(c *Config) *time.Duration { return &c.Kill.Cooldown },
 		10*time.Second, duration(time.Second, 10*time.Minute, "")),
 	newKey("kill.timeout", func(c *Config) *time.Duration { return &c.Kill.Timeout },
-		5*time.Second, duration(100*time.Millisecond, time.Minute, "")),
+		5*time.Second, duration(100*time.Millisecond, maxKillTimeout, killTimeoutWhy)),
 	newKey("kill.protect", func(c *Config) *[]string { return &c.Kill.Protect },
 		nil, globs()),
 
@@ -85,7 +91,24 @@ var orders = []order{
 	{lower: "pressure.stall", upper: "pressure.window", strict: true, below: "shorter than", above: "longer than"},
 	// Relief starts before a kill is considered.
 	{lower: "relief.stall", upper: "pressure.stall", strict: true, below: "shorter than", above: "longer than"},
+	// Reclaim stops once the window's budget cannot pay a chunk: a budget
+	// under one chunk would turn it off unseen.
+	{lower: "relief.reclaim_chunk", upper: "relief.reclaim_max", below: "at most", above: "at least"},
 }
+
+// pageSize is the smallest relief.reclaim_chunk: one memory page.
+const pageSize = 4 << 10
+
+// maxKillTimeout bounds kill.timeout. The daemon's main loop waits for a
+// killed cgroup to empty and sends systemd no watchdog ping meanwhile; the
+// unit's WatchdogSec=30s restarts a daemon that stays silent for that long.
+// A third of it leaves room for the rest of the loop's work, and keeps the
+// watchdog free to restart a daemon that is stuck for real.
+const maxKillTimeout = 10 * time.Second
+
+// killTimeoutWhy explains maxKillTimeout in the error.
+const killTimeoutWhy = ": the daemon sends systemd no watchdog ping while it waits for a killed cgroup to empty, " +
+	"and kube-oomd.service restarts it after WatchdogSec=30s without one"
 
 // key is one configuration key. Its functions are bound to its field.
 type key struct {
@@ -325,8 +348,11 @@ func ratio(lo, hi float64) kind[float64] {
 	}
 }
 
-// amount accepts a size, or a percentage from lo to hi.
-func amount(lo, hi float64) kind[Amount] {
+// amount accepts a size from lo to hi bytes, or a percentage from rlo to
+// rhi.
+func amount(lo, hi uint64, rlo, rhi float64) kind[Amount] {
+	sizes := fmt.Sprintf("from %s to %s", FormatSize(lo), FormatSize(hi))
+	ratios := fmt.Sprintf("from %s to %s", formatRatio(rlo), formatRatio(rhi))
 	return kind[Amount]{
 		parse: func(v any) (Amount, error) {
 			var a Amount
@@ -341,12 +367,17 @@ func amount(lo, hi float64) kind[Amount] {
 				if a, err = ParseAmount(v); err != nil {
 					return a, err
 				}
-				isRatio := strings.HasSuffix(strings.TrimSpace(v), "%")
-				if isRatio && (a.Ratio < lo || a.Ratio > hi) {
-					return Amount{}, fmt.Errorf("%q is out of range; a percentage must be from %s to %s", v, formatRatio(lo), formatRatio(hi))
+				if strings.HasSuffix(strings.TrimSpace(v), "%") {
+					if a.Ratio < rlo || a.Ratio > rhi {
+						return Amount{}, fmt.Errorf("%q is out of range; a percentage must be %s", v, ratios)
+					}
+					return a, nil
 				}
 			default:
-				return a, typeError(v, fmt.Sprintf(`a quoted size like "512MiB", or a quoted percentage from %s to %s like "5%%"`, formatRatio(lo), formatRatio(hi)))
+				return a, typeError(v, fmt.Sprintf(`a quoted size %s like "2GiB", or a quoted percentage %s like "5%%"`, sizes, ratios))
+			}
+			if a.Bytes < lo || a.Bytes > hi {
+				return Amount{}, fmt.Errorf("%s is out of range; a size must be %s", showValue(v), sizes)
 			}
 			return a, nil
 		},
@@ -445,6 +476,8 @@ func checkCgroupPath(p string) error {
 	switch {
 	case p == "":
 		return nil // auto-detect
+	case strings.ContainsRune(p, 0):
+		return fmt.Errorf("%q must not contain a NUL byte", p)
 	case !strings.HasPrefix(p, "/"):
 		return fmt.Errorf(`%q must start with "/" (it is relative to the cgroup2 mount, like "/kubepods.slice"), or be "" to auto-detect`, p)
 	case slices.Contains(strings.Split(p, "/"), ".."):
@@ -457,10 +490,18 @@ func checkCgroupPath(p string) error {
 	return nil
 }
 
-// checkGlob checks one kill.protect pattern.
+// checkGlob checks one kill.protect pattern. A pattern that no clean cgroup
+// path can match would protect nothing, unseen.
 func checkGlob(g string) error {
-	if !strings.HasPrefix(g, "/") {
+	switch {
+	case !strings.HasPrefix(g, "/"):
 		return fmt.Errorf(`%q must start with "/" (patterns match the pod's cgroup path from the cgroup2 mount, like "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod*.slice")`, g)
+	case strings.ContainsRune(g, 0):
+		return fmt.Errorf("%q must not contain a NUL byte", g)
+	case slices.Contains(strings.Split(g, "/"), ".."):
+		return fmt.Errorf(`%q must not contain "..": cgroup paths have none, so it would never match`, g)
+	case path.Clean(g) != g:
+		return fmt.Errorf("%q is not a clean path, so it would never match a cgroup path; write %q", g, path.Clean(g))
 	}
 	if _, err := path.Match(g, ""); err != nil {
 		return fmt.Errorf("%q is not a valid pattern (use *, ? and [a-z] as in path.Match): %w", g, err)

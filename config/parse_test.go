@@ -51,7 +51,10 @@ func TestParseValid(t *testing.T) {
 		{"near_limit max", "[memory]\nnear_limit = \"100%\"", func(c *Config) { c.Memory.NearLimit = 1 }},
 		{"near_limit fraction", "[memory]\nnear_limit = \"87.5%\"", func(c *Config) { c.Memory.NearLimit = 0.875 }},
 		{"floor size", "[memory]\nhost_available_floor = \"2GiB\"", func(c *Config) { c.Memory.HostAvailableFloor = Amount{Bytes: 2 << 30} }},
-		{"floor bytes", "[memory]\nhost_available_floor = 1048576", func(c *Config) { c.Memory.HostAvailableFloor = Amount{Bytes: 1 << 20} }},
+		{"floor bytes", "[memory]\nhost_available_floor = 1073741824", func(c *Config) { c.Memory.HostAvailableFloor = Amount{Bytes: 1 << 30} }},
+		{"floor min size", "[memory]\nhost_available_floor = \"16MiB\"", func(c *Config) { c.Memory.HostAvailableFloor = Amount{Bytes: 16 << 20} }},
+		{"floor min bytes", "[memory]\nhost_available_floor = 16777216", func(c *Config) { c.Memory.HostAvailableFloor = Amount{Bytes: 16 << 20} }},
+		{"floor max size", "[memory]\nhost_available_floor = \"1TiB\"", func(c *Config) { c.Memory.HostAvailableFloor = Amount{Bytes: 1 << 40} }},
 		{"floor min ratio", "[memory]\nhost_available_floor = \"1%\"", func(c *Config) { c.Memory.HostAvailableFloor = Amount{Ratio: 0.01} }},
 		{"floor max ratio", "[memory]\nhost_available_floor = \"50%\"", func(c *Config) { c.Memory.HostAvailableFloor = Amount{Ratio: 0.5} }},
 		{"min_victim MiB", "[memory]\nmin_victim = \"64MiB\"", func(c *Config) { c.Memory.MinVictim = 64 << 20 }},
@@ -60,6 +63,9 @@ func TestParseValid(t *testing.T) {
 		{"min_victim zero", "[memory]\nmin_victim = \"0\"", func(c *Config) { c.Memory.MinVictim = 0 }},
 		{"min_victim zero integer", "[memory]\nmin_victim = 0", func(c *Config) { c.Memory.MinVictim = 0 }},
 
+		{"reclaim_chunk one page", "[relief]\nreclaim_chunk = \"4KiB\"", func(c *Config) { c.Relief.ReclaimChunk = 4096 }},
+		{"reclaim_chunk one page in bytes", "[relief]\nreclaim_chunk = 4096", func(c *Config) { c.Relief.ReclaimChunk = 4096 }},
+		{"reclaim_max equals chunk", "[relief]\nreclaim_max = \"32MiB\"", func(c *Config) { c.Relief.ReclaimMax = 32 << 20 }},
 		{"reclaim chunk and max raised together", "[relief]\nreclaim_max = \"2GiB\"\nreclaim_chunk = \"1GiB\"", func(c *Config) {
 			c.Relief.ReclaimChunk, c.Relief.ReclaimMax = 1<<30, 2<<30
 		}},
@@ -72,7 +78,7 @@ func TestParseValid(t *testing.T) {
 		{"on_imminent_oom off", "[kill]\non_imminent_oom = false", func(c *Config) { c.Kill.OnImminentOOM = false }},
 		{"cooldown", "[kill]\ncooldown = \"1m\"", func(c *Config) { c.Kill.Cooldown = time.Minute }},
 		{"timeout min", "[kill]\ntimeout = \"100ms\"", func(c *Config) { c.Kill.Timeout = 100 * time.Millisecond }},
-		{"timeout max", "[kill]\ntimeout = \"1m\"", func(c *Config) { c.Kill.Timeout = time.Minute }},
+		{"timeout max", "[kill]\ntimeout = \"10s\"", func(c *Config) { c.Kill.Timeout = 10 * time.Second }},
 		{"protect", "[kill]\nprotect = [\n  \"/kubepods.slice/*/kubepods-burstable-pod*.slice\",\n  \"/kubepods/pod[0-9]*\",\n]", func(c *Config) {
 			c.Kill.Protect = []string{"/kubepods.slice/*/kubepods-burstable-pod*.slice", "/kubepods/pod[0-9]*"}
 		}},
@@ -135,6 +141,8 @@ func TestParseErrors(t *testing.T) {
 			[]wantErr{{2, "cgroup.kubepods", []string{"root cgroup"}}}},
 		{"kubepods unclean", "[cgroup]\nkubepods = \"/kubepods.slice/\"",
 			[]wantErr{{2, "cgroup.kubepods", []string{`not a clean path; write "/kubepods.slice"`}}}},
+		{"kubepods NUL", "[cgroup]\nkubepods = \"/kube\\u0000pods\"",
+			[]wantErr{{2, "cgroup.kubepods", []string{`"/kube\x00pods" must not contain a NUL byte`}}}},
 		{"kubepods dotdot at the end", "[cgroup]\nkubepods = \"/kubepods/..\"",
 			[]wantErr{{2, "cgroup.kubepods", []string{`must not contain ".."`}}}},
 		{"kubepods relative dotdot", "[cgroup]\nkubepods = \"../kubepods\"",
@@ -199,6 +207,18 @@ func TestParseErrors(t *testing.T) {
 			[]wantErr{{2, "memory.near_limit", []string{"not a percentage", `"90%"`}}}},
 		{"near_limit float", "[memory]\nnear_limit = 0.9",
 			[]wantErr{{2, "memory.near_limit", []string{"0.9 is a float", `"90%"`}}}},
+		{"floor size too small", "[memory]\nhost_available_floor = \"1MiB\"",
+			[]wantErr{{2, "memory.host_available_floor", []string{`"1MiB" is out of range; a size must be from 16MiB to 1TiB`}}}},
+		{"floor zero", "[memory]\nhost_available_floor = \"0\"",
+			[]wantErr{{2, "memory.host_available_floor", []string{`"0" is out of range; a size must be from 16MiB to 1TiB`}}}},
+		{"floor zero bytes", "[memory]\nhost_available_floor = 0",
+			[]wantErr{{2, "memory.host_available_floor", []string{"0 is out of range; a size must be from 16MiB to 1TiB"}}}},
+		{"floor bytes just under", "[memory]\nhost_available_floor = 16777215",
+			[]wantErr{{2, "memory.host_available_floor", []string{"16777215 is out of range"}}}},
+		{"floor size too large", "[memory]\nhost_available_floor = \"1025GiB\"",
+			[]wantErr{{2, "memory.host_available_floor", []string{`"1025GiB" is out of range; a size must be from 16MiB to 1TiB`}}}},
+		{"floor array", "[memory]\nhost_available_floor = [\"5%\"]",
+			[]wantErr{{2, "memory.host_available_floor", []string{`got an array; want a quoted size from 16MiB to 1TiB like "2GiB", or a quoted percentage from 1% to 50% like "5%"`}}}},
 		{"floor ratio too high", "[memory]\nhost_available_floor = \"60%\"",
 			[]wantErr{{2, "memory.host_available_floor", []string{"out of range", "from 1% to 50%"}}}},
 		{"floor zero ratio", "[memory]\nhost_available_floor = \"0%\"",
@@ -219,6 +239,30 @@ func TestParseErrors(t *testing.T) {
 			[]wantErr{{2, "memory.min_victim", []string{"too large"}}}},
 
 		// [relief]
+		{"reclaim_chunk zero", "[relief]\nreclaim_chunk = \"0\"",
+			[]wantErr{{2, "relief.reclaim_chunk", []string{`"0" is out of range; must be at least 4KiB (one page)`}}}},
+		{"reclaim_chunk zero bytes", "[relief]\nreclaim_chunk = 0",
+			[]wantErr{{2, "relief.reclaim_chunk", []string{"0 is out of range; must be at least 4KiB (one page)"}}}},
+		{"reclaim_chunk under a page", "[relief]\nreclaim_chunk = 4095",
+			[]wantErr{{2, "relief.reclaim_chunk", []string{"4095 is out of range; must be at least 4KiB (one page)"}}}},
+		{"reclaim_chunk 1KiB", "[relief]\nreclaim_chunk = \"1KiB\"",
+			[]wantErr{{2, "relief.reclaim_chunk", []string{`"1KiB" is out of range`}}}},
+		{"reclaim_max below chunk, max later", "[relief]\nreclaim_chunk = \"64MiB\"\nreclaim_max = \"32MiB\"",
+			[]wantErr{{3, "relief.reclaim_max", []string{`"32MiB" must be at least relief.reclaim_chunk ("64MiB")`}}}},
+		{"reclaim_max below chunk, chunk later", "[relief]\nreclaim_max = \"32MiB\"\nreclaim_chunk = \"64MiB\"",
+			[]wantErr{{3, "relief.reclaim_chunk", []string{`"64MiB" must be at most relief.reclaim_max ("32MiB")`}}}},
+		{"reclaim_max below the default chunk", "[relief]\nreclaim_max = \"1MiB\"",
+			[]wantErr{{2, "relief.reclaim_max", []string{`"1MiB" must be at least relief.reclaim_chunk ("32MiB")`}}}},
+		{"reclaim_max zero", "[relief]\n\nreclaim_max = 0",
+			[]wantErr{{3, "relief.reclaim_max", []string{`"0B" must be at least relief.reclaim_chunk ("32MiB")`}}}},
+		{"reclaim_chunk above the default max", "[relief]\nreclaim_chunk = \"1GiB\"",
+			[]wantErr{{2, "relief.reclaim_chunk", []string{`"1GiB" must be at most relief.reclaim_max ("256MiB")`}}}},
+		{"reclaim order on one line", "relief = { reclaim_max = \"8MiB\", reclaim_chunk = \"16MiB\" }",
+			[]wantErr{{1, "relief.reclaim_chunk", []string{`"16MiB" must be at most relief.reclaim_max ("8MiB")`}}}},
+		{"reclaim order across dotted keys", "relief.reclaim_chunk = \"16MiB\"\n\nrelief.reclaim_max = \"8MiB\"",
+			[]wantErr{{3, "relief.reclaim_max", []string{`"8MiB" must be at least relief.reclaim_chunk ("16MiB")`}}}},
+		{"reclaim order skipped after a bad chunk", "[relief]\nreclaim_chunk = \"0\"\nreclaim_max = 0",
+			[]wantErr{{2, "relief.reclaim_chunk", []string{"at least 4KiB"}}}},
 		{"reclaim_max type", "[relief]\nreclaim_max = true",
 			[]wantErr{{2, "relief.reclaim_max", []string{"true is a boolean", "size"}}}},
 		{"reclaim string", "[relief]\nreclaim = \"false\"",
@@ -244,9 +288,19 @@ func TestParseErrors(t *testing.T) {
 		{"cooldown short", "[kill]\ncooldown = \"100ms\"",
 			[]wantErr{{2, "kill.cooldown", []string{"between 1s and 10m"}}}},
 		{"timeout long", "[kill]\ntimeout = \"2m\"",
-			[]wantErr{{2, "kill.timeout", []string{"between 100ms and 1m"}}}},
+			[]wantErr{{2, "kill.timeout", []string{"between 100ms and 10s", "WatchdogSec=30s"}}}},
+		{"timeout just over the cap", "[kill]\ntimeout = \"10001ms\"",
+			[]wantErr{{2, "kill.timeout", []string{`"10001ms" is out of range; must be between 100ms and 10s: the daemon sends systemd no watchdog ping`}}}},
 		{"timeout short", "[kill]\ntimeout = \"99ms\"",
-			[]wantErr{{2, "kill.timeout", []string{"between 100ms and 1m"}}}},
+			[]wantErr{{2, "kill.timeout", []string{"between 100ms and 10s"}}}},
+		{"protect unclean", "[kill]\nprotect = [\"/kubepods.slice/\"]",
+			[]wantErr{{2, "kill.protect", []string{`item 1: "/kubepods.slice/" is not a clean path, so it would never match a cgroup path; write "/kubepods.slice"`}}}},
+		{"protect double slash", "[kill]\nprotect = [\"/a//b*\"]",
+			[]wantErr{{2, "kill.protect", []string{`write "/a/b*"`}}}},
+		{"protect dotdot", "[kill]\nprotect = [\"/a\", \"/kubepods/../x*\"]",
+			[]wantErr{{2, "kill.protect", []string{`item 2: "/kubepods/../x*" must not contain "..": cgroup paths have none, so it would never match`}}}},
+		{"protect NUL", "[kill]\nprotect = [\"/a\\u0000*\"]",
+			[]wantErr{{2, "kill.protect", []string{`item 1: "/a\x00*" must not contain a NUL byte`}}}},
 		{"protect not array", "[kill]\nprotect = \"/kubepods*\"",
 			[]wantErr{{2, "kill.protect", []string{"is a string", "array"}}}},
 		{"protect relative", "[kill]\nprotect = [\"/ok\", \"kubepods*\"]",
@@ -460,6 +514,38 @@ func TestErrorMessagesExact(t *testing.T) {
 	want := `/etc/kube-oomd/kube-oomd.toml:3: pressure.stall: "2s" must be shorter than pressure.window ("1s")
 /etc/kube-oomd/kube-oomd.toml:5: kill.mode: "podd" is not one of pod, container, dry-run
 /etc/kube-oomd/kube-oomd.toml:6: kill.modee: unknown key; did you mean kill.mode?`
+	if err == nil || err.Error() != want {
+		t.Errorf("got:\n%v\nwant:\n%s", err, want)
+	}
+}
+
+// TestNewChecksExact pins the whole text of the checks that keep a value
+// from turning a feature off unseen.
+func TestNewChecksExact(t *testing.T) {
+	in := strings.Join([]string{
+		"[cgroup]",                      // 1
+		`kubepods = "/kube\u0000pods"`,  // 2
+		"[memory]",                      // 3
+		`host_available_floor = "1MiB"`, // 4
+		"[relief]",                      // 5
+		`reclaim_chunk = "0"`,           // 6
+		"[kill]",                        // 7
+		`timeout = "30s"`,               // 8
+		`protect = ["/kubepods.slice/", "/a/../b"]`, // 9
+	}, "\n")
+	_, err := Parse(testFile, []byte(in))
+	want := `/etc/kube-oomd/kube-oomd.toml:2: cgroup.kubepods: "/kube\x00pods" must not contain a NUL byte
+/etc/kube-oomd/kube-oomd.toml:4: memory.host_available_floor: "1MiB" is out of range; a size must be from 16MiB to 1TiB
+/etc/kube-oomd/kube-oomd.toml:6: relief.reclaim_chunk: "0" is out of range; must be at least 4KiB (one page)
+/etc/kube-oomd/kube-oomd.toml:8: kill.timeout: "30s" is out of range; must be between 100ms and 10s: the daemon sends systemd no watchdog ping while it waits for a killed cgroup to empty, and kube-oomd.service restarts it after WatchdogSec=30s without one
+/etc/kube-oomd/kube-oomd.toml:9: kill.protect: item 1: "/kubepods.slice/" is not a clean path, so it would never match a cgroup path; write "/kubepods.slice"`
+	if err == nil || err.Error() != want {
+		t.Errorf("got:\n%v\nwant:\n%s", err, want)
+	}
+
+	in = "[relief]\nreclaim_chunk = \"64MiB\"\nreclaim_max = \"32MiB\"\n"
+	_, err = Parse(testFile, []byte(in))
+	want = `/etc/kube-oomd/kube-oomd.toml:3: relief.reclaim_max: "32MiB" must be at least relief.reclaim_chunk ("64MiB")`
 	if err == nil || err.Error() != want {
 		t.Errorf("got:\n%v\nwant:\n%s", err, want)
 	}
