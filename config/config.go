@@ -136,8 +136,8 @@ type KillConfig struct {
 	OnImminentOOM bool
 	// Cooldown is the minimum time between two kills.
 	Cooldown time.Duration
-	// Timeout is how long to wait for a killed cgroup to empty: at most
-	// 10s, well under the unit's WatchdogSec=30s.
+	// Timeout is how long to wait for a killed cgroup to empty, at most
+	// 10s: no other action starts meanwhile.
 	Timeout time.Duration
 	// Protect holds path.Match patterns of pod cgroup paths (from the
 	// cgroup2 mount) that are never killed. Every pattern is valid, starts

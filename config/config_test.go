@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -166,32 +165,6 @@ func TestOrders(t *testing.T) {
 		if !o.holds(&def) {
 			t.Errorf("the defaults break %s < %s", o.lower, o.upper)
 		}
-	}
-}
-
-// TestKillTimeoutUnderWatchdog keeps kill.timeout's bound, and the reason
-// its error gives, in step with the unit's WatchdogSec.
-func TestKillTimeoutUnderWatchdog(t *testing.T) {
-	data, err := os.ReadFile("../packaging/kube-oomd.service")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var watchdog time.Duration
-	for _, l := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(l, "WatchdogSec="); ok {
-			if watchdog, err = time.ParseDuration(v); err != nil {
-				t.Fatalf("WatchdogSec=%s: %v", v, err)
-			}
-			if !strings.Contains(killTimeoutWhy, "WatchdogSec="+v) {
-				t.Errorf("kill.timeout's error %q does not name WatchdogSec=%s", killTimeoutWhy, v)
-			}
-		}
-	}
-	if watchdog == 0 {
-		t.Fatal("kube-oomd.service sets no WatchdogSec")
-	}
-	if maxKillTimeout > watchdog/3 {
-		t.Errorf("kill.timeout may reach %s, more than a third of WatchdogSec=%s", maxKillTimeout, watchdog)
 	}
 }
 

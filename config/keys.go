@@ -99,16 +99,15 @@ var orders = []order{
 // pageSize is the smallest relief.reclaim_chunk: one memory page.
 const pageSize = 4 << 10
 
-// maxKillTimeout bounds kill.timeout. The daemon's main loop waits for a
-// killed cgroup to empty and sends systemd no watchdog ping meanwhile; the
-// unit's WatchdogSec=30s restarts a daemon that stays silent for that long.
-// A third of it leaves room for the rest of the loop's work, and keeps the
-// watchdog free to restart a daemon that is stuck for real.
+// maxKillTimeout bounds kill.timeout. The daemon runs its actions one at a
+// time, off its main loop: while a kill waits for the cgroup to empty, a
+// kill or relief step that falls due waits behind it. A cgroup that has not
+// emptied in 10s is not going to soon; the kill is logged as unconfirmed
+// and the daemon can act again.
 const maxKillTimeout = 10 * time.Second
 
 // killTimeoutWhy explains maxKillTimeout in the error.
-const killTimeoutWhy = ": the daemon sends systemd no watchdog ping while it waits for a killed cgroup to empty, " +
-	"and kube-oomd.service restarts it after WatchdogSec=30s without one"
+const killTimeoutWhy = ": while the daemon waits for a killed cgroup to empty it starts no other kill and no relief"
 
 // key is one configuration key. Its functions are bound to its field.
 type key struct {

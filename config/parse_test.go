@@ -288,9 +288,9 @@ func TestParseErrors(t *testing.T) {
 		{"cooldown short", "[kill]\ncooldown = \"100ms\"",
 			[]wantErr{{2, "kill.cooldown", []string{"between 1s and 10m"}}}},
 		{"timeout long", "[kill]\ntimeout = \"2m\"",
-			[]wantErr{{2, "kill.timeout", []string{"between 100ms and 10s", "WatchdogSec=30s"}}}},
+			[]wantErr{{2, "kill.timeout", []string{"between 100ms and 10s", "no other kill and no relief"}}}},
 		{"timeout just over the cap", "[kill]\ntimeout = \"10001ms\"",
-			[]wantErr{{2, "kill.timeout", []string{`"10001ms" is out of range; must be between 100ms and 10s: the daemon sends systemd no watchdog ping`}}}},
+			[]wantErr{{2, "kill.timeout", []string{`"10001ms" is out of range; must be between 100ms and 10s: while the daemon waits`}}}},
 		{"timeout short", "[kill]\ntimeout = \"99ms\"",
 			[]wantErr{{2, "kill.timeout", []string{"between 100ms and 10s"}}}},
 		{"protect unclean", "[kill]\nprotect = [\"/kubepods.slice/\"]",
@@ -537,7 +537,7 @@ func TestNewChecksExact(t *testing.T) {
 	want := `/etc/kube-oomd/kube-oomd.toml:2: cgroup.kubepods: "/kube\x00pods" must not contain a NUL byte
 /etc/kube-oomd/kube-oomd.toml:4: memory.host_available_floor: "1MiB" is out of range; a size must be from 16MiB to 1TiB
 /etc/kube-oomd/kube-oomd.toml:6: relief.reclaim_chunk: "0" is out of range; must be at least 4KiB (one page)
-/etc/kube-oomd/kube-oomd.toml:8: kill.timeout: "30s" is out of range; must be between 100ms and 10s: the daemon sends systemd no watchdog ping while it waits for a killed cgroup to empty, and kube-oomd.service restarts it after WatchdogSec=30s without one
+/etc/kube-oomd/kube-oomd.toml:8: kill.timeout: "30s" is out of range; must be between 100ms and 10s: while the daemon waits for a killed cgroup to empty it starts no other kill and no relief
 /etc/kube-oomd/kube-oomd.toml:9: kill.protect: item 1: "/kubepods.slice/" is not a clean path, so it would never match a cgroup path; write "/kubepods.slice"`
 	if err == nil || err.Error() != want {
 		t.Errorf("got:\n%v\nwant:\n%s", err, want)
