@@ -179,7 +179,7 @@ func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	}
 	go func() { errc <- d.pods.watcher.Run(ctx, changes) }()
 
-	configChanged, err := watchConfig(ctx, d.opt.ConfigPath, d.clock)
+	configChanged, err := watchConfig(ctx, d.opt.ConfigPath)
 	if err != nil {
 		d.log.Warn("cannot watch the config file: reload it with SIGHUP (systemctl reload kube-oomd)", attrConfig, d.opt.ConfigPath, attrError, err)
 	}

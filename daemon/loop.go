@@ -37,6 +37,7 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 	sample := d.clock.NewTimer(d.th.Window)
 	sample.Stop()
 	sampling := false
+	edits := &settler{clock: d.clock}
 
 	for {
 		triggered, observe := false, false
@@ -68,6 +69,8 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 			d.log.Info("SIGHUP: reloading the config", attrConfig, d.opt.ConfigPath)
 			d.reload()
 		case <-in.configChanged:
+			edits.changed() // reload once the file is finished
+		case <-edits.C():
 			d.log.Info("config file changed: reloading", attrConfig, d.opt.ConfigPath)
 			d.reload()
 		case reply := <-in.status:

@@ -43,8 +43,13 @@ func (t *podTracker) newOOMKills(r cgroupv2.PodRef) (kills, total uint64) {
 		return 0, 0
 	}
 	last, known := t.oomKills[r.Path]
+	if known && ev.OOMKill <= last {
+		// The kernel's counters never fall while the cgroup lives: a
+		// lower reading is not one to start counting from again.
+		return 0, last
+	}
 	t.oomKills[r.Path] = ev.OOMKill
-	if !known || ev.OOMKill <= last {
+	if !known {
 		return 0, ev.OOMKill
 	}
 	return ev.OOMKill - last, ev.OOMKill

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
+	"time"
 
 	"github.com/fsnotify/fsnotify"
 	"github.com/kube-oomd/kube-oomd/config"
@@ -17,10 +20,40 @@ import (
 // Reloading the configuration: on SIGHUP (systemctl reload), and when the
 // file changes on disk. An invalid file keeps the configuration in force.
 
+// configSettle is how long the config file must stay unchanged after an
+// edit before it is reloaded: a file rewritten in place (">", tee, some
+// editors) is empty or cut short for a moment, and that is valid TOML
+// meaning "all defaults".
+const configSettle = time.Second
+
+// settler turns a burst of file events into one reload, configSettle after
+// the last of them, on the daemon's clock.
+type settler struct {
+	clock clock.Clock
+	timer clock.Timer
+}
+
+// changed (re)starts the wait.
+func (s *settler) changed() {
+	if s.timer == nil {
+		s.timer = s.clock.NewTimer(configSettle)
+		return
+	}
+	s.timer.Reset(configSettle)
+}
+
+// C fires once the file has been quiet for configSettle; never before a change.
+func (s *settler) C() <-chan time.Time {
+	if s.timer == nil {
+		return nil
+	}
+	return s.timer.C()
+}
+
 // watchConfig watches the config file's directory (editors replace files
 // rather than write them in place) and says when the file changed. It
 // returns a nil channel when the directory does not exist.
-func watchConfig(ctx context.Context, path string, _ clock.Clock) (<-chan struct{}, error) {
+func watchConfig(ctx context.Context, path string) (<-chan struct{}, error) {
 	dir := filepath.Dir(path)
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -66,6 +99,10 @@ func (d *Daemon) reload() {
 	if errors.Is(err, fs.ErrNotExist) && d.defaulted {
 		return // still no file: still the defaults
 	}
+	if err == nil && !d.defaulted && emptyFile(path) {
+		err = fmt.Errorf("%s is empty: an empty file would mean every default (and kill.mode %q); "+
+			"write the keys you want, or delete the file to run on the defaults and restart", path, config.ModePod)
+	}
 	if err != nil {
 		d.log.Error("config reload failed: keeping the configuration in force", attrConfig, path, attrError, err)
 		return
@@ -102,6 +139,20 @@ func (d *Daemon) reload() {
 	if d.actions != nil {
 		d.setStatus()
 	}
+}
+
+// emptyFile says whether the file holds nothing but blanks and comments.
+func emptyFile(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "#") {
+			return false
+		}
+	}
+	return true
 }
 
 // applyTriggers registers the PSI triggers cfg asks for, replacing those in

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -79,7 +80,7 @@ func TestConfigEditIsNoticed(t *testing.T) {
 	path := writeConfig(t, "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	changed, err := watchConfig(ctx, path, clock.Real())
+	changed, err := watchConfig(ctx, path)
 	if err != nil || changed == nil {
 		t.Fatalf("watchConfig: %v", err)
 	}
@@ -160,5 +161,71 @@ func TestStatusSocketAnswers(t *testing.T) {
 	}
 	if s.Triggers[0].Key != triggerKubepods || s.Decision.WindowsNeeded != 2 {
 		t.Errorf("triggers %+v, decision %+v", s.Triggers, s.Decision)
+	}
+}
+
+// A burst of edits is one reload, configSettle after the last of them.
+func TestSettlerWaitsForTheLastEdit(t *testing.T) {
+	c := clock.NewFake(epoch)
+	s := &settler{clock: c}
+	if s.C() != nil {
+		t.Fatal("a settler with no edit must never fire")
+	}
+	fired := func() bool {
+		select {
+		case <-s.C():
+			return true
+		default:
+			return false
+		}
+	}
+	s.changed()
+	c.Step(configSettle - time.Millisecond)
+	s.changed() // the editor is still writing
+	c.Step(configSettle - time.Millisecond)
+	if fired() {
+		t.Fatal("reloaded while the file was still changing")
+	}
+	c.Step(time.Millisecond)
+	if !fired() || fired() {
+		t.Fatal("want one reload once the file was quiet for configSettle")
+	}
+}
+
+// A config file rewritten in place is empty for a moment: a reload that
+// finds it empty keeps the configuration in force and says why.
+func TestReloadRefusesAnEmptyFile(t *testing.T) {
+	path := writeConfig(t, "[kill]\nmode = \"dry-run\"\nprotect = [\"/kubepods.slice/keep*\"]\n")
+	cfg, _ := config.Load(path)
+	cfg.Cgroup.RescanInterval = 24 * time.Hour
+	h := start(t, nodeWithOnePodPerClass(t, cgroupv2.DriverSystemd), cfg, path, "")
+	for _, text := range []string{"", "# only a comment\n\n"} {
+		os.WriteFile(path, []byte(text), 0o644)
+		h.reload()
+		s := h.snapshot()
+		if mode(s) != "dry-run" || fmt.Sprint(s.Config["kill"].(map[string]any)["protect"]) != "[/kubepods.slice/keep*]" {
+			t.Fatalf("file %q: mode %v, protect %v: an empty file must not turn dry-run into kills", text, mode(s), s.Config["kill"])
+		}
+	}
+	if n := len(h.logs.records(t, "config reload failed: keeping the configuration in force", "")); n != 2 {
+		t.Errorf("%d refusals logged, want 2:\n%s", n, h.logs)
+	}
+}
+
+// An edit on disk is reloaded without SIGHUP, once it has settled.
+func TestConfigEditIsReloadedOnceSettled(t *testing.T) {
+	path := writeConfig(t, "[kill]\nmode = \"pod\"\n")
+	cfg, _ := config.Load(path)
+	cfg.Cgroup.RescanInterval = 24 * time.Hour
+	h := start(t, nodeWithOnePodPerClass(t, cgroupv2.DriverSystemd), cfg, path, "")
+	tmp := path + ".swp"
+	os.WriteFile(tmp, []byte("[kill]\nmode = \"dry-run\"\n"), 0o644)
+	os.Rename(tmp, path)
+	for deadline := time.Now().Add(10 * time.Second); mode(h.snapshot()) != "dry-run"; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the edit was never reloaded:\n%s", h.logs)
+		}
+		h.clock.Step(configSettle) // once inotify told the loop, the settle timer fires
+		time.Sleep(5 * time.Millisecond)
 	}
 }
