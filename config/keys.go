@@ -36,9 +36,9 @@ var keys = []key{
 
 	newKey("memory.near_limit", func(c *Config) *float64 { return &c.Memory.NearLimit },
 		0.90, ratio(0.50, 1)),
-	// A floor of a few bytes would never be reached, so memory would never
-	// count as near the limit without a kubepods limit; one above any
-	// node's memory always would.
+	// A floor of a few bytes is never reached, so without a kubepods limit
+	// memory would never count as near it; one of terabytes would always be
+	// near, and is more likely a slip of the unit.
 	newKey("memory.host_available_floor", func(c *Config) *Amount { return &c.Memory.HostAvailableFloor },
 		Amount{Ratio: 0.05}, amount(16<<20, 1<<40, 0.01, 0.50)),
 	// 0 is valid: no pod ranks last for being small.
