@@ -118,8 +118,10 @@ func (l *Ladder) Restore(ctx context.Context) ([]Result, error) {
 func (l *Ladder) Reclaim(ctx context.Context, p policy.ReclaimPlan, enough func() bool) ([]Result, error) {
 	budget := p.Budget
 	var out []Result
-	for _, o := range p.Orders {
-		if budget < p.Chunk || ctx.Err() != nil || enough() {
+	for i, o := range p.Orders {
+		// The plan was made on a fresh reading: re-measure only once
+		// something was reclaimed.
+		if budget < p.Chunk || ctx.Err() != nil || (i > 0 && enough()) {
 			break
 		}
 		r, err := Reclaim(ctx, l.abs(o.Pod.Path), p.Chunk, min(budget, o.Max), func() bool { return !enough() })
