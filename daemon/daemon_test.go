@@ -24,7 +24,7 @@ func killOnly(mode string) config.Config {
 }
 
 func TestDryRunNamesTheBestEffortPod(t *testing.T) {
-	tree := nodeWithOnePodPerClass(t, cgroupv2.DriverSystemd)
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
 	// The Guaranteed pod is never read: a BestEffort victim big enough to
 	// help is found first. Its broken file would make a read fail.
 	tree.Write(tree.PodPath("gu", cgroupv2.Guaranteed), "memory.stat", "garbage\n")
@@ -51,7 +51,7 @@ func TestDryRunNamesTheBestEffortPod(t *testing.T) {
 }
 
 func TestPressureWithoutFullMemoryKillsNothing(t *testing.T) {
-	h := start(t, nodeWithOnePodPerClass(t, cgroupv2.DriverSystemd), killOnly(config.ModeDryRun), "", "")
+	h := start(t, cgrouptest.Node(t, cgroupv2.DriverSystemd), killOnly(config.ModeDryRun), "", "")
 	h.windows(6, 0.5, 500*MiB) // a busy node at 50 %
 	if n := len(h.logs.records(t, "", MsgWouldKill)); n != 0 {
 		t.Errorf("%d would-kill records on a node at 50 %% memory:\n%s", n, h.logs)
@@ -75,7 +75,7 @@ func TestAllProtectedSaysSo(t *testing.T) {
 // Nothing blocks the loop: while a kill waits for its cgroup to empty, the
 // loop answers status (showing the kill in flight) and goes on looking.
 func TestKillRunsOffTheLoop(t *testing.T) {
-	tree := nodeWithOnePodPerClass(t, cgroupv2.DriverSystemd)
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
 	be := tree.PodPath("be", cgroupv2.BestEffort)
 	tree.Write(be, "cgroup.kill", "")
 	cfg := killOnly(config.ModePod)
@@ -108,7 +108,7 @@ func TestKillRunsOffTheLoop(t *testing.T) {
 }
 
 func TestLogsKernelOOMKills(t *testing.T) {
-	tree := nodeWithOnePodPerClass(t, cgroupv2.DriverSystemd)
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
 	h := start(t, tree, killOnly(config.ModePod), "", "")
 	rel := tree.PodPath("bu", cgroupv2.Burstable)
 	tree.Write(rel, "memory.events", "low 0\nhigh 0\nmax 7\noom 1\noom_kill 1\noom_group_kill 0\n")

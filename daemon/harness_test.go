@@ -281,27 +281,10 @@ func (h *harness) file(rel, name string) string {
 	return strings.TrimSpace(string(b))
 }
 
-// nodeWithOnePodPerClass is a fake node: a BestEffort, a Burstable and a
-// Guaranteed pod, the Guaranteed one the largest, plus a critical pod in the
-// BestEffort slice.
-func nodeWithOnePodPerClass(t *testing.T, d cgroupv2.Driver) *cgrouptest.Tree {
-	tree := cgrouptest.New(t, d)
-	tree.AddPod(cgrouptest.Pod{UID: "be", QoS: cgroupv2.BestEffort, Current: 300 * MiB,
-		Containers: []cgrouptest.Container{{Current: 299 * MiB, Adj: []int{1000}}}})
-	tree.AddPod(cgrouptest.Pod{UID: "bu", QoS: cgroupv2.Burstable, Current: 500 * MiB, Max: 2048 * MiB,
-		Containers: []cgrouptest.Container{{Current: 499 * MiB, Adj: []int{990}}}})
-	tree.AddPod(cgrouptest.Pod{UID: "gu", QoS: cgroupv2.Guaranteed, Current: 900 * MiB, Max: 1024 * MiB,
-		Containers: []cgrouptest.Container{{Current: 899 * MiB, Adj: []int{-997}}}})
-	tree.AddPod(cgrouptest.Pod{UID: "crit", QoS: cgroupv2.BestEffort, Current: 4096 * MiB,
-		Containers: []cgrouptest.Container{{Current: 4095 * MiB, Adj: []int{-997}}}})
-	tree.Write(tree.Kubepods, "cgroup.kill", "") // Linux 5.14+
-	return tree
-}
-
 // cacheNode is nodeWithOnePodPerClass with 200 MiB of page cache in each
 // pod, and memory.reclaim files to write to.
 func cacheNode(t *testing.T) *cgrouptest.Tree {
-	tree := nodeWithOnePodPerClass(t, cgroupv2.DriverSystemd)
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
 	for _, p := range []struct {
 		uid string
 		q   cgroupv2.QoS

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/cgroupv2/cgrouptest"
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/internal/clock"
 )
@@ -38,7 +39,7 @@ func mode(s Status) any { return s.Config["kill"].(map[string]any)["mode"] }
 func TestReloadAppliesValidAndKeepsInvalid(t *testing.T) {
 	path := writeConfig(t, "[kill]\nmode = \"pod\"\n")
 	cfg, _ := config.Load(path)
-	h := start(t, nodeWithOnePodPerClass(t, cgroupv2.DriverSystemd), cfg, path, "")
+	h := start(t, cgrouptest.Node(t, cgroupv2.DriverSystemd), cfg, path, "")
 	os.WriteFile(path, []byte("[kill]\nmode = \"dry-run\"\nprotect = [\"/kubepods.slice/x*\"]\n"), 0o644)
 	h.reload()
 	if s := h.snapshot(); mode(s) != "dry-run" {
@@ -62,7 +63,7 @@ func TestReloadAppliesValidAndKeepsInvalid(t *testing.T) {
 
 func TestReloadKeepsDryRunFlag(t *testing.T) {
 	path := writeConfig(t, "")
-	tree := nodeWithOnePodPerClass(t, cgroupv2.DriverSystemd)
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
 	cfg := testConfig(config.ModeDryRun)
 	h := start(t, tree, cfg, path, "")
 	// start has no --dry-run; the flag is an option of Run.
@@ -98,7 +99,7 @@ func TestConfigEditIsNoticed(t *testing.T) {
 // Started before the kubelet, the daemon tells systemd it is up, takes
 // reloads while it waits, and starts once the pods' cgroup appears.
 func TestWaitsForKubepodsAfterReady(t *testing.T) {
-	tree := nodeWithOnePodPerClass(t, cgroupv2.DriverSystemd)
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
 	kp := filepath.Join(tree.Mount, tree.Kubepods)
 	hidden := kp + ".later"
 	if err := os.Rename(kp, hidden); err != nil {
@@ -134,7 +135,7 @@ func TestWaitsForKubepodsAfterReady(t *testing.T) {
 
 // The status socket answers with the daemon's state and the pods ranked.
 func TestStatusSocketAnswers(t *testing.T) {
-	tree := nodeWithOnePodPerClass(t, cgroupv2.DriverSystemd)
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
 	run := t.TempDir()
 	h := startWith(t, tree, killOnly(config.ModeDryRun), "", func(o *Options) { o.testStatus = nil; o.RunDir = run })
 	h.runDir = run
@@ -198,7 +199,7 @@ func TestReloadRefusesAnEmptyFile(t *testing.T) {
 	path := writeConfig(t, "[kill]\nmode = \"dry-run\"\nprotect = [\"/kubepods.slice/keep*\"]\n")
 	cfg, _ := config.Load(path)
 	cfg.Cgroup.RescanInterval = 24 * time.Hour
-	h := start(t, nodeWithOnePodPerClass(t, cgroupv2.DriverSystemd), cfg, path, "")
+	h := start(t, cgrouptest.Node(t, cgroupv2.DriverSystemd), cfg, path, "")
 	for _, text := range []string{"", "# only a comment\n\n"} {
 		os.WriteFile(path, []byte(text), 0o644)
 		h.reload()
@@ -217,7 +218,7 @@ func TestConfigEditIsReloadedOnceSettled(t *testing.T) {
 	path := writeConfig(t, "[kill]\nmode = \"pod\"\n")
 	cfg, _ := config.Load(path)
 	cfg.Cgroup.RescanInterval = 24 * time.Hour
-	h := start(t, nodeWithOnePodPerClass(t, cgroupv2.DriverSystemd), cfg, path, "")
+	h := start(t, cgrouptest.Node(t, cgroupv2.DriverSystemd), cfg, path, "")
 	tmp := path + ".swp"
 	os.WriteFile(tmp, []byte("[kill]\nmode = \"dry-run\"\n"), 0o644)
 	os.Rename(tmp, path)

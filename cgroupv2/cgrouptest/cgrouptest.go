@@ -263,3 +263,24 @@ func tempDir(tb testing.TB) string {
 	tb.Cleanup(func() { os.RemoveAll(dir) })
 	return dir
 }
+
+// Node is a fake node as most daemon and command tests want it: a
+// BestEffort pod (300 MiB), a Burstable one (500 MiB, limit 2 GiB), a
+// Guaranteed one (900 MiB, the largest killable, limit 1 GiB) and a
+// node-critical pod (-997) in the BestEffort slice, on a kernel with
+// cgroup.kill.
+func Node(tb testing.TB, d cgroupv2.Driver) *Tree {
+	tb.Helper()
+	const mib = 1 << 20
+	t := New(tb, d)
+	t.AddPod(Pod{UID: "be", QoS: cgroupv2.BestEffort, Current: 300 * mib,
+		Containers: []Container{{Current: 299 * mib, Adj: []int{1000}}}})
+	t.AddPod(Pod{UID: "bu", QoS: cgroupv2.Burstable, Current: 500 * mib, Max: 2048 * mib,
+		Containers: []Container{{Current: 499 * mib, Adj: []int{990}}}})
+	t.AddPod(Pod{UID: "gu", QoS: cgroupv2.Guaranteed, Current: 900 * mib, Max: 1024 * mib,
+		Containers: []Container{{Current: 899 * mib, Adj: []int{-997}}}})
+	t.AddPod(Pod{UID: "crit", QoS: cgroupv2.BestEffort, Current: 4096 * mib,
+		Containers: []Container{{Current: 4095 * mib, Adj: []int{-997}}}})
+	t.Write(t.Kubepods, "cgroup.kill", "") // Linux 5.14+
+	return t
+}

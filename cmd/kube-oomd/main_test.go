@@ -23,26 +23,10 @@ func kube(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
-// nodeWithOnePodPerClass is a fake node: a BestEffort, a Burstable and a
-// Guaranteed pod, the Guaranteed one the largest, plus a critical pod in the
-// BestEffort slice.
-func nodeWithOnePodPerClass(t *testing.T, d cgroupv2.Driver) *cgrouptest.Tree {
-	tree := cgrouptest.New(t, d)
-	tree.AddPod(cgrouptest.Pod{UID: "be", QoS: cgroupv2.BestEffort, Current: 300 * MiB,
-		Containers: []cgrouptest.Container{{Current: 299 * MiB, Adj: []int{1000}}}})
-	tree.AddPod(cgrouptest.Pod{UID: "bu", QoS: cgroupv2.Burstable, Current: 500 * MiB, Max: 2048 * MiB,
-		Containers: []cgrouptest.Container{{Current: 499 * MiB, Adj: []int{990}}}})
-	tree.AddPod(cgrouptest.Pod{UID: "gu", QoS: cgroupv2.Guaranteed, Current: 900 * MiB, Max: 1024 * MiB,
-		Containers: []cgrouptest.Container{{Current: 899 * MiB, Adj: []int{-997}}}})
-	tree.AddPod(cgrouptest.Pod{UID: "crit", QoS: cgroupv2.BestEffort, Current: 4096 * MiB,
-		Containers: []cgrouptest.Container{{Current: 4095 * MiB, Adj: []int{-997}}}})
-	return tree
-}
-
 func TestPodsRanksByQoS(t *testing.T) {
 	for _, d := range []cgroupv2.Driver{cgroupv2.DriverSystemd, cgroupv2.DriverCgroupfs} {
 		t.Run(string(d), func(t *testing.T) {
-			tree := nodeWithOnePodPerClass(t, d)
+			tree := cgrouptest.Node(t, d)
 			code, out, errs := kube(t, "--cgroup-root", tree.Mount, "--proc-root", tree.Proc, "pods", "--json", "--config", writeConfig(t, ""))
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errs)
@@ -74,7 +58,7 @@ func TestPodsRanksByQoS(t *testing.T) {
 }
 
 func TestPodsTable(t *testing.T) {
-	tree := nodeWithOnePodPerClass(t, cgroupv2.DriverSystemd)
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
 	code, out, errs := kube(t, "pods", "--cgroup-root", tree.Mount, "--proc-root", tree.Proc, "--config", writeConfig(t, ""))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
