@@ -1,5 +1,12 @@
-// Package relief acts before a kill: it reclaims page cache from a cgroup
-// with memory.reclaim (reclaim.go), sets and checks a temporary memory.high
-// (high.go), and keeps the throttles in force in a state file, so that a
-// restarted daemon can restore every limit it set (store.go).
+// Package relief acts before a kill. Ladder (ladder.go) is the one owner
+// of the throttles in force: it carries out the steps that policy plans
+// (reclaim, throttle, release, and giving a throttle back), through the
+// Setter that writes memory.high (high.go: the file, or systemd's unit
+// property), and keeps every throttle in a state file written before the
+// limit is lowered (store.go), so that a restarted daemon gives each one
+// back. Reclaim (reclaim.go) writes memory.reclaim in chunks.
+//
+// The Ladder never logs and never decides: it returns a Result per step
+// for the daemon to log, the way killer.Result does. It is not safe for
+// concurrent use; the daemon calls it from its action worker only.
 package relief
