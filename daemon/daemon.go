@@ -278,7 +278,7 @@ func (d *Daemon) startLadder(ctx context.Context) {
 		}
 	}
 	d.ladder = relief.NewLadder(relief.LadderConfig{
-		Mount: d.layout.Mount, Setter: setter, PageSize: d.features.PageSize, Clock: d.clock,
+		Layout: d.layout, Setter: setter, PageSize: d.features.PageSize, Clock: d.clock,
 		Store: relief.Store{Path: filepath.Join(d.opt.RunDir, "throttles.json")},
 	})
 	results, err := d.ladder.Restore(ctx)

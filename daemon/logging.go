@@ -53,6 +53,7 @@ const (
 	reasonKernelKill  = "kernel-oom-kill"
 	reasonNoVictim    = "no-killable-pod"
 	reasonVictimMoved = "victim-changed"
+	reasonUntrusted   = "untrusted-state"
 )
 
 // podAttrs names a pod in a record: UID, QoS class and cgroup, inline.

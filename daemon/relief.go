@@ -177,6 +177,8 @@ func (d *Daemon) logLadder(results []relief.Result, extra ...any) {
 			}
 			d.log.Info(msg, pod, attrReason, r.Why, "memory_high", cgroupv2.FormatLimit(t.Original),
 				"was_bytes", t.Current, "set_bytes", t.Set, "in_force", d.clock.Now().Sub(t.Since).Round(time.Millisecond).String())
+		case relief.StepIgnore:
+			d.log.Warn("ignored an entry of the throttle state file", pod, attrReason, reasonUntrusted, attrError, r.Err)
 		case relief.StepForget:
 			if r.Err != nil {
 				d.log.Error("cannot save the throttle state", pod, attrError, r.Err)

@@ -34,6 +34,7 @@ const (
 	StepRaise    StepKind = "raise"    // a throttle raised one release step
 	StepLift     StepKind = "lift"     // the original memory.high given back
 	StepForget   StepKind = "forget"   // a throttled pod went away
+	StepIgnore   StepKind = "ignore"   // a state-file entry that is not a throttle of ours
 )
 
 // Result is one step the Ladder took (or failed to take), for the caller
@@ -48,7 +49,7 @@ type Result struct {
 
 // LadderConfig is what a Ladder needs.
 type LadderConfig struct {
-	Mount    string // the cgroup2 mount; throttles name cgroups from it
+	Layout   cgroupv2.Layout // the kubelet's layout: throttles name pod cgroups from its mount
 	Setter   Setter // FileSetter, or systemd's unit properties
 	Store    Store  // the state file
 	PageSize uint64 // memory.high is rounded down to it
@@ -90,8 +91,11 @@ func (l *Ladder) Throttles() []Throttle {
 
 // Restore takes over the throttles that an earlier run of the daemon left
 // in the state file (it crashed, or was killed) and gives each one back.
-// A pod that is gone needs nothing. One that cannot be given back now stays
-// a throttle in force, and in the file, for release to retry.
+// The file is not trusted: an entry that does not name a pod cgroup of the
+// layout, or whose cgroup has another ID than the one throttled (the path
+// was reused), is ignored and reported. A pod that is gone needs nothing.
+// One that cannot be given back now stays a throttle in force, and in the
+// file, for release to retry.
 func (l *Ladder) Restore(ctx context.Context) ([]Result, error) {
 	ts, err := l.cfg.Store.Load()
 	if err != nil {
@@ -100,12 +104,22 @@ func (l *Ladder) Restore(ctx context.Context) ([]Result, error) {
 	var out []Result
 	for _, t := range ts {
 		t := t
-		l.throttles[t.Cgroup] = &t
-		if _, err := cgroupv2.ID(l.abs(t.Cgroup)); errors.Is(err, cgroupv2.ErrGone) {
-			delete(l.throttles, t.Cgroup)
-			out = append(out, Result{Kind: StepForget, Throttle: t})
+		if _, ok := l.cfg.Layout.PodOf(t.Cgroup); !ok {
+			out = append(out, Result{Kind: StepIgnore, Throttle: t,
+				Err: fmt.Errorf("%q is not a pod cgroup under %s: not touched", t.Cgroup, l.cfg.Layout.Kubepods)})
 			continue
 		}
+		id, err := cgroupv2.ID(l.abs(t.Cgroup))
+		switch {
+		case errors.Is(err, cgroupv2.ErrGone):
+			out = append(out, Result{Kind: StepForget, Throttle: t})
+			continue
+		case err == nil && t.ID != 0 && id != t.ID:
+			out = append(out, Result{Kind: StepIgnore, Throttle: t,
+				Err: fmt.Errorf("%s is another cgroup now (ID %d, throttled %d): its memory.high is not ours, not touched", t.Cgroup, id, t.ID)})
+			continue
+		}
+		l.throttles[t.Cgroup] = &t
 		r, _ := l.Lift(ctx, t.Cgroup, LiftEarlierRun)
 		out = append(out, r)
 	}
@@ -142,6 +156,7 @@ func (l *Ladder) Reclaim(ctx context.Context, p policy.ReclaimPlan, enough func(
 // would then leave a limit nobody gives back.
 func (l *Ladder) Throttle(ctx context.Context, p policy.ThrottlePlan) Result {
 	t := podOf(p.Pod)
+	t.ID = p.Pod.ID
 	t.Original, t.Set, t.Current, t.Ceiling, t.Since = p.Original, p.Value, p.Value, p.Ceiling, l.cfg.Clock.Now()
 	l.throttles[t.Cgroup] = &t
 	if err := l.save(); err != nil {
@@ -262,7 +277,7 @@ func (l *Ladder) save() error {
 	return nil
 }
 
-func (l *Ladder) abs(path string) string { return filepath.Join(l.cfg.Mount, path) }
+func (l *Ladder) abs(path string) string { return filepath.Join(l.cfg.Layout.Mount, path) }
 
 // podOf is a Throttle naming the pod, with no values yet.
 func podOf(p *cgroupv2.Pod) Throttle {
