@@ -50,9 +50,9 @@ type Result struct {
 // LadderConfig is what a Ladder needs.
 type LadderConfig struct {
 	Layout   cgroupv2.Layout // the kubelet's layout: throttles name pod cgroups from its mount
-	Setter   Setter // FileSetter, or systemd's unit properties
-	Store    Store  // the state file
-	PageSize uint64 // memory.high is rounded down to it
+	Setter   Setter          // FileSetter, or systemd's unit properties
+	Store    Store           // the state file
+	PageSize uint64          // memory.high is rounded down to it
 	Clock    clock.Clock
 	// CallTimeout bounds each setter call: PID 1 answers D-Bus slowly
 	// under memory pressure. 0 means 5 s.

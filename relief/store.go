@@ -12,7 +12,7 @@ import (
 
 // Throttle is one memory.high that kube-oomd set and must give back.
 type Throttle struct {
-	Cgroup   string    `json:"cgroup"` // from the cgroup2 mount
+	Cgroup   string    `json:"cgroup"`       // from the cgroup2 mount
 	ID       uint64    `json:"id,omitempty"` // the cgroup's ID when it was throttled (cgroupv2.ID)
 	UID      string    `json:"uid"`
 	QoS      string    `json:"qos"`
