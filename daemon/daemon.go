@@ -116,6 +116,11 @@ func Run(ctx context.Context, o Options) error {
 		d.log, d.logFormat = log, format
 	}
 	d.started = d.clock.Now()
+	lock, err := lockInstance(o.RunDir)
+	if err != nil {
+		return fmt.Errorf("cannot start: %w", err)
+	}
+	defer lock.release()
 	hup := o.hup
 	if hup == nil {
 		// From the first instant: systemctl reload must never kill the

@@ -1,7 +1,11 @@
 package daemon
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -355,4 +359,35 @@ func TestKillDueDuringReliefRunsWhenItReports(t *testing.T) {
 	if len(got) != 1 || got[0]["pod_uid"] != "be" || got[0]["reason"] != string(policy.ReasonPressure) {
 		t.Fatalf("kill records = %v, want the deferred kill of be:\n%s", got, h.logs)
 	}
+}
+
+// Issue 10 item 8: a second daemon on the same run directory refuses to
+// start, names the first, and touches nothing of its state.
+func TestSecondInstanceRefuses(t *testing.T) {
+	tree := cacheNode(t)
+	cfg := testConfig(config.ModePod)
+	cfg.Relief.Reclaim = false
+	h := start(t, tree, cfg, "", "")
+	h.windows(3, 0.05, 1000*MiB)
+	bu := tree.PodPath("bu", cgroupv2.Burstable)
+	throttled := h.file(bu, "memory.high")
+	if throttled == "max" {
+		t.Fatal("not throttled")
+	}
+	err := Run(context.Background(), Options{Config: cfg, ConfigPath: "/nonexistent", Defaulted: true,
+		CgroupRoot: tree.Mount, ProcRoot: tree.Proc, RunDir: h.runDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if !errors.Is(err, ErrAlreadyRunning) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) ||
+		!strings.Contains(err.Error(), "systemctl stop kube-oomd") {
+		t.Fatalf("second instance: %v; want ErrAlreadyRunning naming the pid and what to do", err)
+	}
+	if h.file(bu, "memory.high") != throttled {
+		t.Errorf("the second instance changed the first one's throttle: %q", h.file(bu, "memory.high"))
+	}
+	if _, err := os.Stat(filepath.Join(h.runDir, "throttles.json")); err != nil {
+		t.Errorf("the second instance removed the state file: %v", err)
+	}
+	h.stop()
+	// Once the first is gone, a new one starts.
+	h2 := start(t, tree, cfg, "", h.runDir)
+	h2.snapshot()
 }
