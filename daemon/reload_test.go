@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -228,5 +229,78 @@ func TestConfigEditIsReloadedOnceSettled(t *testing.T) {
 		}
 		h.clock.Step(configSettle) // once inotify told the loop, the settle timer fires
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Issue 10 item 11: a reload that cannot register its PSI triggers rolls
+// back whole: every setting stays as it was, and the triggers in force too.
+func TestReloadRollsBackWholeWhenTriggersFail(t *testing.T) {
+	path := writeConfig(t, "[kill]\nmode = \"dry-run\"\n[pressure]\nwatch_host = false\n")
+	cfg, _ := config.Load(path)
+	cfg.Cgroup.RescanInterval = 24 * time.Hour
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
+	h := start(t, tree, cfg, path, "")
+	// The new file turns on the host trigger, whose file is missing here,
+	// and changes other settings too.
+	os.Remove(filepath.Join(tree.Proc, "pressure", "memory"))
+	os.WriteFile(path, []byte("[kill]\nmode = \"pod\"\ncooldown = \"30s\"\n[pressure]\nwatch_host = true\nwindow = \"2s\"\nstall = \"200ms\"\n"), 0o644)
+	h.reload()
+	s := h.snapshot()
+	if mode(s) != "dry-run" || s.Config["kill"].(map[string]any)["cooldown"] != "10s" {
+		t.Errorf("after a failed reload: kill settings %v, want all as before", s.Config["kill"])
+	}
+	if len(s.Triggers) != 1 || s.Triggers[0].Key != triggerKubepods || s.Triggers[0].InForce != "full 30000 1000000" {
+		t.Errorf("triggers after a failed reload: %+v, want the kubepods one as before", s.Triggers)
+	}
+	if len(h.logs.records(t, "config reload failed: cannot register the new PSI triggers; keeping the configuration in force", "")) != 1 {
+		t.Errorf("the failed reload was not logged:\n%s", h.logs)
+	}
+}
+
+// failingListener fails its first Accepts as a process out of file
+// descriptors would, then hands over real connections.
+type failingListener struct {
+	net.Listener
+	fails int
+}
+
+func (l *failingListener) Accept() (net.Conn, error) {
+	if l.fails > 0 {
+		l.fails--
+		return nil, &net.OpError{Op: "accept", Err: syscall.EMFILE}
+	}
+	return l.Listener.Accept()
+}
+
+// Issue 10 item 13: one failed Accept must not end the status server.
+func TestStatusServerOutlivesAcceptErrors(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "s.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	defer ln.Close()
+	reqs := make(chan chan<- Status)
+	var reported atomic.Int32
+	go serve(ctx, &failingListener{Listener: ln, fails: 3}, reqs, t.TempDir(), func(error) { reported.Add(1) })
+	go func() {
+		for r := range reqs {
+			r <- Status{Version: "v"}
+		}
+	}()
+	conn, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	var s Status
+	if err := json.NewDecoder(conn).Decode(&s); err != nil || s.Version != "v" {
+		t.Fatalf("no answer after Accept errors: %v, %+v", err, s)
+	}
+	if n := reported.Load(); n != 1 {
+		t.Errorf("reported %d errors, want one until Accept works again", n)
 	}
 }

@@ -187,22 +187,41 @@ func (d *Daemon) serveStatus(ctx context.Context) (<-chan chan<- Status, error) 
 		ln.Close()
 		os.Remove(path)
 	}()
-	procRoot := d.opt.ProcRoot
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-					return
-				}
-				// EMFILE and the like pass: back off, and go on serving.
-				time.Sleep(100 * time.Millisecond)
-				continue
-			}
-			go answer(ctx, conn, reqs, procRoot)
-		}
-	}()
+	go serve(ctx, ln, reqs, d.opt.ProcRoot, func(err error) {
+		d.log.Warn("status socket: cannot accept a connection; trying again", attrFile, path, attrError, err)
+	})
 	return reqs, nil
+}
+
+// acceptBackoff is the pause after a failed Accept (EMFILE and the like
+// pass once connections close).
+const acceptBackoff = 100 * time.Millisecond
+
+// serve accepts status connections until ctx ends or ln is closed. A failed
+// Accept is reported (once until one succeeds again) and retried: it must
+// never end the status server for good.
+func serve(ctx context.Context, ln net.Listener, reqs chan<- chan<- Status, procRoot string, failed func(error)) {
+	reported := false
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			if !reported {
+				failed(err)
+				reported = true
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(acceptBackoff):
+			}
+			continue
+		}
+		reported = false
+		go answer(ctx, conn, reqs, procRoot)
+	}
 }
 
 // answer serves one status connection.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"time"
 
@@ -56,6 +57,10 @@ func (s *triggerSet) apply(spec psi.TriggerSpec, files map[string]string) (adjus
 			continue // already in force
 		}
 		if s.w == nil {
+			// Fake: no trigger, but a missing file fails as the kernel's would.
+			if _, err := os.Stat(path); err != nil {
+				return nil, fmt.Errorf("cannot register the PSI trigger: %w", err)
+			}
 			opened[key] = nil
 			continue
 		}
