@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/fsnotify/fsnotify"
 )
@@ -38,7 +39,9 @@ type Change struct {
 // files, so it watches the parent directories for create and remove.
 type Watcher struct {
 	layout Layout
-	fs     *fsnotify.Watcher
+	fs     *fsnotify.Watcher // nil when polling
+	// polling says why inotify could not be used; nil when it is.
+	polling error
 
 	mu        sync.Mutex
 	pods      map[string]PodRef // by absolute directory
@@ -47,9 +50,15 @@ type Watcher struct {
 }
 
 // NewWatcher starts watching layout's tree and returns the pods there now.
+// Where the kernel's inotify limits are reached (EMFILE: too many inotify
+// instances; ENOSPC: too many watches), it returns a polling Watcher
+// instead: see NewPollingWatcher and Polling.
 func NewWatcher(l Layout) (*Watcher, []PodRef, error) {
 	fw, err := fsnotify.NewWatcher()
 	if err != nil {
+		if inotifyLimit(err) {
+			return NewPollingWatcher(l, fmt.Errorf("inotify: %w", err))
+		}
 		return nil, nil, fmt.Errorf("inotify: %w", err)
 	}
 	w := &Watcher{layout: l, fs: fw, pods: map[string]PodRef{}, unwatched: map[string]bool{}, qos: map[string]bool{}}
@@ -57,6 +66,9 @@ func NewWatcher(l Layout) (*Watcher, []PodRef, error) {
 	for _, p := range []string{root, filepath.Join(root, "memory.events")} {
 		if err := fw.Add(p); err != nil {
 			fw.Close()
+			if inotifyLimit(err) {
+				return NewPollingWatcher(l, fmt.Errorf("watch %s: %w", p, err))
+			}
 			return nil, nil, fmt.Errorf("watch %s: %w", p, err)
 		}
 	}
@@ -72,6 +84,46 @@ func NewWatcher(l Layout) (*Watcher, []PodRef, error) {
 	return w, all, nil
 }
 
+// NewPollingWatcher returns a Watcher that uses no inotify: it delivers no
+// changes, and Sync, called on the rescan, finds the pods that came and
+// went; every pod is Unwatched. why says why inotify is not used.
+func NewPollingWatcher(l Layout, why error) (*Watcher, []PodRef, error) {
+	w := &Watcher{layout: l, polling: why, pods: map[string]PodRef{}, unwatched: map[string]bool{}, qos: map[string]bool{}}
+	dirs, err := l.QoSDirs()
+	if err != nil {
+		return nil, nil, err
+	}
+	var all []PodRef
+	for q, dir := range dirs {
+		all = append(all, w.watchClass(q, dir)...)
+	}
+	return w, all, nil
+}
+
+// Polling says why the Watcher follows the tree by polling (nil when it
+// uses inotify).
+func (w *Watcher) Polling() error { return w.polling }
+
+// Unwatched returns the pods whose memory.events changes the Watcher cannot
+// report (all of them, when polling): their counters must be read on the
+// rescan.
+func (w *Watcher) Unwatched() []PodRef {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	refs := make([]PodRef, 0, len(w.unwatched))
+	for abs := range w.unwatched {
+		if r, ok := w.pods[abs]; ok {
+			refs = append(refs, r)
+		}
+	}
+	return refs
+}
+
+// inotifyLimit says whether err is one of the kernel's inotify limits.
+func inotifyLimit(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENOSPC)
+}
+
 // watchClass watches a class directory (not kubepods itself, which is
 // always watched) and each of its pods, and returns the pods.
 func (w *Watcher) watchClass(q QoS, rel string) []PodRef {
@@ -81,9 +133,9 @@ func (w *Watcher) watchClass(q QoS, rel string) []PodRef {
 		seen := w.qos[abs]
 		w.qos[abs] = true
 		w.mu.Unlock()
-		if !seen {
+		if !seen && w.fs != nil {
 			// A class directory that vanished right away holds no pods.
-			if err := w.fs.Add(abs); err != nil {
+			if err := w.fs.Add(abs); err != nil && !inotifyLimit(err) {
 				return nil
 			}
 		}
@@ -115,7 +167,7 @@ func (w *Watcher) watchPod(ref PodRef) bool {
 	if _, err := os.Stat(abs); errors.Is(Classify("stat", abs, err), ErrGone) {
 		return false
 	}
-	watched := w.fs.Add(filepath.Join(abs, "memory.events")) == nil
+	watched := w.fs != nil && w.fs.Add(filepath.Join(abs, "memory.events")) == nil
 	w.mu.Lock()
 	w.pods[abs] = ref
 	if !watched {
@@ -131,7 +183,7 @@ func (w *Watcher) retryUnwatched() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for abs := range w.unwatched {
-		if _, known := w.pods[abs]; !known || w.fs.Add(filepath.Join(abs, "memory.events")) == nil {
+		if _, known := w.pods[abs]; !known || (w.fs != nil && w.fs.Add(filepath.Join(abs, "memory.events")) == nil) {
 			delete(w.unwatched, abs)
 		}
 	}
@@ -150,6 +202,10 @@ func (w *Watcher) Pods() []PodRef {
 
 // Run delivers changes until ctx is cancelled.
 func (w *Watcher) Run(ctx context.Context, out chan<- Change) error {
+	if w.fs == nil { // polling: Sync does the work
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	send := func(c Change) error {
 		select {
 		case out <- c:
@@ -253,7 +309,12 @@ func (w *Watcher) rel(abs string) (string, bool) {
 }
 
 // Close stops watching.
-func (w *Watcher) Close() error { return w.fs.Close() }
+func (w *Watcher) Close() error {
+	if w.fs == nil {
+		return nil
+	}
+	return w.fs.Close()
+}
 
 // Sync compares what the Watcher knows with the tree as it is now, starts
 // watching what inotify missed, and returns the differences. It is the slow

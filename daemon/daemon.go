@@ -43,6 +43,9 @@ type Options struct {
 	// fakeTriggers registers no PSI trigger with the kernel: tests on fake
 	// trees play the trigger events themselves.
 	fakeTriggers bool
+	// pollPods follows the pods without inotify, as where its limits are
+	// reached.
+	pollPods bool
 	// hup replaces SIGHUP in tests.
 	hup <-chan os.Signal
 	// testPSI and testStatus, when set, replace the triggers' events and
@@ -164,10 +167,14 @@ func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	if err := d.applyTriggers(d.cfg); err != nil {
 		return err
 	}
-	if d.pods, err = newPodTracker(layout); err != nil {
+	if d.pods, err = newPodTracker(layout, d.opt.pollPods); err != nil {
 		return err
 	}
 	defer d.pods.close()
+	if why := d.pods.polling(); why != nil {
+		d.log.Warn("cannot watch the pods with inotify: following them by the rescan alone, every cgroup.rescan_interval; "+
+			"raise fs.inotify.max_user_instances and fs.inotify.max_user_watches", "rescan_interval", d.cfg.Cgroup.RescanInterval.String(), attrError, why)
+	}
 
 	d.startLadder(ctx)
 	d.actions = newActions()

@@ -391,3 +391,28 @@ func TestSecondInstanceRefuses(t *testing.T) {
 	h2 := start(t, tree, cfg, "", h.runDir)
 	h2.snapshot()
 }
+
+// Issue 10 item 14: where inotify's limits are reached, the daemon starts
+// all the same, says so, and finds pods and kernel OOM kills on the rescan.
+func TestWithoutInotifyTheRescanFollowsThePods(t *testing.T) {
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
+	cfg := killOnly(config.ModePod)
+	cfg.Cgroup.RescanInterval = 10 * time.Second
+	h := startWith(t, tree, cfg, "", func(o *Options) { o.pollPods = true })
+	if len(h.logs.records(t, "cannot watch the pods with inotify: following them by the rescan alone, every cgroup.rescan_interval; "+
+		"raise fs.inotify.max_user_instances and fs.inotify.max_user_watches", "")) != 1 {
+		t.Fatalf("no warning about inotify:\n%s", h.logs)
+	}
+	tree.AddPod(cgrouptest.Pod{UID: "new", QoS: cgroupv2.BestEffort, Current: 100 * MiB,
+		Containers: []cgrouptest.Container{{Current: 99 * MiB, Adj: []int{1000}}}})
+	tree.Write(tree.PodPath("bu", cgroupv2.Burstable), "memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n")
+	h.clock.Step(cfg.Cgroup.RescanInterval)
+	h.next() // the rescan's look
+	got := h.logs.records(t, "", MsgKernelOOM)
+	if len(got) != 1 || got[0]["pod_uid"] != "bu" {
+		t.Errorf("kernel OOM records = %v, want bu's, found on the rescan", got)
+	}
+	if n := len(h.snapshot().refs); n != 5 {
+		t.Errorf("pods followed = %d, want 5 with the new one", n)
+	}
+}

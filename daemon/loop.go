@@ -140,16 +140,19 @@ func (d *Daemon) checkOOMKills(r cgroupv2.PodRef) {
 }
 
 // resync is the slow safety net: it finds the pods that inotify missed by
-// listing directories. After lost events (lost=true) it also re-reads
-// every pod's OOM count; otherwise those come through inotify.
+// listing directories, and re-reads the OOM counts that inotify does not
+// report: those of the pods it cannot watch, or, after lost events
+// (lost=true), every pod's.
 func (d *Daemon) resync(lost bool) {
 	for _, c := range d.pods.sync() {
 		d.handleChange(c)
 	}
+	refs := d.pods.unwatched()
 	if lost {
-		for _, r := range d.pods.refs() {
-			d.checkOOMKills(r)
-		}
+		refs = d.pods.refs()
+	}
+	for _, r := range refs {
+		d.checkOOMKills(r)
 	}
 }
 

@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"errors"
+
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 )
 
@@ -12,8 +14,17 @@ type podTracker struct {
 	oomKills map[string]uint64 // memory.events oom_kill of each pod, by path
 }
 
-func newPodTracker(l cgroupv2.Layout) (*podTracker, error) {
-	w, refs, err := cgroupv2.NewWatcher(l)
+// newPodTracker follows the pods of l: through inotify, or, where the
+// kernel's inotify limits are reached (or poll is set, in tests), by the
+// rescan alone.
+func newPodTracker(l cgroupv2.Layout, poll bool) (*podTracker, error) {
+	newWatcher := cgroupv2.NewWatcher
+	if poll {
+		newWatcher = func(l cgroupv2.Layout) (*cgroupv2.Watcher, []cgroupv2.PodRef, error) {
+			return cgroupv2.NewPollingWatcher(l, errors.New("inotify off for this test"))
+		}
+	}
+	w, refs, err := newWatcher(l)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +73,15 @@ func (t *podTracker) refs() []cgroupv2.PodRef { return t.watcher.Pods() }
 func (t *podTracker) count() int { return len(t.oomKills) }
 
 // sync compares the pods known with the tree: the slow safety net. It only
-// lists directories; memory.events changes come through inotify.
+// lists directories; memory.events changes come through inotify, except
+// for the pods in unwatched.
 func (t *podTracker) sync() []cgroupv2.Change { return t.watcher.Sync() }
+
+// unwatched are the pods whose memory.events inotify does not report (all
+// of them when polling): the rescan reads their counters.
+func (t *podTracker) unwatched() []cgroupv2.PodRef { return t.watcher.Unwatched() }
+
+// polling says why the pods are followed by the rescan alone, or nil.
+func (t *podTracker) polling() error { return t.watcher.Polling() }
 
 func (t *podTracker) close() { t.watcher.Close() }
