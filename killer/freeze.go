@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -13,8 +17,9 @@ import (
 )
 
 // The fallback for kernels without a usable cgroup.kill: freeze the cgroup so
-// that nothing forks or moves, name every process with a pidfd, SIGKILL each
-// through its pidfd, thaw. Frozen tasks still die of SIGKILL.
+// that nothing forks or moves, name every process with a pidfd, check that
+// the process behind each pidfd is in the cgroup, SIGKILL each through its
+// pidfd, thaw. Frozen tasks still die of SIGKILL.
 
 const (
 	// freezeWait bounds the wait for "frozen 1". Tasks freeze only on their
@@ -32,6 +37,15 @@ const (
 // processes it signalled; if that is 0, nothing was killed and err says why.
 // It always thaws the cgroup once it has frozen it.
 func (k Killer) freezeKill(ctx context.Context, dirfd int, t Target, procs *procSet) (n int, signalled bool, err error) {
+	// A PID is a number, and cgroup.procs lists numbers: between the
+	// listing and pidfd_open the process may exit and its number go to a
+	// process elsewhere. Each process is signalled only once its pidfd is
+	// open and /proc says that the process behind it is in the target or
+	// below it (member).
+	rel, err := k.cgroupPath(t)
+	if err != nil {
+		return 0, false, err
+	}
 	if err := writeAt(dirfd, "cgroup.freeze", "1"); err != nil {
 		switch {
 		case gone(dirfd):
@@ -65,14 +79,24 @@ func (k Killer) freezeKill(ctx context.Context, dirfd int, t Target, procs *proc
 			errs = append(errs, fmt.Errorf("re-list processes: %w", err))
 			break
 		}
-		// Name every listed process before signalling any. Only processes
-		// listed now are killed: one that left the cgroup since step 2 is
-		// not the victim any more.
+		// Name and check every listed process before signalling any. Only
+		// processes listed now are killed: one that left the cgroup since
+		// step 2 is not the victim any more.
 		var kill []int
 		failed := 0
 		var openErr error
 		for _, pid := range pids {
 			fd, err := procs.resolve(pid)
+			if err == nil && fd >= 0 && !procs.signaled[pid] {
+				var in, gone bool
+				if in, gone, err = k.member(pid, fd, rel); err == nil && !gone && !in {
+					procs.skip(pid)
+					continue
+				}
+				if gone {
+					fd = -1
+				}
+			}
 			if err != nil {
 				failed++
 				if openErr == nil {
@@ -85,9 +109,9 @@ func (k Killer) freezeKill(ctx context.Context, dirfd int, t Target, procs *proc
 			}
 		}
 		if failed > 0 {
-			err := fmt.Errorf("cannot open a pidfd for %d of %d processes (%w)", failed, len(pids), openErr)
+			err := fmt.Errorf("cannot open a pidfd for, or check the cgroup of, %d of %d processes (%w)", failed, len(pids), openErr)
 			if n == 0 {
-				return 0, false, fmt.Errorf("killer: %s: %w; nothing killed: without a pidfd a PID could be reused under us", t.Cgroup, err)
+				return 0, false, fmt.Errorf("killer: %s: %w; nothing killed: a process not named by a pidfd and checked could be another's under a reused PID", t.Cgroup, err)
 			}
 			errs = append(errs, err)
 		}
@@ -114,12 +138,72 @@ func (k Killer) freezeKill(ctx context.Context, dirfd int, t Target, procs *proc
 		if len(errs) > 0 {
 			return 0, false, fmt.Errorf("killer: %s: freeze+sigkill: %w; nothing killed", t.Cgroup, errors.Join(errs...))
 		}
+		if len(procs.outside) > 0 {
+			return 0, false, fmt.Errorf("killer: %s: %w: its processes exited before the kill, %d of their PIDs now name processes elsewhere; nothing killed", t.Cgroup, ErrChanged, len(procs.outside))
+		}
 		return 0, false, fmt.Errorf("killer: %s: %w: its processes exited before the kill; nothing killed", t.Cgroup, ErrChanged)
 	}
 	if len(errs) > 0 {
 		return n, true, fmt.Errorf("killer: %s: freeze+sigkill: killed %d processes, but: %w", t.Cgroup, n, errors.Join(errs...))
 	}
 	return n, true, nil
+}
+
+// cgroupPath returns t.Cgroup as /proc/<pid>/cgroup names it: its path from
+// the cgroup2 mount (k.Mount), "/" for the mount itself.
+func (k Killer) cgroupPath(t Target) (string, error) {
+	rel, err := filepath.Rel(filepath.Clean(k.mount()), filepath.Clean(t.Cgroup))
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", fmt.Errorf("killer: %s: not under the cgroup2 mount %s (Killer.Mount), so its processes' cgroups cannot be checked; nothing killed", t.Cgroup, k.mount())
+	}
+	return filepath.Join("/", rel), nil
+}
+
+// member reports whether the process behind fd, a pidfd opened for pid, is
+// in the cgroup rel (a path from the cgroup2 mount) or below it, or gone if
+// it has been reaped.
+//
+// It reads ProcRoot/<pid>/cgroup, which is about whoever holds the number
+// pid, and then checks that the process behind fd still lives: a number is
+// passed on only once its process is reaped, so if it lives after the
+// read, what was read was about it. With the pidfd open, a later reuse of
+// the number can no longer redirect the signal.
+func (k Killer) member(pid, fd int, rel string) (in, gone bool, err error) {
+	b, err := os.ReadFile(filepath.Join(k.procRoot(), strconv.Itoa(pid), "cgroup"))
+	if !alive(fd) {
+		return false, true, nil
+	}
+	if err != nil {
+		return false, false, fmt.Errorf("read its cgroup: %w", err)
+	}
+	in, err = inCgroup(b, rel)
+	if err != nil {
+		return false, false, fmt.Errorf("%s: %w", filepath.Join(k.procRoot(), strconv.Itoa(pid), "cgroup"), err)
+	}
+	return in, false, nil
+}
+
+// inCgroup reports whether the text of a /proc/<pid>/cgroup says that the
+// process is in the cgroup rel or below it. Only the cgroup v2 line
+// ("0::/path") counts. A cgroup outside the reader's cgroup namespace
+// ("/../x") or removed ("/path (deleted)") is never rel.
+func inCgroup(text []byte, rel string) (bool, error) {
+	for line := range strings.SplitSeq(string(text), "\n") {
+		path, ok := strings.CutPrefix(line, "0::")
+		if !ok {
+			continue
+		}
+		if strings.HasSuffix(path, " (deleted)") || !strings.HasPrefix(path, "/") {
+			return false, nil
+		}
+		for elem := range strings.SplitSeq(path, "/") {
+			if elem == ".." || elem == "." {
+				return false, nil
+			}
+		}
+		return path == rel || rel == "/" || strings.HasPrefix(path, rel+"/"), nil
+	}
+	return false, fmt.Errorf("no cgroup v2 line (\"0::/path\") in %q", text)
 }
 
 // waitFrozen waits up to limit on clk for cgroup.events to say frozen 1.

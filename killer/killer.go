@@ -7,6 +7,13 @@
 // memory at once (process_mrelease, 5.15+; pidfd.go) and waits for the
 // cgroup to empty. It never logs: the caller logs the Result.
 //
+// Never the wrong process: cgroup.procs lists PID numbers, and a number
+// may pass to a process elsewhere between the listing and pidfd_open. So
+// the freezer path signals a process only through its pidfd, and only once
+// Killer.ProcRoot/<pid>/cgroup, read after the pidfd was opened (and the
+// process behind it found still alive), puts it in the target or below;
+// any other is skipped and counted (Result.Skipped).
+//
 // Kernel facts are not decided here but in cgroupv2: which files the kernel
 // has comes probed once, as Killer.Features (cgroupv2/features.go), and
 // whether an error means the victim's cgroup is gone is cgroupv2.Classify's
@@ -48,6 +55,7 @@ const (
 type Result struct {
 	Method        Method
 	PIDs          int           // processes signalled/seen at kill time
+	Skipped       int           // freezer path: listed, but found outside the cgroup once named by a pidfd; not signalled
 	Released      int           // process_mrelease calls that succeeded
 	Before, After uint64        // memory.current just before the kill, and once it emptied (or at timeout)
 	Freed         uint64        // Before - After (0 if After >= Before)
@@ -81,6 +89,26 @@ type Killer struct {
 	// Clock times every wait of a kill (for populated 0, for frozen 1) and
 	// Result.Took; nil is clock.Real(). Tests pass a *clock.Fake.
 	Clock clock.Clock
+	// ProcRoot is /proc ("" is "/proc") and Mount the cgroup2 mount that
+	// Target.Cgroup is under ("" is "/sys/fs/cgroup"). The freezer path
+	// checks each process's cgroup in ProcRoot/<pid>/cgroup, where it is
+	// a path from Mount, before it signals the process.
+	ProcRoot string
+	Mount    string
+}
+
+func (k Killer) procRoot() string {
+	if k.ProcRoot == "" {
+		return "/proc"
+	}
+	return k.ProcRoot
+}
+
+func (k Killer) mount() string {
+	if k.Mount == "" {
+		return "/sys/fs/cgroup"
+	}
+	return k.Mount
 }
 
 func (k Killer) clock() clock.Clock {
@@ -156,6 +184,7 @@ func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 			return res, fmt.Errorf("killer: %s: %w: %w before the kill; nothing killed", t.Cgroup, ErrChanged, cgroupv2.ErrGone)
 		}
 		n, signalled, err := k.freezeKill(ctx, dirfd, t, procs)
+		res.Skipped = len(procs.outside)
 		if !signalled {
 			return res, err
 		}

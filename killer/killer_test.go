@@ -124,9 +124,13 @@ func (c *child) mustBeAlive(t *testing.T) {
 	}
 }
 
-// fakeCG is a pod slice with two container scopes, in a temp dir.
+// fakeCG is a pod slice with two container scopes, in a temp dir that
+// stands for the cgroup2 mount, and a fake /proc that says which cgroup
+// each of its processes is in.
 type fakeCG struct {
 	dir      string
+	mount    string // the fake cgroup2 mount, dir's parent
+	proc     string // the fake /proc
 	id       uint64
 	children map[int]*child
 }
@@ -156,7 +160,9 @@ func events(populated, frozen bool) string {
 
 func newFake(t *testing.T, withKill bool) *fakeCG {
 	t.Helper()
-	f := &fakeCG{dir: filepath.Join(t.TempDir(), "kubepods-burstable-podabc.slice"), children: map[int]*child{}}
+	root := t.TempDir()
+	mount := filepath.Join(root, "cgroup")
+	f := &fakeCG{dir: filepath.Join(mount, "kubepods-burstable-podabc.slice"), mount: mount, proc: filepath.Join(root, "proc"), children: map[int]*child{}}
 	layout := map[string]int{"": 0, "cri-containerd-a.scope": 2, "cri-containerd-b.scope": 1}
 	for sub, n := range layout {
 		d := filepath.Join(f.dir, sub)
@@ -167,6 +173,7 @@ func newFake(t *testing.T, withKill bool) *fakeCG {
 		for range n {
 			c := startChild(t)
 			f.children[c.pid] = c
+			f.setProcCgroup(t, c.pid, d)
 			procs = append(procs, strconv.Itoa(c.pid))
 		}
 		files := map[string]string{
@@ -193,6 +200,48 @@ func newFake(t *testing.T, withKill bool) *fakeCG {
 }
 
 func (f *fakeCG) target() Target { return Target{Cgroup: f.dir, ID: f.id} }
+
+// killer is a Killer for this tree: its /proc and mount.
+func (f *fakeCG) killer(timeout time.Duration) Killer {
+	return Killer{Timeout: timeout, ProcRoot: f.proc, Mount: f.mount}
+}
+
+// setProcCgroup writes proc/<pid>/cgroup, as the kernel shows it on a
+// cgroup v2 host, for a process in the cgroup directory dir (any path
+// under the fake mount, which need not exist).
+func (f *fakeCG) setProcCgroup(t *testing.T, pid int, dir string) {
+	t.Helper()
+	rel, err := filepath.Rel(f.mount, dir)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		t.Fatalf("%s is not under the fake mount %s", dir, f.mount)
+	}
+	d := filepath.Join(f.proc, strconv.Itoa(pid))
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeAtomic(t, filepath.Join(d, "cgroup"), "0::"+filepath.Join("/", rel)+"\n")
+}
+
+// setProcs replaces the cgroup.procs of the cgroup sub of the tree.
+func (f *fakeCG) setProcs(t *testing.T, sub string, pids ...int) {
+	t.Helper()
+	var s []string
+	for _, pid := range pids {
+		s = append(s, strconv.Itoa(pid))
+	}
+	writeAtomic(t, filepath.Join(f.dir, sub, "cgroup.procs"), strings.Join(s, "\n")+"\n")
+}
+
+// procsOf returns the PIDs in the cgroup.procs of the cgroup sub.
+func (f *fakeCG) procsOf(sub string) []int {
+	b, _ := os.ReadFile(filepath.Join(f.dir, sub, "cgroup.procs"))
+	var pids []int
+	for _, s := range strings.Fields(string(b)) {
+		pid, _ := strconv.Atoi(s)
+		pids = append(pids, pid)
+	}
+	return pids
+}
 
 func (f *fakeCG) read(name string) string {
 	b, _ := os.ReadFile(filepath.Join(f.dir, name))
@@ -409,9 +458,10 @@ func TestKillFreezeFallback(t *testing.T) {
 			return nil
 		})
 		f.children[late.pid] = late
+		f.setProcCgroup(t, late.pid, filepath.Join(f.dir, "cri-containerd-b.scope"))
 	}}
 
-	res, err, _ := runKill(t, context.Background(), Killer{Timeout: 5 * time.Second}, f.target(), k)
+	res, err, _ := runKill(t, context.Background(), f.killer(5*time.Second), f.target(), k)
 	if err != nil {
 		t.Fatalf("Kill: %v", err)
 	}
@@ -444,7 +494,7 @@ func TestKillFreezeFallback(t *testing.T) {
 
 func TestKillFreezeFallbackNeverFrozen(t *testing.T) {
 	f := newFake(t, false)
-	res, err, took := runKill(t, context.Background(), Killer{Timeout: 5 * time.Second}, f.target(), &kernel{f: f, noFreezeAck: true})
+	res, err, took := runKill(t, context.Background(), f.killer(5*time.Second), f.target(), &kernel{f: f, noFreezeAck: true})
 	if err != nil {
 		t.Fatalf("Kill: %v", err)
 	}
@@ -468,7 +518,8 @@ func TestKillFreezeFallbackNeverFrozen(t *testing.T) {
 // the freezer: it does not even try the file.
 func TestKillFeaturesWithoutCgroupKill(t *testing.T) {
 	f := newFake(t, true) // the file is there, but the probe said otherwise
-	kl := Killer{Timeout: 5 * time.Second, Features: cgroupv2.Features{Kernel: "5.10.0", PageSize: 4096, CgroupFreeze: true}}
+	kl := f.killer(5 * time.Second)
+	kl.Features = cgroupv2.Features{Kernel: "5.10.0", PageSize: 4096, CgroupFreeze: true}
 	res, err, _ := runKill(t, context.Background(), kl, f.target(), &kernel{f: f})
 	if err != nil {
 		t.Fatalf("Kill: %v", err)
@@ -481,6 +532,117 @@ func TestKillFeaturesWithoutCgroupKill(t *testing.T) {
 	}
 	for _, c := range f.children {
 		c.waitKilled(t)
+	}
+}
+
+// setOpenPidfd replaces the seam that opens pidfds for the rest of the
+// test.
+func setOpenPidfd(t *testing.T, open func(pid int) (int, error)) {
+	t.Helper()
+	old := openPidfd
+	openPidfd = open
+	t.Cleanup(func() { openPidfd = old })
+}
+
+// A PID listed in cgroup.procs whose /proc/<pid>/cgroup names another
+// cgroup (its process left, and the number now belongs to a process
+// elsewhere) must not be signalled on the freezer path.
+func TestKillFreezeSkipsProcessOutsideCgroup(t *testing.T) {
+	f := newFake(t, false)
+	outsider := startChild(t) // not in f.children: not the pod's
+	f.setProcs(t, "cri-containerd-b.scope", append(f.procsOf("cri-containerd-b.scope"), outsider.pid)...)
+	f.setProcCgroup(t, outsider.pid, filepath.Join(f.mount, "system.slice", "other.service"))
+
+	res, err, _ := runKill(t, context.Background(), f.killer(5*time.Second), f.target(), &kernel{f: f})
+	if err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	t.Logf("%+v", res)
+	outsider.mustBeAlive(t)
+	if res.Method != MethodFreezeSigkill || !res.Confirmed || res.PIDs != 3 || res.Skipped != 1 {
+		t.Errorf("Method/Confirmed/PIDs/Skipped = %q/%v/%d/%d, want %q/true/3/1", res.Method, res.Confirmed, res.PIDs, res.Skipped, MethodFreezeSigkill)
+	}
+	for _, c := range f.children {
+		c.waitKilled(t)
+	}
+}
+
+// The race itself: a process forked late is listed after the freeze, then
+// exits (the kernel OOM killer does not wait for the freezer) and its
+// number is taken by a process elsewhere, all before the killer opens its
+// pidfd. The pidfd then names the newcomer, which must not be signalled.
+// The listed number is fake, above any pid_max, so no real process holds
+// it; the openPidfd seam plays the reuse and hands over a pidfd of a real
+// process of the test's own, outside the pod.
+func TestKillFreezeRecycledPID(t *testing.T) {
+	f := newFake(t, false)
+	const recycled = 1<<22 + 7
+	const scope = "cri-containerd-b.scope"
+	outsider := startChild(t)
+	k := &kernel{f: f, onFreeze: func() {
+		f.setProcs(t, scope, append(f.procsOf(scope), recycled)...)
+		f.setProcCgroup(t, recycled, filepath.Join(f.dir, scope))
+	}}
+	var (
+		opens   int
+		hookErr error
+	)
+	setOpenPidfd(t, func(pid int) (int, error) {
+		if pid != recycled {
+			return pidfdOpen(pid)
+		}
+		// Runs in Kill's goroutine: no t.Fatal here.
+		opens++
+		var keep []string
+		for _, p := range f.procsOf(scope) {
+			if p != recycled {
+				keep = append(keep, strconv.Itoa(p))
+			}
+		}
+		hookErr = errors.Join(hookErr,
+			os.WriteFile(filepath.Join(f.dir, scope, "cgroup.procs"), []byte(strings.Join(keep, "\n")+"\n"), 0o644),
+			os.WriteFile(filepath.Join(f.proc, strconv.Itoa(recycled), "cgroup"), []byte("0::/system.slice/other.service\n"), 0o644))
+		return pidfdOpen(outsider.pid)
+	})
+
+	res, err, _ := runKill(t, context.Background(), f.killer(5*time.Second), f.target(), k)
+	if hookErr != nil {
+		t.Fatal(hookErr)
+	}
+	if opens == 0 {
+		t.Fatal("the killer never opened the recycled PID: the test played nothing")
+	}
+	if err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	t.Logf("%+v", res)
+	outsider.mustBeAlive(t)
+	if res.Method != MethodFreezeSigkill || !res.Confirmed || res.PIDs != 3 || res.Skipped != 1 {
+		t.Errorf("Method/Confirmed/PIDs/Skipped = %q/%v/%d/%d, want %q/true/3/1", res.Method, res.Confirmed, res.PIDs, res.Skipped, MethodFreezeSigkill)
+	}
+	for _, c := range f.children {
+		c.waitKilled(t)
+	}
+}
+
+// A target that is not under Killer.Mount cannot have its processes'
+// cgroups checked: the freezer path refuses before it freezes anything.
+func TestKillFreezeTargetOutsideMount(t *testing.T) {
+	f := newFake(t, false)
+	kl := f.killer(5 * time.Second)
+	kl.Mount = filepath.Join(f.mount, "elsewhere")
+	res, err, took := runKill(t, context.Background(), kl, f.target(), &kernel{f: f})
+	if err == nil || !strings.Contains(err.Error(), kl.Mount) {
+		t.Fatalf("err = %v, want one naming the mount %s", err, kl.Mount)
+	}
+	if res.Method != "" || took != 0 {
+		t.Errorf("Method = %q, waited %v; want nothing done", res.Method, took)
+	}
+	if got := f.read("cgroup.freeze"); got != "0" {
+		t.Errorf("cgroup.freeze = %q: nothing may be frozen", got)
+	}
+	for _, c := range f.children {
+		c.mustBeAlive(t)
 	}
 }
 
@@ -647,6 +809,51 @@ func TestNeedsFallback(t *testing.T) {
 	} {
 		if got := needsFallback(err); got != want {
 			t.Errorf("needsFallback(%v) = %v, want %v", err, got, want)
+		}
+	}
+}
+
+func TestInCgroup(t *testing.T) {
+	const pod = "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-podabc.slice"
+	for _, tc := range []struct {
+		text, rel string
+		want      bool
+		err       bool
+	}{
+		{"0::" + pod + "\n", pod, true, false},
+		{"0::" + pod + "/cri-containerd-a.scope\n", pod, true, false},
+		{"0::" + pod + "x/cri-containerd-a.scope\n", pod, false, false},          // a sibling with a longer name
+		{"0::/kubepods.slice/kubepods-burstable.slice\n", pod, false, false},     // the parent
+		{"0::/system.slice/containerd.service\n", pod, false, false},             // elsewhere
+		{"0::" + pod + "/cri-containerd-a.scope (deleted)\n", pod, false, false}, // removed
+		{"0::/../.." + pod + "\n", pod, false, false},                            // outside our namespace
+		{"0::/..\n", "/", false, false},
+		{"0::/system.slice\n", "/", true, false},
+		{"12:memory:/x\n1:name=systemd:/y\n0::" + pod + "\n", pod, true, false}, // hybrid host
+		{"12:memory:" + pod + "\n", pod, false, true},                           // cgroup v1 only
+		{"", pod, false, true},
+	} {
+		got, err := inCgroup([]byte(tc.text), tc.rel)
+		if got != tc.want || (err != nil) != tc.err {
+			t.Errorf("inCgroup(%q, %q) = %v, %v; want %v, error %v", tc.text, tc.rel, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+func TestCgroupPath(t *testing.T) {
+	for _, tc := range []struct {
+		mount, cgroup, want string
+	}{
+		{"", "/sys/fs/cgroup/kubepods.slice", "/kubepods.slice"},
+		{"/sys/fs/cgroup/", "/sys/fs/cgroup/kubepods/besteffort/podx", "/kubepods/besteffort/podx"},
+		{"/sys/fs/cgroup", "/sys/fs/cgroup", "/"},
+		{"/sys/fs/cgroup", "/sys/fs/cgroupx/kubepods", ""},
+		{"/sys/fs/cgroup", "/sys/fs/kubepods", ""},
+		{"/mnt/cg", "/sys/fs/cgroup/kubepods", ""},
+	} {
+		got, err := Killer{Mount: tc.mount}.cgroupPath(Target{Cgroup: tc.cgroup})
+		if got != tc.want || (err != nil) != (tc.want == "") {
+			t.Errorf("Mount %q: cgroupPath(%q) = %q, %v; want %q", tc.mount, tc.cgroup, got, err, tc.want)
 		}
 	}
 }

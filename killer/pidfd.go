@@ -10,9 +10,13 @@ import (
 // A pidfd names one process, not a PID number: once it is open, signals sent
 // through it can never reach a process that later reuses the number.
 
-// openPidfd opens a pidfd for pid. The kernel always sets close-on-exec.
+// openPidfd opens a pidfd for pid: pidfdOpen, which tests replace to play
+// a PID that is reused between the listing and the open.
+var openPidfd = pidfdOpen
+
+// pidfdOpen opens a pidfd for pid. The kernel always sets close-on-exec.
 // ESRCH (the process is already gone) is returned as is for the caller to skip.
-func openPidfd(pid int) (int, error) {
+func pidfdOpen(pid int) (int, error) {
 	for {
 		fd, err := unix.PidfdOpen(pid, 0)
 		if err == unix.EINTR {
@@ -55,10 +59,21 @@ func mrelease(fd int) error {
 type procSet struct {
 	fds      map[int]int  // pid -> pidfd
 	signaled map[int]bool // pid -> SIGKILL sent through fds[pid]
+	outside  map[int]bool // pid -> listed, but its process was found outside the victim
 }
 
 func newProcSet() *procSet {
-	return &procSet{fds: map[int]int{}, signaled: map[int]bool{}}
+	return &procSet{fds: map[int]int{}, signaled: map[int]bool{}, outside: map[int]bool{}}
+}
+
+// skip records that the process behind pid's pidfd is not the victim's,
+// and closes that pidfd: nothing is done through it.
+func (s *procSet) skip(pid int) {
+	s.outside[pid] = true
+	if fd, ok := s.fds[pid]; ok {
+		unix.Close(fd)
+		delete(s.fds, pid)
+	}
 }
 
 // add opens pidfds for pids where it can. Processes that are gone are
