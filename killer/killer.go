@@ -7,12 +7,16 @@
 // memory at once (process_mrelease, 5.15+; pidfd.go) and waits for the
 // cgroup to empty. It never logs: the caller logs the Result.
 //
-// Never the wrong process: cgroup.procs lists PID numbers, and a number
-// may pass to a process elsewhere between the listing and pidfd_open. So
-// the freezer path signals a process only through its pidfd, and only once
-// Killer.ProcRoot/<pid>/cgroup, read after the pidfd was opened (and the
-// process behind it found still alive), puts it in the target or below;
-// any other is skipped and counted (Result.Skipped).
+// Never the wrong pod. Kill first re-checks that the cgroup is the one
+// chosen (its ID) and still populated; then, once every process is named
+// by a pidfd and right before the kill, it calls the Target's Vet, the
+// caller's own last check. Either failing is ErrChanged, nothing killed.
+// cgroup.procs lists PID numbers, and a number may pass to a process
+// elsewhere between the listing and pidfd_open: so the freezer path
+// signals a process only through its pidfd, and only once
+// Killer.ProcRoot/<pid>/cgroup, read after the pidfd was opened (the
+// process behind it still alive), puts it in the target or below; any
+// other is skipped and counted (Result.Skipped).
 //
 // Kernel facts are not decided here but in cgroupv2: which files the kernel
 // has comes probed once, as Killer.Features (cgroupv2/features.go), and
@@ -41,6 +45,13 @@ import (
 type Target struct {
 	Cgroup string // absolute directory of the cgroup to kill
 	ID     uint64 // cgroupv2.ID of that directory when the victim was chosen
+	// Vet, if set, is called once, after the pidfds of the target's
+	// processes are open and immediately before the kill is written (to
+	// cgroup.kill, or before the freeze): the caller re-reads the victim
+	// and re-checks it there (is it still killable, not protected?). A
+	// non-nil error aborts the kill with nothing killed; Kill's error then
+	// wraps ErrChanged and Vet's error.
+	Vet func() error
 }
 
 // Method is how the processes were killed.
@@ -167,11 +178,19 @@ func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 	procs := newProcSet()
 	defer procs.close()
 	procs.add(pids)
+
+	// 3. Vet: the caller's last look at the victim, as late as can be:
+	// after every listed process is named, right before the kill.
+	if t.Vet != nil {
+		if err := t.Vet(); err != nil {
+			return res, fmt.Errorf("killer: %s: %w: refused by the last check before the kill: %w; nothing killed", t.Cgroup, ErrChanged, err)
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("killer: %s: not killed: %w", t.Cgroup, err)
 	}
 
-	// 3. Kill.
+	// 4. Kill.
 	clk := k.clock()
 	start := clk.Now()
 	var killErr error
@@ -198,11 +217,11 @@ func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 		return res, fmt.Errorf("killer: %s: write 1 to cgroup.kill: %w; nothing killed", t.Cgroup, err)
 	}
 
-	// 4. Free the victims' memory now, then drop the pidfds.
+	// 5. Free the victims' memory now, then drop the pidfds.
 	res.Released = procs.releaseAll()
 	procs.close()
 
-	// 5. Wait for the cgroup to empty, then measure.
+	// 6. Wait for the cgroup to empty, then measure.
 	confirmed, waitErr := waitEmpty(ctx, clk, t, k.timeout())
 	res.Took = clk.Now().Sub(start)
 	res.Confirmed = confirmed

@@ -857,3 +857,87 @@ func TestCgroupPath(t *testing.T) {
 		}
 	}
 }
+
+// countOpens counts the pidfds Kill opens, through the seam.
+func countOpens(t *testing.T) *int {
+	n := new(int)
+	setOpenPidfd(t, func(pid int) (int, error) {
+		*n++
+		return pidfdOpen(pid)
+	})
+	return n
+}
+
+// A Vet that fails aborts the kill: nothing written, nothing signalled,
+// and the error wraps ErrChanged and Vet's.
+func TestKillVetRefuses(t *testing.T) {
+	for _, withKill := range []bool{true, false} {
+		t.Run(fmt.Sprintf("kill=%v", withKill), func(t *testing.T) {
+			f := newFake(t, withKill)
+			opens := countOpens(t)
+			vetErr := errors.New("a process of the pod is now at oom_score_adj -1000")
+			calls, opensAtVet := 0, 0
+			tg := f.target()
+			tg.Vet = func() error {
+				calls++
+				opensAtVet = *opens
+				return vetErr
+			}
+			res, err, took := runKill(t, context.Background(), f.killer(5*time.Second), tg, &kernel{f: f})
+			if !errors.Is(err, ErrChanged) || !errors.Is(err, vetErr) {
+				t.Fatalf("err = %v, want ErrChanged and the Vet error", err)
+			}
+			if !strings.Contains(err.Error(), f.dir) {
+				t.Errorf("error %q does not name the cgroup", err)
+			}
+			if calls != 1 || opensAtVet != 3 {
+				t.Errorf("Vet called %d times, with %d pidfds open; want once, after the 3 were opened", calls, opensAtVet)
+			}
+			if res.Method != "" || took != 0 {
+				t.Errorf("Method = %q, waited %v; want nothing done", res.Method, took)
+			}
+			if got := f.read("cgroup.kill"); got != "" {
+				t.Errorf("cgroup.kill = %q: nothing may be written", got)
+			}
+			if got := f.read("cgroup.freeze"); got != "0" {
+				t.Errorf("cgroup.freeze = %q: nothing may be frozen", got)
+			}
+			for _, c := range f.children {
+				c.mustBeAlive(t)
+			}
+		})
+	}
+}
+
+// A Vet that passes runs once, after the pidfds are open and before the
+// kill is written; the kill then goes ahead.
+func TestKillVetPasses(t *testing.T) {
+	for _, withKill := range []bool{true, false} {
+		t.Run(fmt.Sprintf("kill=%v", withKill), func(t *testing.T) {
+			f := newFake(t, withKill)
+			opens := countOpens(t)
+			calls, opensAtVet := 0, 0
+			var atVet string
+			tg := f.target()
+			tg.Vet = func() error {
+				calls++
+				opensAtVet = *opens
+				atVet = f.read("cgroup.kill") + "/" + f.read("cgroup.freeze")
+				return nil
+			}
+			res, err, _ := runKill(t, context.Background(), f.killer(5*time.Second), tg, &kernel{f: f})
+			if err != nil {
+				t.Fatalf("Kill: %v", err)
+			}
+			if calls != 1 || opensAtVet != 3 || atVet != "/0" {
+				t.Errorf("Vet called %d times, with %d pidfds open and cgroup.kill/freeze %q; want once, 3, \"/0\"", calls, opensAtVet, atVet)
+			}
+			if !res.Confirmed || res.PIDs != 3 {
+				t.Errorf("Confirmed/PIDs = %v/%d", res.Confirmed, res.PIDs)
+			}
+			for _, c := range f.children {
+				c.waitKilled(t)
+			}
+		})
+	}
+}
