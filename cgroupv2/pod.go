@@ -4,6 +4,7 @@ import (
 	"errors"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/kube-oomd/kube-oomd/psi"
@@ -115,11 +116,19 @@ func (r *Reader) ReadGroup(rel string) (Group, error) {
 	return g, nil
 }
 
-// ReadPod reads one pod, its containers and their processes. A pod that
-// vanished returns an error wrapping ErrGone; processes and containers that
-// vanish during the read are left out. Other errors (see Classify) fail the
-// read: a pod is never taken for gone because its directory could not be
-// listed.
+// ReadPod reads one pod, its containers and their processes: every
+// process of the pod's subtree, as cgroup.kill would reach it. A
+// container's processes are those of its whole subtree (cgroups nested in
+// it at any depth: systemd or Docker inside the container); processes in a
+// subdirectory of the pod that is no container count as the pod's own
+// (Pod.Procs). A pod that vanished returns an error wrapping ErrGone;
+// processes, containers and nested cgroups that vanish during the read are
+// left out. Other errors (see Classify) fail the read: a pod is never taken
+// for gone because a directory could not be listed, nor judged without
+// the processes of a directory that could not be listed.
+//
+// It is what a kill re-reads just before it acts, to vet the victim again
+// (policy.Protection) on what the pod holds now.
 func (r *Reader) ReadPod(ref PodRef) (Pod, error) {
 	g, err := r.ReadGroup(ref.Path)
 	if err != nil {
@@ -131,12 +140,14 @@ func (r *Reader) ReadPod(ref PodRef) (Pod, error) {
 	if err != nil {
 		return Pod{}, err
 	}
+	var others []string // subdirectories that are no container
 	for _, e := range entries {
 		if !e.IsDir() {
 			continue
 		}
 		id, rt, helper, ok := ContainerName(e.Name())
 		if !ok {
+			others = append(others, e.Name())
 			continue
 		}
 		c, err := r.readContainer(path.Join(ref.Path, e.Name()))
@@ -150,44 +161,122 @@ func (r *Reader) ReadPod(ref PodRef) (Pod, error) {
 		p.Containers = append(p.Containers, c)
 	}
 	sort.Slice(p.Containers, func(i, j int) bool { return p.Containers[i].Path < p.Containers[j].Path })
-	if p.Procs, err = r.readProcs(pathFile(filepath.Join(dir, "cgroup.procs"))); err != nil {
+	if p.Procs, err = r.readProcs(pathFile(filepath.Join(dir, "cgroup.procs")), nil); err != nil {
 		return Pod{}, err
+	}
+	for _, name := range others {
+		procs, err := r.readSubtree(filepath.Join(dir, name), p.Procs)
+		if errors.Is(err, ErrGone) {
+			continue
+		}
+		if err != nil {
+			return Pod{}, err
+		}
+		p.Procs = procs
 	}
 	return p, nil
 }
 
+// Ref is the reference a pod was read by, to read it again (ReadPod).
+func (p Pod) Ref() PodRef { return PodRef{UID: p.UID, QoS: p.QoS, Path: p.Path} }
+
+// readContainer reads a container's memory.current and the processes of
+// its whole subtree.
 func (r *Reader) readContainer(rel string) (Container, error) {
 	dir := r.Layout.Abs(rel)
-	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, nlink, err := openDirLinks(dir)
 	if err != nil {
-		return Container{}, Classify("open", dir, err)
+		return Container{}, err
 	}
 	defer unix.Close(fd)
 	c := Container{Path: rel}
 	if c.Current, err = readUint(r.buf, file{dirfd: fd, dir: dir, name: "memory.current"}); err != nil {
 		return c, err
 	}
-	if c.Procs, err = r.readProcs(file{dirfd: fd, dir: dir, name: "cgroup.procs"}); err != nil {
+	if c.Procs, err = r.readProcs(file{dirfd: fd, dir: dir, name: "cgroup.procs"}, nil); err != nil {
+		return c, err
+	}
+	if c.Procs, err = r.readBelow(dir, nlink, c.Procs); err != nil {
 		return c, err
 	}
 	return c, nil
 }
 
-// readProcs reads the processes of a cgroup.procs file with their
-// oom_score_adj.
-func (r *Reader) readProcs(f file) ([]Process, error) {
+// readSubtree appends the processes of the cgroup dir and of every cgroup
+// below it to procs. dir itself vanishing is ErrGone (procs may then hold
+// some of its processes); cgroups below it that vanish are left out.
+func (r *Reader) readSubtree(dir string, procs []Process) ([]Process, error) {
+	fd, nlink, err := openDirLinks(dir)
+	if err != nil {
+		return procs, err
+	}
+	defer unix.Close(fd)
+	if procs, err = r.readProcs(file{dirfd: fd, dir: dir, name: "cgroup.procs"}, procs); err != nil {
+		return procs, err
+	}
+	return r.readBelow(dir, nlink, procs)
+}
+
+// readBelow appends the processes of every cgroup below dir, whose link
+// count is nlink, to procs, depth first in name order.
+func (r *Reader) readBelow(dir string, nlink uint64, procs []Process) ([]Process, error) {
+	if nlink == 2 {
+		// A directory's link count is 2 plus its subdirectories on
+		// cgroupfs (kernfs), as on tmpfs: none here, nothing to list. Any
+		// other count is listed, also the 1 that some file systems give
+		// every directory.
+		return procs, nil
+	}
+	entries, err := listDir(dir)
+	if err != nil {
+		return procs, err
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		more, err := r.readSubtree(filepath.Join(dir, e.Name()), procs)
+		if errors.Is(err, ErrGone) {
+			continue
+		}
+		if err != nil {
+			return procs, err
+		}
+		procs = more
+	}
+	return procs, nil
+}
+
+// openDirLinks opens a cgroup directory to read its files with openat, and
+// returns its link count, which tells whether it has subdirectories (see
+// readBelow).
+func openDirLinks(dir string) (fd int, nlink uint64, err error) {
+	if fd, err = unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+		return -1, 0, Classify("open", dir, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, 0, Classify("stat", dir, err)
+	}
+	return fd, uint64(st.Nlink), nil
+}
+
+// readProcs appends the processes of a cgroup.procs file, with their
+// oom_score_adj, to procs. Processes that exit meanwhile are left out.
+func (r *Reader) readProcs(f file, procs []Process) ([]Process, error) {
 	pids, err := readProcs(r.buf, f)
 	if err != nil {
-		return nil, err
+		return procs, err
 	}
-	procs := make([]Process, 0, len(pids))
+	procs = slices.Grow(procs, len(pids))
 	for _, pid := range pids {
 		adj, err := readOOMScoreAdj(r.buf, r.ProcRoot, pid)
 		if errors.Is(err, errNoProcess) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return procs, err
 		}
 		procs = append(procs, Process{PID: pid, OOMScoreAdj: adj})
 	}

@@ -73,6 +73,16 @@ func TestProtection(t *testing.T) {
 	conmon.Containers = append(conmon.Containers, cgroupv2.Container{ID: "c", Helper: true, Procs: []cgroupv2.Process{{PID: 9, OOMScoreAdj: -1000}}})
 	loose := pod("loose", cgroupv2.BestEffort, GiB, 1000)
 	loose.Procs = []cgroupv2.Process{{PID: 5, OOMScoreAdj: -1000}}
+	// What the reader makes of nested cgroups: a container's processes
+	// include those of its subtree; the pod's those outside any container.
+	nested := pod("nested", cgroupv2.Burstable, GiB, 900, 900, -1000) // systemd in a container, a service at -1000
+	nestedCritical := pod("kind", cgroupv2.Burstable, GiB, 900)
+	nestedCritical.Procs = []cgroupv2.Process{{PID: 6, OOMScoreAdj: -999}} // a kubelet in a subdirectory of the pod
+	underSandbox := pod("s", cgroupv2.BestEffort, GiB, 1000)
+	underSandbox.Containers[0].Procs = append(underSandbox.Containers[0].Procs, cgroupv2.Process{PID: 2, OOMScoreAdj: -1000})
+	conmonNested := pod("crio", cgroupv2.Burstable, GiB, 999)
+	conmonNested.Containers = append(conmonNested.Containers, cgroupv2.Container{ID: "c", Helper: true,
+		Procs: []cgroupv2.Process{{PID: 9, OOMScoreAdj: -1000}, {PID: 10, OOMScoreAdj: -1000}}})
 	tests := []struct {
 		name      string
 		pod       cgroupv2.Pod
@@ -87,6 +97,11 @@ func TestProtection(t *testing.T) {
 		{"sandbox -998 does not protect", pod("s", cgroupv2.BestEffort, GiB), nil, false},
 		{"conmon -1000 does not protect", conmon, nil, false},
 		{"process outside containers counts", loose, nil, true},
+		{"nested -1000 in a container protects", nested, nil, true},
+		{"nested critical outside containers protects", nestedCritical, nil, true},
+		{"-1000 below a sandbox's pause protects", underSandbox, nil, true},
+		{"conmon's subtree does not protect", conmonNested, nil, false},
+		{"nested -997 in a guaranteed pod is normal", pod("g", cgroupv2.Guaranteed, GiB, -997, -997), nil, false},
 		{"glob match", pod("be", cgroupv2.BestEffort, GiB, 1000), []string{"/kubepods.slice/b*"}, true},
 		{"glob miss", pod("be", cgroupv2.BestEffort, GiB, 1000), []string{"/kubepods.slice/x*"}, false},
 	}

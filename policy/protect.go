@@ -13,6 +13,14 @@ import (
 //     gives node-critical pods -997 whatever their class. Sandboxes (-998)
 //     and runtime helpers such as CRI-O's conmon do not count.
 //   - A cgroup path that matches one of the configured globs.
+//
+// It vets every process of the pod's subtree, as cgroup.kill would reach
+// them, which is what cgroupv2.Reader.ReadPod reads: each container's
+// processes are those of its nested cgroups too (systemd or Docker inside
+// the container), and Pod.Procs holds those of the pod's own cgroup and of
+// its subdirectories that are no container. A sandbox is a container whose
+// processes are all at -998, nested ones included. A kill vets the victim
+// again on a fresh ReadPod just before it acts.
 func Protection(p cgroupv2.Pod, globs []string) string {
 	for _, g := range globs {
 		if ok, _ := path.Match(g, p.Path); ok {

@@ -38,6 +38,9 @@ type Pod struct {
 	Containers   []Container
 	Pressure     string // memory.pressure text; a calm one if empty
 	Events       string // memory.events text; all zero if empty
+	// Other are subdirectories of the pod that are no container, with
+	// processes (they count like processes directly in the pod).
+	Other []Cgroup
 }
 
 // Container describes one container of a Pod.
@@ -46,6 +49,18 @@ type Container struct {
 	Max     uint64 // 0: "max"
 	Adj     []int  // oom_score_adj of each process
 	Helper  bool   // CRI-O conmon instead of a container
+	// Nested are cgroups below the container's own (systemd or Docker
+	// inside the container, a kind node), with their processes.
+	Nested []Cgroup
+}
+
+// Cgroup is a cgroup nested below a container or a pod.
+type Cgroup struct {
+	// Path is below the container or pod, e.g. "init.scope" or
+	// "system.slice/docker-1.scope"; every directory on the way is made a
+	// cgroup too, with no process of its own.
+	Path string
+	Adj  []int // oom_score_adj of each process
 }
 
 // Calm is a memory.pressure with no stall.
@@ -131,15 +146,37 @@ func (t *Tree) AddPod(p Pod) string {
 		id := fmt.Sprintf("%064x", uint64(len(p.UID))<<32+uint64(i)+uint64(t.nextPID))
 		crel := path.Join(rel, t.containerDir(p.Runtime, id, c.Helper))
 		t.group(crel, c.Current, 0, c.Max)
-		var procs []string
-		for _, adj := range c.Adj {
-			t.nextPID++
-			t.WriteProc(fmt.Sprintf("%d/oom_score_adj", t.nextPID), fmt.Sprintf("%d\n", adj))
-			procs = append(procs, fmt.Sprint(t.nextPID))
-		}
-		t.write(crel, "cgroup.procs", strings.Join(procs, "\n")+"\n")
+		t.procs(crel, c.Adj)
+		t.nested(crel, c.Nested)
 	}
+	t.nested(rel, p.Other)
 	return rel
+}
+
+// nested creates cgroups below the cgroup rel, with their processes.
+func (t *Tree) nested(rel string, cgs []Cgroup) {
+	for _, cg := range cgs {
+		dir := rel
+		for _, name := range strings.Split(path.Clean(cg.Path), "/") {
+			dir = path.Join(dir, name)
+			if _, err := os.Stat(filepath.Join(t.Mount, dir)); err != nil {
+				t.group(dir, 0, 0, 0)
+			}
+		}
+		t.procs(dir, cg.Adj)
+	}
+}
+
+// procs starts a process for each oom_score_adj and puts them in the
+// cgroup rel.
+func (t *Tree) procs(rel string, adjs []int) {
+	var lines []string
+	for _, adj := range adjs {
+		t.nextPID++
+		t.WriteProc(fmt.Sprintf("%d/oom_score_adj", t.nextPID), fmt.Sprintf("%d\n", adj))
+		lines = append(lines, fmt.Sprint(t.nextPID))
+	}
+	t.write(rel, "cgroup.procs", strings.Join(lines, "\n")+"\n")
 }
 
 func (t *Tree) containerDir(rt cgroupv2.Runtime, id string, helper bool) string {

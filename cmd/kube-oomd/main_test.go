@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,6 +53,56 @@ func TestPodsRanksByQoS(t *testing.T) {
 			}
 			if pods[0]["qos"] != "BestEffort" || pods[0]["limit_bytes"] != nil {
 				t.Errorf("first pod = %v, want the BestEffort one with no limit", pods[0])
+			}
+		})
+	}
+}
+
+// podsJSON runs `kube-oomd pods --json` on the tree and returns its rows by
+// UID, with the exit code and stderr.
+func podsJSON(t *testing.T, tree *cgrouptest.Tree) (rows map[string]map[string]any, code int, stderr string) {
+	t.Helper()
+	code, out, errs := kube(t, "--cgroup-root", tree.Mount, "--proc-root", tree.Proc, "pods", "--json", "--config", writeConfig(t, ""))
+	if code != 0 {
+		return nil, code, errs
+	}
+	var pods []map[string]any
+	if err := json.Unmarshal([]byte(out), &pods); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	rows = map[string]map[string]any{}
+	for _, p := range pods {
+		rows[p["uid"].(string)] = p
+	}
+	return rows, code, errs
+}
+
+// A process at -1000, or a node-critical one, protects its pod wherever it
+// runs in the pod: in a cgroup nested in a container (systemd or Docker in
+// the container, a kind node) or in a directory of the pod that is no
+// container. cgroup.kill would reach it there too.
+func TestPodsProtectsNestedProcesses(t *testing.T) {
+	for _, d := range []cgroupv2.Driver{cgroupv2.DriverSystemd, cgroupv2.DriverCgroupfs} {
+		t.Run(string(d), func(t *testing.T) {
+			tree := cgrouptest.Node(t, d)
+			tree.AddPod(cgrouptest.Pod{UID: "dind", QoS: cgroupv2.BestEffort, Current: 3000 * MiB,
+				Containers: []cgrouptest.Container{{Current: 2999 * MiB, Adj: []int{1000},
+					Nested: []cgrouptest.Cgroup{{Path: "init.scope", Adj: []int{1000}}, {Path: "system.slice/containerd.service", Adj: []int{-1000}}}}}})
+			tree.AddPod(cgrouptest.Pod{UID: "kind", QoS: cgroupv2.Burstable, Current: 2000 * MiB,
+				Containers: []cgrouptest.Container{{Current: 1999 * MiB, Adj: []int{900}}},
+				Other:      []cgrouptest.Cgroup{{Path: "kubelet.slice/kubelet.service", Adj: []int{-997}}}})
+			rows, code, errs := podsJSON(t, tree)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			for uid, why := range map[string]string{"dind": "oom_score_adj -1000", "kind": "node-critical"} {
+				p := rows[uid]
+				if p["protected"] != true || p["rank"] != 0.0 || !strings.Contains(fmt.Sprint(p["protected_reason"]), why) {
+					t.Errorf("pod %s: protected %v (%v), rank %v; want protected (%s), rank 0", uid, p["protected"], p["protected_reason"], p["rank"], why)
+				}
+			}
+			if rows["be"]["rank"] != 1.0 {
+				t.Errorf("be rank = %v, want 1", rows["be"]["rank"])
 			}
 		})
 	}
