@@ -16,10 +16,11 @@ import (
 	"github.com/kube-oomd/kube-oomd/internal/clock"
 )
 
-// The fallback for kernels without a usable cgroup.kill: freeze the cgroup so
-// that nothing forks or moves, name every process with a pidfd, check that
-// the process behind each pidfd is in the cgroup, SIGKILL each through its
-// pidfd, thaw. Frozen tasks still die of SIGKILL.
+// The fallback for kernels without a usable cgroup.kill: record the cgroup
+// in the FreezeLog, freeze it so that nothing forks or moves, name every
+// process with a pidfd, check that the process behind each pidfd is in the
+// cgroup, SIGKILL each through its pidfd, thaw, drop the record. Frozen
+// tasks still die of SIGKILL.
 
 const (
 	// freezeWait bounds the wait for "frozen 1". Tasks freeze only on their
@@ -46,18 +47,26 @@ func (k Killer) freezeKill(ctx context.Context, dirfd int, t Target, procs *proc
 	if err != nil {
 		return 0, false, err
 	}
-	if err := writeAt(dirfd, "cgroup.freeze", "1"); err != nil {
-		switch {
-		case gone(dirfd):
-			return 0, false, fmt.Errorf("killer: %s: %w: %w before the kill; nothing killed", t.Cgroup, ErrChanged, cgroupv2.ErrGone)
-		case errors.Is(err, unix.ENOENT):
-			return 0, false, fmt.Errorf("killer: %s: kernel has neither cgroup.kill (5.14+) nor cgroup.freeze (5.2+); nothing killed: upgrade the kernel", t.Cgroup)
+	// Write ahead: a crash between freeze and thaw must leave the cgroup
+	// named for the next start to thaw (FreezeLog).
+	entry := frozenEntry{Cgroup: t.Cgroup, ID: t.ID}
+	if k.FreezeLog != nil {
+		if err := k.FreezeLog.add(entry); err != nil {
+			return 0, false, fmt.Errorf("killer: %s: cannot record the freeze, and a cgroup that a restart could not thaw is never frozen: %w; nothing killed", t.Cgroup, err)
 		}
-		return 0, false, fmt.Errorf("killer: %s: cgroup.kill unusable, and write 1 to cgroup.freeze: %w; nothing killed", t.Cgroup, err)
+	}
+	if err := writeAt(dirfd, "cgroup.freeze", "1"); err != nil {
+		err = freezeFailed(dirfd, t, err)
+		if ferr := k.forget(entry, t); ferr != nil {
+			err = errors.Join(err, ferr)
+		}
+		return 0, false, err
 	}
 	defer func() {
 		if terr := thaw(dirfd, t); terr != nil {
-			err = errors.Join(err, terr)
+			err = errors.Join(err, terr) // and it stays in the record
+		} else if ferr := k.forget(entry, t); ferr != nil {
+			err = errors.Join(err, ferr)
 		}
 	}()
 
@@ -147,6 +156,29 @@ func (k Killer) freezeKill(ctx context.Context, dirfd int, t Target, procs *proc
 		return n, true, fmt.Errorf("killer: %s: freeze+sigkill: killed %d processes, but: %w", t.Cgroup, n, errors.Join(errs...))
 	}
 	return n, true, nil
+}
+
+// freezeFailed says why 1 could not be written to cgroup.freeze.
+func freezeFailed(dirfd int, t Target, err error) error {
+	switch {
+	case gone(dirfd):
+		return fmt.Errorf("killer: %s: %w: %w before the kill; nothing killed", t.Cgroup, ErrChanged, cgroupv2.ErrGone)
+	case errors.Is(err, unix.ENOENT):
+		return fmt.Errorf("killer: %s: kernel has neither cgroup.kill (5.14+) nor cgroup.freeze (5.2+); nothing killed: upgrade the kernel", t.Cgroup)
+	}
+	return fmt.Errorf("killer: %s: cgroup.kill unusable, and write 1 to cgroup.freeze: %w; nothing killed", t.Cgroup, err)
+}
+
+// forget removes the cgroup from the FreezeLog once it is thawed, or was
+// never frozen.
+func (k Killer) forget(e frozenEntry, t Target) error {
+	if k.FreezeLog == nil {
+		return nil
+	}
+	if err := k.FreezeLog.remove(e); err != nil {
+		return fmt.Errorf("killer: %s: not frozen, but still in the freeze record (the next start will write 0 to its cgroup.freeze): %w", t.Cgroup, err)
+	}
+	return nil
 }
 
 // cgroupPath returns t.Cgroup as /proc/<pid>/cgroup names it: its path from

@@ -18,11 +18,18 @@
 // process behind it still alive), puts it in the target or below; any
 // other is skipped and counted (Result.Skipped).
 //
+// Never a pod left frozen: the freezer path writes the cgroup to the
+// Killer's FreezeLog before it freezes it, or does not freeze it, and
+// drops it once thawed; the daemon calls FreezeLog.ThawLeftovers at start
+// to thaw what a crash left frozen (freezelog.go).
+//
 // Kernel facts are not decided here but in cgroupv2: which files the kernel
 // has comes probed once, as Killer.Features (cgroupv2/features.go), and
 // whether an error means the victim's cgroup is gone is cgroupv2.Classify's
 // call (cgroupv2/files.go). What stays here is what only a kill needs:
-// which cgroup.kill errors call for the freezer (needsFallback), pidfds.
+// which cgroup.kill errors call for the freezer (needsFallback), pidfds,
+// which cgroup /proc/<pid>/cgroup puts a process in (inCgroup), the freeze
+// record.
 //
 // Every wait (for frozen 1, for populated 0) runs on Killer.Clock, one
 // timer at a time, so tests step a fake clock instead of sleeping.
@@ -106,6 +113,11 @@ type Killer struct {
 	// a path from Mount, before it signals the process.
 	ProcRoot string
 	Mount    string
+	// FreezeLog, if not nil, records each cgroup the freezer path freezes
+	// until it is thawed, so that a restart after a crash thaws it
+	// (FreezeLog.ThawLeftovers); if the record cannot be written, the
+	// freezer path freezes nothing and kills nothing. nil keeps no record.
+	FreezeLog *FreezeLog
 }
 
 func (k Killer) procRoot() string {
