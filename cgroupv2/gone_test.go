@@ -107,10 +107,16 @@ func TestListingErrorsAreNotGone(t *testing.T) {
 			}
 			_, err = r.ReadPod(cgroupv2.PodRef{UID: uids[cgroupv2.Burstable], QoS: cgroupv2.Burstable, Path: rel})
 			check("ReadPod", err)
-			_, err = r.ReadPods(refs)
+			pods, err := r.ReadPods(refs)
 			check("ReadPods", err)
-			_, err = r.Scan()
+			if len(pods) != 2 {
+				t.Errorf("ReadPods: %d pods, want the 2 others", len(pods))
+			}
+			snap, err := r.Scan()
 			check("Scan", err)
+			if len(snap.Pods) != 2 {
+				t.Errorf("Scan: %d pods, want the 2 others", len(snap.Pods))
+			}
 			_, err = cgroupv2.Procs(dir, true)
 			check("Procs", err)
 			// The pod's parent cannot be listed: no pod of that class is

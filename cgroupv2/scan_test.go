@@ -152,3 +152,79 @@ func TestReadPodMalformed(t *testing.T) {
 		})
 	}
 }
+
+// One pod whose files cannot be read does not decide for the others:
+// ReadPods and Scan return every pod they could read, and name each one
+// they could not, with the file and what was wrong. Enough pods that the
+// read is split among goroutines.
+func TestReadPodsKeepsTheOthers(t *testing.T) {
+	tree := cgrouptest.New(t, cgroupv2.DriverSystemd)
+	const n = 300
+	broken := map[int]string{5: "memory.stat", 150: "memory.current", 299: "memory.events"}
+	for i := range n {
+		q := cgroupv2.QoS(i % 3)
+		rel := tree.AddPod(cgrouptest.Pod{UID: fmt.Sprintf("%08d-0000-4000-8000-000000000000", i), QoS: q, Current: 100 * MiB,
+			Containers: []cgrouptest.Container{{Current: 90 * MiB, Adj: []int{1000}}}})
+		if name, ok := broken[i]; ok {
+			tree.Write(rel, name, "nonsense\n")
+		}
+	}
+	r := cgroupv2.NewReader(tree.Layout(), tree.Proc)
+	refs, err := tree.Layout().ListPods(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, pods []cgroupv2.Pod, err error) {
+		t.Helper()
+		if len(pods) != n-len(broken) {
+			t.Errorf("%s: %d pods, want the %d readable ones (err %v)", what, len(pods), n-len(broken), err)
+		}
+		for _, p := range pods {
+			if _, bad := broken[podIndex(p.UID)]; bad {
+				t.Errorf("%s: broken pod %s is among the pods read", what, p.UID)
+			}
+		}
+		if err == nil || errors.Is(err, cgroupv2.ErrGone) || !errors.Is(err, cgroupv2.ErrMalformed) {
+			t.Fatalf("%s: err = %v, want the broken pods' ErrMalformed", what, err)
+		}
+		for i, name := range broken {
+			file := tree.Layout().Abs(tree.PodPath(fmt.Sprintf("%08d-0000-4000-8000-000000000000", i), cgroupv2.QoS(i%3))) + "/" + name
+			if !strings.Contains(err.Error(), file) {
+				t.Errorf("%s: error does not name %s:\n%v", what, file, err)
+			}
+		}
+		var bad cgroupv2.PodErrors
+		if !errors.As(err, &bad) {
+			t.Fatalf("%s: err is a %T, want cgroupv2.PodErrors", what, err)
+		}
+		var want []cgroupv2.PodRef // in the order of refs
+		for _, ref := range refs {
+			if _, ok := broken[podIndex(ref.UID)]; ok {
+				want = append(want, ref)
+			}
+		}
+		if len(bad) != len(want) {
+			t.Fatalf("%s: %d pod errors, want %d", what, len(bad), len(want))
+		}
+		for i, pe := range bad {
+			file := tree.Layout().Abs(want[i].Path) + "/" + broken[podIndex(want[i].UID)]
+			if pe.Ref != want[i] || !errors.Is(pe, cgroupv2.ErrMalformed) || !strings.Contains(pe.Error(), file) || !strings.Contains(pe.Error(), want[i].UID) {
+				t.Errorf("%s: pod error %d = %+v (%v), want %+v naming %s", what, i, pe.Ref, pe, want[i], file)
+			}
+		}
+	}
+	pods, err := r.ReadPods(refs)
+	check("ReadPods", pods, err)
+	snap, err := r.Scan()
+	check("Scan", snap.Pods, err)
+	if snap.Kubepods.Max != 10<<30 || snap.Host.MemTotal != 16<<30 {
+		t.Errorf("Scan with broken pods: kubepods %+v, host %+v, want them read", snap.Kubepods, snap.Host)
+	}
+}
+
+// podIndex is i of a UID made with "%08d-0000-4000-8000-000000000000".
+func podIndex(uid string) int {
+	var i int
+	fmt.Sscanf(uid, "%08d", &i)
+	return i
+}

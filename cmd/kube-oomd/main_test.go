@@ -128,6 +128,53 @@ func TestPodsTable(t *testing.T) {
 	}
 }
 
+// One pod that cannot be read does not hide the others: `pods` prints the
+// pods it could read and then, on stderr, one line per pod it could not,
+// naming the file and what is wrong. It fails only when it could read none.
+func TestPodsShowsWhatItCanRead(t *testing.T) {
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
+	bu := tree.PodPath("bu", cgroupv2.Burstable)
+	tree.Write(bu, "memory.stat", "anon\n")
+	for _, asJSON := range []bool{false, true} {
+		args := []string{"--cgroup-root", tree.Mount, "--proc-root", tree.Proc, "pods", "--config", writeConfig(t, "")}
+		if asJSON {
+			args = append(args, "--json")
+		}
+		code, out, errs := kube(t, args...)
+		if code != 0 {
+			t.Fatalf("json %v: exit %d, stderr %q: want 0, the other pods shown", asJSON, code, errs)
+		}
+		for _, uid := range []string{"be", "gu", "crit"} {
+			if !strings.Contains(out, uid) {
+				t.Errorf("json %v: pod %s missing:\n%s", asJSON, uid, out)
+			}
+		}
+		if strings.Contains(out, "\"bu\"") || strings.Contains(out, " bu ") {
+			t.Errorf("json %v: the broken pod is shown:\n%s", asJSON, out)
+		}
+		if asJSON {
+			var rows []map[string]any
+			if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 3 {
+				t.Errorf("json: %d rows, %v; want 3 as JSON", len(rows), err)
+			}
+		}
+		lines := strings.Split(strings.TrimSpace(errs), "\n")
+		file := filepath.Join(tree.Mount, bu, "memory.stat")
+		if len(lines) != 1 || !strings.Contains(lines[0], "bu") || !strings.Contains(lines[0], file) || !strings.Contains(lines[0], "malformed") {
+			t.Errorf("json %v: stderr %q, want one line naming pod bu, %s and what is wrong", asJSON, errs, file)
+		}
+	}
+
+	for _, uid := range []string{"be", "gu", "crit"} {
+		q := map[string]cgroupv2.QoS{"be": cgroupv2.BestEffort, "gu": cgroupv2.Guaranteed, "crit": cgroupv2.BestEffort}[uid]
+		tree.Write(tree.PodPath(uid, q), "memory.current", "lots\n")
+	}
+	code, out, errs := kube(t, "--cgroup-root", tree.Mount, "--proc-root", tree.Proc, "pods", "--config", writeConfig(t, ""))
+	if code != 1 || out != "" || strings.Count(errs, "\n") != 5 || !strings.Contains(errs, "none of the 4 pods") {
+		t.Errorf("no pod readable: exit %d, stdout %q, stderr %q; want 1, nothing, a line per pod and why it failed", code, out, errs)
+	}
+}
+
 func TestPodsWithoutCgroup2Memory(t *testing.T) {
 	tree := cgrouptest.New(t, cgroupv2.DriverSystemd)
 	tree.Write("/", "cgroup.controllers", "cpu pids\n")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -13,11 +14,26 @@ import (
 )
 
 // pods is `kube-oomd pods`: one scan of the live tree, ranked as the daemon
-// would rank it now.
+// would rank it now. A pod that cannot be read is left out of the ranking,
+// as the daemon leaves it out, and named on stderr after the pods it could
+// read; the command fails only when it could read no pod at all.
 func (e *env) pods(args []string) error {
 	fs := e.flags("pods")
 	asJSON := fs.Bool("json", false, "print JSON")
 	cfgPath := fs.String("config", "", "config file for kill.protect and memory.min_victim (default "+config.DefaultPath+" if present)")
+	fs.Usage = func() {
+		fmt.Fprint(e.stderr, `Usage: kube-oomd pods [--json] [--config FILE]
+
+Scans the live cgroup tree once and prints the pods ranked as victims, as
+the daemon would rank them now (rank 1 is the next victim, 0 protected).
+A pod that cannot be read (a file missing or malformed) is left out, as
+the daemon leaves it out, and named after the others on stderr, one line
+per pod with the file and what is wrong. Exit status 0 when at least one
+pod could be read (or there is none), 1 when no pod could be read.
+
+`)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -36,8 +52,13 @@ func (e *env) pods(args []string) error {
 		return err
 	}
 	snap, err := cgroupv2.NewReader(layout, e.procRoot).Scan()
-	if err != nil {
+	var unread cgroupv2.PodErrors
+	if err != nil && !errors.As(err, &unread) {
 		return err
+	}
+	if len(unread) > 0 && len(snap.Pods) == 0 {
+		e.printUnread(unread)
+		return fmt.Errorf("could read none of the %d pods", len(unread))
 	}
 	ranked := policy.Rank(snap.Pods, policy.RankConfig{
 		MemTotal: snap.Host.MemTotal, MinVictim: cfg.Memory.MinVictim, Protect: cfg.Kill.Protect,
@@ -46,9 +67,20 @@ func (e *env) pods(args []string) error {
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		err = enc.Encode(out)
+	} else {
+		err = writePodTable(e.stdout, out, "")
 	}
-	return writePodTable(e.stdout, out, "")
+	e.printUnread(unread)
+	return err
+}
+
+// printUnread names on stderr, one line each, the pods that could not be
+// read, with the file and what was wrong.
+func (e *env) printUnread(unread cgroupv2.PodErrors) {
+	for _, pe := range unread {
+		fmt.Fprintf(e.stderr, "kube-oomd: pod %s (%s) left out, cannot read it: %v\n", pe.Ref.UID, pe.Ref.QoS, pe.Err)
+	}
 }
 
 // writePodTable prints pod rows as a table, each line after prefix.
