@@ -176,6 +176,7 @@ func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 			"raise fs.inotify.max_user_instances and fs.inotify.max_user_watches", "rescan_interval", d.cfg.Cgroup.RescanInterval.String(), attrError, why)
 	}
 
+	d.thawLeftovers()
 	d.startLadder(ctx)
 	d.actions = newActions()
 	d.actions.start(ctx)

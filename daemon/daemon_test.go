@@ -416,3 +416,25 @@ func TestWithoutInotifyTheRescanFollowsThePods(t *testing.T) {
 		t.Errorf("pods followed = %d, want 5 with the new one", n)
 	}
 }
+
+// The check the killer makes right before a kill reads the victim again:
+// a node-critical process that appeared in the pod since it was chosen
+// stops the kill.
+func TestVetSeesTheVictimAsItIsNow(t *testing.T) {
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
+	d := &Daemon{layout: tree.Layout(), opt: Options{ProcRoot: tree.Proc}}
+	p, err := cgroupv2.NewReader(d.layout, tree.Proc).ReadPod(cgroupv2.PodRef{UID: "be", QoS: cgroupv2.BestEffort, Path: tree.PodPath("be", cgroupv2.BestEffort)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vet := d.vet(&p)
+	if err := vet(); err != nil {
+		t.Fatalf("vet of an unchanged victim: %v", err)
+	}
+	pid := 1<<22 + 999_000 // fake, above pid_max
+	tree.WriteProc(fmt.Sprintf("%d/oom_score_adj", pid), "-997\n")
+	tree.Write(tree.PodPath("be", cgroupv2.BestEffort), "cgroup.procs", fmt.Sprintf("%d\n", pid))
+	if err := vet(); err == nil || !strings.Contains(err.Error(), "protected now") {
+		t.Errorf("vet of a victim with a node-critical process now: %v, want it refused", err)
+	}
+}

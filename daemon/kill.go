@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
@@ -78,8 +79,8 @@ func (d *Daemon) kill(v policy.Verdict, o policy.Observation) {
 		d.kills.add(record)
 		return
 	}
-	k := killer.Killer{Timeout: d.cfg.Kill.Timeout, Features: d.features, Clock: d.clock}
-	t := killer.Target{Cgroup: d.layout.Abs(target.Path), ID: id}
+	k := d.killer()
+	t := killer.Target{Cgroup: d.layout.Abs(target.Path), ID: id, Vet: d.vet(victim.Pod)}
 	ladder, podPath := d.ladder, victim.Pod.Path
 	d.actions.submit(job{name: "kill " + victim.Pod.UID, run: func(ctx context.Context) func() {
 		ctx, cancel := context.WithTimeout(ctx, k.Timeout+5*time.Second)
@@ -102,6 +103,55 @@ func (d *Daemon) kill(v policy.Verdict, o policy.Observation) {
 	}}, now)
 }
 
+// killer is the killer in force: the config's timeout, the kernel's
+// features, and the freeze record that a restart thaws.
+func (d *Daemon) killer() killer.Killer {
+	return killer.Killer{Timeout: d.cfg.Kill.Timeout, Features: d.features, Clock: d.clock,
+		ProcRoot: d.opt.ProcRoot, Mount: d.layout.Mount, FreezeLog: d.freezeLog()}
+}
+
+func (d *Daemon) freezeLog() *killer.FreezeLog {
+	return &killer.FreezeLog{Path: filepath.Join(d.opt.RunDir, "frozen.json")}
+}
+
+// vet returns the check the killer makes right before the kill, with every
+// pidfd open: the pod is read again, every process of its subtree with it,
+// and must still be one kube-oomd may kill. So the kill never reaches a
+// process that was not vetted (one that lowered its oom_score_adj, or
+// appeared in a nested cgroup, since the victim was chosen).
+func (d *Daemon) vet(p *cgroupv2.Pod) func() error {
+	ref := cgroupv2.PodRef{UID: p.UID, QoS: p.QoS, Path: p.Path}
+	reader := cgroupv2.NewReader(d.layout, d.opt.ProcRoot)
+	protect := d.th.Rank.Protect
+	return func() error {
+		now, err := reader.ReadPod(ref)
+		if err != nil {
+			return fmt.Errorf("read the victim again: %w", err)
+		}
+		if why := policy.Protection(now, protect); why != "" {
+			return fmt.Errorf("the victim is protected now: %s", why)
+		}
+		return nil
+	}
+}
+
+// thawLeftovers thaws what a kill on the freezer path left frozen when the
+// daemon died between freeze and thaw.
+func (d *Daemon) thawLeftovers() {
+	results, err := d.freezeLog().ThawLeftovers()
+	if err != nil {
+		d.log.Error("cannot read the freeze record of an earlier run: check the cgroups it names for cgroup.freeze 1",
+			attrFile, d.freezeLog().Path, attrError, err)
+	}
+	for _, r := range results {
+		if r.Err != nil {
+			d.log.Error("cannot thaw a cgroup an earlier run froze: write 0 to its cgroup.freeze", attrCgroup, r.Cgroup, attrError, r.Err)
+			continue
+		}
+		d.log.Warn("thawed a cgroup an earlier run left frozen", attrCgroup, r.Cgroup, attrReason, "earlier-run")
+	}
+}
+
 // killed logs a kill's outcome; it runs on the loop.
 func (d *Daemon) killed(record KillRecord, fields []any, res killer.Result, err error) {
 	switch {
@@ -115,7 +165,7 @@ func (d *Daemon) killed(record KillRecord, fields []any, res killer.Result, err 
 		return
 	}
 	fields = append(fields, attrMessageID, MsgKilled,
-		"freed_bytes", res.Freed, "method", string(res.Method), "pids", res.PIDs,
+		"freed_bytes", res.Freed, "method", string(res.Method), "pids", res.PIDs, "skipped_pids", res.Skipped,
 		"released", res.Released, "confirmed", res.Confirmed, attrTook, res.Took.Round(time.Millisecond).String())
 	if err != nil {
 		d.log.Error("killed, but the cgroup did not empty in time", append(fields, attrError, err)...)
