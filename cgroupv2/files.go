@@ -31,17 +31,30 @@ func FormatLimit(v uint64) string {
 // as a failure. Classify decides what counts as gone.
 var ErrGone = errors.New("cgroup is gone")
 
+// ErrMissingFile reports an interface file missing from a cgroup that is
+// still there: a controller not enabled for it, or a feature switched off
+// (cgroup.pressure set to 0 removes the *.pressure files). It is no
+// ErrGone; Classify decides.
+var ErrMissingFile = errors.New("interface file missing while its cgroup is there")
+
 // Classify is kube-oomd's one rule for "this cgroup is gone", for an error
-// met on a cgroup's directory or on one of its files (op is what was done:
-// "open", "read", "write", "stat", "readdir"; path what it was done to):
+// met on a cgroup's directory or on one of its files. op is what was done
+// to path: "open", "stat" or "readdir" to the cgroup's directory, "read" or
+// "write" to one of its files (opening the file included), whose directory
+// is the cgroup:
 //
-//   - ENOENT (fs.ErrNotExist): the path does not exist. cgroupfs files
-//     cannot be deleted one by one, so a missing file or directory means
-//     the cgroup was removed.
+//   - ENOENT (fs.ErrNotExist) on the directory: it does not exist, the
+//     cgroup was removed.
+//   - ENOENT on a file ("read", "write"): the cgroup was removed only if
+//     its directory is gone too, which Classify looks up then (ENOENT is
+//     the rare case: it costs nothing otherwise). A file can be missing
+//     from a cgroup that is still there: a controller not enabled for it,
+//     or cgroup.pressure set to 0, which removes the *.pressure files. That
+//     is no ErrGone but an *fs.PathError wrapping ErrMissingFile and ENOENT.
 //   - ENODEV: the file or directory was open when its cgroup was removed;
 //     reads, writes and readdir through it fail so.
 //
-// Those return an error wrapping ErrGone (and the errno) that names path.
+// Gone returns an error wrapping ErrGone (and the errno) that names path.
 // Anything else (EMFILE, ENFILE, EACCES, ENOMEM, EIO, EBUSY...) is a real
 // error: the cgroup may well still be there, and treating it as gone would
 // drop a live pod from a scan or report a victim as vanished. It is returned
@@ -55,7 +68,17 @@ func Classify(op, path string, err error) error {
 	if pe, ok := err.(*fs.PathError); ok {
 		cause = pe.Err
 	}
-	if errors.Is(cause, fs.ErrNotExist) || errors.Is(cause, unix.ENODEV) {
+	gone := errors.Is(cause, unix.ENODEV)
+	if errors.Is(cause, fs.ErrNotExist) {
+		gone = true
+		if op == "read" || op == "write" {
+			var st unix.Stat_t
+			if err := unix.Stat(filepath.Dir(path), &st); !errors.Is(err, unix.ENOENT) {
+				return &fs.PathError{Op: op, Path: path, Err: fmt.Errorf("%w: %w", ErrMissingFile, cause)}
+			}
+		}
+	}
+	if gone {
 		return fmt.Errorf("%s: %w (%s: %w)", path, ErrGone, op, cause)
 	}
 	return &fs.PathError{Op: op, Path: path, Err: cause}
@@ -249,12 +272,20 @@ func ID(dir string) (uint64, error) {
 // Procs returns the PIDs in dir/cgroup.procs and, if recursive, in every
 // cgroup below it. Children that vanish during the walk are skipped; dir
 // itself vanishing is ErrGone; any other error (see Classify) fails the
-// whole listing, since a process left out could not be killed.
+// whole listing, since a process left out could not be killed. A
+// subdirectory with no cgroup.procs (ErrMissingFile) is no cgroup
+// (cgroupfs has none such): it has no process of its own, and the cgroups
+// below it are walked still.
 func Procs(dir string, recursive bool) ([]int, error) {
 	pids, err := readProcs(nil, pathFile(filepath.Join(dir, "cgroup.procs")))
 	if err != nil || !recursive {
 		return pids, err
 	}
+	return procsBelow(dir, pids)
+}
+
+// procsBelow appends the PIDs of every cgroup below dir to pids.
+func procsBelow(dir string, pids []int) ([]int, error) {
 	entries, err := listDir(dir)
 	if err != nil {
 		return nil, err
@@ -263,14 +294,23 @@ func Procs(dir string, recursive bool) ([]int, error) {
 		if !e.IsDir() {
 			continue
 		}
-		sub, err := Procs(filepath.Join(dir, e.Name()), true)
-		if errors.Is(err, ErrGone) {
+		sub := filepath.Join(dir, e.Name())
+		own, err := readProcs(nil, pathFile(filepath.Join(sub, "cgroup.procs")))
+		switch {
+		case errors.Is(err, ErrGone):
 			continue
-		}
-		if err != nil {
+		case err != nil && !errors.Is(err, ErrMissingFile):
 			return nil, err
 		}
-		pids = append(pids, sub...)
+		below, err := procsBelow(sub, append(pids, own...))
+		switch {
+		case errors.Is(err, ErrGone):
+			pids = append(pids, own...)
+		case err != nil:
+			return nil, err
+		default:
+			pids = below
+		}
 	}
 	return pids, nil
 }

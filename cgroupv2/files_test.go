@@ -2,6 +2,9 @@ package cgroupv2_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -164,4 +167,42 @@ func FuzzParseUint(f *testing.F) {
 			t.Fatalf("error %v does not wrap ErrMalformed", err)
 		}
 	})
+}
+
+// Procs lists every process below a cgroup: cgroups that vanish are
+// skipped, and a subdirectory with no cgroup.procs is no cgroup, whose
+// subdirectories are walked still.
+func TestProcsRecursive(t *testing.T) {
+	root := t.TempDir()
+	write := func(rel, text string) {
+		t.Helper()
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("cgroup.procs", "1\n")
+	write("a/cgroup.procs", "2\n3\n")
+	write("a/b/cgroup.procs", "4\n")
+	write("nocgroup/c/cgroup.procs", "5\n")
+	write("z/cgroup.procs", "")
+	pids, err := cgroupv2.Procs(root, true)
+	if err != nil || !slices.Equal(pids, []int{1, 2, 3, 4, 5}) {
+		t.Errorf("Procs = %v, %v; want [1 2 3 4 5]", pids, err)
+	}
+	if pids, err := cgroupv2.Procs(root, false); err != nil || !slices.Equal(pids, []int{1}) {
+		t.Errorf("Procs, not recursive = %v, %v; want [1]", pids, err)
+	}
+	if err := os.Remove(filepath.Join(root, "cgroup.procs")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cgroupv2.Procs(root, true); !errors.Is(err, cgroupv2.ErrMissingFile) || errors.Is(err, cgroupv2.ErrGone) {
+		t.Errorf("Procs of a cgroup with no cgroup.procs: %v, want ErrMissingFile", err)
+	}
+	if _, err := cgroupv2.Procs(filepath.Join(root, "gone"), true); !errors.Is(err, cgroupv2.ErrGone) {
+		t.Errorf("Procs of a cgroup that is gone: %v, want ErrGone", err)
+	}
 }

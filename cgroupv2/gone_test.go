@@ -58,6 +58,34 @@ func TestClassify(t *testing.T) {
 	}
 }
 
+// ENOENT on a file of a cgroup ("read", "write") is gone only when the
+// cgroup's directory is gone too: a file can be missing from a live cgroup
+// (cgroup.pressure 0 removes memory.pressure; a controller not enabled has
+// no files). ENOENT on the directory itself is gone.
+func TestClassifyMissingFile(t *testing.T) {
+	live := t.TempDir()
+	removed := filepath.Join(live, "removed")
+	for _, op := range []string{"read", "write"} {
+		err := cgroupv2.Classify(op, filepath.Join(live, "memory.pressure"), &fs.PathError{Op: "open", Path: "x", Err: unix.ENOENT})
+		var pe *fs.PathError
+		if errors.Is(err, cgroupv2.ErrGone) || !errors.Is(err, cgroupv2.ErrMissingFile) || !errors.Is(err, unix.ENOENT) ||
+			!errors.As(err, &pe) || pe.Op != op || pe.Path != filepath.Join(live, "memory.pressure") {
+			t.Errorf("%s of a file missing from a live cgroup: %#v (%v), want an *fs.PathError wrapping ErrMissingFile and ENOENT, not ErrGone", op, err, err)
+		}
+		if err := cgroupv2.Classify(op, filepath.Join(removed, "memory.pressure"), unix.ENOENT); !errors.Is(err, cgroupv2.ErrGone) || errors.Is(err, cgroupv2.ErrMissingFile) {
+			t.Errorf("%s of a file of a removed cgroup: %v, want ErrGone", op, err)
+		}
+		if err := cgroupv2.Classify(op, filepath.Join(live, "memory.pressure"), unix.ENODEV); !errors.Is(err, cgroupv2.ErrGone) {
+			t.Errorf("%s: ENODEV: %v, want ErrGone", op, err)
+		}
+	}
+	for _, op := range []string{"open", "stat", "readdir"} {
+		if err := cgroupv2.Classify(op, removed, unix.ENOENT); !errors.Is(err, cgroupv2.ErrGone) {
+			t.Errorf("%s of a removed cgroup directory: %v, want ErrGone", op, err)
+		}
+	}
+}
+
 func TestFormatLimit(t *testing.T) {
 	for v, want := range map[uint64]string{cgroupv2.Unlimited: "max", 0: "0", 300 << 20: "314572800", cgroupv2.Unlimited - 1: "18446744073709551614"} {
 		if got := cgroupv2.FormatLimit(v); got != want {

@@ -21,7 +21,10 @@ type Group struct {
 	Stat       MemoryStat
 	WorkingSet uint64       // Current minus inactive file pages
 	Events     MemoryEvents // memory.events (hierarchical)
-	Pressure   psi.Pressure // memory.pressure
+	Pressure   psi.Pressure // memory.pressure; zero when NoPressure
+	// NoPressure says the cgroup has no memory.pressure: PSI is off for it
+	// (cgroup.pressure set to 0 removes the *.pressure files).
+	NoPressure bool
 }
 
 // Process is one process in a container, with the oom_score_adj the kubelet
@@ -81,7 +84,9 @@ func NewReader(l Layout, procRoot string) *Reader {
 }
 
 // ReadGroup reads the memory state of one cgroup. It returns an error
-// wrapping ErrGone if the cgroup vanished.
+// wrapping ErrGone if the cgroup vanished. A cgroup with no memory.pressure
+// (cgroup.pressure set to 0) reads with NoPressure; any other file missing
+// is an error wrapping ErrMissingFile that names it (see Classify).
 func (r *Reader) ReadGroup(rel string) (Group, error) {
 	dir := r.Layout.Abs(rel)
 	fd, id, err := openDirID(dir)
@@ -106,10 +111,13 @@ func (r *Reader) ReadGroup(rel string) (Group, error) {
 	if g.Events, err = readMemoryEvents(r.buf, at("memory.events")); err != nil {
 		return g, err
 	}
-	if err = parseFile(r.buf, at("memory.pressure"), func(b []byte) (err error) {
+	switch err = parseFile(r.buf, at("memory.pressure"), func(b []byte) (err error) {
 		g.Pressure, err = psi.Parse(b)
 		return err
-	}); err != nil {
+	}); {
+	case errors.Is(err, ErrMissingFile): // PSI off for this cgroup
+		g.NoPressure = true
+	case err != nil:
 		return g, err
 	}
 	g.WorkingSet = WorkingSet(g.Current, g.Stat)
@@ -124,8 +132,9 @@ func (r *Reader) ReadGroup(rel string) (Group, error) {
 // (Pod.Procs). A pod that vanished returns an error wrapping ErrGone;
 // processes, containers and nested cgroups that vanish during the read are
 // left out. Other errors (see Classify) fail the read: a pod is never taken
-// for gone because a directory could not be listed, nor judged without
-// the processes of a directory that could not be listed.
+// for gone because a directory could not be listed or a file is missing
+// (ErrMissingFile; but for memory.pressure, see ReadGroup), nor judged
+// without the processes of a directory that could not be listed.
 //
 // It is what a kill re-reads just before it acts, to vet the victim again
 // (policy.Protection) on what the pod holds now.
@@ -204,14 +213,21 @@ func (r *Reader) readContainer(rel string) (Container, error) {
 
 // readSubtree appends the processes of the cgroup dir and of every cgroup
 // below it to procs. dir itself vanishing is ErrGone (procs may then hold
-// some of its processes); cgroups below it that vanish are left out.
+// some of its processes); cgroups below it that vanish are left out. A
+// directory with no cgroup.procs (ErrMissingFile) is no cgroup (cgroupfs
+// has none such): it has no process of its own, and the cgroups below it
+// are read still.
 func (r *Reader) readSubtree(dir string, procs []Process) ([]Process, error) {
 	fd, nlink, err := openDirLinks(dir)
 	if err != nil {
 		return procs, err
 	}
 	defer unix.Close(fd)
-	if procs, err = r.readProcs(file{dirfd: fd, dir: dir, name: "cgroup.procs"}, procs); err != nil {
+	pids, err := readProcs(r.buf, file{dirfd: fd, dir: dir, name: "cgroup.procs"})
+	if err != nil && !errors.Is(err, ErrMissingFile) {
+		return procs, err
+	}
+	if procs, err = r.withAdj(pids, procs); err != nil {
 		return procs, err
 	}
 	return r.readBelow(dir, nlink, procs)
@@ -269,6 +285,12 @@ func (r *Reader) readProcs(f file, procs []Process) ([]Process, error) {
 	if err != nil {
 		return procs, err
 	}
+	return r.withAdj(pids, procs)
+}
+
+// withAdj appends the processes pids, with their oom_score_adj, to procs.
+// Processes that exit meanwhile are left out.
+func (r *Reader) withAdj(pids []int, procs []Process) ([]Process, error) {
 	procs = slices.Grow(procs, len(pids))
 	for _, pid := range pids {
 		adj, err := readOOMScoreAdj(r.buf, r.ProcRoot, pid)

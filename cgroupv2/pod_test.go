@@ -158,3 +158,83 @@ func TestReadPodListsOnlyWhatHasSubdirs(t *testing.T) {
 		}
 	}
 }
+
+// Only a missing cgroup directory means "gone". A pod whose memory.pressure
+// is missing (cgroup.pressure set to 0 removes the *.pressure files) is
+// read with no pressure; any other file missing from the pod's or a
+// container's cgroup while it is still there is a real error naming the
+// file, never a pod that vanished.
+func TestReadPodMissingFiles(t *testing.T) {
+	for _, tc := range []struct {
+		where, name string // where: "pod", "container" or "nested"
+	}{
+		{"pod", "memory.pressure"},
+		{"pod", "memory.current"},
+		{"pod", "memory.max"},
+		{"pod", "memory.min"},
+		{"pod", "memory.stat"},
+		{"pod", "memory.events"},
+		{"pod", "cgroup.procs"},
+		{"container", "memory.current"},
+		{"container", "cgroup.procs"},
+		{"nested", "cgroup.procs"},
+	} {
+		t.Run(tc.where+"/"+tc.name, func(t *testing.T) {
+			tree := cgrouptest.New(t, cgroupv2.DriverSystemd)
+			onePerClass(tree, cgroupv2.Containerd)
+			ref := nestedPod(tree)
+			r := cgroupv2.NewReader(tree.Layout(), tree.Proc)
+			p, err := r.ReadPod(ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := map[string]string{
+				"pod":       ref.Path,
+				"container": p.Containers[0].Path,
+				"nested":    path.Join(p.Containers[1].Path, "system.slice"),
+			}[tc.where]
+			file := tree.Layout().Abs(path.Join(dir, tc.name))
+			if err := os.Remove(file); err != nil {
+				t.Fatal(err)
+			}
+			p, err = r.ReadPod(ref)
+			snap, scanErr := r.Scan()
+			if tc.where == "nested" {
+				// A directory with no cgroup.procs is no cgroup: none of
+				// its own, and the cgroups below it still count.
+				if err != nil || len(p.Containers[1].Procs) != 5 {
+					t.Errorf("ReadPod: %v, app container processes at %v; want all 5 below it read", err, adjs(p.Containers[1].Procs))
+				}
+				return
+			}
+			if tc.name == "memory.pressure" {
+				if err != nil || !p.NoPressure || p.Pressure != (cgroupv2.Pod{}).Pressure {
+					t.Errorf("ReadPod: NoPressure %v, pressure %+v, %v; want no pressure and no error", p.NoPressure, p.Pressure, err)
+				}
+				if scanErr != nil || len(snap.Pods) != 4 {
+					t.Errorf("Scan: %d pods, %v; want all 4", len(snap.Pods), scanErr)
+				}
+				return
+			}
+			if err == nil || errors.Is(err, cgroupv2.ErrGone) || !errors.Is(err, cgroupv2.ErrMissingFile) || !strings.Contains(err.Error(), file) {
+				t.Errorf("ReadPod: %v; want ErrMissingFile naming %s, not ErrGone", err, file)
+			}
+			var bad cgroupv2.PodErrors
+			if len(snap.Pods) != 3 || !errors.As(scanErr, &bad) || len(bad) != 1 || bad[0].Ref != ref {
+				t.Errorf("Scan: %d pods, %v; want the 3 others and the pod named", len(snap.Pods), scanErr)
+			}
+		})
+	}
+}
+
+// kubepods with no memory.pressure is read with no pressure too.
+func TestReadKubepodsNoPressure(t *testing.T) {
+	tree := cgrouptest.New(t, cgroupv2.DriverSystemd)
+	if err := os.Remove(tree.Layout().Abs(path.Join(tree.Kubepods, "memory.pressure"))); err != nil {
+		t.Fatal(err)
+	}
+	g, _, err := cgroupv2.NewReader(tree.Layout(), tree.Proc).ReadKubepods()
+	if err != nil || !g.NoPressure || g.Max != 10<<30 {
+		t.Errorf("ReadKubepods: %+v, %v; want it read, with NoPressure", g, err)
+	}
+}

@@ -175,6 +175,29 @@ func TestPodsShowsWhatItCanRead(t *testing.T) {
 	}
 }
 
+// A pod whose memory.pressure is missing (cgroup.pressure 0) is shown, with
+// no pressure; one missing another file is named as unreadable. Neither
+// vanishes as if it were gone.
+func TestPodsMissingFiles(t *testing.T) {
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
+	for uid, file := range map[string]string{"be": "memory.pressure", "bu": "memory.stat"} {
+		q := map[string]cgroupv2.QoS{"be": cgroupv2.BestEffort, "bu": cgroupv2.Burstable}[uid]
+		if err := os.Remove(filepath.Join(tree.Mount, tree.PodPath(uid, q), file)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, code, errs := podsJSON(t, tree)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if be, ok := rows["be"]; !ok || be["rank"] != 1.0 || be["psi_some_avg10"] != 0.0 {
+		t.Errorf("pod be without memory.pressure: %v, want it ranked 1 with no pressure", be)
+	}
+	if _, ok := rows["bu"]; ok || !strings.Contains(errs, "bu") || !strings.Contains(errs, "memory.stat") {
+		t.Errorf("pod bu without memory.stat: shown %v, stderr %q; want it named on stderr, with the file", ok, errs)
+	}
+}
+
 func TestPodsWithoutCgroup2Memory(t *testing.T) {
 	tree := cgrouptest.New(t, cgroupv2.DriverSystemd)
 	tree.Write("/", "cgroup.controllers", "cpu pids\n")
