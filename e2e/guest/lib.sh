@@ -394,13 +394,11 @@ make_file() {
 
 have_daemon() { [ -x "$KUBE_OOMD" ]; }
 
-# daemon_skip_unless_built: end the scenario as skipped when there is no binary.
-daemon_skip_unless_built() {
-	if ! have_daemon; then
-		fact skipped "no kube-oomd binary in the share (build failed?)"
-		result_write
-		exit 0
-	fi
+# daemon_required: a scenario that needs the binary fails without it. The Go
+# side fails the run when the daemon does not build, so this only catches a
+# broken share; no scenario ever skips.
+daemon_required() {
+	have_daemon || die "no kube-oomd binary at $KUBE_OOMD"
 }
 
 # write_config PATH [driver] [kubepods] [mode]: the scenarios' config.

@@ -6,11 +6,8 @@
 # most a quarter as long as with the kernel alone.
 source "$(dirname "$0")/../lib.sh"
 source "$E2E_GUEST/leak.sh"
+daemon_required
 
 leak_run kernel systemd kernel
-if have_daemon; then
-	leak_run daemon systemd daemon
-else
-	fact daemon.skipped "no kube-oomd binary in the share"
-fi
+leak_run daemon systemd daemon
 result_write

@@ -4,7 +4,7 @@
 # anonymous memory: kubepods reaches its memory.max again and again, but the
 # cache is clean and reclaimable. The Go side asserts zero kills.
 source "$(dirname "$0")/../lib.sh"
-daemon_skip_unless_built
+daemon_required
 
 mem_mb=$(($(mem_total) >> 20))
 LIMIT_MB=${LIMIT_MB:-$((mem_mb - 768))}

@@ -5,7 +5,7 @@
 # is time for kube-oomd to act. The Go side asserts the critical pod lives,
 # the leaker dies, and kube-oomd's kill names the leaker, never the critical.
 source "$(dirname "$0")/../lib.sh"
-daemon_skip_unless_built
+daemon_required
 
 mem_mb=$(($(mem_total) >> 20))
 LIMIT_MB=${LIMIT_MB:-$((mem_mb - 768))}

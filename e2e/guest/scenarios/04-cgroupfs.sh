@@ -5,7 +5,7 @@
 # kube-oomd's hand (a kill record naming the pod, no kernel OOM kill).
 source "$(dirname "$0")/../lib.sh"
 source "$E2E_GUEST/leak.sh"
-daemon_skip_unless_built
+daemon_required
 
 leak_run daemon cgroupfs run
 result_write

@@ -4,7 +4,7 @@
 # a "would kill" record naming the leaking BestEffort pod.
 source "$(dirname "$0")/../lib.sh"
 source "$E2E_GUEST/leak.sh"
-daemon_skip_unless_built
+daemon_required
 
 leak_run dryrun systemd run
 result_write

@@ -4,7 +4,7 @@
 # kernel OOM-killed inside that pod only, nothing else died, kube-oomd killed
 # nothing, and kube-oomd's journal names the pod as OOM-killed by the kernel.
 source "$(dirname "$0")/../lib.sh"
-daemon_skip_unless_built
+daemon_required
 
 mem_mb=$(($(mem_total) >> 20))
 LIMIT_MB=${LIMIT_MB:-$((mem_mb - 768))}

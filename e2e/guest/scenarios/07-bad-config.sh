@@ -3,7 +3,7 @@
 # Go side asserts a non-zero exit and a message FILE:LINE: key: ... naming
 # the file, the line and the key. A valid config must pass check-config.
 source "$(dirname "$0")/../lib.sh"
-daemon_skip_unless_built
+daemon_required
 
 # try NAME FILE: run and check-config on FILE, facts under NAME.
 try() {

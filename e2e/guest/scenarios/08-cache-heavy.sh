@@ -8,7 +8,7 @@
 # (reason relief-reclaim) naming the BestEffort pod with freed bytes > 0,
 # no kill record, no kernel OOM kill, all pods alive.
 source "$(dirname "$0")/../lib.sh"
-daemon_skip_unless_built
+daemon_required
 
 mem_mb=$(($(mem_total) >> 20))
 LIMIT_MB=${LIMIT_MB:-$((mem_mb - 768))}

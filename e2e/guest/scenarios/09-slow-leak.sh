@@ -20,7 +20,7 @@
 # leak does to a real cache: that is the case the ladder is for.
 # SLOW_READ_ORDER=sequential gives 01's reader.
 source "$(dirname "$0")/../lib.sh"
-daemon_skip_unless_built
+daemon_required
 
 LEAK_STEP=${SLOW_LEAK_STEP:-1}
 LEAK_MS=${SLOW_LEAK_MS:-1000}

@@ -20,7 +20,7 @@
 # `systemctl stop kube-oomd` must restore memory.high too. The Go side
 # asserts all of it, and that nothing was killed.
 source "$(dirname "$0")/../lib.sh"
-daemon_skip_unless_built
+daemon_required
 
 mem_mb=$(($(mem_total) >> 20))
 LIMIT_MB=${LIMIT_MB:-$((mem_mb - 768))}
