@@ -702,6 +702,9 @@ func copyTree(src, dst string) error {
 		rel, _ := filepath.Rel(src, p)
 		target := filepath.Join(dst, rel)
 		if d.IsDir() {
+			if d.Name() == "__pycache__" {
+				return filepath.SkipDir // the host's, not the guest's
+			}
 			return os.MkdirAll(target, 0o755)
 		}
 		return copyFile(p, target, 0o755)

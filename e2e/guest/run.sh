@@ -5,6 +5,8 @@
 # adds <name>.log (its output) and timings.txt ("name seconds rc").
 set -u
 export E2E_GUEST=/mnt/host/guest E2E_RESULTS=/mnt/host/results
+# No __pycache__ in the share (it is the host's directory).
+export PYTHONDONTWRITEBYTECODE=1
 mkdir -p "$E2E_RESULTS"
 limit=${E2E_SCENARIO_TIMEOUT:-600}
 [ -f /mnt/host/env.sh ] && source /mnt/host/env.sh
