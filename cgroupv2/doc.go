@@ -26,10 +26,12 @@
 //     at PAGE_COUNTER_MAX: RoundLimit.
 //   - "max" (files.go): limit files say "max" for no limit; ParseUint reads
 //     it as Unlimited and FormatLimit writes it back.
-//   - A cgroup that is gone (files.go): Classify is the one rule. ENOENT
-//     (a cgroupfs file never vanishes alone) or ENODEV (a file that was open
-//     when its cgroup was removed) wraps ErrGone; EMFILE, EACCES, ENOMEM and
-//     the rest are real errors that name the path.
+//   - A cgroup that is gone (files.go): Classify is the one rule. ENOENT on
+//     a directory, or on a file whose directory is gone too, or ENODEV (a
+//     file that was open when its cgroup was removed) wraps ErrGone; a file
+//     missing from a live cgroup (cgroup.pressure 0, a controller off)
+//     wraps ErrMissingFile; EMFILE, EACCES, ENOMEM and the rest are real
+//     errors that name the path.
 //   - A cgroup's identity (files.go): ID, the directory's inode number,
 //     which is the kernel's cgroup ID and never reused while it runs.
 //   - Kernel files hand over their text in one read (files.go), which is

@@ -98,8 +98,7 @@ func ProbeFeatures(l Layout, procRoot string) (Features, error) {
 		}
 	}
 	// A missing file means "not supported" only while the cgroup is still
-	// there: cgroup.procs is in every cgroup. (Anywhere else a missing
-	// file means the cgroup is gone; see Classify.)
+	// there: cgroup.procs is in every cgroup (see Classify).
 	var st unix.Stat_t
 	if err := unix.Fstatat(fd, "cgroup.procs", &st, 0); err != nil {
 		err = Classify("stat", filepath.Join(dir, "cgroup.procs"), err)

@@ -120,7 +120,7 @@ func (d *Daemon) freezeLog() *killer.FreezeLog {
 // process that was not vetted (one that lowered its oom_score_adj, or
 // appeared in a nested cgroup, since the victim was chosen).
 func (d *Daemon) vet(p *cgroupv2.Pod) func() error {
-	ref := cgroupv2.PodRef{UID: p.UID, QoS: p.QoS, Path: p.Path}
+	ref := p.Ref()
 	reader := cgroupv2.NewReader(d.layout, d.opt.ProcRoot)
 	protect := d.th.Rank.Protect
 	return func() error {

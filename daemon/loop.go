@@ -231,20 +231,10 @@ func (d *Daemon) readCandidates() []policy.Candidate {
 // out, so that one broken pod does not decide for the others.
 func (d *Daemon) readPods(refs []cgroupv2.PodRef) []cgroupv2.Pod {
 	pods, err := d.reader.ReadPods(refs)
-	if err == nil {
-		return pods
-	}
-	d.log.Error("cannot read the pods; reading them one by one", attrError, err)
-	pods = pods[:0]
-	for _, r := range refs {
-		p, err := d.reader.ReadPod(r)
-		switch {
-		case errors.Is(err, cgroupv2.ErrGone):
-		case err != nil:
-			d.log.Error("cannot read a pod: left out of the ranking", podRefAttrs(r), attrError, err)
-		default:
-			pods = append(pods, p)
-		}
+	var bad cgroupv2.PodErrors
+	errors.As(err, &bad)
+	for _, pe := range bad {
+		d.log.Error("cannot read a pod: left out of the ranking", podRefAttrs(pe.Ref), attrError, pe.Err)
 	}
 	return pods
 }

@@ -30,7 +30,7 @@ func (s FileSetter) SetHigh(_ context.Context, cgroup string, value uint64) erro
 	path := filepath.Join(s.Mount, cgroup, "memory.high")
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
 	if err != nil {
-		return cgroupv2.Classify("open", path, err)
+		return cgroupv2.Classify("write", path, err) // a file: gone only with its cgroup
 	}
 	_, err = f.WriteString(cgroupv2.FormatLimit(value))
 	if cerr := f.Close(); err == nil {
