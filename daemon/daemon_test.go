@@ -438,3 +438,26 @@ func TestVetSeesTheVictimAsItIsNow(t *testing.T) {
 		t.Errorf("vet of a victim with a node-critical process now: %v, want it refused", err)
 	}
 }
+
+// Issue 10 item 3: one pod with a malformed memory.stat does not decide for
+// the others: it is logged and left out, and the leaker beside it is killed.
+func TestABrokenPodDoesNotShieldTheLeaker(t *testing.T) {
+	tree := cgrouptest.New(t, cgroupv2.DriverSystemd)
+	tree.Write(tree.Kubepods, "cgroup.kill", "")
+	broken := tree.AddPod(cgrouptest.Pod{UID: "broken", QoS: cgroupv2.BestEffort, Current: 100 * MiB,
+		Containers: []cgrouptest.Container{{Current: 99 * MiB, Adj: []int{1000}}}})
+	tree.Write(broken, "memory.stat", "anon x\n")
+	leaker := tree.AddPod(cgrouptest.Pod{UID: "leaker", QoS: cgroupv2.BestEffort, Current: 900 * MiB,
+		Containers: []cgrouptest.Container{{Current: 899 * MiB, Adj: []int{1000}}}})
+	tree.Write(leaker, "cgroup.kill", "")
+	h := start(t, tree, killOnly(config.ModePod), "", "")
+	h.windows(3, 0.5, 1000*MiB)
+	got := h.logs.records(t, "", MsgKilled)
+	if len(got) != 1 || got[0]["pod_uid"] != "leaker" {
+		t.Fatalf("kill records = %v, want the leaker:\n%s", got, h.logs)
+	}
+	bad := h.logs.records(t, "cannot read a pod: left out of the ranking", "")
+	if len(bad) == 0 || bad[0]["pod_uid"] != "broken" || !strings.Contains(fmt.Sprint(bad[0]["error"]), "memory.stat") {
+		t.Errorf("the broken pod was not logged with its file: %v", bad)
+	}
+}
