@@ -1,0 +1,134 @@
+package relief
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/cgroupv2/cgrouptest"
+	"github.com/kube-oomd/kube-oomd/internal/clock"
+	"github.com/kube-oomd/kube-oomd/policy"
+)
+
+// failingSetter fails its first n calls, then writes the file.
+type failingSetter struct {
+	FileSetter
+	n int
+}
+
+func (s *failingSetter) SetHigh(ctx context.Context, cgroup string, v uint64) error {
+	if s.n > 0 {
+		s.n--
+		return errors.New("systemd: timeout")
+	}
+	return s.FileSetter.SetHigh(ctx, cgroup, v)
+}
+
+func ladderOn(t *testing.T, tree *cgrouptest.Tree, store Store, setter Setter) *Ladder {
+	t.Helper()
+	if setter == nil {
+		setter = FileSetter{Mount: tree.Mount}
+	}
+	return NewLadder(LadderConfig{Layout: tree.Layout(), Setter: setter, Store: store, PageSize: 4096, Clock: clock.NewFake(time.Unix(1_700_000_000, 0))})
+}
+
+func podRead(t *testing.T, tree *cgrouptest.Tree, uid string, q cgroupv2.QoS) *cgroupv2.Pod {
+	t.Helper()
+	p, err := cgroupv2.NewReader(tree.Layout(), tree.Proc).ReadPod(cgroupv2.PodRef{UID: uid, QoS: q, Path: tree.PodPath(uid, q)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &p
+}
+
+func high(t *testing.T, tree *cgrouptest.Tree, rel string) string {
+	b, _ := os.ReadFile(filepath.Join(tree.Mount, rel, "memory.high"))
+	return string(b)
+}
+
+// Issue 10 item 4: the throttle is recorded before memory.high is lowered;
+// if the record cannot be written, nothing is throttled.
+func TestLadderThrottlesOnlyWhatItRecorded(t *testing.T) {
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
+	blocker := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(blocker, nil, 0o600)
+	l := ladderOn(t, tree, Store{Path: filepath.Join(blocker, "throttles.json")}, nil) // a file where a directory must be
+	be := podRead(t, tree, "be", cgroupv2.BestEffort)
+	r := l.Throttle(context.Background(), policy.ThrottlePlan{Pod: be, Original: cgroupv2.Unlimited, Value: 200 << 20, Ceiling: 1 << 30})
+	if r.Err == nil || high(t, tree, be.Path) != "max" || len(l.Throttles()) != 0 {
+		t.Fatalf("unrecordable throttle: err %v, memory.high %q, throttles %v; want an error and nothing set", r.Err, high(t, tree, be.Path), l.Throttles())
+	}
+}
+
+// Issue 10 item 4: a restore that fails stays in the file and is retried.
+func TestLadderRestoreThatFailsIsKeptAndRetried(t *testing.T) {
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
+	be := podRead(t, tree, "be", cgroupv2.BestEffort)
+	tree.Write(be.Path, "memory.high", "209715200")
+	store := Store{Path: filepath.Join(t.TempDir(), "throttles.json")}
+	store.Save([]Throttle{{Cgroup: be.Path, ID: be.ID, UID: "be", Original: cgroupv2.Unlimited, Set: 200 << 20, Current: 200 << 20, Ceiling: 1 << 30}})
+	l := ladderOn(t, tree, store, &failingSetter{FileSetter: FileSetter{Mount: tree.Mount}, n: 1})
+	rs, err := l.Restore(context.Background())
+	if err != nil || len(rs) != 1 || rs[0].Kind != StepLift || rs[0].Err == nil {
+		t.Fatalf("Restore = %+v, %v; want one failed lift", rs, err)
+	}
+	if ts, _ := store.Load(); len(ts) != 1 || len(l.Throttles()) != 1 {
+		t.Fatalf("after a failed restore: file %+v, in force %+v; want it kept", ts, l.Throttles())
+	}
+	// Release retries it: the throttle is in force and gets its steps.
+	got := l.Release(context.Background(), []policy.ReleaseStep{{Path: be.Path, Next: 1 << 30, Done: true}})
+	if len(got) != 1 || got[0].Err != nil || high(t, tree, be.Path) != "max" {
+		t.Fatalf("release = %+v, memory.high %q; want max given back", got, high(t, tree, be.Path))
+	}
+	if _, err := os.Stat(store.Path); !os.IsNotExist(err) {
+		t.Errorf("state file left: %v", err)
+	}
+}
+
+// Issue 10 item 6: the state file is not trusted. An entry that names a
+// cgroup outside the pods, or a pod cgroup that is another one now, is
+// ignored and reported; memory.high there is never written.
+func TestLadderRestoreTrustsOnlyItsOwnPodThrottles(t *testing.T) {
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
+	kubelet := "/system.slice/kubelet.service"
+	tree.Write(kubelet, "memory.high", "104857600")
+	be := podRead(t, tree, "be", cgroupv2.BestEffort)
+	tree.Write(be.Path, "memory.high", "104857600")
+	bu := podRead(t, tree, "bu", cgroupv2.Burstable)
+	tree.Write(bu.Path, "memory.high", "104857600")
+	store := Store{Path: filepath.Join(t.TempDir(), "throttles.json")}
+	store.Save([]Throttle{
+		{Cgroup: kubelet, UID: "x", Original: cgroupv2.Unlimited},
+		{Cgroup: tree.Kubepods, UID: "y", Original: cgroupv2.Unlimited},
+		{Cgroup: be.Path, ID: be.ID + 1, UID: "be", Original: cgroupv2.Unlimited}, // the path is another cgroup now
+		{Cgroup: bu.Path, ID: bu.ID, UID: "bu", Original: cgroupv2.Unlimited},
+	})
+	l := ladderOn(t, tree, store, nil)
+	rs, err := l.Restore(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]StepKind{}
+	for _, r := range rs {
+		kinds[r.Throttle.UID] = r.Kind
+		if r.Kind == StepIgnore && r.Err == nil {
+			t.Errorf("ignored %s without saying why", r.Throttle.Cgroup)
+		}
+	}
+	if kinds["x"] != StepIgnore || kinds["y"] != StepIgnore || kinds["be"] != StepIgnore || kinds["bu"] != StepLift {
+		t.Errorf("restore steps = %v", kinds)
+	}
+	if high(t, tree, kubelet) != "104857600" || high(t, tree, be.Path) != "104857600" {
+		t.Errorf("wrote memory.high of cgroups that were not ours: kubelet %q, be %q", high(t, tree, kubelet), high(t, tree, be.Path))
+	}
+	if high(t, tree, bu.Path) != "max" {
+		t.Errorf("bu's throttle not given back: %q", high(t, tree, bu.Path))
+	}
+	if _, err := os.Stat(store.Path); !os.IsNotExist(err) {
+		t.Errorf("state file left: %v", err)
+	}
+}
