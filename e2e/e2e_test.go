@@ -954,6 +954,7 @@ func checkRestartThrottled(t *testing.T, r *R) {
 		t.Errorf("/run/kube-oomd/throttles.json after the SIGKILL does not name pod %s: %v", be, r.get("kill.throttles_json"))
 	}
 	r.eq("kill.g_frozen", 1)
+	t.Logf("restart-throttled: the Guaranteed pod was frozen %s s after the write to cgroup.freeze", r.str("kill.g_freeze_s"))
 	r.match("restart.active", `^active$`)
 	r.match("restart.memory_high", `^max$`)
 	r.match("restart.unit_memory_high", `^infinity$`)

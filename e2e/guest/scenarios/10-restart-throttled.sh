@@ -97,8 +97,17 @@ else
 	fact kill.throttles_json null
 fi
 # Nothing may strain kubepods now: the new daemon must only restore.
+# The freeze is asynchronous: cgroup.events says "frozen 1" once every task
+# has stopped, which a reader in the middle of reclaim on a loaded TCG host
+# may take a while to do. Wait for it (bounded).
+t0=$(now)
 echo 1 >"${POD_CG[G]}/cgroup.freeze"
+for ((i = 0; i < 100; i++)); do
+	grep -q 'frozen 1' "${POD_CG[G]}/cgroup.events" && break
+	sleep 0.1
+done
 fact kill.g_frozen "$(grep -c 'frozen 1' "${POD_CG[G]}/cgroup.events")"
+fact kill.g_freeze_s "$(calc "$(now) - $t0")"
 
 t0=$(now)
 daemon_launch "$conf"
