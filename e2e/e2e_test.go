@@ -102,16 +102,12 @@ func TestE2E(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(share, "scenarios.txt"), []byte(strings.Join(names, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// Scenario 11 installs the .deb: KUBE_OOMD_E2E_DEB, or one built here.
-	// It leaves a system-wide kube-oomd.service behind until its purge, where
-	// the others run a transient unit of that name: it must come last.
-	for i, n := range names {
-		if strings.HasPrefix(n, "11-") {
-			if i != len(names)-1 {
-				t.Fatalf("scenario %s must run last, but %s comes after it", n, names[len(names)-1])
-			}
-			step(t, "deb", func() error { return shareDeb(t, here, share) })
-		}
+	// The deb scenario installs the .deb: KUBE_OOMD_E2E_DEB, or one built
+	// here. It leaves a system-wide kube-oomd.service behind until its purge,
+	// where the others run a transient unit of that name: scenarios() puts it
+	// last.
+	if isDebScenario(names[len(names)-1]) {
+		step(t, "deb", func() error { return shareDeb(t, here, share) })
 	}
 	var env strings.Builder
 	for _, kv := range strings.Fields(os.Getenv("KUBE_OOMD_E2E_GUEST_ENV")) {
@@ -634,9 +630,19 @@ func scenarios(t *testing.T, dir string) []string {
 			names = append(names, n)
 		}
 	}
-	sort.Strings(names)
+	// In name order, except that the deb scenario runs last (see TestE2E),
+	// so that scenarios added after it by number still run before it.
+	sort.SliceStable(names, func(i, j int) bool {
+		if di, dj := isDebScenario(names[i]), isDebScenario(names[j]); di != dj {
+			return dj
+		}
+		return names[i] < names[j]
+	})
 	return names
 }
+
+// isDebScenario: the scenario that installs the .deb (11-deb).
+func isDebScenario(name string) bool { return strings.HasSuffix(name, "-deb") }
 
 // shareDeb puts the amd64 .deb into SHARE/deb/ and the shipped config into
 // SHARE/packaging/ for scenario 11. The .deb is KUBE_OOMD_E2E_DEB (as `make
