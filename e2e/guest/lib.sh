@@ -32,7 +32,7 @@ mkdir -p "$WORK" "$DATA" "$E2E_RESULTS"
 : >"$FACTS"
 
 declare -gA POD_UID POD_CG POD_QOS POD_UNIT
-declare -gA CT_PID CT_CG CT_POD
+declare -gA CT_PID CT_CG CT_POD CT_ARGS
 declare -ga POD_NAMES=() CT_NAMES=()
 DRIVER=${DRIVER:-systemd}
 KUBEPODS_CG=
@@ -44,7 +44,8 @@ now() { local u; read -r u _ </proc/uptime; echo "$u"; }
 # now_cs: the same in centiseconds, an integer for bash arithmetic.
 now_cs() { local u; read -r u _ </proc/uptime; u=${u/./}; echo $((10#$u)); }
 
-log() { echo "[$(now)] $SCENARIO: $*" >&2; }
+# log MESSAGE: to stderr, timestamped; without a fork (slow under TCG).
+log() { local u; read -r u _ </proc/uptime; echo "[$u] $SCENARIO: $*" >&2; }
 
 die() { log "FATAL: $*"; fact error "$*"; result_write; exit 1; }
 
@@ -66,9 +67,6 @@ result_write() {
 
 # float arithmetic: calc EXPR (python syntax)
 calc() { python3 -c "print(round($1, 3))"; }
-
-new_uid() { cat /proc/sys/kernel/random/uuid; }
-new_cid() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 
 bytes() { # bytes 512M -> 536870912
 	python3 - "$1" <<'PY'
@@ -163,7 +161,7 @@ kubepods_setup() {
 # Sets POD_UID[NAME], POD_CG[NAME] (cgroup directory), POD_QOS[NAME].
 pod_new() {
 	local name=$1 qos=$2 max=${3:-} uid u q
-	uid=$(new_uid)
+	read -r uid </proc/sys/kernel/random/uuid
 	u=${uid//-/_}
 	POD_UID[$name]=$uid
 	POD_QOS[$name]=$qos
@@ -223,10 +221,19 @@ pods_apply() {
 # oom_score_adj ADJ, stdout/stderr to $WORK/NAME.log. Sets CT_PID[NAME]
 # and CT_CG[NAME]. memory.oom.group=1 as the kubelet (cgroup v2, 1.28+).
 container_start() {
+	container_spawn "$@"
+	container_wait "$2"
+}
+
+# container_spawn POD NAME ADJ CMD...: container_start's first half, the
+# process started (in the background) in its cgroup; container_wait NAME is
+# the second, the wait until it is there.
+container_spawn() {
 	local pod=$1 name=$2 adj=$3
 	shift 3
-	local cid pid dir i
-	cid=$(new_cid)
+	local cid= pid dir i
+	# The container ID: 64 hex digits, without a fork (forks are slow under TCG).
+	for i in 1 2 3 4 5 6 7 8; do printf -v cid '%s%04x%04x' "$cid" $RANDOM $RANDOM; done
 	case $DRIVER in
 	systemd)
 		dir=${POD_CG[$pod]}/cri-containerd-$cid.scope
@@ -243,18 +250,68 @@ container_start() {
 		pid=$!
 		;;
 	esac
-	# Wait (bounded) until the process sits in its cgroup.
-	for i in $(seq 1 100); do
-		grep -qx "$pid" "$dir/cgroup.procs" 2>/dev/null && break
-		sleep 0.05
-	done
-	grep -qx "$pid" "$dir/cgroup.procs" 2>/dev/null || die "container $name (pid $pid) not in $dir"
-	echo 1 >"$dir/memory.oom.group" 2>/dev/null || true
 	CT_PID[$name]=$pid
 	CT_CG[$name]=$dir
 	CT_POD[$name]=$pod
 	CT_NAMES+=("$name")
-	log "container $name: pid $pid adj $adj in $dir: $*"
+	CT_ARGS[$name]="adj $adj: $*"
+}
+
+# in_cgroup PID DIR: PID is in DIR's cgroup.procs (builtins only).
+in_cgroup() {
+	local p procs=()
+	{ mapfile -t procs <"$2/cgroup.procs"; } 2>/dev/null || return 1
+	for p in "${procs[@]}"; do [ "$p" = "$1" ] && return 0; done
+	return 1
+}
+
+# container_wait NAME: wait (bounded) until the process sits in its cgroup.
+container_wait() {
+	local name=$1 pid=${CT_PID[$1]} dir=${CT_CG[$1]} i
+	for ((i = 0; i < 100; i++)); do
+		in_cgroup "$pid" "$dir" && break
+		sleep 0.05
+	done
+	in_cgroup "$pid" "$dir" || die "container $name (pid $pid) not in $dir"
+	echo 1 >"$dir/memory.oom.group" 2>/dev/null || true
+	log "container $name: pid $pid ${CT_ARGS[$name]} in $dir"
+}
+
+# container_fork POD NAME ADJ CMD...: a container's process, at oom_score_adj
+# ADJ, not yet in its scope; containers_place then creates the scopes of all
+# forked ones at once, as runc does (StartTransientUnit with their PIDs, over
+# one D-Bus connection): under TCG, a systemd-run each takes seconds when
+# many start together. systemd driver only.
+CT_PENDING=()
+container_fork() {
+	local pod=$1 name=$2 adj=$3
+	shift 3
+	[ "$DRIVER" = systemd ] || die "container_fork: systemd driver only"
+	local cid= i
+	for i in 1 2 3 4 5 6 7 8; do printf -v cid '%s%04x%04x' "$cid" $RANDOM $RANDOM; done
+	(echo "$adj" >"/proc/$BASHPID/oom_score_adj" && exec "$@") >"$WORK/$name.log" 2>&1 </dev/null &
+	CT_PID[$name]=$!
+	CT_CG[$name]=${POD_CG[$pod]}/cri-containerd-$cid.scope
+	CT_POD[$name]=$pod
+	CT_NAMES+=("$name")
+	CT_ARGS[$name]="adj $adj: $*"
+	CT_PENDING+=("$name")
+}
+
+# containers_place: the scopes of the containers forked since the last call,
+# each with its process in it and memory.oom.group=1, or die.
+containers_place() {
+	local n
+	for n in "${CT_PENDING[@]}"; do
+		echo "${CT_CG[$n]##*/} ${POD_UNIT[${CT_POD[$n]}]} ${CT_PID[$n]}"
+	done >"$WORK/scopes.txt"
+	python3 "$E2E_GUEST/scopes.py" 120 <"$WORK/scopes.txt" || die "containers_place: scopes.py failed"
+	for n in "${CT_PENDING[@]}"; do
+		in_cgroup "${CT_PID[$n]}" "${CT_CG[$n]}" || die "container $n (pid ${CT_PID[$n]}) not in ${CT_CG[$n]}"
+		echo 1 >"${CT_CG[$n]}/memory.oom.group" 2>/dev/null || true
+	done
+	log "containers_place: ${#CT_PENDING[@]} containers in their scopes"
+	CT_PENDING=()
 }
 
 # pause_start POD: the pod's sandbox container (oom_score_adj -998).
@@ -352,8 +409,8 @@ reap_children() {
 		sleep 0.1
 	done
 	[ -z "$(jobs -rp)" ] && wait 2>/dev/null
-	POD_NAMES=() CT_NAMES=()
-	POD_UID=() POD_CG=() POD_QOS=() POD_UNIT=() CT_PID=() CT_CG=() CT_POD=()
+	POD_NAMES=() CT_NAMES=() CT_PENDING=()
+	POD_UID=() POD_CG=() POD_QOS=() POD_UNIT=() CT_PID=() CT_CG=() CT_POD=() CT_ARGS=()
 }
 
 # pods_cleanup: kill and remove the pods but keep kubepods itself, so that a
