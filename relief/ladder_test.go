@@ -132,3 +132,33 @@ func TestLadderRestoreTrustsOnlyItsOwnPodThrottles(t *testing.T) {
 		t.Errorf("state file left: %v", err)
 	}
 }
+
+// hangingSetter never answers, as PID 1 may not under memory pressure,
+// until its context ends.
+type hangingSetter struct{}
+
+func (hangingSetter) SetHigh(ctx context.Context, _ string, _ uint64) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// Issue 10 item 14: every setter call (a D-Bus call to systemd) has a
+// deadline: a hanging PID 1 fails the step, it does not hang the worker.
+func TestLadderSetterCallsHaveADeadline(t *testing.T) {
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
+	l := NewLadder(LadderConfig{Layout: tree.Layout(), Setter: hangingSetter{}, PageSize: 4096,
+		Store: Store{Path: filepath.Join(t.TempDir(), "throttles.json")}, CallTimeout: 50 * time.Millisecond})
+	be := podRead(t, tree, "be", cgroupv2.BestEffort)
+	done := make(chan Result, 1)
+	go func() {
+		done <- l.Throttle(context.Background(), policy.ThrottlePlan{Pod: be, Original: cgroupv2.Unlimited, Value: 200 << 20, Ceiling: 1 << 30})
+	}()
+	select {
+	case r := <-done:
+		if !errors.Is(r.Err, context.DeadlineExceeded) {
+			t.Errorf("throttle through a hanging setter: %v, want the deadline exceeded", r.Err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a hanging setter hung the ladder")
+	}
+}
