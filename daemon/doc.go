@@ -15,13 +15,16 @@
 // Each concern has one file and one owner:
 //   - daemon.go: start-up (kernel checks, the kubelet's cgroup, features,
 //     triggers, pods, the relief ladder) and a clean stop.
+//   - lock.go: one daemon at a time, per run directory.
 //   - loop.go: the loop, the observation and the dispatch of verdicts.
 //   - thresholds.go: the one function that turns the config into policy's
 //     thresholds and the trigger to register.
 //   - triggers.go: the PSI triggers (registration, window fallback, events).
 //   - pods.go: the pod tracker (pods coming and going, kernel OOM kills).
 //   - actions.go: the action worker.
-//   - kill.go: the kill action and the kill history.
+//   - kill.go: the kill action (with the last check of the victim, right
+//     before the kill), the kill history, and the thaw of what a crash
+//     left frozen.
 //   - relief.go: the relief ladder's actions (relief.Ladder carries them out).
 //   - status.go: `kube-oomd status`, served off the loop from its snapshot.
 //   - reload.go: SIGHUP and config edits.
