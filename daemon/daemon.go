@@ -279,12 +279,7 @@ func (d *Daemon) startLadder(ctx context.Context) {
 	var setter relief.Setter = relief.FileSetter{Mount: d.layout.Mount}
 	d.via = "file"
 	if d.layout.Driver == cgroupv2.DriverSystemd && !d.opt.fakeTriggers {
-		// Not tied to ctx: the throttles must still be given back over
-		// this connection after ctx is cancelled (see stop).
-		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		units, err := systemd.DialUnits(dctx)
-		cancel()
-		if err != nil {
+		if units, err := d.dialUnits(); err != nil {
 			d.log.Warn("cannot reach systemd over D-Bus: throttles write memory.high directly, which a daemon-reload may undo", attrError, err)
 		} else {
 			setter, d.via, d.units = units, "systemd", units
@@ -300,6 +295,39 @@ func (d *Daemon) startLadder(ctx context.Context) {
 	}
 	d.logLadder(results)
 	d.throttles = d.ladder.Throttles()
+}
+
+// dialTimeout bounds the wait for systemd's D-Bus at start.
+const dialTimeout = 10 * time.Second
+
+// dialUnits connects to systemd over D-Bus, waiting at most dialTimeout.
+// The connection lives on a context of its own, never cancelled: godbus
+// closes a connection when the context it was dialled with ends, and the
+// throttles must still be given back over it after the daemon's context is
+// cancelled (see stop). A dial that answers too late is closed.
+func (d *Daemon) dialUnits() (*systemd.Units, error) {
+	type dialed struct {
+		units *systemd.Units
+		err   error
+	}
+	ch := make(chan dialed, 1)
+	go func() {
+		u, err := systemd.DialUnits(context.Background())
+		ch <- dialed{u, err}
+	}()
+	t := d.clock.NewTimer(dialTimeout)
+	defer t.Stop()
+	select {
+	case r := <-ch:
+		return r.units, r.err
+	case <-t.C():
+		go func() {
+			if r := <-ch; r.units != nil {
+				r.units.Close()
+			}
+		}()
+		return nil, fmt.Errorf("systemd did not answer on D-Bus within %v", dialTimeout)
+	}
 }
 
 // stop ends the worker, then gives back every throttle and closes the

@@ -19,7 +19,8 @@ type Units struct {
 	conn *sddbus.Conn
 }
 
-// DialUnits connects to systemd on the system bus.
+// DialUnits connects to systemd on the system bus. ctx must live as long as
+// the connection: godbus closes the connection when ctx ends.
 func DialUnits(ctx context.Context) (*Units, error) {
 	c, err := sddbus.NewWithContext(ctx)
 	if err != nil {
