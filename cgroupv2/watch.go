@@ -125,8 +125,15 @@ func inotifyLimit(err error) bool {
 }
 
 // watchClass watches a class directory (not kubepods itself, which is
-// always watched) and each of its pods, and returns the pods.
+// always watched) and each of its pods, and returns the pods new to it.
 func (w *Watcher) watchClass(q QoS, rel string) []PodRef {
+	added, _, _ := w.syncClass(q, rel)
+	return added
+}
+
+// syncClass is watchClass that also returns every pod listed, in one
+// listing of the directory; ok is false when it could not be listed.
+func (w *Watcher) syncClass(q QoS, rel string) (added, listed []PodRef, ok bool) {
 	abs := w.layout.Abs(rel)
 	if q != Guaranteed {
 		w.mu.Lock()
@@ -136,21 +143,20 @@ func (w *Watcher) watchClass(q QoS, rel string) []PodRef {
 		if !seen && w.fs != nil {
 			// A class directory that vanished right away holds no pods.
 			if err := w.fs.Add(abs); err != nil && !inotifyLimit(err) {
-				return nil
+				return nil, nil, true
 			}
 		}
 	}
 	refs, err := w.layout.listClass(q, rel)
 	if err != nil {
-		return nil
+		return nil, nil, false
 	}
-	var added []PodRef
 	for _, ref := range refs {
 		if w.watchPod(ref) {
 			added = append(added, ref)
 		}
 	}
-	return added
+	return added, refs, true
 }
 
 // watchPod records a pod and watches its memory.events; false if the pod
@@ -327,14 +333,14 @@ func (w *Watcher) Sync() []Change {
 	var out []Change
 	present := map[string]bool{}
 	for q, dir := range dirs {
-		for _, ref := range w.watchClass(q, dir) {
+		added, listed, ok := w.syncClass(q, dir)
+		for _, ref := range added {
 			out = append(out, Change{Kind: PodAdded, Pod: ref})
 		}
-		refs, err := w.layout.listClass(q, dir)
-		if err != nil {
-			return out
+		if !ok {
+			return out // a class that cannot be listed now: remove nothing
 		}
-		for _, ref := range refs {
+		for _, ref := range listed {
 			present[w.layout.Abs(ref.Path)] = true
 		}
 	}

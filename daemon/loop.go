@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -172,8 +173,10 @@ func (d *Daemon) observe(triggered bool) error {
 	var v policy.Verdict
 	d.state, v = policy.Decide(d.state, o, d.th)
 	d.verdict = v
-	d.log.Debug("observation", "triggered", triggered, pressureAttrs(g), memoryAttrs(g, host),
-		attrPressured, v.Pressured, attrStall, round(v.Stall), "near_limit", v.Near, "cooling", v.Cooling)
+	if d.log.Enabled(context.Background(), slog.LevelDebug) { // the attributes cost even when not logged
+		d.log.Debug("observation", "triggered", triggered, pressureAttrs(g), memoryAttrs(g, host),
+			attrPressured, v.Pressured, attrStall, round(v.Stall), "near_limit", v.Near, "cooling", v.Cooling)
+	}
 	switch {
 	case v.Kill && d.actions.busy():
 		// Kill as soon as the action in flight reports: a verdict on an
