@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/internal/statefile"
 )
 
 // FreezeLog is the freezer path's write-ahead record: a JSON file (usually
@@ -169,24 +170,4 @@ func (l *FreezeLog) load() ([]frozenEntry, error) {
 }
 
 // save writes the record atomically; no entries remove it.
-func (l *FreezeLog) save(entries []frozenEntry) error {
-	if len(entries) == 0 {
-		if err := os.Remove(l.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-		return nil
-	}
-	b, err := json.MarshalIndent(entries, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(l.Path), 0o700); err != nil {
-		return err
-	}
-	tmp := l.Path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, l.Path)
-}
+func (l *FreezeLog) save(entries []frozenEntry) error { return statefile.Save(l.Path, entries) }

@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/kube-oomd/kube-oomd/internal/statefile"
 )
 
 // Throttle is one memory.high that kube-oomd set and must give back.
@@ -47,23 +48,4 @@ func (s Store) Load() ([]Throttle, error) {
 
 // Save records the throttles, atomically: a crash leaves the old or the new
 // file, never half of one. No throttles remove the file.
-func (s Store) Save(ts []Throttle) error {
-	if len(ts) == 0 {
-		if err := os.Remove(s.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-		return nil
-	}
-	b, err := json.MarshalIndent(ts, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(s.Path), 0o700); err != nil {
-		return err
-	}
-	tmp := s.Path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, s.Path)
-}
+func (s Store) Save(ts []Throttle) error { return statefile.Save(s.Path, ts) }
