@@ -72,7 +72,7 @@ func (f Features) LogValue() slog.Value {
 func ProbeFeatures(l Layout, procRoot string) (Features, error) {
 	f := Features{Kernel: KernelRelease(procRoot), PageSize: uint64(os.Getpagesize())}
 	dir := l.Abs(l.Kubepods)
-	fd, _, err := openDirID(dir)
+	fd, _, err := openDir(dir)
 	if errors.Is(err, ErrGone) {
 		return f, fmt.Errorf("%w: %w", ErrNoKubepods, err)
 	}

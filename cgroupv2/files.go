@@ -167,18 +167,18 @@ func readInto(buf []byte, f file) ([]byte, error) {
 	return os.ReadFile(f.String()) // larger than any such file should be
 }
 
-// openDirID opens a cgroup directory to read its files with openat, and
-// returns the cgroup's ID (see ID).
-func openDirID(dir string) (fd int, id uint64, err error) {
+// openDir opens a cgroup directory to read its files with openat, and
+// returns its stat: the inode is the cgroup's ID (see ID), the link count
+// tells whether it has subdirectories (see readBelow).
+func openDir(dir string) (fd int, st unix.Stat_t, err error) {
 	if fd, err = unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
-		return -1, 0, Classify("open", dir, err)
+		return -1, st, Classify("open", dir, err)
 	}
-	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
-		return -1, 0, Classify("stat", dir, err)
+		return -1, st, Classify("stat", dir, err)
 	}
-	return fd, st.Ino, nil
+	return fd, st, nil
 }
 
 // ReadUint reads a single-value file such as memory.current or memory.max.

@@ -89,13 +89,13 @@ func NewReader(l Layout, procRoot string) *Reader {
 // is an error wrapping ErrMissingFile that names it (see Classify).
 func (r *Reader) ReadGroup(rel string) (Group, error) {
 	dir := r.Layout.Abs(rel)
-	fd, id, err := openDirID(dir)
+	fd, st, err := openDir(dir)
 	if err != nil {
 		return Group{}, err
 	}
 	defer unix.Close(fd)
 	at := func(name string) file { return file{dirfd: fd, dir: dir, name: name} }
-	g := Group{Path: rel, ID: id}
+	g := Group{Path: rel, ID: st.Ino}
 	if g.Current, err = readUint(r.buf, at("memory.current")); err != nil {
 		return g, err
 	}
@@ -193,7 +193,7 @@ func (p Pod) Ref() PodRef { return PodRef{UID: p.UID, QoS: p.QoS, Path: p.Path} 
 // its whole subtree.
 func (r *Reader) readContainer(rel string) (Container, error) {
 	dir := r.Layout.Abs(rel)
-	fd, nlink, err := openDirLinks(dir)
+	fd, st, err := openDir(dir)
 	if err != nil {
 		return Container{}, err
 	}
@@ -205,7 +205,7 @@ func (r *Reader) readContainer(rel string) (Container, error) {
 	if c.Procs, err = r.readProcs(file{dirfd: fd, dir: dir, name: "cgroup.procs"}, nil); err != nil {
 		return c, err
 	}
-	if c.Procs, err = r.readBelow(dir, nlink, c.Procs); err != nil {
+	if c.Procs, err = r.readBelow(dir, uint64(st.Nlink), c.Procs); err != nil {
 		return c, err
 	}
 	return c, nil
@@ -218,7 +218,7 @@ func (r *Reader) readContainer(rel string) (Container, error) {
 // has none such): it has no process of its own, and the cgroups below it
 // are read still.
 func (r *Reader) readSubtree(dir string, procs []Process) ([]Process, error) {
-	fd, nlink, err := openDirLinks(dir)
+	fd, st, err := openDir(dir)
 	if err != nil {
 		return procs, err
 	}
@@ -230,7 +230,7 @@ func (r *Reader) readSubtree(dir string, procs []Process) ([]Process, error) {
 	if procs, err = r.withAdj(pids, procs); err != nil {
 		return procs, err
 	}
-	return r.readBelow(dir, nlink, procs)
+	return r.readBelow(dir, uint64(st.Nlink), procs)
 }
 
 // readBelow appends the processes of every cgroup below dir, whose link
@@ -261,21 +261,6 @@ func (r *Reader) readBelow(dir string, nlink uint64, procs []Process) ([]Process
 		procs = more
 	}
 	return procs, nil
-}
-
-// openDirLinks opens a cgroup directory to read its files with openat, and
-// returns its link count, which tells whether it has subdirectories (see
-// readBelow).
-func openDirLinks(dir string) (fd int, nlink uint64, err error) {
-	if fd, err = unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
-		return -1, 0, Classify("open", dir, err)
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		unix.Close(fd)
-		return -1, 0, Classify("stat", dir, err)
-	}
-	return fd, uint64(st.Nlink), nil
 }
 
 // readProcs appends the processes of a cgroup.procs file, with their
