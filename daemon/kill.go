@@ -80,7 +80,8 @@ func (d *Daemon) kill(v policy.Verdict, o policy.Observation) {
 		return
 	}
 	k := d.killer()
-	t := killer.Target{Cgroup: d.layout.Abs(target.Path), ID: id, Vet: d.vet(victim.Pod)}
+	vet := d.vet(victim.Pod)
+	t := killer.Target{Cgroup: d.layout.Abs(target.Path), ID: id, Vet: func() ([]int, error) { return nil, vet() }}
 	ladder, podPath := d.ladder, victim.Pod.Path
 	d.actions.submit(job{name: "kill " + victim.Pod.UID, run: func(ctx context.Context) func() {
 		ctx, cancel := context.WithTimeout(ctx, k.Timeout+5*time.Second)

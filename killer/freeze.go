@@ -20,7 +20,9 @@ import (
 // in the FreezeLog, freeze it so that nothing forks or moves, name every
 // process with a pidfd, check that the process behind each pidfd is in the
 // cgroup, SIGKILL each through its pidfd, thaw, drop the record. Frozen
-// tasks still die of SIGKILL.
+// tasks still die of SIGKILL. It is also the path of every kill that
+// spares processes (Target.Vet's spare): those are never signalled, and
+// cgroup.kill, which would kill them too, is never written.
 
 const (
 	// freezeWait bounds the wait for "frozen 1". Tasks freeze only on their
@@ -34,9 +36,12 @@ const (
 	maxPasses = 4
 )
 
-// freezeKill kills every process of t through the freezer. It returns how many
-// processes it signalled; if that is 0, nothing was killed and err says why.
-// It always thaws the cgroup once it has frozen it.
+// freezeKill kills every process of t through the freezer, except those
+// whose PID is in procs.spare: they are recorded in procs.spared, never
+// named again nor signalled. It returns how many processes it signalled;
+// if that is 0, nothing was killed and err says why (ErrAllSpared when the
+// only processes left were spared). It always thaws the cgroup once it has
+// frozen it.
 func (k Killer) freezeKill(ctx context.Context, dirfd int, t Target, procs *procSet) (n int, signalled bool, err error) {
 	// A PID is a number, and cgroup.procs lists numbers: between the
 	// listing and pidfd_open the process may exit and its number go to a
@@ -95,6 +100,14 @@ func (k Killer) freezeKill(ctx context.Context, dirfd int, t Target, procs *proc
 		failed := 0
 		var openErr error
 		for _, pid := range pids {
+			// Spared by number, before any pidfd is resolved: a live
+			// process keeps its PID, so the spared one can be behind no
+			// other number, and a spared number now held by another
+			// process spares that one too (too much, never too little).
+			if procs.spare[pid] {
+				procs.spared[pid] = true
+				continue
+			}
 			fd, err := procs.resolve(pid)
 			if err == nil && fd >= 0 && !procs.signaled[pid] {
 				var in, gone bool
@@ -147,15 +160,29 @@ func (k Killer) freezeKill(ctx context.Context, dirfd int, t Target, procs *proc
 		if len(errs) > 0 {
 			return 0, false, fmt.Errorf("killer: %s: freeze+sigkill: %w; nothing killed", t.Cgroup, errors.Join(errs...))
 		}
+		if len(procs.spared) > 0 {
+			return 0, false, fmt.Errorf("killer: %s: %w: %d processes, all spared by the last check (oom_score_adj -1000, or the caller's choice); nothing killed, none signalled",
+				t.Cgroup, ErrAllSpared, len(procs.spared))
+		}
 		if len(procs.outside) > 0 {
 			return 0, false, fmt.Errorf("killer: %s: %w: its processes exited before the kill, %d of their PIDs now name processes elsewhere; nothing killed", t.Cgroup, ErrChanged, len(procs.outside))
 		}
 		return 0, false, fmt.Errorf("killer: %s: %w: its processes exited before the kill; nothing killed", t.Cgroup, ErrChanged)
 	}
 	if len(errs) > 0 {
-		return n, true, fmt.Errorf("killer: %s: freeze+sigkill: killed %d processes, but: %w", t.Cgroup, n, errors.Join(errs...))
+		return n, true, fmt.Errorf("killer: %s: freeze+sigkill: killed %d processes%s, but: %w", t.Cgroup, n, sparedNote(procs), errors.Join(errs...))
 	}
 	return n, true, nil
+}
+
+// sparedNote says, for an error message after "N processes signalled" or
+// "killed N processes", how many were spared and not signalled; "" when
+// none.
+func sparedNote(procs *procSet) string {
+	if len(procs.spared) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" and %d spared (not signalled)", len(procs.spared))
 }
 
 // freezeFailed says why 1 could not be written to cgroup.freeze.

@@ -2,10 +2,12 @@
 // reports what that freed.
 //
 // It kills with cgroup.kill (5.14+), or, where the kernel has none or
-// refuses it for this cgroup, by freezing the cgroup and sending SIGKILL
-// through pidfds (freeze.go). It then asks the kernel to free the victims'
-// memory at once (process_mrelease, 5.15+; pidfd.go) and waits for the
-// cgroup to empty. It never logs: the caller logs the Result.
+// refuses it for this cgroup, or where some processes are to be spared, by
+// freezing the cgroup and sending SIGKILL through pidfds (freeze.go). It
+// then asks the kernel to free the victims' memory at once
+// (process_mrelease, 5.15+; pidfd.go) and waits for the cgroup to empty
+// (with processes spared: for every signalled one to exit). It never logs:
+// the caller logs the Result.
 //
 // Never the wrong pod. Kill first re-checks that the cgroup is the one
 // chosen (its ID) and still populated; then, once every process is named
@@ -17,6 +19,21 @@
 // Killer.ProcRoot/<pid>/cgroup, read after the pidfd was opened (the
 // process behind it still alive), puts it in the target or below; any
 // other is skipped and counted (Result.Skipped).
+//
+// Never a process that protects itself. The kubelet never sets
+// oom_score_adj -1000 for a pod's process; one that set it itself is
+// protected as the kernel's OOM killer protects it, per process: Vet
+// returns such PIDs (and any the caller adds, the pod sandbox's say) as
+// spare, and then cgroup.kill, which kills the whole cgroup, is never
+// written. The freezer path runs instead and signals the other processes,
+// the ones holding the memory, through their pidfds; a spared PID is never
+// signalled (Result.Spared counts those found in the cgroup). The cgroup
+// keeps the spared processes, so it never empties: the kill is confirmed
+// once the pidfd of every signalled process polls as exited and a re-list
+// of cgroup.procs finds no process but the spared ones, each still the
+// process pinned by the pidfd opened for it (waitSignalled). If nothing
+// but spared processes is left to signal, Kill signals nothing and returns
+// ErrAllSpared.
 //
 // Never a pod left frozen: the freezer path writes the cgroup to the
 // Killer's FreezeLog before it freezes it, or does not freeze it, and
@@ -55,17 +72,37 @@ type Target struct {
 	// Vet, if set, is called once, after the pidfds of the target's
 	// processes are open and immediately before the kill is written (to
 	// cgroup.kill, or before the freeze): the caller re-reads the victim
-	// and re-checks it there (is it still killable, not protected?). A
-	// non-nil error aborts the kill with nothing killed; Kill's error then
-	// wraps ErrChanged and Vet's error.
-	Vet func() error
+	// and re-checks it there (is it still killable?).
+	//
+	// A non-nil err aborts the kill with nothing killed; Kill's error then
+	// wraps ErrChanged and err, and spare is ignored.
+	//
+	// spare lists the PIDs the kill must never signal: the processes that
+	// protect themselves with oom_score_adj -1000 (the kubelet never sets
+	// it for a pod's process, so the process did, and the kernel's OOM
+	// killer spares it, per process), and any the caller adds (the pod
+	// sandbox's). With spare empty the kill is the same as with no Vet.
+	// With spare not empty, cgroup.kill is never written (it would kill
+	// them too): the freezer path signals every other process of the
+	// cgroup through its pidfd and skips every spared PID (Result.Spared);
+	// if none is left to signal, Kill returns ErrAllSpared, nothing
+	// killed. A PID is spared by number for the whole kill, and pinned by
+	// the pidfd opened before Vet while its process lives: a spared process
+	// keeps its number as long as it lives, so it is never signalled, and
+	// a spared number that passed to another process only spares that one
+	// as well. PIDs not in the cgroup are harmless. Vet runs on Kill's
+	// goroutine.
+	Vet func() (spare []int, err error)
 }
 
 // Method is how the processes were killed.
 type Method string
 
 const (
-	MethodCgroupKill    Method = "cgroup.kill"
+	MethodCgroupKill Method = "cgroup.kill"
+	// MethodFreezeSigkill: frozen, then SIGKILL through pidfds. Also the
+	// method of every kill with processes to spare (Result.Spared says
+	// how many were found and left alive).
 	MethodFreezeSigkill Method = "freeze+sigkill"
 )
 
@@ -74,10 +111,11 @@ type Result struct {
 	Method        Method
 	PIDs          int           // processes signalled/seen at kill time
 	Skipped       int           // freezer path: listed, but found outside the cgroup once named by a pidfd; not signalled
-	Released      int           // process_mrelease calls that succeeded
-	Before, After uint64        // memory.current just before the kill, and once it emptied (or at timeout)
+	Spared        int           // listed in the cgroup, but spared by Target.Vet (oom_score_adj -1000, the sandbox); not signalled, left alive
+	Released      int           // process_mrelease calls that succeeded (signalled processes only, never a spared one)
+	Before, After uint64        // memory.current just before the kill, and once it emptied (or at timeout); After includes what spared processes hold
 	Freed         uint64        // Before - After (0 if After >= Before)
-	Confirmed     bool          // cgroup.events said populated 0 before the timeout
+	Confirmed     bool          // cgroup.events said populated 0 before the timeout, or, when Vet spared PIDs, every signalled process exited and only spared ones are left
 	Took          time.Duration // from the kill write to confirmation (or timeout)
 }
 
@@ -86,8 +124,15 @@ type Result struct {
 var ErrChanged = errors.New("victim changed since it was chosen")
 
 // ErrNotConfirmed: the kill was issued but the cgroup still had processes when
-// the wait ended. The Result is filled in.
+// the wait ended (with processes spared: processes other than the spared
+// ones, or signalled ones not yet exited). The Result is filled in.
 var ErrNotConfirmed = errors.New("kill not confirmed: cgroup still populated")
+
+// ErrAllSpared: every process left in the cgroup is one Target.Vet spared,
+// so there was nothing to signal. Nothing was killed; Result.Spared says
+// how many. The victim is as chosen (not ErrChanged), but killing it frees
+// nothing the spared processes hold.
+var ErrAllSpared = errors.New("every process left is spared")
 
 // DefaultTimeout is used when Killer.Timeout is zero or negative.
 const DefaultTimeout = 5 * time.Second
@@ -152,11 +197,11 @@ func (k Killer) timeout() time.Duration {
 // cgroup is still the one chosen and still has processes.
 //
 // Errors: ErrChanged (also wrapping cgroupv2.ErrGone when the directory is
-// gone) and any error returned with an empty Result.Method mean nothing was
-// signalled. Once a kill was issued, Result is filled in and the error, if
-// any, wraps ErrNotConfirmed (and ctx.Err() when ctx ended the wait) and/or
-// says what else went wrong (a cgroup left frozen, some processes that could
-// not be signalled).
+// gone), ErrAllSpared and any error returned with an empty Result.Method
+// mean nothing was signalled. Once a kill was issued, Result is filled in
+// and the error, if any, wraps ErrNotConfirmed (and ctx.Err() when ctx
+// ended the wait) and/or says what else went wrong (a cgroup left frozen,
+// some processes that could not be signalled).
 func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 	var res Result
 	if !filepath.IsAbs(t.Cgroup) {
@@ -192,30 +237,39 @@ func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 	procs.add(pids)
 
 	// 3. Vet: the caller's last look at the victim, as late as can be:
-	// after every listed process is named, right before the kill.
+	// after every listed process is named, right before the kill. What it
+	// spares is pinned by the pidfds opened above.
 	if t.Vet != nil {
-		if err := t.Vet(); err != nil {
+		spare, err := t.Vet()
+		if err != nil {
 			return res, fmt.Errorf("killer: %s: %w: refused by the last check before the kill: %w; nothing killed", t.Cgroup, ErrChanged, err)
 		}
+		procs.setSpare(spare)
 	}
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("killer: %s: not killed: %w", t.Cgroup, err)
 	}
+	sparing := len(procs.spare) > 0
 
-	// 4. Kill.
+	// 4. Kill. Never cgroup.kill when some processes are to be spared.
 	clk := k.clock()
 	start := clk.Now()
 	var killErr error
-	switch err := k.cgroupKill(dirfd); {
+	kill := errSparing
+	if !sparing {
+		kill = k.cgroupKill(dirfd)
+	}
+	switch err := kill; {
 	case err == nil:
 		res.Method = MethodCgroupKill
 		res.PIDs = len(procs.fds)
-	case err == errNoCgroupKill || needsFallback(err):
+	case err == errNoCgroupKill || err == errSparing || needsFallback(err):
 		if gone(dirfd) {
 			return res, fmt.Errorf("killer: %s: %w: %w before the kill; nothing killed", t.Cgroup, ErrChanged, cgroupv2.ErrGone)
 		}
 		n, signalled, err := k.freezeKill(ctx, dirfd, t, procs)
 		res.Skipped = len(procs.outside)
+		res.Spared = len(procs.spared)
 		if !signalled {
 			return res, err
 		}
@@ -229,12 +283,24 @@ func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 		return res, fmt.Errorf("killer: %s: write 1 to cgroup.kill: %w; nothing killed", t.Cgroup, err)
 	}
 
-	// 5. Free the victims' memory now, then drop the pidfds.
+	// 5. Free the victims' memory now, then drop the pidfds (when
+	// sparing, the wait needs them: they are closed on return).
 	res.Released = procs.releaseAll()
-	procs.close()
+	if !sparing {
+		procs.close()
+	}
 
-	// 6. Wait for the cgroup to empty, then measure.
-	confirmed, waitErr := waitEmpty(ctx, clk, t, k.timeout())
+	// 6. Wait for the cgroup to empty (for the signalled processes to
+	// exit, when sparing), then measure.
+	var (
+		confirmed bool
+		waitErr   error
+	)
+	if sparing {
+		confirmed, waitErr = waitSignalled(ctx, clk, t, procs, k.timeout())
+	} else {
+		confirmed, waitErr = waitEmpty(ctx, clk, t, k.timeout())
+	}
 	res.Took = clk.Now().Sub(start)
 	res.Confirmed = confirmed
 	res.After = after(t, res.Before)
@@ -242,8 +308,8 @@ func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 		res.Freed = res.Before - res.After
 	}
 	if !confirmed {
-		err := fmt.Errorf("killer: %s: %w after %v (%s; %d processes signalled): %w; check cgroup.procs for processes stuck in D state",
-			t.Cgroup, ErrNotConfirmed, res.Took.Round(time.Millisecond), res.Method, res.PIDs, waitErr)
+		err := fmt.Errorf("killer: %s: %w after %v (%s; %d processes signalled%s): %w; check cgroup.procs for processes stuck in D state",
+			t.Cgroup, ErrNotConfirmed, res.Took.Round(time.Millisecond), res.Method, res.PIDs, sparedNote(procs), waitErr)
 		return res, errors.Join(err, killErr)
 	}
 	return res, killErr
@@ -292,6 +358,10 @@ func notKilled(t Target, what string, err error) error {
 
 // errNoCgroupKill: the probed features say the kernel has no cgroup.kill.
 var errNoCgroupKill = errors.New("no cgroup.kill (Linux 5.14+)")
+
+// errSparing: some processes are to be spared, and cgroup.kill would kill
+// them too; it is not written.
+var errSparing = errors.New("processes to spare: cgroup.kill not used")
 
 // cgroupKill writes 1 to cgroup.kill, unless the kernel's features say it
 // has none: then it returns errNoCgroupKill without trying.
@@ -380,6 +450,68 @@ func waitEmpty(ctx context.Context, clk clock.Clock, t Target, timeout time.Dura
 		return false, fmt.Errorf("still populated at timeout %v; last read error: %w", timeout, lastErr)
 	}
 	return false, fmt.Errorf("still populated at timeout %v", timeout)
+}
+
+// waitSignalled is waitEmpty for a kill that spared processes: the cgroup
+// keeps those and never empties. It waits, for at most timeout on clk or
+// until ctx is done, until the cgroup is empty or gone (as waitEmpty), or
+// until procs.leftover finds nothing left but the spared processes.
+func waitSignalled(ctx context.Context, clk clock.Clock, t Target, procs *procSet, timeout time.Duration) (bool, error) {
+	var last error
+	done, err := poll(ctx, clk, pollInterval, timeout, func() bool {
+		last = procs.leftover(t)
+		return last == nil
+	})
+	switch {
+	case done:
+		return true, nil
+	case err != nil:
+		return false, errors.Join(err, last)
+	}
+	return false, fmt.Errorf("at timeout %v: %w", timeout, last)
+}
+
+// leftover says what keeps a kill that spared processes from being over,
+// or nil once nothing but spared processes is left in t.Cgroup.
+//
+// Signalled processes are judged by their pidfds, which cannot pass to
+// another process: each must poll as exited (one that moved out of the
+// cgroup still counts, its memory stays charged here). PID numbers can be
+// reused, so a re-list of cgroup.procs (recursive) must show no PID but
+// spared ones, each still held by the live process its pinned pidfd names
+// (spareHeld); a process forked after the last pass, or one that took a
+// spared number, keeps the kill unconfirmed.
+func (s *procSet) leftover(t Target) error {
+	ev, err := cgroupv2.ReadCgroupEvents(t.Cgroup)
+	if errors.Is(err, cgroupv2.ErrGone) || changed(t) || (err == nil && !ev.Populated) {
+		return nil
+	}
+	running := 0
+	for pid, fd := range s.fds {
+		if s.signaled[pid] && !exited(fd) {
+			running++
+		}
+	}
+	if running > 0 {
+		return fmt.Errorf("%d signalled processes not exited yet", running)
+	}
+	pids, err := cgroupv2.Procs(t.Cgroup, true)
+	switch {
+	case errors.Is(err, cgroupv2.ErrGone):
+		return nil
+	case err != nil:
+		return fmt.Errorf("re-list processes: %w", err)
+	}
+	for _, pid := range pids {
+		switch {
+		case s.spareHeld(pid):
+		case s.spare[pid]:
+			return fmt.Errorf("pid %d, spared, is in the cgroup but no longer the process that was spared", pid)
+		default:
+			return fmt.Errorf("pid %d, not spared, is still in the cgroup", pid)
+		}
+	}
+	return nil
 }
 
 // poll calls done now and then every interval of clk until it reports true,

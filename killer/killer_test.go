@@ -273,6 +273,7 @@ type kernel struct {
 	noFreezeAck   bool   // never report frozen 1
 	removeOnEmpty bool   // rmdir the cgroup once it is empty
 	onFreeze      func() // runs when cgroup.freeze becomes 1, before frozen 1
+	onThaw        func() // runs when cgroup.freeze goes back to 0 after 1
 
 	killed, freezeSeen, frozen, emptied bool
 	frozenAck                           bool // frozen 1 was reported
@@ -318,6 +319,9 @@ func (k *kernel) step(t *testing.T) {
 	case fr == "0" && k.freezeSeen && !k.thawed:
 		k.frozen, k.thawed = false, true
 		writeAtomic(t, filepath.Join(k.f.dir, "cgroup.events"), events(true, false))
+		if k.onThaw != nil {
+			k.onThaw()
+		}
 	}
 	populated := false
 	for _, pid := range k.f.listed() {
@@ -332,6 +336,7 @@ func (k *kernel) step(t *testing.T) {
 			populated = true
 		}
 	}
+	k.dropExited(t)
 	if !populated {
 		k.emptied = true
 		writeAtomic(t, filepath.Join(k.f.dir, "memory.current"), strconv.Itoa(afterKill)+"\n")
@@ -340,6 +345,32 @@ func (k *kernel) step(t *testing.T) {
 			os.RemoveAll(k.f.dir)
 		}
 	}
+}
+
+// dropExited removes the tree's exited processes from its cgroup.procs
+// files, as the kernel lists only live processes.
+func (k *kernel) dropExited(t *testing.T) {
+	t.Helper()
+	filepath.WalkDir(k.f.dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.Name() != "cgroup.procs" {
+			return nil
+		}
+		b, _ := os.ReadFile(p)
+		var keep []string
+		drop := false
+		for _, s := range strings.Fields(string(b)) {
+			pid, _ := strconv.Atoi(s)
+			if c, ok := k.f.children[pid]; ok && c.exited() {
+				drop = true
+				continue
+			}
+			keep = append(keep, s)
+		}
+		if drop {
+			writeAtomic(t, p, strings.Join(keep, "\n")+"\n")
+		}
+		return nil
+	})
 }
 
 var epoch = time.Unix(1_700_000_000, 0)
@@ -878,10 +909,10 @@ func TestKillVetRefuses(t *testing.T) {
 			vetErr := errors.New("a process of the pod is now at oom_score_adj -1000")
 			calls, opensAtVet := 0, 0
 			tg := f.target()
-			tg.Vet = func() error {
+			tg.Vet = func() ([]int, error) {
 				calls++
 				opensAtVet = *opens
-				return vetErr
+				return []int{f.listed()[0]}, vetErr // spare is ignored
 			}
 			res, err, took := runKill(t, context.Background(), f.killer(5*time.Second), tg, &kernel{f: f})
 			if !errors.Is(err, ErrChanged) || !errors.Is(err, vetErr) {
@@ -919,11 +950,11 @@ func TestKillVetPasses(t *testing.T) {
 			calls, opensAtVet := 0, 0
 			var atVet string
 			tg := f.target()
-			tg.Vet = func() error {
+			tg.Vet = func() ([]int, error) {
 				calls++
 				opensAtVet = *opens
 				atVet = f.read("cgroup.kill") + "/" + f.read("cgroup.freeze")
-				return nil
+				return nil, nil
 			}
 			res, err, _ := runKill(t, context.Background(), f.killer(5*time.Second), tg, &kernel{f: f})
 			if err != nil {
@@ -932,12 +963,179 @@ func TestKillVetPasses(t *testing.T) {
 			if calls != 1 || opensAtVet != 3 || atVet != "/0" {
 				t.Errorf("Vet called %d times, with %d pidfds open and cgroup.kill/freeze %q; want once, 3, \"/0\"", calls, opensAtVet, atVet)
 			}
-			if !res.Confirmed || res.PIDs != 3 {
-				t.Errorf("Confirmed/PIDs = %v/%d", res.Confirmed, res.PIDs)
+			if !res.Confirmed || res.PIDs != 3 || res.Spared != 0 {
+				t.Errorf("Confirmed/PIDs/Spared = %v/%d/%d, want true/3/0", res.Confirmed, res.PIDs, res.Spared)
+			}
+			// Nothing to spare: the kill is the same as without Vet.
+			if want := map[bool]Method{true: MethodCgroupKill, false: MethodFreezeSigkill}[withKill]; res.Method != want {
+				t.Errorf("Method = %q, want %q", res.Method, want)
 			}
 			for _, c := range f.children {
 				c.waitKilled(t)
 			}
 		})
+	}
+}
+
+// spareOne returns a child of the tree to spare: the one alone in its
+// container scope (b), so that the other scope (a) has two to kill.
+func (f *fakeCG) spareOne(t *testing.T) *child {
+	t.Helper()
+	pids := f.procsOf("cri-containerd-b.scope")
+	if len(pids) != 1 {
+		t.Fatalf("scope b lists %v, want one process", pids)
+	}
+	return f.children[pids[0]]
+}
+
+// Issue 9 item 5: a process that set oom_score_adj -1000 itself is
+// spared, as the kernel spares it, and its pod's other processes are
+// killed through pidfds. cgroup.kill is never written, even where the
+// kernel has it; the spared process is named by the pidfd opened before
+// Vet (no pidfd opened after it) and never signalled; the kill is
+// confirmed once the signalled processes exited, though the cgroup stays
+// populated.
+func TestKillSpares(t *testing.T) {
+	for _, withKill := range []bool{true, false} {
+		t.Run(fmt.Sprintf("kill=%v", withKill), func(t *testing.T) {
+			f := newFake(t, withKill)
+			spared := f.spareOne(t)
+			opens := map[int]int{}
+			setOpenPidfd(t, func(pid int) (int, error) {
+				opens[pid]++
+				return pidfdOpen(pid)
+			})
+			log := &FreezeLog{Path: filepath.Join(t.TempDir(), "frozen.json")}
+			kl := f.killer(5 * time.Second)
+			kl.FreezeLog = log
+			if withKill { // probed, and the kernel has it
+				kl.Features = cgroupv2.Features{Kernel: "6.8.0", PageSize: 4096, CgroupFreeze: true, CgroupKill: true}
+			}
+			tg := f.target()
+			// 1<<22+3 is above any pid_max: no process, nothing to pin.
+			tg.Vet = func() ([]int, error) { return []int{spared.pid, 1<<22 + 3}, nil }
+			k := &kernel{f: f}
+			res, err, took := runKill(t, context.Background(), kl, tg, k)
+			if err != nil {
+				t.Fatalf("Kill: %v", err)
+			}
+			t.Logf("%+v", res)
+			spared.mustBeAlive(t)
+			for pid, c := range f.children {
+				if pid != spared.pid {
+					c.waitKilled(t)
+				}
+			}
+			if res.Method != MethodFreezeSigkill || res.PIDs != 2 || res.Spared != 1 || res.Skipped != 0 {
+				t.Errorf("Method/PIDs/Spared/Skipped = %q/%d/%d/%d, want %q/2/1/0", res.Method, res.PIDs, res.Spared, res.Skipped, MethodFreezeSigkill)
+			}
+			// Frozen at the second look (freezePoll); the first poll of
+			// the wait sees the signalled ones still listed, the next one
+			// (pollInterval) sees them gone, the spared one still there.
+			if !res.Confirmed || res.Took != freezePoll+pollInterval || took != res.Took {
+				t.Errorf("Confirmed = %v, Took = %v (returned after %v), want true, %v", res.Confirmed, res.Took, took, freezePoll+pollInterval)
+			}
+			if f.read("cgroup.events") != strings.TrimSpace(events(true, false)) {
+				t.Errorf("cgroup.events = %q: the spared process keeps the cgroup populated", f.read("cgroup.events"))
+			}
+			if res.Before != before || res.After != before || res.Freed != 0 {
+				t.Errorf("Before/After/Freed = %d/%d/%d, want %d/%d/0 (memory.current as the fake left it)", res.Before, res.After, res.Freed, before, before)
+			}
+			if res.Released > res.PIDs {
+				t.Errorf("Released = %d > PIDs = %d: only signalled processes are released", res.Released, res.PIDs)
+			}
+			// Each process named once, before Vet: the spared one is
+			// matched by that pidfd, none is opened again. The PID with no
+			// process is tried when Vet spares it, and never signalled.
+			for pid, n := range opens {
+				if _, ok := f.children[pid]; (ok && n != 1) || (!ok && pid != 1<<22+3) {
+					t.Errorf("pidfd_open(%d) called %d times; want each of the pod's processes once", pid, n)
+				}
+			}
+			if len(opens) != 4 {
+				t.Errorf("pidfd_open called for %v; want the 3 processes and the spared PID with none", opens)
+			}
+			if got := f.read("cgroup.kill"); got != "" {
+				t.Errorf("cgroup.kill = %q: never written when a process is spared", got)
+			}
+			if got := f.read("cgroup.freeze"); got != "0" || !k.frozenAck || !k.thawed {
+				t.Errorf("cgroup.freeze = %q, kernel saw freeze=%v thaw=%v; want 0, frozen and thawed", got, k.frozenAck, k.thawed)
+			}
+			if left, err := log.load(); err != nil || len(left) != 0 {
+				t.Errorf("freeze record = %v, %v; want empty once thawed", left, err)
+			}
+		})
+	}
+}
+
+// When every process of the cgroup is spared there is nothing to signal:
+// ErrAllSpared (not ErrChanged), nothing killed, nothing left frozen, and
+// cgroup.kill never written.
+func TestKillAllSpared(t *testing.T) {
+	for _, withKill := range []bool{true, false} {
+		t.Run(fmt.Sprintf("kill=%v", withKill), func(t *testing.T) {
+			f := newFake(t, withKill)
+			tg := f.target()
+			tg.Vet = func() ([]int, error) { return f.listed(), nil }
+			log := &FreezeLog{Path: filepath.Join(t.TempDir(), "frozen.json")}
+			kl := f.killer(5 * time.Second)
+			kl.FreezeLog = log
+			k := &kernel{f: f}
+			res, err, _ := runKill(t, context.Background(), kl, tg, k)
+			if !errors.Is(err, ErrAllSpared) || errors.Is(err, ErrChanged) || errors.Is(err, ErrNotConfirmed) {
+				t.Fatalf("err = %v, want ErrAllSpared alone", err)
+			}
+			if !strings.Contains(err.Error(), f.dir) || !strings.Contains(err.Error(), "nothing killed") {
+				t.Errorf("error %q does not name the cgroup and say nothing was killed", err)
+			}
+			t.Logf("%v; %+v", err, res)
+			for _, c := range f.children {
+				c.mustBeAlive(t)
+			}
+			if res.Method != "" || res.PIDs != 0 || res.Spared != 3 {
+				t.Errorf("Method/PIDs/Spared = %q/%d/%d, want \"\"/0/3", res.Method, res.PIDs, res.Spared)
+			}
+			if got := f.read("cgroup.kill"); got != "" {
+				t.Errorf("cgroup.kill = %q: never written when a process is spared", got)
+			}
+			if got := f.read("cgroup.freeze"); got != "0" {
+				t.Errorf("cgroup.freeze = %q, want 0: thawed", got)
+			}
+			if left, err := log.load(); err != nil || len(left) != 0 {
+				t.Errorf("freeze record = %v, %v; want empty once thawed", left, err)
+			}
+		})
+	}
+}
+
+// With processes spared, the cgroup never empties, so the kill is
+// confirmed by what is left in it: a process that appears after the kill
+// (say, a child of the spared one, forked once thawed) is neither spared
+// nor signalled, and keeps the kill unconfirmed until the timeout.
+func TestKillSpareNotConfirmedWhileAnotherLives(t *testing.T) {
+	f := newFake(t, false)
+	spared := f.spareOne(t)
+	late := startChild(t)
+	const scope = "cri-containerd-b.scope"
+	k := &kernel{f: f, onThaw: func() {
+		f.setProcs(t, scope, append(f.procsOf(scope), late.pid)...)
+		f.children[late.pid] = late
+		f.setProcCgroup(t, late.pid, filepath.Join(f.dir, scope))
+	}}
+	tg := f.target()
+	tg.Vet = func() ([]int, error) { return []int{spared.pid}, nil }
+	const timeout = 200 * time.Millisecond
+	res, err, took := runKill(t, context.Background(), f.killer(timeout), tg, k)
+	if !errors.Is(err, ErrNotConfirmed) || !strings.Contains(err.Error(), strconv.Itoa(late.pid)) || !strings.Contains(err.Error(), f.dir) {
+		t.Fatalf("err = %v, want ErrNotConfirmed naming the cgroup and pid %d", err, late.pid)
+	}
+	t.Logf("%v; %+v", err, res)
+	spared.mustBeAlive(t)
+	late.mustBeAlive(t)
+	if res.Method != MethodFreezeSigkill || res.Confirmed || res.PIDs != 2 || res.Spared != 1 {
+		t.Errorf("Method/Confirmed/PIDs/Spared = %q/%v/%d/%d, want %q/false/2/1", res.Method, res.Confirmed, res.PIDs, res.Spared, MethodFreezeSigkill)
+	}
+	if want := freezePoll + timeout; res.Took != want || took != want {
+		t.Errorf("Took = %v, returned after %v; want %v (frozen, then the whole timeout)", res.Took, took, want)
 	}
 }

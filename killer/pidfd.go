@@ -37,6 +37,21 @@ func alive(fd int) bool {
 	return unix.PidfdSendSignal(fd, 0, nil, 0) == nil
 }
 
+// exited reports whether the process behind fd has exited: a pidfd polls
+// readable once its whole thread group is gone, zombie or reaped (5.3+).
+// Unlike alive, a zombie that its parent never reaps counts as exited: its
+// memory is freed and it left its cgroup, whatever its parent does.
+func exited(fd int) bool {
+	for {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		return err == nil && n > 0 && fds[0].Revents&unix.POLLIN != 0
+	}
+}
+
 // mrelease asks the kernel to free the memory of the killed process behind fd
 // now, on this thread, rather than when the victim gets around to exiting.
 // ESRCH (its memory is already gone) and EINVAL (not dying, or work already
@@ -60,10 +75,38 @@ type procSet struct {
 	fds      map[int]int  // pid -> pidfd
 	signaled map[int]bool // pid -> SIGKILL sent through fds[pid]
 	outside  map[int]bool // pid -> listed, but its process was found outside the victim
+	spare    map[int]bool // pid -> never to be signalled (Target.Vet's spare)
+	spared   map[int]bool // pid -> spare, and listed in the cgroup at kill time: left alive
 }
 
 func newProcSet() *procSet {
-	return &procSet{fds: map[int]int{}, signaled: map[int]bool{}, outside: map[int]bool{}}
+	return &procSet{fds: map[int]int{}, signaled: map[int]bool{}, outside: map[int]bool{},
+		spare: map[int]bool{}, spared: map[int]bool{}}
+}
+
+// setSpare records the PIDs that must never be signalled and pins a pidfd
+// on each: the one opened before Vet while its process lives, else one for
+// whoever holds the number now. The kill spares by number (a live process
+// keeps its PID, so the spared process is always behind it, and a number
+// that passed to another process spares that one too: too much, never too
+// little); the pinned pidfd tells the wait for the kill's end whether a
+// spared PID still names the process that was spared (spareHeld).
+func (s *procSet) setSpare(pids []int) {
+	for _, pid := range pids {
+		if pid <= 0 || s.spare[pid] {
+			continue
+		}
+		s.spare[pid] = true
+		s.resolve(pid) // a failure leaves it unpinned: spareHeld says false
+	}
+}
+
+// spareHeld reports whether pid is spared and its pinned pidfd still names
+// a live process, so that a listed pid is that process and not another
+// that took its number.
+func (s *procSet) spareHeld(pid int) bool {
+	fd, ok := s.fds[pid]
+	return s.spare[pid] && ok && alive(fd)
 }
 
 // skip records that the process behind pid's pidfd is not the victim's,
@@ -110,10 +153,15 @@ func (s *procSet) resolve(pid int) (int, error) {
 }
 
 // releaseAll calls process_mrelease on every pidfd and returns how many
-// succeeded. It stops at ENOSYS (kernel < 5.15).
+// succeeded. It stops at ENOSYS (kernel < 5.15). When there are PIDs to
+// spare, only the pidfds of signalled processes are released: never a
+// spared one's.
 func (s *procSet) releaseAll() int {
 	n := 0
-	for _, fd := range s.fds {
+	for pid, fd := range s.fds {
+		if s.spare[pid] || (len(s.spare) > 0 && !s.signaled[pid]) {
+			continue
+		}
 		err := mrelease(fd)
 		if err == nil {
 			n++
