@@ -169,6 +169,34 @@ func FuzzParseUint(f *testing.F) {
 	})
 }
 
+func TestParseStatmRSS(t *testing.T) {
+	got, err := cgroupv2.ParseStatmRSS([]byte("2566 897 745 1 0 134 0\n"), 4096)
+	if err != nil || got != 897*4096 {
+		t.Errorf("ParseStatmRSS = %d, %v; want %d", got, err, 897*4096)
+	}
+	for _, bad := range []string{"", "12", "12 x 3", "1 99999999999999999999"} {
+		if _, err := cgroupv2.ParseStatmRSS([]byte(bad), 4096); !errors.Is(err, cgroupv2.ErrMalformed) {
+			t.Errorf("ParseStatmRSS(%q): err = %v, want ErrMalformed", bad, err)
+		}
+	}
+}
+
+func FuzzParseStatmRSS(f *testing.F) {
+	f.Add([]byte("2566 897 745 1 0 134 0\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rss, err := cgroupv2.ParseStatmRSS(b, 4096)
+		if err != nil {
+			if !errors.Is(err, cgroupv2.ErrMalformed) {
+				t.Fatalf("error %v does not wrap ErrMalformed", err)
+			}
+			return
+		}
+		if rss%4096 != 0 {
+			t.Fatalf("rss %d is not a whole number of pages", rss)
+		}
+	})
+}
+
 // Procs lists every process below a cgroup: cgroups that vanish are
 // skipped, and a subdirectory with no cgroup.procs is no cgroup, whose
 // subdirectories are walked still.

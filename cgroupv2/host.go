@@ -87,6 +87,38 @@ func readOOMScoreAdj(buf []byte, procRoot string, pid int) (int, error) {
 	return adj, err
 }
 
+// selfProtectedAdj is the oom_score_adj of a process that asked never to be
+// killed; only such a process's RSS is read (policy.SelfProtectedAdj owns
+// what it means).
+const selfProtectedAdj = -1000
+
+// readRSS returns the resident memory of pid, from procRoot/<pid>/statm.
+func readRSS(buf []byte, procRoot string, pid int) (uint64, error) {
+	var rss uint64
+	err := parseFile(buf, pathFile(filepath.Join(procRoot, strconv.Itoa(pid), "statm")), func(b []byte) (err error) {
+		rss, err = ParseStatmRSS(b, uint64(os.Getpagesize()))
+		return err
+	})
+	if errors.Is(err, ErrGone) || errors.Is(err, syscall.ESRCH) {
+		return 0, fmt.Errorf("pid %d: %w", pid, errNoProcess)
+	}
+	return rss, err
+}
+
+// ParseStatmRSS parses /proc/<pid>/statm ("size resident shared text lib
+// data dt", in pages) and returns the resident size in bytes.
+func ParseStatmRSS(b []byte, pageSize uint64) (uint64, error) {
+	f := bytes.Fields(b)
+	if len(f) < 2 {
+		return 0, fmt.Errorf("%w: statm %q has no resident field", ErrMalformed, bytes.TrimSpace(b))
+	}
+	pages, err := strconv.ParseUint(string(f[1]), 10, 64)
+	if err != nil || pages > (1<<63)/max(pageSize, 1) {
+		return 0, fmt.Errorf("%w: statm resident %q is not a page count", ErrMalformed, f[1])
+	}
+	return pages * pageSize, nil
+}
+
 // KernelRelease returns procRoot/sys/kernel/osrelease, or "unknown".
 func KernelRelease(procRoot string) string {
 	b, err := os.ReadFile(filepath.Join(procRoot, "sys", "kernel", "osrelease"))

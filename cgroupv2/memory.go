@@ -75,6 +75,14 @@ func ReadMemoryEvents(dir string) (MemoryEvents, error) {
 	return readMemoryEvents(nil, pathFile(filepath.Join(dir, "memory.events")))
 }
 
+// ReadMemoryEventsLocal reads dir/memory.events.local (5.2+): the events
+// of dir's own limits only. A pod slice's high counter there counts hits
+// of the pod's own memory.high, not of its containers' (the kubelet's
+// MemoryQoS sets those, and they tick on healthy pods).
+func ReadMemoryEventsLocal(dir string) (MemoryEvents, error) {
+	return readMemoryEvents(nil, pathFile(filepath.Join(dir, "memory.events.local")))
+}
+
 func readMemoryEvents(buf []byte, f file) (MemoryEvents, error) {
 	var e MemoryEvents
 	err := parseFile(buf, f, func(b []byte) (err error) { e, err = ParseMemoryEvents(b); return err })

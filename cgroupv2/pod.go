@@ -32,6 +32,10 @@ type Group struct {
 type Process struct {
 	PID         int
 	OOMScoreAdj int
+	// RSS is the process's resident memory, read only for a process at
+	// -1000 (policy.SelfProtectedAdj): it is what a kill of its pod, which
+	// spares it, does not free. 0 for every other process.
+	RSS uint64
 }
 
 // Container is one container cgroup of a pod.
@@ -285,7 +289,18 @@ func (r *Reader) withAdj(pids []int, procs []Process) ([]Process, error) {
 		if err != nil {
 			return procs, err
 		}
-		procs = append(procs, Process{PID: pid, OOMScoreAdj: adj})
+		pr := Process{PID: pid, OOMScoreAdj: adj}
+		if adj == selfProtectedAdj {
+			rss, err := readRSS(r.buf, r.ProcRoot, pid)
+			if errors.Is(err, errNoProcess) {
+				continue
+			}
+			if err != nil {
+				return procs, err
+			}
+			pr.RSS = rss
+		}
+		procs = append(procs, pr)
 	}
 	return procs, nil
 }

@@ -41,7 +41,7 @@ var keys = []key{
 	// near, and is more likely a slip of the unit.
 	newKey("memory.host_available_floor", func(c *Config) *Amount { return &c.Memory.HostAvailableFloor },
 		Amount{Ratio: 0.05}, amount(16<<20, 1<<40, 0.01, 0.50)),
-	// 0 is valid: no pod ranks last for being small.
+	// 0 is valid: the size rule is off.
 	newKey("memory.min_victim", func(c *Config) *uint64 { return &c.Memory.MinVictim },
 		32<<20, size(0, "")),
 

@@ -84,6 +84,8 @@ type Daemon struct {
 	th       policy.Thresholds
 	state    policy.State
 	verdict  policy.Verdict // the last one, for status
+	growth   policy.Growth  // each pod's growth over the episode in progress
+	lookNow  bool           // a kill reported: look again at once
 
 	actions   *actions
 	deferred  *deferredKill     // a kill verdict that waits for the action in flight

@@ -29,8 +29,8 @@ func killOnly(mode string) config.Config {
 
 func TestDryRunNamesTheBestEffortPod(t *testing.T) {
 	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
-	// The Guaranteed pod is never read: a BestEffort victim big enough to
-	// help is found first. Its broken file would make a read fail.
+	// The Guaranteed pod cannot be read: it is left out, and decides
+	// nothing for the others.
 	tree.Write(tree.PodPath("gu", cgroupv2.Guaranteed), "memory.stat", "garbage\n")
 	h := start(t, tree, killOnly(config.ModeDryRun), "", "")
 	h.windows(4, 0.5, 1000*MiB)
@@ -167,6 +167,7 @@ func TestLadderThrottlesThenReleases(t *testing.T) {
 	cfg.Relief.Reclaim = false
 	cfg.Relief.ReleaseAfter, cfg.Relief.ReleaseStep = 2*time.Second, 0.5
 	h := start(t, tree, cfg, "", "")
+	h.grow(tree.PodPath("bu", cgroupv2.Burstable), 8*MiB) // the Burstable pod grows: relief may throttle it
 	be, bu := tree.PodPath("be", cgroupv2.BestEffort), tree.PodPath("bu", cgroupv2.Burstable)
 	h.windows(3, 0.05, 1000*MiB) // strained near the limit: throttle after 2 windows
 	// The largest relief candidate by usage is the Burstable pod (500 MiB).
@@ -203,18 +204,9 @@ func TestLadderThrottlesThenReleases(t *testing.T) {
 // A throttled pod that keeps pushing against its memory.high while kubepods
 // stays strained near the limit is killed, and its throttle lifted.
 func TestLadderKillsALeakerThatKeepsPushing(t *testing.T) {
-	tree := cacheNode(t)
-	cfg := testConfig(config.ModePod)
-	cfg.Relief.Reclaim = false
-	bu := tree.PodPath("bu", cgroupv2.Burstable)
-	tree.Write(bu, "cgroup.kill", "")
-	h := start(t, tree, cfg, "", "")
-	h.windows(3, 0.05, 1000*MiB)
-	if h.file(bu, "memory.high") == "max" {
-		t.Fatalf("not throttled:\n%s", h.logs)
-	}
+	h, bu := throttledGrower(t)
 	for i := range 4 { // the throttled pod keeps hitting its memory.high
-		tree.Write(bu, "memory.events", "low 0\nhigh "+strings.Repeat("9", i+1)+"\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n")
+		h.tree.Write(bu, "memory.events.local", highEvents(i))
 		h.window(0.05, 1000*MiB)
 	}
 	got := h.logs.records(t, "", MsgKilled)
@@ -225,11 +217,33 @@ func TestLadderKillsALeakerThatKeepsPushing(t *testing.T) {
 		t.Errorf("cgroup.kill = %q, want 1", b)
 	}
 	if b := h.file(bu, "memory.high"); b != "max" {
-		t.Errorf("memory.high = %q after the kill: the restarted containers must run free", b)
+		t.Errorf("memory.high = %q after the kill: the restarted containers must run free:\n%s", b, h.logs)
 	}
 	if s := h.snapshot(); len(s.Throttles) != 0 {
 		t.Errorf("throttles after the kill: %+v", s.Throttles)
 	}
+}
+
+// throttledGrower runs the daemon (reclaim off) on a cacheNode whose
+// Burstable pod grows until relief throttles it.
+func throttledGrower(t *testing.T) (*harness, string) {
+	tree := cacheNode(t)
+	cfg := testConfig(config.ModePod)
+	cfg.Relief.Reclaim = false
+	bu := tree.PodPath("bu", cgroupv2.Burstable)
+	tree.Write(bu, "cgroup.kill", "")
+	h := start(t, tree, cfg, "", "")
+	h.grow(bu, 8*MiB)
+	h.windows(3, 0.05, 1000*MiB)
+	if h.file(bu, "memory.high") == "max" {
+		t.Fatalf("not throttled:\n%s", h.logs)
+	}
+	return h, bu
+}
+
+// highEvents is a memory.events text whose high counter rises with i.
+func highEvents(i int) string {
+	return "low 0\nhigh " + strings.Repeat("9", i+1) + "\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n"
 }
 
 func TestRestartRestoresThrottles(t *testing.T) {
@@ -260,6 +274,7 @@ func TestCleanStopRestores(t *testing.T) {
 	cfg := testConfig(config.ModePod)
 	cfg.Relief.Reclaim = false
 	h := start(t, tree, cfg, "", "")
+	h.grow(tree.PodPath("bu", cgroupv2.Burstable), 8*MiB) // the Burstable pod grows: relief may throttle it
 	h.windows(3, 0.05, 1000*MiB)
 	bu := tree.PodPath("bu", cgroupv2.Burstable)
 	if h.file(bu, "memory.high") == "max" {
@@ -302,7 +317,8 @@ func TestOneThrottleAtATime(t *testing.T) {
 	cfg := testConfig(config.ModePod)
 	cfg.Relief.Reclaim = false
 	h := start(t, tree, cfg, "", "")
-	h.windows(8, 0.05, 1000*MiB) // strained long enough for several throttles
+	h.grow(tree.PodPath("bu", cgroupv2.Burstable), 8*MiB) // the Burstable pod grows: relief may throttle it
+	h.windows(8, 0.05, 1000*MiB)                          // strained long enough for several throttles
 	if s := h.snapshot(); len(s.Throttles) != 1 || s.Throttles[0].UID != "bu" {
 		t.Errorf("throttles = %+v, want only the Burstable pod", s.Throttles)
 	}
@@ -368,6 +384,7 @@ func TestSecondInstanceRefuses(t *testing.T) {
 	cfg := testConfig(config.ModePod)
 	cfg.Relief.Reclaim = false
 	h := start(t, tree, cfg, "", "")
+	h.grow(tree.PodPath("bu", cgroupv2.Burstable), 8*MiB)
 	h.windows(3, 0.05, 1000*MiB)
 	bu := tree.PodPath("bu", cgroupv2.Burstable)
 	throttled := h.file(bu, "memory.high")
@@ -418,8 +435,8 @@ func TestWithoutInotifyTheRescanFollowsThePods(t *testing.T) {
 }
 
 // The check the killer makes right before a kill reads the victim again:
-// a node-critical process that appeared in the pod since it was chosen
-// stops the kill.
+// a process that set -1000 since the victim was chosen is spared (with the
+// sandbox), and a node-critical process that appeared stops the kill.
 func TestVetSeesTheVictimAsItIsNow(t *testing.T) {
 	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
 	d := &Daemon{layout: tree.Layout(), opt: Options{ProcRoot: tree.Proc}}
@@ -428,13 +445,22 @@ func TestVetSeesTheVictimAsItIsNow(t *testing.T) {
 		t.Fatal(err)
 	}
 	vet := d.vet(&p)
-	if err := vet(); err != nil {
-		t.Fatalf("vet of an unchanged victim: %v", err)
+	if spare, err := vet(); err != nil || spare != nil {
+		t.Fatalf("vet of an unchanged victim: spare %v, %v; want nothing spared", spare, err)
 	}
-	pid := 1<<22 + 999_000 // fake, above pid_max
+	be := tree.PodPath("be", cgroupv2.BestEffort)
+	self := 1<<22 + 998_000 // fake, above pid_max
+	tree.WriteProc(fmt.Sprintf("%d/oom_score_adj", self), "-1000\n")
+	tree.WriteProc(fmt.Sprintf("%d/statm", self), "100 10 5 1 0 50 0\n")
+	tree.Write(be, "cgroup.procs", fmt.Sprintf("%d\n", self))
+	spare, err := vet()
+	if err != nil || len(spare) < 2 || spare[0] != self {
+		t.Fatalf("vet of a victim with a -1000 process: spare %v, %v; want it first, then the sandbox", spare, err)
+	}
+	pid := 1<<22 + 999_000
 	tree.WriteProc(fmt.Sprintf("%d/oom_score_adj", pid), "-997\n")
-	tree.Write(tree.PodPath("be", cgroupv2.BestEffort), "cgroup.procs", fmt.Sprintf("%d\n", pid))
-	if err := vet(); err == nil || !strings.Contains(err.Error(), "protected now") {
+	tree.Write(be, "cgroup.procs", fmt.Sprintf("%d\n", pid))
+	if _, err := vet(); err == nil || !strings.Contains(err.Error(), "protected now") {
 		t.Errorf("vet of a victim with a node-critical process now: %v, want it refused", err)
 	}
 }

@@ -16,15 +16,19 @@
 //   - daemon.go: start-up (kernel checks, the kubelet's cgroup, features,
 //     triggers, pods, the relief ladder) and a clean stop.
 //   - lock.go: one daemon at a time, per run directory.
-//   - loop.go: the loop, the observation and the dispatch of verdicts.
+//   - loop.go: the loop, the observation (with each pod's growth sampled
+//     while an episode lasts, and a look of its own when memory could
+//     reach the limit before the next event) and the dispatch of verdicts.
 //   - thresholds.go: the one function that turns the config into policy's
 //     thresholds and the trigger to register.
 //   - triggers.go: the PSI triggers (registration, window fallback, events).
 //   - pods.go: the pod tracker (pods coming and going, kernel OOM kills).
 //   - actions.go: the action worker.
-//   - kill.go: the kill action (with the last check of the victim, right
-//     before the kill), the kill history, and the thaw of what a crash
-//     left frozen.
+//   - kill.go: the kill action (the victims policy chose, one after the
+//     other, each with the last check right before its kill, which also
+//     names the processes to spare), its report back to policy and a look
+//     again at once, the kill history, and the thaw of what a crash left
+//     frozen.
 //   - relief.go: the relief ladder's actions (relief.Ladder carries them out).
 //   - status.go: `kube-oomd status`, served off the loop from its snapshot.
 //   - reload.go: SIGHUP and config edits.

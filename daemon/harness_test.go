@@ -86,7 +86,8 @@ type harness struct {
 	cancel   context.CancelFunc
 	done     chan error
 	sampling bool
-	stall    time.Duration // kubepods' full stall written so far
+	stall    time.Duration     // kubepods' full stall written so far
+	growing  map[string]growth // pods that grow every window, by path
 }
 
 // testConfig is the defaults with a rescan that never comes in a test.
@@ -204,6 +205,11 @@ func (h *harness) setKubepods(workingSet uint64, fullStall time.Duration) {
 func (h *harness) window(share float64, ws uint64) observation {
 	h.t.Helper()
 	win := h.cfg.Pressure.Window
+	for rel, g := range h.growing {
+		g.anon += g.step
+		h.growing[rel] = g
+		h.tree.Write(rel, "memory.stat", fmt.Sprintf("anon %d\nfile 209715200\nactive_file 0\ninactive_file 0\nshmem 0\n", g.anon))
+	}
 	h.stall += time.Duration(share * float64(win))
 	h.setKubepods(ws, h.stall)
 	var o observation
@@ -218,6 +224,17 @@ func (h *harness) window(share float64, ws uint64) observation {
 	h.settle()
 	return o
 }
+
+// grow makes the pod at rel grow by step of anonymous memory every window
+// from now on (its memory.stat keeps cacheNode's 200 MiB of page cache).
+func (h *harness) grow(rel string, step uint64) {
+	if h.growing == nil {
+		h.growing = map[string]growth{}
+	}
+	h.growing[rel] = growth{step: step}
+}
+
+type growth struct{ anon, step uint64 }
 
 // windows plays n windows alike.
 func (h *harness) windows(n int, share float64, ws uint64) {
@@ -263,12 +280,18 @@ func (h *harness) settle() {
 	h.t.Fatalf("an action is still in flight: %+v", h.snapshot().Action)
 }
 
-// emptyKilled marks every cgroup written 1 to cgroup.kill as emptied.
+// emptyKilled plays the kernel for every cgroup written 1 to cgroup.kill:
+// it empties, and its memory is freed.
 func (h *harness) emptyKilled() {
 	filepath.WalkDir(h.tree.Mount, func(p string, e os.DirEntry, err error) error {
 		if err == nil && e.Name() == "cgroup.kill" {
 			if b, _ := os.ReadFile(p); strings.TrimSpace(string(b)) == "1" {
-				os.WriteFile(filepath.Join(filepath.Dir(p), "cgroup.events"), []byte("populated 0\nfrozen 0\n"), 0o644)
+				dir := filepath.Dir(p)
+				os.WriteFile(filepath.Join(dir, "cgroup.events"), []byte("populated 0\nfrozen 0\n"), 0o644)
+				if dir != filepath.Join(h.tree.Mount, h.tree.Kubepods) {
+					os.WriteFile(filepath.Join(dir, "memory.current"), []byte("0\n"), 0o644)
+					os.WriteFile(filepath.Join(dir, "memory.stat"), []byte("anon 0\nfile 0\nactive_file 0\ninactive_file 0\nshmem 0\n"), 0o644)
+				}
 			}
 		}
 		return nil

@@ -16,17 +16,25 @@ import (
 
 // KillRecord is one kill (or, in dry-run, one that would have happened).
 type KillRecord struct {
-	Time       time.Time `json:"time"`
-	UID        string    `json:"uid"`
-	QoS        string    `json:"qos"`
-	Cgroup     string    `json:"cgroup"`
-	Target     string    `json:"target"`
-	Reason     string    `json:"reason"`
-	DryRun     bool      `json:"dry_run"`
-	Method     string    `json:"method,omitempty"`
-	FreedBytes uint64    `json:"freed_bytes"`
-	Confirmed  bool      `json:"confirmed"`
-	Error      string    `json:"error,omitempty"`
+	Time   time.Time `json:"time"`
+	UID    string    `json:"uid"`
+	QoS    string    `json:"qos"`
+	Cgroup string    `json:"cgroup"`
+	Target string    `json:"target"`
+	Reason string    `json:"reason"`
+	// The figures behind the choice: the pod's growth over the episode
+	// (unreclaimable memory, bytes a second), its working set over its
+	// request, what its kill frees, and what kubepods had to shed.
+	GrowthPerSecond int64  `json:"growth_bytes_per_second"`
+	AboveRequest    uint64 `json:"above_request_bytes"`
+	Frees           uint64 `json:"frees_bytes"`
+	Shed            uint64 `json:"shed_bytes"`
+	Spared          int    `json:"spared,omitempty"` // processes spared: -1000, then the sandbox
+	DryRun          bool   `json:"dry_run"`
+	Method          string `json:"method,omitempty"`
+	FreedBytes      uint64 `json:"freed_bytes"`
+	Confirmed       bool   `json:"confirmed"`
+	Error           string `json:"error,omitempty"`
 }
 
 // killHistory keeps the last few kills for status.
@@ -42,17 +50,98 @@ func (h *killHistory) add(k KillRecord) {
 	}
 }
 
-// kill chooses the victim of a kill verdict and kills it on the worker (or,
-// in dry-run, says it would). The cooldown starts either way, now.
+// kill chooses the victims of a kill verdict and kills them on the worker,
+// one after the other in one job (or, in dry-run, says it would). The
+// cooldown starts either way, now; when the job reports, policy hears how
+// it went (ActKillDone) and the daemon looks again at once.
 func (d *Daemon) kill(v policy.Verdict, o policy.Observation) {
 	now := d.clock.Now()
-	victim, ok := d.chooseVictim(v)
+	victims, e, why := d.chooseVictims(v)
 	d.state = policy.Record(d.state, policy.Action{Kind: policy.ActKill, At: now, Pod: v.Victim})
-	if !ok {
-		d.log.Warn("memory pressure, but no pod may be killed: all are protected or unreadable",
-			attrReason, reasonNoVictim, "verdict", string(v.Reason), pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
+	if len(victims) == 0 {
+		msg := "memory pressure, but no pod kube-oomd may kill can end it: left to the kernel"
+		if why == "" {
+			msg, why = "memory pressure, but no pod may be killed: all are protected or unreadable", "every pod is protected or unreadable"
+		}
+		d.log.Warn(msg, attrReason, reasonNoVictim, "verdict", string(v.Reason), "why", why,
+			"shed_bytes", e.Need, pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
 		return
 	}
+	var kills []pendingKill
+	for _, victim := range victims {
+		if k, ok := d.prepareKill(victim, v, o, e); ok {
+			kills = append(kills, k)
+		}
+	}
+	if d.cfg.Kill.Mode == config.ModeDryRun {
+		for _, k := range kills {
+			d.log.Warn("dry run: would kill", append([]any{attrMessageID, MsgWouldKill}, k.fields...)...)
+			d.last = "would kill " + k.record.UID
+			k.record.DryRun = true
+			d.kills.add(k.record)
+		}
+		return
+	}
+	if len(kills) == 0 {
+		d.state = policy.Record(d.state, policy.Action{Kind: policy.ActKillDone, At: now})
+		return
+	}
+	kl := d.killer()
+	ladder := d.ladder
+	name := "kill " + kills[0].record.UID
+	if len(kills) > 1 {
+		name = fmt.Sprintf("kill %s and %d more", kills[0].record.UID, len(kills)-1)
+	}
+	d.actions.submit(job{name: name, run: func(ctx context.Context) func() {
+		type outcome struct {
+			res killer.Result
+			err error
+		}
+		outcomes := make([]outcome, len(kills))
+		var lifted []relief.Result
+		for i, k := range kills {
+			kctx, cancel := context.WithTimeout(ctx, kl.Timeout+5*time.Second)
+			res, err := kl.Kill(kctx, k.target)
+			if err == nil || errors.Is(err, killer.ErrNotConfirmed) {
+				// The kubelet restarts the pod's containers in the same
+				// cgroup: a throttle on it must not outlive the kill.
+				if r, ok := ladder.Lift(kctx, k.podPath, relief.LiftPodKilled); ok {
+					lifted = append(lifted, r)
+				}
+			}
+			cancel()
+			outcomes[i] = outcome{res, err}
+		}
+		throttles := ladder.Throttles()
+		return func() {
+			killed, confirmed := false, true
+			for i, k := range kills {
+				d.killed(k.record, k.fields, outcomes[i].res, outcomes[i].err)
+				if outcomes[i].res.Method != "" {
+					killed = true
+					d.growth = d.growth.Forget(k.podPath)
+				}
+				confirmed = confirmed && outcomes[i].res.Confirmed
+			}
+			d.logLadder(lifted)
+			d.throttles = throttles
+			d.state = policy.Record(d.state, policy.Action{Kind: policy.ActKillDone, At: d.clock.Now(), Killed: killed, Confirmed: killed && confirmed})
+			d.lookNow = true
+		}
+	}}, now)
+}
+
+// pendingKill is one victim's kill, ready for the worker.
+type pendingKill struct {
+	target  killer.Target
+	podPath string
+	record  KillRecord
+	fields  []any // the kill record's attributes, for the journal
+}
+
+// prepareKill builds one victim's kill: its target cgroup, the last check
+// before the kill, and the record with the figures behind the choice.
+func (d *Daemon) prepareKill(victim policy.Candidate, v policy.Verdict, o policy.Observation, e policy.Episode) (pendingKill, bool) {
 	target := policy.KillTarget(victim, d.th)
 	id := victim.Pod.ID
 	if target.Container != "" {
@@ -60,48 +149,25 @@ func (d *Daemon) kill(v policy.Verdict, o policy.Observation) {
 		if id, err = cgroupv2.ID(d.layout.Abs(target.Path)); err != nil {
 			d.log.Warn("victim changed before the kill; nothing killed", podAttrs(victim.Pod.UID, victim.Pod.QoS.String(), victim.Pod.Path),
 				attrReason, reasonVictimMoved, attrError, err)
-			return
+			return pendingKill{}, false
 		}
 	}
 	fields := []any{
 		podAttrs(victim.Pod.UID, victim.Pod.QoS.String(), victim.Pod.Path),
 		attrReason, string(v.Reason), "target", target.String(), "rank", victim.Rank,
 		"pod_working_set_bytes", victim.Pod.WorkingSet, "pod_request_bytes", victim.Request, "request_source", string(victim.RequestSource),
+		"pod_above_request_bytes", victim.AboveRequest(), "pod_growth_bytes_per_second", int64(victim.Growth),
+		"frees_bytes", victim.Frees, "shed_bytes", e.Need, "spared_pids", len(victim.Spared),
 		attrPressured, v.Pressured, attrStrained, v.Strained, attrStall, round(v.Stall),
+		"unreclaimable_bytes_per_second", int64(v.Rate),
 		pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host),
 	}
-	record := KillRecord{Time: now, UID: victim.Pod.UID, QoS: victim.Pod.QoS.String(), Cgroup: victim.Pod.Path,
-		Reason: string(v.Reason), Target: target.String()}
-	if d.cfg.Kill.Mode == config.ModeDryRun {
-		d.log.Warn("dry run: would kill", append([]any{attrMessageID, MsgWouldKill}, fields...)...)
-		d.last = "would kill " + victim.Pod.UID
-		record.DryRun = true
-		d.kills.add(record)
-		return
-	}
-	k := d.killer()
-	vet := d.vet(victim.Pod)
-	t := killer.Target{Cgroup: d.layout.Abs(target.Path), ID: id, Vet: func() ([]int, error) { return nil, vet() }}
-	ladder, podPath := d.ladder, victim.Pod.Path
-	d.actions.submit(job{name: "kill " + victim.Pod.UID, run: func(ctx context.Context) func() {
-		ctx, cancel := context.WithTimeout(ctx, k.Timeout+5*time.Second)
-		defer cancel()
-		res, err := k.Kill(ctx, t)
-		var lifted []relief.Result
-		if err == nil || errors.Is(err, killer.ErrNotConfirmed) {
-			// The kubelet restarts the pod's containers in the same cgroup:
-			// a throttle on it must not outlive the kill.
-			if r, ok := ladder.Lift(ctx, podPath, relief.LiftPodKilled); ok {
-				lifted = append(lifted, r)
-			}
-		}
-		throttles := ladder.Throttles()
-		return func() {
-			d.killed(record, fields, res, err)
-			d.logLadder(lifted)
-			d.throttles = throttles
-		}
-	}}, now)
+	record := KillRecord{Time: d.clock.Now(), UID: victim.Pod.UID, QoS: victim.Pod.QoS.String(), Cgroup: victim.Pod.Path,
+		Reason: string(v.Reason), Target: target.String(),
+		GrowthPerSecond: int64(victim.Growth), AboveRequest: victim.AboveRequest(), Frees: victim.Frees, Shed: e.Need,
+		Spared: len(victim.Spared)}
+	t := killer.Target{Cgroup: d.layout.Abs(target.Path), ID: id, Vet: d.vet(victim.Pod)}
+	return pendingKill{target: t, podPath: victim.Pod.Path, record: record, fields: fields}, true
 }
 
 // killer is the killer in force: the config's timeout, the kernel's
@@ -119,20 +185,23 @@ func (d *Daemon) freezeLog() *killer.FreezeLog {
 // pidfd open: the pod is read again, every process of its subtree with it,
 // and must still be one kube-oomd may kill. So the kill never reaches a
 // process that was not vetted (one that lowered its oom_score_adj, or
-// appeared in a nested cgroup, since the victim was chosen).
-func (d *Daemon) vet(p *cgroupv2.Pod) func() error {
+// appeared in a nested cgroup, since the victim was chosen). It returns the
+// processes the kill must spare (policy.Spared): those at -1000, and then
+// the sandbox.
+func (d *Daemon) vet(p *cgroupv2.Pod) func() ([]int, error) {
 	ref := p.Ref()
 	reader := cgroupv2.NewReader(d.layout, d.opt.ProcRoot)
 	protect := d.th.Rank.Protect
-	return func() error {
+	return func() ([]int, error) {
 		now, err := reader.ReadPod(ref)
 		if err != nil {
-			return fmt.Errorf("read the victim again: %w", err)
+			return nil, fmt.Errorf("read the victim again: %w", err)
 		}
 		if why := policy.Protection(now, protect); why != "" {
-			return fmt.Errorf("the victim is protected now: %s", why)
+			return nil, fmt.Errorf("the victim is protected now: %s", why)
 		}
-		return nil
+		spared, _ := policy.Spared(now)
+		return spared, nil
 	}
 }
 
@@ -159,6 +228,10 @@ func (d *Daemon) killed(record KillRecord, fields []any, res killer.Result, err 
 	case errors.Is(err, killer.ErrChanged):
 		d.log.Warn("victim changed before the kill; nothing killed", append(fields, attrError, err)...)
 		return
+	case errors.Is(err, killer.ErrAllSpared):
+		d.log.Warn("every process left in the victim protects itself (oom_score_adj -1000); nothing killed",
+			append(fields, attrReason, reasonVictimMoved, "spared_pids", res.Spared, attrError, err)...)
+		return
 	case err != nil && !errors.Is(err, killer.ErrNotConfirmed):
 		d.log.Error("kill failed", append(fields, attrError, err)...)
 		record.Error = err.Error()
@@ -166,7 +239,7 @@ func (d *Daemon) killed(record KillRecord, fields []any, res killer.Result, err 
 		return
 	}
 	fields = append(fields, attrMessageID, MsgKilled,
-		"freed_bytes", res.Freed, "method", string(res.Method), "pids", res.PIDs, "skipped_pids", res.Skipped,
+		"freed_bytes", res.Freed, "method", string(res.Method), "pids", res.PIDs, "skipped_pids", res.Skipped, "spared_pids", res.Spared,
 		"released", res.Released, "confirmed", res.Confirmed, attrTook, res.Took.Round(time.Millisecond).String())
 	if err != nil {
 		d.log.Error("killed, but the cgroup did not empty in time", append(fields, attrError, err)...)
@@ -179,16 +252,26 @@ func (d *Daemon) killed(record KillRecord, fields []any, res killer.Result, err 
 	d.kills.add(record)
 }
 
-// chooseVictim reads and ranks the candidates of a kill verdict. For a
+// chooseVictims reads and ranks the candidates of a kill verdict and lets
+// policy choose (policy.Victims); why says why no one, when no one. For a
 // leak under throttle the victim is the throttled pod, if it may be killed.
-func (d *Daemon) chooseVictim(v policy.Verdict) (policy.Candidate, bool) {
+func (d *Daemon) chooseVictims(v policy.Verdict) ([]policy.Candidate, policy.Episode, string) {
 	if v.Reason == policy.ReasonThrottled {
+		e := policy.EpisodeOf(v, d.growth, d.th)
 		ref, ok := d.layout.PodOf(v.Victim)
 		if !ok {
-			return policy.Candidate{}, false
+			return nil, e, ""
 		}
-		pods := d.readPods([]cgroupv2.PodRef{ref})
-		return policy.Victim(policy.Rank(pods, d.th.Rank))
+		c, ok := policy.Victim(policy.Rank(d.readPods([]cgroupv2.PodRef{ref}), d.th.Rank, e))
+		if !ok {
+			return nil, e, ""
+		}
+		return []policy.Candidate{c}, e, ""
 	}
-	return policy.Victim(d.readCandidates())
+	ranked, e := d.readCandidates(v)
+	victims, why := policy.Victims(ranked, e, d.th.Rank)
+	if why == policy.WhyAllProtected {
+		why = ""
+	}
+	return victims, e, why
 }

@@ -38,6 +38,11 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 	sample := d.clock.NewTimer(d.th.Window)
 	sample.Stop()
 	sampling := false
+	// When unreclaimable memory could reach the limit before the next
+	// rescan, and no PSI trigger would say so (nothing to reclaim, no
+	// stall), the daemon looks again on its own (Verdict.NextLook).
+	lookahead := d.clock.NewTimer(d.cfg.Cgroup.RescanInterval)
+	lookahead.Stop()
 	edits := &settler{clock: d.clock}
 
 	for {
@@ -59,6 +64,8 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 			triggered, observe = ev.Key == triggerKubepods, true
 		case <-sample.C():
 			sampling, observe = false, true
+		case <-lookahead.C():
+			observe = true
 		case c := <-in.changes:
 			observe = d.handleChange(c)
 		case <-rescan.C():
@@ -84,6 +91,7 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 				d.kill(k.v, k.o)
 			}
 			d.setStatus()
+			observe, d.lookNow = d.lookNow, false
 		}
 		if !observe {
 			continue
@@ -98,6 +106,10 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 		if !sampling && (busy || triggered) {
 			sample.Reset(d.th.Window)
 			sampling = true
+		}
+		lookahead.Stop()
+		if next := d.verdict.NextLook; next > 0 && next < d.cfg.Cgroup.RescanInterval && (!sampling || next < d.th.Window) {
+			lookahead.Reset(next)
 		}
 		if d.opt.observed != nil {
 			d.opt.observed <- observation{verdict: d.verdict, sampling: sampling}
@@ -173,9 +185,17 @@ func (d *Daemon) observe(triggered bool) error {
 	var v policy.Verdict
 	d.state, v = policy.Decide(d.state, o, d.th)
 	d.verdict = v
+	if v.EpisodeOver {
+		d.growth = policy.Growth{}
+	}
+	if v.Track && d.growth.Due(o.Now, d.th.Window) {
+		d.growth = d.growth.Observe(d.readPods(d.pods.refs()), o.Now)
+	}
 	if d.log.Enabled(context.Background(), slog.LevelDebug) { // the attributes cost even when not logged
 		d.log.Debug("observation", "triggered", triggered, pressureAttrs(g), memoryAttrs(g, host),
-			attrPressured, v.Pressured, attrStall, round(v.Stall), "near_limit", v.Near, "cooling", v.Cooling)
+			attrPressured, v.Pressured, attrStall, round(v.Stall), "near_limit", v.Near, "cooling", v.Cooling,
+			"unreclaimable_bytes", v.Unreclaimable, "unreclaimable_bytes_per_second", int64(v.Rate),
+			"shed_bytes", v.Need, "next_look", v.NextLook.String(), "tracking", v.Track)
 	}
 	switch {
 	case v.Kill && d.actions.busy():
@@ -196,38 +216,32 @@ func (d *Daemon) observe(triggered bool) error {
 	return nil
 }
 
-// throttledHighs reads the high counter of each throttled pod.
+// throttledHighs reads the high counter of each throttled pod, from its
+// memory.events.local: the hits of the pod slice's own memory.high (the
+// throttle), never those of its containers' memory.high, which the
+// kubelet's MemoryQoS sets and which tick on healthy pods.
 func (d *Daemon) throttledHighs() map[string]uint64 {
 	if len(d.throttles) == 0 {
 		return nil
 	}
 	out := make(map[string]uint64, len(d.throttles))
 	for _, t := range d.throttles {
-		if ev, err := cgroupv2.ReadMemoryEvents(d.layout.Abs(t.Cgroup)); err == nil {
+		if ev, err := cgroupv2.ReadMemoryEventsLocal(d.layout.Abs(t.Cgroup)); err == nil {
 			out[t.Cgroup] = ev.High
 		}
 	}
 	return out
 }
 
-// readCandidates reads the pods a victim is chosen from, a class at a time
-// in policy's order, and stops as soon as policy says the ranking is
-// settled. A pod that cannot be read is logged and left out.
-func (d *Daemon) readCandidates() []policy.Candidate {
-	byClass := map[cgroupv2.QoS][]cgroupv2.PodRef{}
-	for _, r := range d.pods.refs() {
-		byClass[r.QoS] = append(byClass[r.QoS], r)
+// readCandidates reads every pod and ranks them in the episode of the
+// verdict; the pods read count as a growth sample too, if one is due.
+func (d *Daemon) readCandidates(v policy.Verdict) ([]policy.Candidate, policy.Episode) {
+	pods := d.readPods(d.pods.refs())
+	if now := d.clock.Now(); d.growth.Due(now, d.th.Window) {
+		d.growth = d.growth.Observe(pods, now)
 	}
-	var read []cgroupv2.Pod
-	var ranked []policy.Candidate
-	for _, q := range policy.ReadOrder() {
-		read = append(read, d.readPods(byClass[q])...)
-		ranked = policy.Rank(read, d.th.Rank)
-		if policy.Settled(ranked) {
-			break
-		}
-	}
-	return ranked
+	e := policy.EpisodeOf(v, d.growth, d.th)
+	return policy.Rank(pods, d.th.Rank, e), e
 }
 
 // readPods reads pods; one whose files cannot be read is logged and left

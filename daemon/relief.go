@@ -20,7 +20,7 @@ func (d *Daemon) relieve(v policy.Verdict, o policy.Observation) {
 	var throttle policy.ThrottlePlan
 	var throttling bool
 	if v.Reclaim || (v.Throttle && len(d.throttles) == 0) {
-		ranked := d.reliefCandidates()
+		ranked := d.reliefCandidates(v)
 		if v.Reclaim {
 			reclaim = policy.PlanReclaim(ranked, d.th)
 		}
@@ -74,16 +74,17 @@ func (d *Daemon) relieve(v policy.Verdict, o policy.Observation) {
 	}}, o.Now)
 }
 
-// reliefCandidates reads the BestEffort and Burstable pods and ranks them:
+// reliefCandidates reads the BestEffort and Burstable pods and ranks them
+// in the verdict's episode (their growth decides who is throttled):
 // relief never touches Guaranteed or protected pods.
-func (d *Daemon) reliefCandidates() []policy.Candidate {
+func (d *Daemon) reliefCandidates(v policy.Verdict) []policy.Candidate {
 	var refs []cgroupv2.PodRef
 	for _, r := range d.pods.refs() {
 		if r.QoS != cgroupv2.Guaranteed {
 			refs = append(refs, r)
 		}
 	}
-	return policy.ReliefCandidates(policy.Rank(d.readPods(refs), d.th.Rank))
+	return policy.ReliefCandidates(policy.Rank(d.readPods(refs), d.th.Rank, policy.EpisodeOf(v, d.growth, d.th)))
 }
 
 // forgetThrottle drops the throttle of a pod that went away, on the worker.

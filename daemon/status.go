@@ -37,9 +37,10 @@ type Status struct {
 	Kills      []KillRecord      `json:"kills"` // the last few, newest last
 
 	// What the status server needs to rank the pods off the loop.
-	refs   []cgroupv2.PodRef
-	rank   policy.RankConfig
-	layout cgroupv2.Layout
+	refs    []cgroupv2.PodRef
+	rank    policy.RankConfig
+	episode policy.Episode
+	layout  cgroupv2.Layout
 }
 
 // FeatureStatus is what the daemon found on the node.
@@ -97,7 +98,9 @@ type PodRow struct {
 	PSIFullAvg10    float64      `json:"psi_full_avg10"`
 	Protected       bool         `json:"protected"`
 	ProtectedReason string       `json:"protected_reason,omitempty"`
-	TooSmall        bool         `json:"too_small"`
+	SparedPIDs      []int        `json:"spared_pids,omitempty"`   // a kill does not signal these: -1000 processes, and then the sandbox
+	GrowthPerSecond int64        `json:"growth_bytes_per_second"` // unreclaimable memory, over the episode in progress
+	CanEnd          bool         `json:"can_end"`                 // its kill alone frees what the episode needs
 	Containers      int          `json:"containers"`
 }
 
@@ -110,7 +113,8 @@ func PodRows(ranked []policy.Candidate) []PodRow {
 			WorkingSetBytes: c.Pod.WorkingSet, CurrentBytes: c.Pod.Current,
 			RequestBytes: c.Request, RequestSource: string(c.RequestSource),
 			PSISomeAvg10: c.Pod.Pressure.Some.Avg10, PSIFullAvg10: c.Pod.Pressure.Full.Avg10,
-			Protected: c.Protected != "", ProtectedReason: c.Protected, TooSmall: c.Small,
+			Protected: c.Protected != "", ProtectedReason: c.Protected,
+			SparedPIDs: c.Spared, GrowthPerSecond: int64(c.Growth), CanEnd: c.CanEnd,
 			Containers: len(c.Pod.Containers),
 		}
 		if c.Pod.Max != cgroupv2.Unlimited {
@@ -142,6 +146,7 @@ func (d *Daemon) snapshot() Status {
 		Throttles: append([]relief.Throttle{}, d.throttles...),
 		Kills:     append([]KillRecord{}, d.kills...),
 		refs:      d.pods.refs(), rank: d.th.Rank, layout: d.layout,
+		episode: policy.EpisodeOf(v, d.growth, d.th),
 	}
 	if a := d.actions.running; a != nil {
 		copied := *a
@@ -243,7 +248,7 @@ func answer(ctx context.Context, conn net.Conn, reqs chan<- chan<- Status, procR
 	if err != nil {
 		s.PodsError = err.Error()
 	}
-	s.Pods = PodRows(policy.Rank(pods, s.rank))
+	s.Pods = PodRows(policy.Rank(pods, s.rank, s.episode))
 	conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	json.NewEncoder(conn).Encode(s)
 }

@@ -24,8 +24,8 @@ func BenchmarkRank(b *testing.B) {
 	cfg := RankConfig{MemTotal: memTotal, MinVictim: 64 * MiB, Protect: []string{"/kubepods.slice/never-*"}}
 	b.ReportAllocs()
 	for b.Loop() {
-		if v, ok := Victim(Rank(pods, cfg)); !ok || v.Pod.QoS != cgroupv2.BestEffort {
-			b.Fatal("no BestEffort victim")
+		if v, ok := Victim(Rank(pods, cfg, Episode{})); !ok || v.Pod.QoS == cgroupv2.Guaranteed {
+			b.Fatal("no victim over its request")
 		}
 	}
 }

@@ -69,6 +69,16 @@ type State struct {
 	lastLocal   cgroupv2.MemoryEvents
 	watches     map[string]throttleWatch // throttled pods, by path; never mutated, replaced
 
+	// kubepods' unreclaimable memory (anon plus shmem), for the prediction
+	unrecl   uint64
+	unreclAt time.Time
+	rate     float64 // bytes a second between the last two looks
+	rising   int     // consecutive looks at which it grew at GrowingRate or more
+
+	killing     bool      // a kill is in flight: recorded, not yet reported
+	freedAt     time.Time // when the last kill was confirmed; zero if it was not
+	restartFrom bool      // start a new window at the next observation
+
 	Pressured int       // consecutive pressured windows so far
 	Strained  int       // consecutive strained windows so far (relief level)
 	Calm      int       // consecutive windows that were not strained
@@ -82,6 +92,7 @@ const (
 	ReasonPressure    Reason = "sustained-pressure"  // pressure for Windows windows, memory near the limit
 	ReasonImminentOOM Reason = "imminent-oom"        // kubepods hit its limit with unreclaimable memory near it
 	ReasonThrottled   Reason = "leak-under-throttle" // a throttled pod kept pushing against its memory.high
+	ReasonPredicted   Reason = "oom-predicted"       // anon plus shmem grows fast enough to reach the limit within a window
 )
 
 // Verdict is the outcome of one observation, with the figures behind it.
@@ -98,6 +109,19 @@ type Verdict struct {
 	Usage     uint64  // what was compared: kubepods working set, or host MemAvailable without a limit
 	Limit     uint64  // kubepods memory.max, or the host floor without a limit
 	Cooling   bool    // a kill happened less than Cooldown ago
+	// Need is the working set kubepods must shed to get back under the
+	// near-limit line (0 when it is under it): what the victims must free.
+	Need uint64
+	// Unreclaimable is kubepods' anonymous plus shared memory, and Rate how
+	// fast it grew between the last two looks, in bytes a second.
+	Unreclaimable uint64
+	Rate          float64
+	// Track: the episode is on, so each pod's growth is followed (Growth);
+	// EpisodeOver: it is over, the samples can go.
+	Track, EpisodeOver bool
+	// NextLook is when to look again even if no event comes, because
+	// unreclaimable memory could reach the limit before then (0: no need).
+	NextLook time.Duration
 	// Victim is the throttled pod to kill for ReasonThrottled, by cgroup
 	// path; for the other reasons the ranking chooses (see Victim).
 	Victim string
@@ -115,10 +139,17 @@ func Decide(s State, o Observation, th Thresholds) (State, Verdict) {
 	if !s.started {
 		s = State{started: true, windowStart: o.Now, windowStall: total, lastLocal: o.Local, LastKill: s.LastKill}
 	}
+	if s.restartFrom {
+		// The last kill was confirmed: windows count from now, the
+		// victim's dying stall not in them.
+		s.windowStart, s.windowStall, s.triggered, s.restartFrom = o.Now, total, false, false
+	}
 	v := Verdict{}
 	if o.Triggered {
 		s.triggered = true
 	}
+	s = s.followUnreclaimable(o)
+	v.Unreclaimable, v.Rate = s.unrecl, s.rate
 
 	// Close the window once it has lasted about as long as the PSI window.
 	if elapsed := o.Now.Sub(s.windowStart); elapsed >= th.Window*9/10 && elapsed > 0 {
@@ -150,24 +181,42 @@ func Decide(s State, o Observation, th Thresholds) (State, Verdict) {
 	v.LimitHit = limitHit
 	v.Near = v.Near || limitHit
 
+	v.Need = shed(o, th)
+	v.NextLook = nextLook(s, o.Kubepods, th)
+	predicted := th.OnImminentOOM && s.predicted(o.Kubepods, th)
+	imminent := th.OnImminentOOM && (limitHit || atLimit(o.Kubepods)) && unreclaimableNear(o.Kubepods, th)
+	v.Track = s.Strained > 0 || s.Pressured > 0 || v.Near || predicted || (v.NextLook > 0 && v.NextLook < th.Window)
+	v.EpisodeOver = v.Closed && s.Calm > 0 && !v.Track
+
 	if v.Closed {
 		s.watches = watchThrottled(s.watches, o.Throttled, v)
 	}
 	if v.Closed && th.ReliefStall > 0 && th.Window > 0 {
 		v.Release = s.Calm > 0 && time.Duration(s.Calm)*th.Window >= th.ReleaseAfter
 	}
+	windows := th.Windows
 	if !s.LastKill.IsZero() && o.Now.Sub(s.LastKill) < th.Cooldown {
-		// Pressure is re-checked after the cooldown, from scratch: windows
-		// that still show the last victim dying do not count.
 		v.Cooling = true
-		s.Pressured, v.Pressured = 0, 0
-		return s, v
+		if s.killing || s.freedAt.IsZero() {
+			// The last kill has not freed its memory yet (or never
+			// confirmed it did): nothing is decided on figures that still
+			// show the victim.
+			s.Pressured, v.Pressured = 0, 0
+			return s, v
+		}
+		// The cooldown lets PSI averages settle; it never hands an
+		// episode to the kernel. Since the last kill freed its memory,
+		// one pressured window near the limit is pressure still
+		// sustained, and an imminent or predicted OOM is acted on at once.
+		windows = 1
 	}
 	switch {
-	case v.Near && s.Pressured >= th.Windows:
+	case v.Near && s.Pressured >= windows:
 		v.Kill, v.Reason = true, ReasonPressure
-	case th.OnImminentOOM && limitHit && unreclaimableNear(o.Kubepods, th):
+	case imminent:
 		v.Kill, v.Reason = true, ReasonImminentOOM
+	case predicted:
+		v.Kill, v.Reason = true, ReasonPredicted
 	case leaking(s.watches, th.Windows) != "":
 		v.Kill, v.Reason, v.Victim = true, ReasonThrottled, leaking(s.watches, th.Windows)
 	case v.Closed && th.ReliefStall > 0 && s.Strained > 0:
@@ -189,9 +238,15 @@ func next(n int, on bool) int {
 type ActionKind int
 
 const (
-	// ActKill: a kill, or in dry-run a kill that would have happened. The
-	// cooldown starts and pressure must build up again before the next one.
+	// ActKill: a kill was started, or in dry-run a kill that would have
+	// happened (in dry-run no ActKillDone follows). The cooldown starts and
+	// pressure must build up again before the next one.
 	ActKill ActionKind = iota
+	// ActKillDone: the kill started with ActKill reported. Confirmed (its
+	// cgroup emptied, its memory freed): the decision looks again at
+	// once, with one window enough (see Decide). Not Killed (nothing was
+	// signalled): the cooldown is lifted.
+	ActKillDone
 	// ActThrottle: a pod was throttled. The next throttle needs
 	// ThrottleAfter more strained windows.
 	ActThrottle
@@ -202,6 +257,8 @@ type Action struct {
 	Kind ActionKind
 	At   time.Time
 	Pod  string // the pod's cgroup path
+
+	Killed, Confirmed bool // ActKillDone: something was signalled; it all died
 }
 
 // Record folds an action into the state: the one call that tells the
@@ -209,13 +266,22 @@ type Action struct {
 func Record(s State, a Action) State {
 	switch a.Kind {
 	case ActKill:
-		s.LastKill = a.At
+		s.LastKill, s.killing, s.freedAt = a.At, true, time.Time{}
 		s.Pressured = 0
 		s.windowStart, s.triggered = a.At, false
 		if _, ok := s.watches[a.Pod]; ok {
 			w := maps.Clone(s.watches)
 			delete(w, a.Pod)
 			s.watches = w
+		}
+	case ActKillDone:
+		s.killing = false
+		switch {
+		case !a.Killed:
+			s.LastKill = time.Time{}
+		case a.Confirmed:
+			s.freedAt, s.restartFrom, s.Pressured = a.At, true, 0
+			s.rising = 0 // the victim's growth is over
 		}
 	case ActThrottle:
 		s.Strained = 0
@@ -256,6 +322,87 @@ func unreclaimableNear(g cgroupv2.Group, th Thresholds) bool {
 		return false
 	}
 	return float64(g.Stat.Anon+g.Stat.Shmem) >= th.NearLimit*float64(g.Max)
+}
+
+// Margin is how far under kubepods' memory.max the prediction aims to act,
+// the way Tencent TKE's OOM-Guard keeps a margin under each limit: 2 % of
+// the limit, clamped to 1 to 50 MiB.
+func Margin(limit uint64) uint64 {
+	return min(max(limit/50, 1<<20), 50<<20)
+}
+
+// atLimit says whether kubepods' usage is within the margin of its limit.
+func atLimit(g cgroupv2.Group) bool {
+	return g.Max != cgroupv2.Unlimited && g.Max > 0 && g.Current+Margin(g.Max) >= g.Max
+}
+
+// minRateSpan is the shortest time between two looks that measures a rate:
+// looks closer than that (two events at once) would make noise of it.
+const minRateSpan = 50 * time.Millisecond
+
+// followUnreclaimable measures how fast kubepods' unreclaimable memory
+// grows, from one look to the next.
+func (s State) followUnreclaimable(o Observation) State {
+	u := o.Kubepods.Stat.Anon + o.Kubepods.Stat.Shmem
+	if s.unreclAt.IsZero() {
+		s.unrecl, s.unreclAt = u, o.Now
+		return s
+	}
+	d := o.Now.Sub(s.unreclAt)
+	if d < minRateSpan {
+		return s
+	}
+	s.rate = (float64(u) - float64(s.unrecl)) / d.Seconds()
+	s.rising = next(s.rising, s.rate >= GrowingRate)
+	s.unrecl, s.unreclAt = u, o.Now
+	return s
+}
+
+// predicted says whether kubepods' unreclaimable memory, growing for two
+// looks in a row, would reach the margin under the limit within one
+// window: PSI warns only when there is something to reclaim, and without
+// page cache it stays at zero until the kernel OOM killer acts. A full
+// but steady node is not an emergency.
+func (s State) predicted(g cgroupv2.Group, th Thresholds) bool {
+	if g.Max == cgroupv2.Unlimited || g.Max == 0 || s.rising < 2 {
+		return false
+	}
+	return float64(s.unrecl)+s.rate*th.Window.Seconds() >= float64(g.Max-min(Margin(g.Max), g.Max))
+}
+
+// AssumedGrowth is how fast unreclaimable memory is assumed to be able to
+// grow when no growth has been measured: 64 MiB a second. It sets how
+// often the daemon looks at kubepods without an event (NextLook).
+const AssumedGrowth = 64 << 20
+
+// nextLook is how soon to look again without an event, so that memory
+// growing at twice the measured rate (or at AssumedGrowth) is seen before
+// it reaches the margin: at least a tenth of a window, 0 when kubepods has
+// no limit.
+func nextLook(s State, g cgroupv2.Group, th Thresholds) time.Duration {
+	if g.Max == cgroupv2.Unlimited || g.Max == 0 {
+		return 0
+	}
+	floor := max(th.Window/10, minRateSpan)
+	target := g.Max - min(Margin(g.Max), g.Max)
+	u := g.Stat.Anon + g.Stat.Shmem // now, even when too close to the last look to measure a rate
+	if u >= target {
+		return floor
+	}
+	rate := max(2*s.rate, AssumedGrowth)
+	return max(time.Duration(float64(target-u)/rate*float64(time.Second)), floor)
+}
+
+// shed is the working set kubepods must shed to get back under the
+// near-limit line, or, without a kubepods limit, what the host lacks to
+// reach the floor of MemAvailable.
+func shed(o Observation, th Thresholds) uint64 {
+	g := o.Kubepods
+	if g.Max != cgroupv2.Unlimited && g.Max > 0 {
+		line := uint64(th.NearLimit * float64(g.Max))
+		return g.WorkingSet - min(line, g.WorkingSet)
+	}
+	return th.HostFloor - min(o.Host.MemAvailable, th.HostFloor)
 }
 
 func stallTotal(g cgroupv2.Group, k psi.Kind) time.Duration {

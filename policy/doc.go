@@ -3,18 +3,24 @@
 // table-tested:
 //
 //   - request.go infers a pod's memory request from what its cgroups show.
-//   - protect.go says which pods are never killed, and why.
-//   - rank.go orders the candidates (BestEffort, then Burstable, then
-//     Guaranteed; within a class by usage above request, then working set;
-//     candidates too small to help come last), says how far the daemon
-//     must read candidates (ReadOrder, Settled) and what a kill targets
-//     in each mode (KillTarget).
+//   - protect.go says which pods are never killed, and why, and which
+//     processes a kill spares (those at -1000).
+//   - rank.go orders the candidates as the kubelet's eviction does (pods
+//     over their request first), with the episode on top: a pod whose kill
+//     can end the episode first, then a pod that grows; Victims chooses the
+//     pod (or the fewest pods) to kill, never a bystander, and says why
+//     when no one; KillTarget is what a kill targets in each mode.
+//   - growth.go follows each pod's unreclaimable memory across an episode:
+//     the grower is the cause.
 //   - decide.go is the decision: sustained pressure with memory near the
-//     limit, a kernel OOM about to happen, or a throttled pod that keeps
+//     limit, a kernel OOM about to happen, unreclaimable memory predicted
+//     to reach the limit within a window, or a throttled pod that keeps
 //     pushing against its throttle (from the high counters in the
-//     Observation); and which relief step is due each window. Record folds
-//     back what was done on a verdict. nearLimit is the one rule for "near
-//     the limit".
+//     Observation); which relief step is due each window; when to look
+//     again without an event. Record folds back what was done on a
+//     verdict, a kill's outcome included (the cooldown never hands an
+//     episode to the kernel). nearLimit is the one rule for "near the
+//     limit".
 //   - relief.go plans the relief ladder's steps: whom to reclaim from and
 //     how much, which pod to throttle and to what value and ceiling, and
 //     how far each throttle is released.

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -93,13 +92,13 @@ func TestProtection(t *testing.T) {
 		{"critical in besteffort slice", pod("crit", cgroupv2.BestEffort, GiB, -997), nil, true},
 		{"critical in burstable slice", pod("crit", cgroupv2.Burstable, GiB, 500, -997), nil, true},
 		{"guaranteed at -997 is normal", pod("g", cgroupv2.Guaranteed, GiB, -997), nil, false},
-		{"-1000 protects even guaranteed", pod("g", cgroupv2.Guaranteed, GiB, -1000), nil, true},
+		{"-1000 is a process's own: it spares the process, not the pod", pod("g", cgroupv2.Guaranteed, GiB, -1000), nil, false},
 		{"sandbox -998 does not protect", pod("s", cgroupv2.BestEffort, GiB), nil, false},
 		{"conmon -1000 does not protect", conmon, nil, false},
-		{"process outside containers counts", loose, nil, true},
-		{"nested -1000 in a container protects", nested, nil, true},
+		{"-1000 outside containers spares the process only", loose, nil, false},
+		{"nested -1000 in a container spares the process only", nested, nil, false},
 		{"nested critical outside containers protects", nestedCritical, nil, true},
-		{"-1000 below a sandbox's pause protects", underSandbox, nil, true},
+		{"-1000 below a sandbox's pause spares the process only", underSandbox, nil, false},
 		{"conmon's subtree does not protect", conmonNested, nil, false},
 		{"nested -997 in a guaranteed pod is normal", pod("g", cgroupv2.Guaranteed, GiB, -997, -997), nil, false},
 		{"glob match", pod("be", cgroupv2.BestEffort, GiB, 1000), []string{"/kubepods.slice/b*"}, true},
@@ -112,67 +111,6 @@ func TestProtection(t *testing.T) {
 				t.Errorf("Protection = %q, want protected=%v", why, tt.protected)
 			}
 		})
-	}
-}
-
-func TestRank(t *testing.T) {
-	cfg := RankConfig{MemTotal: memTotal, MinVictim: 64 * MiB}
-	g := pod("guaranteed", cgroupv2.Guaranteed, 3*GiB, -997)
-	g.Max = 3 * GiB
-	tests := []struct {
-		name string
-		pods []cgroupv2.Pod
-		want []string // paths' pod names in rank order, protected last
-	}{
-		{"qos order beats size", []cgroupv2.Pod{
-			g,
-			pod("burstable", cgroupv2.Burstable, 2*GiB, 999),
-			pod("besteffort", cgroupv2.BestEffort, 100*MiB, 1000),
-		}, []string{"besteffort", "burstable", "guaranteed"}},
-		{"above request before working set", []cgroupv2.Pod{
-			pod("big-but-within", cgroupv2.Burstable, 1600*MiB, 900), // request ≈ 1.6 GiB
-			pod("small-but-over", cgroupv2.Burstable, 1000*MiB, 970), // request ≈ 0.5 GiB
-		}, []string{"small-but-over", "big-but-within"}},
-		{"working set breaks ties", []cgroupv2.Pod{
-			pod("be-small", cgroupv2.BestEffort, 200*MiB, 1000),
-			pod("be-big", cgroupv2.BestEffort, 900*MiB, 1000),
-		}, []string{"be-big", "be-small"}},
-		{"too small comes last, after guaranteed", []cgroupv2.Pod{
-			pod("tiny", cgroupv2.BestEffort, 10*MiB, 1000),
-			g,
-		}, []string{"guaranteed", "tiny"}},
-		{"protected never ranked", []cgroupv2.Pod{
-			pod("critical", cgroupv2.BestEffort, 4*GiB, -997),
-			pod("leaker", cgroupv2.BestEffort, 300*MiB, 1000),
-		}, []string{"leaker", "critical"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := Rank(tt.pods, cfg)
-			var names []string
-			for _, c := range got {
-				names = append(names, c.Pod.UID)
-			}
-			if fmt.Sprint(names) != fmt.Sprint(tt.want) {
-				t.Fatalf("order = %v, want %v", names, tt.want)
-			}
-			for i, c := range got {
-				want := i + 1
-				if c.Protected != "" {
-					want = 0
-				}
-				if c.Rank != want {
-					t.Errorf("%s rank = %d, want %d", c.Pod.UID, c.Rank, want)
-				}
-			}
-		})
-	}
-}
-
-func TestVictimNoneWhenAllProtected(t *testing.T) {
-	got := Rank([]cgroupv2.Pod{pod("critical", cgroupv2.BestEffort, GiB, -997)}, RankConfig{MemTotal: memTotal})
-	if v, ok := Victim(got); ok {
-		t.Fatalf("Victim = %s, want none", v.Pod.UID)
 	}
 }
 
@@ -201,7 +139,10 @@ type step struct {
 	stall     time.Duration // full stall accumulated since start
 	triggered bool
 	ws        uint64 // kubepods working set (memory.max is 1 GiB)
+	cur       uint64 // kubepods memory.current
 	anon      uint64
+	shmem     uint64
+	report    string            // before this look, the last kill reports: "confirmed", "unconfirmed" or "nothing"
 	max, oom  uint64            // kubepods memory.events.local counters
 	high      map[string]uint64 // throttled pods' high counters, by path
 	wantKill  Reason            // "" for no kill
@@ -217,7 +158,11 @@ func run(t *testing.T, th Thresholds, steps []step) {
 		o := Observation{Now: start.Add(st.at), Triggered: st.triggered}
 		o.Kubepods.Max = GiB
 		o.Kubepods.WorkingSet = st.ws
-		o.Kubepods.Stat.Anon = st.anon
+		o.Kubepods.Stat.Anon, o.Kubepods.Stat.Shmem = st.anon, st.shmem
+		o.Kubepods.Current = st.cur
+		if st.report != "" {
+			s = Record(s, Action{Kind: ActKillDone, At: o.Now, Killed: st.report != "nothing", Confirmed: st.report == "confirmed"})
+		}
 		o.Kubepods.Pressure.Full.Total = st.stall
 		o.Local = cgroupv2.MemoryEvents{Max: st.max, OOM: st.oom}
 		o.Host = cgroupv2.Meminfo{MemTotal: memTotal, MemAvailable: 8 * GiB}
@@ -315,6 +260,75 @@ func TestDecide(t *testing.T) {
 			{at: 11000 * ms, stall: 3300 * ms, ws: near},
 			{at: 12000 * ms, stall: 3600 * ms, ws: near},
 			{at: 13000 * ms, stall: 3900 * ms, ws: near, wantKill: ReasonPressure},
+		}},
+		{"after a confirmed kill, the cooldown does not hold an imminent OOM", th, []step{
+			{at: 0, ws: near},
+			{at: 1000 * ms, stall: 300 * ms, ws: near},
+			{at: 2000 * ms, stall: 600 * ms, ws: near, wantKill: ReasonPressure},
+			{at: 2500 * ms, stall: 700 * ms, ws: near, anon: 950 * MiB, max: 5},              // the victim is dying: held
+			{at: 3000 * ms, stall: 800 * ms, ws: near, anon: 950 * MiB, report: "confirmed"}, // freed, still at the limit
+			{at: 3050 * ms, stall: 800 * ms, ws: near, anon: 950 * MiB, max: 6, wantKill: ReasonImminentOOM},
+		}},
+		{"after a confirmed kill, at the limit by memory.current alone, unreclaimable near it", th, []step{
+			{at: 0, ws: near},
+			{at: 1000 * ms, stall: 300 * ms, ws: near},
+			{at: 2000 * ms, stall: 600 * ms, ws: near, wantKill: ReasonPressure},
+			{at: 3000 * ms, stall: 700 * ms, ws: near, cur: 1020 * MiB, anon: 700 * MiB, shmem: 250 * MiB, report: "confirmed", wantKill: ReasonImminentOOM},
+		}},
+		{"after a confirmed kill, one pressured window near the limit is enough", th, []step{
+			{at: 0, ws: near},
+			{at: 1000 * ms, stall: 300 * ms, ws: near},
+			{at: 2000 * ms, stall: 600 * ms, ws: near, wantKill: ReasonPressure},
+			{at: 2800 * ms, stall: 900 * ms, ws: near, report: "confirmed"}, // the window restarts here
+			{at: 3800 * ms, stall: 1200 * ms, ws: near, wantKill: ReasonPressure},
+		}},
+		{"after a confirmed kill, calm windows far from the limit: nothing", th, []step{
+			{at: 0, ws: near},
+			{at: 1000 * ms, stall: 300 * ms, ws: near},
+			{at: 2000 * ms, stall: 600 * ms, ws: near, wantKill: ReasonPressure},
+			{at: 2800 * ms, stall: 900 * ms, ws: far, report: "confirmed"},
+			{at: 3800 * ms, stall: 1200 * ms, ws: far}, // pressure, but far: the victim's page cache refaulting
+			{at: 4800 * ms, stall: 1210 * ms, ws: far},
+		}},
+		{"an unconfirmed kill keeps the whole cooldown", th, []step{
+			{at: 0, ws: near},
+			{at: 1000 * ms, stall: 300 * ms, ws: near},
+			{at: 2000 * ms, stall: 600 * ms, ws: near, wantKill: ReasonPressure},
+			{at: 7000 * ms, stall: 900 * ms, ws: near, anon: 950 * MiB, report: "unconfirmed"},
+			{at: 7050 * ms, stall: 900 * ms, ws: near, anon: 950 * MiB, max: 6},
+			{at: 8050 * ms, stall: 1200 * ms, ws: near, anon: 950 * MiB},
+		}},
+		{"a kill that signalled nothing lifts the cooldown", th, []step{
+			{at: 0, ws: near},
+			{at: 1000 * ms, stall: 300 * ms, ws: near},
+			{at: 2000 * ms, stall: 600 * ms, ws: near, wantKill: ReasonPressure},
+			{at: 2100 * ms, stall: 600 * ms, ws: near, anon: 950 * MiB, max: 6, report: "nothing", wantKill: ReasonImminentOOM},
+		}},
+		{"unreclaimable memory growing fast to the margin: predicted, before the limit", th, []step{
+			{at: 0, ws: 600 * MiB, anon: 600 * MiB},
+			{at: 500 * ms, ws: 700 * MiB, anon: 700 * MiB},                             // 200 MiB/s, once
+			{at: 1000 * ms, ws: 810 * MiB, anon: 810 * MiB, wantKill: ReasonPredicted}, // twice: +220 MiB in a window passes 1 GiB - 20 MiB
+		}},
+		{"growing, but a window's growth stays under the margin: not yet", th, []step{
+			{at: 0, ws: 600 * MiB, anon: 600 * MiB},
+			{at: 1000 * ms, ws: 650 * MiB, anon: 650 * MiB},
+			{at: 2000 * ms, ws: 700 * MiB, anon: 700 * MiB},
+			{at: 3000 * ms, ws: 750 * MiB, anon: 750 * MiB},
+		}},
+		{"a full but steady node is not an emergency", th, []step{
+			{at: 0, ws: 1000 * MiB, anon: 1000 * MiB},
+			{at: 1000 * ms, ws: 1000 * MiB, anon: 1000 * MiB},
+			{at: 2000 * ms, ws: 1000 * MiB, anon: 1000 * MiB},
+		}},
+		{"one jump is not a trend", th, []step{
+			{at: 0, ws: 500 * MiB, anon: 500 * MiB},
+			{at: 1000 * ms, ws: 900 * MiB, anon: 900 * MiB},
+			{at: 2000 * ms, ws: 900 * MiB, anon: 900 * MiB},
+		}},
+		{"shared memory counts as unreclaimable", th, []step{
+			{at: 0, ws: 600 * MiB, shmem: 600 * MiB},
+			{at: 500 * ms, ws: 700 * MiB, shmem: 700 * MiB},
+			{at: 1000 * ms, ws: 810 * MiB, shmem: 810 * MiB, wantKill: ReasonPredicted},
 		}},
 		{"limit hit with unreclaimable memory near it: imminent OOM", th, []step{
 			{at: 0, ws: near, anon: 950 * MiB},
@@ -428,6 +442,55 @@ func TestDecideHostFloorWithoutKubepodsLimit(t *testing.T) {
 		}
 		if v.Kill != tc.kill {
 			t.Errorf("MemAvailable %d MiB: kill=%v, want %v (%+v)", tc.avail/MiB, v.Kill, tc.kill, v)
+		}
+	}
+}
+
+func TestMargin(t *testing.T) {
+	for _, tc := range []struct{ limit, want uint64 }{
+		{10 * MiB, MiB},      // 2 % is 200 KiB: at least 1 MiB
+		{GiB, GiB / 50},      // 20.5 MiB
+		{64 * GiB, 50 * MiB}, // 2 % is 1.3 GiB: at most 50 MiB
+	} {
+		if got := Margin(tc.limit); got != tc.want {
+			t.Errorf("Margin(%d MiB) = %d, want %d", tc.limit/MiB, got, tc.want)
+		}
+	}
+}
+
+// NextLook: how soon to look again without an event, so that growth at
+// twice the measured rate, or AssumedGrowth, is seen before the margin.
+func TestNextLook(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	look := func(unrecl []uint64, max uint64) time.Duration {
+		var s State
+		var v Verdict
+		for i, u := range unrecl {
+			o := Observation{Now: start.Add(time.Duration(i) * time.Second)}
+			o.Kubepods.Max, o.Kubepods.Stat.Anon = max, u
+			o.Host = cgroupv2.Meminfo{MemTotal: memTotal, MemAvailable: 8 * GiB}
+			s, v = Decide(s, o, th)
+		}
+		return v.NextLook
+	}
+	limit := uint64(GiB)
+	target := limit - Margin(limit)
+	tests := []struct {
+		name   string
+		unrecl []uint64
+		max    uint64
+		want   time.Duration
+	}{
+		{"no kubepods limit: none", []uint64{GiB}, cgroupv2.Unlimited, 0},
+		{"steady: the headroom at AssumedGrowth", []uint64{200 * MiB, 200 * MiB},
+			limit, time.Duration(float64(target-200*MiB) / AssumedGrowth * float64(time.Second))},
+		{"growing at 50 MiB/s: the headroom at 100 MiB/s", []uint64{500 * MiB, 550 * MiB},
+			limit, time.Duration(float64(target-550*MiB) / (100 * MiB) * float64(time.Second))},
+		{"past the margin: every tenth of a window", []uint64{1020 * MiB}, limit, 100 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		if got := look(tt.unrecl, tt.max); got.Round(time.Millisecond) != tt.want.Round(time.Millisecond) {
+			t.Errorf("%s: NextLook = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }

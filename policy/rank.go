@@ -2,7 +2,9 @@ package policy
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
+	"time"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 )
@@ -10,8 +12,22 @@ import (
 // RankConfig holds what ranking needs besides the pods.
 type RankConfig struct {
 	MemTotal  uint64   // node memory, to invert the Burstable oom_score_adj formula
-	MinVictim uint64   // pods with a smaller working set rank last
+	MinVictim uint64   // a pod whose kill frees less never ends an episode on its own
 	Protect   []string // cgroup globs never killed
+}
+
+// Episode is what ranking knows of the episode in progress. The zero
+// Episode is a calm node: nothing to shed, nobody growing.
+type Episode struct {
+	// Need is the working set kubepods must shed to get back under the
+	// near-limit line (Verdict.Need).
+	Need uint64
+	// Rates is each pod's growth in bytes a second over the episode, by
+	// cgroup path (Growth.Rates).
+	Rates map[string]float64
+	// Horizon is how long the room a kill makes must last to end the
+	// episode: the room is gone sooner if the pods left keep growing.
+	Horizon time.Duration
 }
 
 // Candidate is a pod with what the ranking made of it.
@@ -19,10 +35,18 @@ type Candidate struct {
 	Pod           *cgroupv2.Pod // points into the slice given to Rank
 	Request       uint64
 	RequestSource RequestSource
-	Protected     string // why it is never killed; "" if it may be
-	Small         bool   // too small to relieve pressure
-	Rank          int    // 1 is the next victim; 0 for a protected pod
+	Protected     string  // why it is never killed; "" if it may be
+	Spared        []int   // processes a kill must not signal (see Spared); nil: the whole pod goes
+	Frees         uint64  // working set its kill frees: the pod's, less what spared processes hold; 0 with no process to kill
+	Growth        float64 // bytes a second over the episode
+	Growing       bool    // Growth is at least GrowingRate
+	CanEnd        bool    // its kill alone frees what the episode needs (see Rank)
+	Rank          int     // 1 is the next victim; 0 for a protected pod
 }
+
+// OverRequest says whether the pod uses more than its memory request: the
+// kubelet evicts such pods first.
+func (c Candidate) OverRequest() bool { return c.Pod.WorkingSet > c.Request }
 
 // AboveRequest is the working set beyond the memory request.
 func (c Candidate) AboveRequest() uint64 {
@@ -32,22 +56,49 @@ func (c Candidate) AboveRequest() uint64 {
 	return c.Pod.WorkingSet - c.Request
 }
 
-// Rank orders pods as victims: killable ones first, by class (BestEffort,
-// Burstable, Guaranteed), then by working set above request, then by working
-// set, with those too small to help after all others; protected pods come
-// last with rank 0. Ties break on the cgroup path, so the order is stable.
-func Rank(pods []cgroupv2.Pod, cfg RankConfig) []Candidate {
+// Rank orders pods as victims, the way the kubelet's node-pressure
+// eviction does (rankMemoryPressure), with what kube-oomd sees of the
+// episode on top:
+//  1. pods whose working set exceeds their request (BestEffort and
+//     Burstable alike) before those within it (Guaranteed pods, and
+//     Burstable pods within their request);
+//  2. then pods whose kill alone frees what the episode needs (CanEnd);
+//  3. then pods that grow during the episode (the cause of the pressure);
+//  4. then the largest usage over request, a grower's counted with what it
+//     grows over the horizon;
+//  5. then the larger working set, then the cgroup path.
+//
+// Protected pods come last with rank 0. The kubelet's next key, priority,
+// is not visible on the node; node-critical pods are, and are protected.
+// A pod CanEnd when what its kill frees covers the need plus what every
+// other pod grows over the horizon, and is at least MinVictim.
+func Rank(pods []cgroupv2.Pod, cfg RankConfig, e Episode) []Candidate {
 	cs := make([]Candidate, len(pods))
+	var growth float64 // all pods' growth, shrinking ones not counted
 	for i := range pods {
 		p := &pods[i]
 		req, src := InferRequest(*p, cfg.MemTotal)
+		spared, held := Spared(*p)
+		rate := e.Rates[p.Path]
 		cs[i] = Candidate{
 			Pod: p, Request: req, RequestSource: src,
 			Protected: Protection(*p, cfg.Protect),
-			Small:     p.WorkingSet < cfg.MinVictim,
+			Spared:    spared, Frees: p.WorkingSet - min(held, p.WorkingSet),
+			Growth: rate, Growing: rate >= GrowingRate,
 		}
+		if !running(*p) {
+			// Memory with no process left (page cache, tmpfs): a kill
+			// frees none of it, and would find nothing to signal.
+			cs[i].Frees = 0
+		}
+		growth += max(rate, 0)
 	}
-	slices.SortFunc(cs, compareVictims)
+	for i := range cs {
+		others := growth - max(cs[i].Growth, 0)
+		need := float64(e.Need) + others*e.Horizon.Seconds()
+		cs[i].CanEnd = cs[i].Frees >= cfg.MinVictim && float64(cs[i].Frees) >= need
+	}
+	slices.SortFunc(cs, func(a, b Candidate) int { return compareVictims(a, b, e.Horizon) })
 	rank := 1
 	for i := range cs {
 		if cs[i].Protected == "" {
@@ -58,16 +109,41 @@ func Rank(pods []cgroupv2.Pod, cfg RankConfig) []Candidate {
 	return cs
 }
 
+// running says whether a pod has a process besides its sandbox and
+// runtime helpers.
+func running(p cgroupv2.Pod) bool {
+	if len(p.Procs) > 0 {
+		return true
+	}
+	for _, c := range p.Containers {
+		if !c.Helper && !c.Sandbox() && len(c.Procs) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // compareVictims orders a before b when a should be killed first.
-func compareVictims(a, b Candidate) int {
+func compareVictims(a, b Candidate, horizon time.Duration) int {
 	return cmp.Or(
 		cmpBool(a.Protected != "", b.Protected != ""),
-		cmpBool(a.Small, b.Small),
-		cmp.Compare(a.Pod.QoS, b.Pod.QoS),
-		cmp.Compare(b.AboveRequest(), a.AboveRequest()),
+		cmpBool(!a.OverRequest(), !b.OverRequest()),
+		cmpBool(!a.CanEnd, !b.CanEnd),
+		cmpBool(!a.Growing, !b.Growing),
+		cmp.Compare(b.score(horizon), a.score(horizon)),
 		cmp.Compare(b.Pod.WorkingSet, a.Pod.WorkingSet),
 		cmp.Compare(a.Pod.Path, b.Pod.Path),
 	)
+}
+
+// score is the usage over request that ranks pods within their group: a
+// grower's as it will be at the end of the horizon.
+func (c Candidate) score(horizon time.Duration) float64 {
+	s := float64(c.AboveRequest())
+	if c.Growing {
+		s += c.Growth * horizon.Seconds()
+	}
+	return s
 }
 
 // cmpBool orders false before true.
@@ -89,20 +165,67 @@ func Victim(ranked []Candidate) (Candidate, bool) {
 	return Candidate{}, false
 }
 
-// ReadOrder is the order in which a victim's candidates are read, a class
-// at a time: the ranking puts every pod of an earlier class before any of a
-// later one, so reading can stop as soon as Settled says so.
-func ReadOrder() []cgroupv2.QoS {
-	return []cgroupv2.QoS{cgroupv2.BestEffort, cgroupv2.Burstable, cgroupv2.Guaranteed}
+// WhyAllProtected is Victims' reason when no pod may be killed at all.
+const WhyAllProtected = "every pod is protected"
+
+// Victims chooses whom a kill verdict kills, from a ranking made with the
+// same Episode: the first killable pod that can end the episode alone;
+// when none can, the fewest that can together, taken in rank order without
+// a pause between them. It never turns on a bystander:
+//   - while a killable pod exceeds its request by MinVictim or more, no
+//     pod within its request is chosen (a Guaranteed pod is never killed
+//     to make room for a pod using more than its request);
+//   - a pod that frees less than MinVictim is never chosen;
+//   - if nothing kube-oomd may kill can end the episode, it chooses no
+//     one and says why: the episode is left to the kernel.
+func Victims(ranked []Candidate, e Episode, cfg RankConfig) ([]Candidate, string) {
+	var eligible []Candidate
+	overRequest := false
+	for _, c := range ranked {
+		if c.Protected == "" && c.AboveRequest() >= max(cfg.MinVictim, 1) {
+			overRequest = true
+		}
+	}
+	for _, c := range ranked {
+		if c.Protected == "" && (c.OverRequest() || !overRequest) {
+			eligible = append(eligible, c)
+		}
+	}
+	if len(eligible) == 0 {
+		return nil, WhyAllProtected
+	}
+	if i := slices.IndexFunc(eligible, func(c Candidate) bool { return c.CanEnd }); i >= 0 {
+		return []Candidate{eligible[i]}, ""
+	}
+	// No single pod: the fewest that free enough together, in rank order.
+	var growth float64
+	for _, c := range ranked {
+		growth += max(c.Growth, 0)
+	}
+	left := growth // what the pods not chosen go on growing
+	var set []Candidate
+	var frees float64
+	for _, c := range eligible {
+		if c.Frees < cfg.MinVictim {
+			continue
+		}
+		set = append(set, c)
+		frees += float64(c.Frees)
+		left -= max(c.Growth, 0)
+		if frees >= float64(e.Need)+left*e.Horizon.Seconds() {
+			return set, ""
+		}
+	}
+	why := "the pods that may be killed cannot free what kubepods must shed"
+	if overRequest {
+		why = "the pods over their request cannot free what kubepods must shed, and pods within their request are not killed for them"
+	}
+	return nil, fmt.Sprintf("%s: together they would free %s; kubepods must shed %s to get under the near-limit line, and its pods grow %s a second",
+		why, mib(uint64(frees)), mib(e.Need), mib(uint64(growth)))
 }
 
-// Settled says whether the ranking of the classes read so far already has
-// its victim: a killable candidate big enough to help. Pods of classes not
-// read yet could not rank before it.
-func Settled(ranked []Candidate) bool {
-	v, ok := Victim(ranked)
-	return ok && !v.Small
-}
+// mib formats bytes for a reason text.
+func mib(b uint64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 
 // Target is the cgroup a kill goes to.
 type Target struct {
@@ -143,4 +266,11 @@ func LargestContainer(p cgroupv2.Pod) (cgroupv2.Container, bool) {
 		}
 	}
 	return best, found
+}
+
+// EpisodeOf is the Episode a verdict ranks in: what kubepods must shed,
+// each pod's growth, and the cooldown as the horizon (the room a kill
+// makes must last that long).
+func EpisodeOf(v Verdict, g Growth, th Thresholds) Episode {
+	return Episode{Need: v.Need, Rates: g.Rates(), Horizon: th.Cooldown}
 }

@@ -35,20 +35,26 @@ type ReclaimOrder struct {
 
 // PlanReclaim chooses whom to reclaim from: relief candidates in rank
 // order, each only if its memory.stat shows at least a chunk of page cache
-// (anonymous memory cannot go without swap).
+// that reclaim can take: file less shmem (memory.stat counts shared
+// memory and tmpfs in file, but like anonymous memory it cannot go
+// without swap).
 func PlanReclaim(ranked []Candidate, th Thresholds) ReclaimPlan {
 	p := ReclaimPlan{Chunk: th.ReclaimChunk, Budget: th.ReclaimMax}
 	if p.Chunk == 0 {
 		return ReclaimPlan{}
 	}
 	for _, c := range ReliefCandidates(ranked) {
-		if c.Pod.Stat.File < p.Chunk {
+		cache := reclaimable(c.Pod.Stat)
+		if cache < p.Chunk {
 			continue
 		}
-		p.Orders = append(p.Orders, ReclaimOrder{Pod: c.Pod, Max: min(c.Pod.Stat.File, p.Budget)})
+		p.Orders = append(p.Orders, ReclaimOrder{Pod: c.Pod, Max: min(cache, p.Budget)})
 	}
 	return p
 }
+
+// reclaimable is the page cache reclaim can take from a cgroup.
+func reclaimable(s cgroupv2.MemoryStat) uint64 { return s.File - min(s.Shmem, s.File) }
 
 // ThrottlePlan is one pod to throttle.
 type ThrottlePlan struct {
@@ -58,9 +64,9 @@ type ThrottlePlan struct {
 	Ceiling  uint64 // where release ends and Original comes back
 }
 
-// PlanThrottle chooses the pod to throttle: the first relief candidate, by
-// usage (memory.current: a throttle squeezes page cache too, so a pod
-// streaming through the cache is a fitting target), that is at least
+// PlanThrottle chooses the pod to throttle: the first relief candidate
+// that grows during the episode (Candidate.Growing: a pod standing still
+// is never throttled), by usage (memory.current), that is at least
 // MinVictim large and whose memory.high (highs, by path) is not already
 // below the throttle. One pod at a time: nothing is planned while throttled
 // holds a pod; if pressure stays, the kill rule decides.
@@ -72,7 +78,7 @@ func PlanThrottle(ranked []Candidate, highs map[string]uint64, throttled int, ku
 	slices.SortStableFunc(cs, func(a, b Candidate) int { return cmpDesc(a.Pod.Current, b.Pod.Current) })
 	for _, c := range cs {
 		original, ok := highs[c.Pod.Path]
-		if !ok || c.Pod.Current < th.Rank.MinVictim {
+		if !ok || !c.Growing || c.Pod.Current < th.Rank.MinVictim {
 			continue
 		}
 		value := ThrottleValue(c.Pod.Current, c.Pod.Stat.Anon+c.Pod.Stat.Shmem, th.ThrottleBelow, th.PageSize)

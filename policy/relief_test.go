@@ -14,7 +14,7 @@ func TestReliefCandidatesSkipGuaranteedAndProtected(t *testing.T) {
 		pod("crit", cgroupv2.BestEffort, 2*GiB, -997),
 		pod("be", cgroupv2.BestEffort, GiB, 1000),
 		pod("bu", cgroupv2.Burstable, GiB, 999),
-	}, RankConfig{MemTotal: memTotal})
+	}, RankConfig{MemTotal: memTotal}, Episode{})
 	var got []string
 	for _, c := range ReliefCandidates(ranked) {
 		got = append(got, c.Pod.UID)
@@ -92,7 +92,11 @@ func TestPlanThrottle(t *testing.T) {
 	g := pod("g", cgroupv2.Guaranteed, 2*GiB, -997)
 	g.Current = 2 * GiB
 	tiny := pod("tiny", cgroupv2.BestEffort, MiB, 1000)
-	all := map[string]uint64{be.Path: cgroupv2.Unlimited, bu.Path: cgroupv2.Unlimited, g.Path: cgroupv2.Unlimited, tiny.Path: cgroupv2.Unlimited}
+	still := pod("still", cgroupv2.BestEffort, 3*GiB, 1000) // the largest, but standing still
+	still.Current = 3 * GiB
+	all := map[string]uint64{be.Path: cgroupv2.Unlimited, bu.Path: cgroupv2.Unlimited, g.Path: cgroupv2.Unlimited, tiny.Path: cgroupv2.Unlimited, still.Path: cgroupv2.Unlimited}
+	// Every pod grows, but still.
+	growing := Episode{Rates: map[string]float64{be.Path: 2 * MiB, bu.Path: 2 * MiB, g.Path: 2 * MiB, tiny.Path: 2 * MiB}}
 	tests := []struct {
 		name      string
 		pods      []cgroupv2.Pod
@@ -102,6 +106,7 @@ func TestPlanThrottle(t *testing.T) {
 		value     uint64
 	}{
 		{"the largest relief candidate by usage", []cgroupv2.Pod{be, bu, g, tiny}, all, 0, "bu", 855 * MiB},
+		{"never a pod that did not grow", []cgroupv2.Pod{be, bu, still}, all, 0, "bu", 855 * MiB},
 		{"never a Guaranteed pod", []cgroupv2.Pod{g}, all, 0, "", 0},
 		{"never one too small", []cgroupv2.Pod{tiny}, all, 0, "", 0},
 		{"one at a time", []cgroupv2.Pod{be, bu}, all, 1, "", 0},
@@ -109,7 +114,7 @@ func TestPlanThrottle(t *testing.T) {
 		{"skip a pod whose memory.high could not be read", []cgroupv2.Pod{be, bu}, map[string]uint64{be.Path: cgroupv2.Unlimited}, 0, "be", 475 * MiB},
 	}
 	for _, tt := range tests {
-		p, ok := PlanThrottle(Rank(tt.pods, th.Rank), tt.highs, tt.throttled, kp, host, th)
+		p, ok := PlanThrottle(Rank(tt.pods, th.Rank, growing), tt.highs, tt.throttled, kp, host, th)
 		got := ""
 		if ok {
 			got = p.Pod.UID
@@ -133,7 +138,9 @@ func TestPlanReclaim(t *testing.T) {
 	little.Stat.File = 10 * MiB
 	g := pod("g", cgroupv2.Guaranteed, 300*MiB, -997)
 	g.Stat.File = GiB
-	p := PlanReclaim(Rank([]cgroupv2.Pod{g, little, bu, be}, th.Rank), th)
+	shm := pod("shm", cgroupv2.BestEffort, 900*MiB, 1000) // a memfd: file, but shmem
+	shm.Stat.File, shm.Stat.Shmem = 800*MiB, 790*MiB
+	p := PlanReclaim(Rank([]cgroupv2.Pod{g, little, bu, be, shm}, th.Rank, Episode{}), th)
 	var got []string
 	for _, o := range p.Orders {
 		got = append(got, fmt.Sprintf("%s:%d", o.Pod.UID, o.Max/MiB))
@@ -175,18 +182,5 @@ func TestKillTarget(t *testing.T) {
 	empty := cgroupv2.Pod{Group: cgroupv2.Group{Path: "/k/e"}}
 	if got := KillTarget(Candidate{Pod: &empty}, Thresholds{Container: true}); got.Path != "/k/e" {
 		t.Errorf("container mode, no container: %+v, want the pod", got)
-	}
-}
-
-func TestSettled(t *testing.T) {
-	cfg := RankConfig{MemTotal: memTotal, MinVictim: 64 * MiB}
-	if Settled(Rank([]cgroupv2.Pod{pod("small", cgroupv2.BestEffort, MiB, 1000)}, cfg)) {
-		t.Error("a victim too small to help settles nothing: read the next class")
-	}
-	if !Settled(Rank([]cgroupv2.Pod{pod("big", cgroupv2.BestEffort, GiB, 1000)}, cfg)) {
-		t.Error("a BestEffort victim big enough settles it")
-	}
-	if Settled(Rank([]cgroupv2.Pod{pod("crit", cgroupv2.BestEffort, GiB, -997)}, cfg)) {
-		t.Error("a protected pod settles nothing")
 	}
 }

@@ -174,6 +174,8 @@ func (t *Tree) procs(rel string, adjs []int) {
 	for _, adj := range adjs {
 		t.nextPID++
 		t.WriteProc(fmt.Sprintf("%d/oom_score_adj", t.nextPID), fmt.Sprintf("%d\n", adj))
+		// 1,024 resident pages: what a spared (-1000) process holds.
+		t.WriteProc(fmt.Sprintf("%d/statm", t.nextPID), "4096 1024 512 1 0 2048 0\n")
 		lines = append(lines, fmt.Sprint(t.nextPID))
 	}
 	t.write(rel, "cgroup.procs", strings.Join(lines, "\n")+"\n")
@@ -312,8 +314,10 @@ func Node(tb testing.TB, d cgroupv2.Driver) *Tree {
 	t := New(tb, d)
 	t.AddPod(Pod{UID: "be", QoS: cgroupv2.BestEffort, Current: 300 * mib,
 		Containers: []Container{{Current: 299 * mib, Adj: []int{1000}}}})
+	// Request 2 % of 16 GiB (328 MiB): 172 MiB over it, less than the
+	// BestEffort pod's 300, so the kubelet's order puts be first.
 	t.AddPod(Pod{UID: "bu", QoS: cgroupv2.Burstable, Current: 500 * mib, Max: 2048 * mib,
-		Containers: []Container{{Current: 499 * mib, Adj: []int{990}}}})
+		Containers: []Container{{Current: 499 * mib, Adj: []int{980}}}})
 	t.AddPod(Pod{UID: "gu", QoS: cgroupv2.Guaranteed, Current: 900 * mib, Max: 1024 * mib,
 		Containers: []Container{{Current: 899 * mib, Adj: []int{-997}}}})
 	t.AddPod(Pod{UID: "crit", QoS: cgroupv2.BestEffort, Current: 4096 * mib,

@@ -60,9 +60,10 @@ pod could be read (or there is none), 1 when no pod could be read.
 		e.printUnread(unread)
 		return fmt.Errorf("could read none of the %d pods", len(unread))
 	}
+	// One look has no episode: no growth, nothing to shed.
 	ranked := policy.Rank(snap.Pods, policy.RankConfig{
 		MemTotal: snap.Host.MemTotal, MinVictim: cfg.Memory.MinVictim, Protect: cfg.Kill.Protect,
-	})
+	}, policy.Episode{})
 	out := daemon.PodRows(ranked)
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
@@ -95,9 +96,12 @@ func writePodTable(w io.Writer, rows []daemon.PodRow, prefix string) error {
 		if p.LimitBytes != nil {
 			limit = config.FormatSize(*p.LimitBytes)
 		}
-		if p.Protected {
+		switch {
+		case p.Protected:
 			prot = "yes: " + p.ProtectedReason
-		} else if p.TooSmall {
+		case len(p.SparedPIDs) > 0:
+			prot = fmt.Sprintf("pids %v (oom_score_adj -1000, sandbox)", p.SparedPIDs)
+		case !p.CanEnd:
 			prot = "no (too small)"
 		}
 		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%s\t%s\n", prefix, rank, p.UID, p.QoS,
