@@ -75,6 +75,12 @@ type DecisionStatus struct {
 	Usage            uint64  `json:"usage_bytes"`
 	Limit            uint64  `json:"limit_bytes"`
 	Cooling          bool    `json:"cooling"`
+	// The prediction's figures: kubepods' anonymous plus shared memory, how
+	// fast it grew between the last two looks, and what kubepods must shed
+	// to get back under the near-limit line.
+	Unreclaimable     uint64 `json:"unreclaimable_bytes"`
+	UnreclaimableRate int64  `json:"unreclaimable_bytes_per_second"`
+	Shed              uint64 `json:"shed_bytes"`
 }
 
 // ActionStatus is the action in flight.
@@ -142,6 +148,7 @@ func (d *Daemon) snapshot() Status {
 			PressuredWindows: v.Pressured, WindowsNeeded: d.th.Windows, StrainedWindows: v.Strained,
 			CalmWindows: v.Calm, StallShare: round(v.Stall), NearLimit: v.Near,
 			Usage: v.Usage, Limit: v.Limit, Cooling: v.Cooling,
+			Unreclaimable: v.Unreclaimable, UnreclaimableRate: int64(v.Rate), Shed: v.Need,
 		},
 		Throttles: append([]relief.Throttle{}, d.throttles...),
 		Kills:     append([]KillRecord{}, d.kills...),

@@ -42,6 +42,8 @@ type Candidate struct {
 	Growing       bool    // Growth is at least GrowingRate
 	CanEnd        bool    // its kill alone frees what the episode needs (see Rank)
 	Rank          int     // 1 is the next victim; 0 for a protected pod
+
+	score float64 // usage over request, a grower's at the horizon (Rank's fourth key)
 }
 
 // OverRequest says whether the pod uses more than its memory request: the
@@ -97,8 +99,12 @@ func Rank(pods []cgroupv2.Pod, cfg RankConfig, e Episode) []Candidate {
 		others := growth - max(cs[i].Growth, 0)
 		need := float64(e.Need) + others*e.Horizon.Seconds()
 		cs[i].CanEnd = cs[i].Frees >= cfg.MinVictim && float64(cs[i].Frees) >= need
+		cs[i].score = float64(cs[i].AboveRequest())
+		if cs[i].Growing {
+			cs[i].score += cs[i].Growth * e.Horizon.Seconds()
+		}
 	}
-	slices.SortFunc(cs, func(a, b Candidate) int { return compareVictims(a, b, e.Horizon) })
+	slices.SortFunc(cs, compareVictims)
 	rank := 1
 	for i := range cs {
 		if cs[i].Protected == "" {
@@ -124,26 +130,16 @@ func running(p cgroupv2.Pod) bool {
 }
 
 // compareVictims orders a before b when a should be killed first.
-func compareVictims(a, b Candidate, horizon time.Duration) int {
+func compareVictims(a, b Candidate) int {
 	return cmp.Or(
 		cmpBool(a.Protected != "", b.Protected != ""),
 		cmpBool(!a.OverRequest(), !b.OverRequest()),
 		cmpBool(!a.CanEnd, !b.CanEnd),
 		cmpBool(!a.Growing, !b.Growing),
-		cmp.Compare(b.score(horizon), a.score(horizon)),
+		cmp.Compare(b.score, a.score),
 		cmp.Compare(b.Pod.WorkingSet, a.Pod.WorkingSet),
 		cmp.Compare(a.Pod.Path, b.Pod.Path),
 	)
-}
-
-// score is the usage over request that ranks pods within their group: a
-// grower's as it will be at the end of the horizon.
-func (c Candidate) score(horizon time.Duration) float64 {
-	s := float64(c.AboveRequest())
-	if c.Growing {
-		s += c.Growth * horizon.Seconds()
-	}
-	return s
 }
 
 // cmpBool orders false before true.
