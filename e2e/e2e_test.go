@@ -185,6 +185,11 @@ var checks = map[string]func(*testing.T, *R){
 	"11": checkDeb,
 	"12": checkIdle,
 	"13": checkFaults,
+	"14": checkBystanders,
+	"15": checkShmem,
+	"16": checkGrab,
+	"17": checkTwoLeakers,
+	"18": checkMemoryQoS,
 }
 
 func checkSmoke(t *testing.T, r *R) {

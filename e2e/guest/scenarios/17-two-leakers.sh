@@ -1,0 +1,48 @@
+#!/bin/bash
+# 17 two leakers (issue 9): a BestEffort and a Burstable pod (request 100
+# MiB) start leaking 20 MiB/s each at the same moment, beside the
+# Guaranteed hot-file reader G and an idle Burstable pod B within its
+# request. Run twice in this boot: the kernel alone, then kube-oomd
+# (built-in defaults). The Go side asserts, for kube-oomd, that it killed
+# both leakers, G and B live and were not throttled, and the kernel killed
+# nothing.
+source "$(dirname "$0")/../lib.sh"
+source "$E2E_GUEST/episode.sh"
+daemon_required
+
+HEADROOM_MB=${TWO_HEADROOM_MB:-112}
+make_file "$EP_HOT" "$EP_HOT_MB"
+
+ep_pods() {
+	ep_pod G Guaranteed bystander "$((EP_HOT_MB + 128))M"
+	ep_pod B Burstable bystander
+	ep_pod L1 BestEffort leaker
+	ep_pod L2 Burstable leaker
+}
+
+ep_containers() {
+	local n
+	for n in G B L1 L2; do ep_pause "$n"; done
+	ep_reader
+	ep_fork B B-app "$(burstable_adj $((200 << 20)))" python3 "$WL/hold.py" 100
+	ep_place
+	wait_log B-app ready 90
+	ep_reader_warm
+}
+
+ep_go() {
+	local p=$1 initial
+	initial=$(ep_initial "$HEADROOM_MB" 2)
+	fact "$p.leak_initial_mib" "$initial"
+	# Started together: both processes first, then the waits.
+	container_spawn L1 L1-app 1000 python3 "$WL/leak.py" 2 100 4096 "$initial"
+	container_spawn L2 L2-app "$(burstable_adj $((100 << 20)))" python3 "$WL/leak.py" 2 100 4096 "$initial"
+	container_wait L1-app
+	container_wait L2-app
+	ep_until L1-app
+	ep_until L2-app
+}
+
+ep_run kernel kernel
+ep_run daemon daemon
+result_write
