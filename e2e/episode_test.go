@@ -275,6 +275,11 @@ func kernelRan(t *testing.T, e episodeRun) {
 func episodeChecks(t *testing.T, e episodeRun, strict bool) {
 	r, p := e.r, e.p
 	r.isTrue(p + ".daemon_survived")
+	// It stops on SIGTERM (systemctl stop, bounded at 60 s): one that does
+	// not would go on acting in the scenario's next run.
+	if st := r.str(p + ".daemon_state_after_stop"); st != "inactive" && st != "failed" {
+		t.Errorf("%s: kube-oomd was still %q %.0f s after systemctl stop (then SIGKILLed)", p, st, r.num(p+".daemon_stop_s"))
+	}
 	var leakers, bystanders int
 	for _, pod := range e.pods() {
 		switch e.role(pod) {

@@ -22,7 +22,8 @@
 # memory.high, the processes of the cgroups a scenario names), before and
 # after (oom_kill of kubepods and of every pod), kubepods_oom_kill_delta,
 # g_full_stall_us (pod G's memory.pressure full, over the episode), alive.*
-# and pod_alive.*, and for kube-oomd its journal and daemon_survived. The
+# and pod_alive.*, and for kube-oomd its journal, daemon_survived,
+# daemon_stop_s and daemon_state_after_stop (SIGKILLed if not stopped). The
 # config of a kube-oomd run is the built-in one (EP_LOG_LEVEL=debug sets
 # log.level: the journal of a debug run is long and slow to extract).
 
@@ -214,6 +215,20 @@ ep_run() {
 		cp "$WORK/$n.log" "$E2E_RESULTS/$SCENARIO.$p.$n.log" 2>/dev/null
 	done
 	if declare -F ep_end >/dev/null; then ep_end "$p"; fi
-	[ "$mode" = daemon ] && daemon_stop "$p"
+	if [ "$mode" = daemon ]; then
+		local t0 st
+		t0=$(now)
+		daemon_stop "$p"
+		# A kube-oomd still stopping would act in the next run.
+		st=$(systemctl show -p ActiveState --value kube-oomd)
+		fact "$p.daemon_stop_s" "$(calc "$(now) - $t0")"
+		fact "$p.daemon_state_after_stop" "$st"
+		if [ "$st" != inactive ] && [ "$st" != failed ]; then
+			log "kube-oomd is $st after systemctl stop: SIGKILL"
+			systemctl kill -s SIGKILL kube-oomd
+			timeout 30 systemctl stop kube-oomd 2>/dev/null
+			systemctl reset-failed kube-oomd 2>/dev/null
+		fi
+	fi
 	log "=== $p: done"
 }
