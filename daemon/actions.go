@@ -15,6 +15,9 @@ import (
 type job struct {
 	name string // for status: "kill", "relief", "lift"
 	run  func(ctx context.Context) (report func())
+	// interruptible: a kill that falls due ends the job's context (see
+	// actions.interrupt); the job stops where it is and reports.
+	interruptible bool
 }
 
 // actions runs jobs one at a time on a worker goroutine. Its queue and
@@ -26,6 +29,9 @@ type actions struct {
 	queue   []job
 	running *ActionStatus
 	wg      sync.WaitGroup
+
+	mu     sync.Mutex
+	cancel context.CancelFunc // ends the interruptible job in flight; nil if none
 }
 
 func newActions() *actions {
@@ -36,7 +42,18 @@ func newActions() *actions {
 func (a *actions) start(ctx context.Context) {
 	a.wg.Go(func() {
 		for j := range a.jobs {
-			a.reports <- j.run(ctx)
+			jctx, cancel := context.WithCancel(ctx)
+			if j.interruptible {
+				a.mu.Lock()
+				a.cancel = cancel
+				a.mu.Unlock()
+			}
+			report := j.run(jctx)
+			a.mu.Lock()
+			a.cancel = nil
+			a.mu.Unlock()
+			cancel()
+			a.reports <- report
 		}
 	})
 }
@@ -70,6 +87,16 @@ func (a *actions) finished(now time.Time) {
 		j := a.queue[0]
 		a.queue = a.queue[1:]
 		a.submit(j, now)
+	}
+}
+
+// interrupt ends the context of the job in flight if it is interruptible
+// (relief): a kill is due, and must not wait for it.
+func (a *actions) interrupt() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cancel != nil {
+		a.cancel()
 	}
 }
 

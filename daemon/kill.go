@@ -157,7 +157,7 @@ func (d *Daemon) prepareKill(victim policy.Candidate, v policy.Verdict, o policy
 		attrReason, string(v.Reason), "target", target.String(), "rank", victim.Rank,
 		"pod_working_set_bytes", victim.Pod.WorkingSet, "pod_request_bytes", victim.Request, "request_source", string(victim.RequestSource),
 		"pod_above_request_bytes", victim.AboveRequest(), "pod_growth_bytes_per_second", int64(victim.Growth),
-		"frees_bytes", victim.Frees, "shed_bytes", e.Need, "spared_pids", len(victim.Spared),
+		"frees_bytes", victim.Frees, "shed_bytes", e.Need,
 		attrPressured, v.Pressured, attrStrained, v.Strained, attrStall, round(v.Stall),
 		"unreclaimable_bytes_per_second", int64(v.Rate),
 		pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host),
@@ -241,10 +241,16 @@ func (d *Daemon) killed(record KillRecord, fields []any, res killer.Result, err 
 	fields = append(fields, attrMessageID, MsgKilled,
 		"freed_bytes", res.Freed, "method", string(res.Method), "pids", res.PIDs, "skipped_pids", res.Skipped, "spared_pids", res.Spared,
 		"released", res.Released, "confirmed", res.Confirmed, attrTook, res.Took.Round(time.Millisecond).String())
-	if err != nil {
+	switch {
+	case err != nil && res.Spared > 0:
+		// A spared (-1000) process may start new ones: stress-ng restarts
+		// its workers. They are the next kill's, once they grow.
+		d.log.Warn("killed every process but the spared ones, and new ones appeared since", append(fields, attrError, err)...)
+		record.Error = err.Error()
+	case err != nil:
 		d.log.Error("killed, but the cgroup did not empty in time", append(fields, attrError, err)...)
 		record.Error = err.Error()
-	} else {
+	default:
 		d.log.Warn("killed pod", fields...)
 	}
 	d.last = fmt.Sprintf("killed %s (%s, %s)", record.UID, record.QoS, record.Reason)

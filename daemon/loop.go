@@ -201,8 +201,11 @@ func (d *Daemon) observe(triggered bool) error {
 	case v.Kill && d.actions.busy():
 		// Kill as soon as the action in flight reports: a verdict on an
 		// imminent OOM would not come again.
-		d.log.Debug("a kill is due once the action in flight is done", attrReason, string(v.Reason), attrAction, d.actions.running.Name)
+		if d.deferred == nil {
+			d.log.Debug("a kill is due once the action in flight is done: interrupting it if it is relief", attrReason, string(v.Reason), attrAction, d.actions.running.Name)
+		}
 		d.deferred = &deferredKill{v: v, o: o}
+		d.actions.interrupt()
 	case v.Kill:
 		d.kill(v, o)
 	case d.cfg.Kill.Mode == config.ModeDryRun:

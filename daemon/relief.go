@@ -40,7 +40,7 @@ func (d *Daemon) relieve(v policy.Verdict, o policy.Observation) {
 	}
 	ladder, th, reader := d.ladder, d.th, cgroupv2.NewReader(d.layout, d.opt.ProcRoot)
 	procRoot := d.opt.ProcRoot
-	d.actions.submit(job{name: "relief", run: func(ctx context.Context) func() {
+	d.actions.submit(job{name: "relief", interruptible: true, run: func(ctx context.Context) func() {
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		// After each reclaim chunk: is there room now? (A failed read
@@ -58,10 +58,14 @@ func (d *Daemon) relieve(v policy.Verdict, o policy.Observation) {
 		if len(reclaim.Orders) > 0 {
 			results, reclaimErr = ladder.Reclaim(ctx, reclaim, enough)
 		}
-		if throttling {
+		// Interrupted (a kill is due): the steps not begun are left for a
+		// later window.
+		if throttling && ctx.Err() == nil {
 			results = append(results, ladder.Throttle(ctx, throttle))
 		}
-		results = append(results, ladder.Release(ctx, release)...)
+		if ctx.Err() == nil {
+			results = append(results, ladder.Release(ctx, release)...)
+		}
 		throttles := ladder.Throttles()
 		return func() {
 			if errors.Is(reclaimErr, relief.ErrNoReclaim) {
@@ -151,7 +155,8 @@ func (d *Daemon) logLadder(results []relief.Result, extra ...any) {
 				continue
 			}
 			d.log.Info("reclaimed page cache", append([]any{pod, attrReason, reasonReclaim,
-				"asked_bytes", r.Reclaim.Asked, "freed_bytes", r.Reclaim.Freed, "chunks", r.Reclaim.Chunks, "partial", r.Reclaim.Partial}, extra...)...)
+				"asked_bytes", r.Reclaim.Asked, "freed_bytes", r.Reclaim.Freed, "chunks", r.Reclaim.Chunks, "partial", r.Reclaim.Partial,
+				"interrupted", r.Reclaim.Interrupted}, extra...)...)
 		case relief.StepThrottle:
 			if r.Err != nil {
 				d.log.Error("cannot throttle", pod, attrError, r.Err)

@@ -21,12 +21,17 @@ type ReclaimResult struct {
 	Freed   uint64 // memory.current before minus after
 	Chunks  int    // writes made
 	Partial bool   // the kernel reclaimed less than asked (EAGAIN): little is left to get
+	// Interrupted: ctx ended (a kill fell due, or the daemon stops) and
+	// the reclaim stopped where it was; not an error.
+	Interrupted bool
 }
 
 // Reclaim asks the kernel to reclaim from the cgroup dir, chunk bytes at a
 // time, until max bytes were asked, the kernel answers EAGAIN (it reclaimed
 // less than a chunk: a normal partial result), or more, called after each
-// chunk, says to stop (for example, because pressure fell).
+// chunk, says to stop (for example, because pressure fell). When ctx ends,
+// a write in progress is interrupted (writeInterruptible) and Reclaim
+// returns what it did, Interrupted.
 func Reclaim(ctx context.Context, dir string, chunk, max uint64, more func() bool) (ReclaimResult, error) {
 	var r ReclaimResult
 	if chunk == 0 {
@@ -54,7 +59,10 @@ func Reclaim(ctx context.Context, dir string, chunk, max uint64, more func() boo
 		n := min(chunk, max-r.Asked)
 		r.Asked += n
 		r.Chunks++
-		_, err := f.WriteString(strconv.FormatUint(n, 10))
+		_, err := writeInterruptible(ctx, int(f.Fd()), []byte(strconv.FormatUint(n, 10)))
+		if errors.Is(err, syscall.EINTR) && ctx.Err() != nil {
+			break // a kill is due, or the daemon stops
+		}
 		if errors.Is(err, syscall.EAGAIN) {
 			r.Partial = true
 			break
@@ -69,5 +77,6 @@ func Reclaim(ctx context.Context, dir string, chunk, max uint64, more func() boo
 	if after, err := cgroupv2.ReadUint(filepath.Join(dir, "memory.current")); err == nil && after < before {
 		r.Freed = before - after
 	}
-	return r, ctx.Err()
+	r.Interrupted = ctx.Err() != nil
+	return r, nil
 }

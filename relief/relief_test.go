@@ -158,3 +158,42 @@ func TestReclaimGoneAndRealErrors(t *testing.T) {
 		t.Errorf("unopenable memory.reclaim: %v, want EISDIR only", err)
 	}
 }
+
+// A kill that falls due ends the relief job's context: a reclaim not yet
+// begun writes nothing, says it was interrupted, and is no error.
+func TestReclaimInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "memory.current"), []byte("1000\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "memory.reclaim"), nil, 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r, err := Reclaim(ctx, dir, 1<<20, 4<<20, func() bool { return true })
+	if err != nil || !r.Interrupted || r.Chunks != 0 {
+		t.Errorf("Reclaim after the context ended = %+v, %v; want interrupted, no chunk, no error", r, err)
+	}
+}
+
+// writeInterruptible signals its own thread once ctx ends, until the write
+// returns. A write that does not block (a regular file: memory.reclaim's
+// interruption is the VM's to prove) completes whole, and the signaller
+// stops with it.
+func TestWriteInterruptibleCompletes(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for i := range 50 {
+		if i == 25 {
+			cancel() // from here on the signaller runs during each write
+		}
+		if n, err := writeInterruptible(ctx, int(f.Fd()), []byte("12345")); n != 5 || err != nil {
+			t.Fatalf("write %d: %d, %v", i, n, err)
+		}
+	}
+	if b, _ := os.ReadFile(f.Name()); len(b) != 250 {
+		t.Errorf("file has %d bytes, want 250", len(b))
+	}
+}
