@@ -104,15 +104,22 @@ func Rank(pods []cgroupv2.Pod, cfg RankConfig, e Episode) []Candidate {
 			cs[i].score += cs[i].Growth * e.Horizon.Seconds()
 		}
 	}
-	slices.SortFunc(cs, compareVictims)
-	rank := 1
+	// Sort pointers: moving whole candidates costs more than comparing.
+	order := make([]*Candidate, len(cs))
 	for i := range cs {
-		if cs[i].Protected == "" {
-			cs[i].Rank = rank
+		order[i] = &cs[i]
+	}
+	slices.SortFunc(order, compareVictims)
+	out := make([]Candidate, len(cs))
+	rank := 1
+	for i, c := range order {
+		out[i] = *c
+		if c.Protected == "" {
+			out[i].Rank = rank
 			rank++
 		}
 	}
-	return cs
+	return out
 }
 
 // running says whether a pod has a process besides its sandbox and
@@ -130,7 +137,7 @@ func running(p cgroupv2.Pod) bool {
 }
 
 // compareVictims orders a before b when a should be killed first.
-func compareVictims(a, b Candidate) int {
+func compareVictims(a, b *Candidate) int {
 	return cmp.Or(
 		cmpBool(a.Protected != "", b.Protected != ""),
 		cmpBool(!a.OverRequest(), !b.OverRequest()),
