@@ -1,0 +1,17 @@
+"""Breathe: a pod that holds BASE MiB of anonymous memory and keeps growing
+slowly, STEP MiB every INTERVAL ms up to BASE+SPAN MiB, then drops back to
+BASE and grows again: a pod that grows while it is watched, without ever
+taking more than BASE+SPAN. Prints "ready" once BASE is held.
+Usage: breathe.py BASE_MIB STEP_MIB INTERVAL_MS SPAN_MIB"""
+import sys
+import time
+
+base, step, interval, span = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]) / 1000, int(sys.argv[4])
+held = [bytes([1]) * (16 << 20) for _ in range(base // 16)]
+print("ready", flush=True)
+while True:
+    extra = []
+    for _ in range(span // step):
+        extra.append(bytes([1]) * (step << 20))
+        time.sleep(interval)
+    del extra
