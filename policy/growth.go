@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"maps"
 	"time"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
@@ -43,10 +44,8 @@ func (g Growth) Due(now time.Time, window time.Duration) bool {
 // (gone, or unreadable this time) keep their earlier samples until the
 // episode ends.
 func (g Growth) Observe(pods []cgroupv2.Pod, now time.Time) Growth {
-	out := Growth{last: now, byPod: make(map[string][]growthSample, len(pods))}
-	for path, s := range g.byPod {
-		out.byPod[path] = s
-	}
+	out := g.clone()
+	out.last = now
 	for _, p := range pods {
 		s := out.byPod[p.Path]
 		if len(s) >= growthSamples {
@@ -76,16 +75,20 @@ func (g Growth) Rates() map[string]float64 {
 	return out
 }
 
-// Sampling tells whether the episode has samples.
-func (g Growth) Sampling() bool { return !g.last.IsZero() }
+// clone copies the map of samples (the sample slices are never changed in
+// place, so they are shared).
+func (g Growth) clone() Growth {
+	out := Growth{last: g.last, byPod: maps.Clone(g.byPod)}
+	if out.byPod == nil {
+		out.byPod = map[string][]growthSample{}
+	}
+	return out
+}
 
 // Forget drops the samples of the given pods: a killed pod's memory was
 // freed, and its restarted containers start a new history.
 func (g Growth) Forget(paths ...string) Growth {
-	out := Growth{last: g.last, byPod: make(map[string][]growthSample, len(g.byPod))}
-	for path, s := range g.byPod {
-		out.byPod[path] = s
-	}
+	out := g.clone()
 	for _, p := range paths {
 		delete(out.byPod, p)
 	}
