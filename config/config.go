@@ -24,6 +24,12 @@ const (
 	DriverCgroupfs = "cgroupfs"
 )
 
+// Values of runtime.endpoint besides a socket's path.
+const (
+	EndpointAuto = ""     // the first of the usual sockets that exists
+	EndpointNone = "none" // do not ask the runtime: pods are named by UID
+)
+
 // Values of pressure.kind.
 const (
 	KindSome = "some"
@@ -50,6 +56,7 @@ const (
 // to its field; tests check that every field has exactly one key.
 type Config struct {
 	Cgroup   CgroupConfig
+	Runtime  RuntimeConfig
 	Pressure PressureConfig
 	Memory   MemoryConfig
 	Relief   ReliefConfig
@@ -67,6 +74,17 @@ type CgroupConfig struct {
 	Driver string
 	// RescanInterval is the period of the safety-net full rescan.
 	RescanInterval time.Duration
+}
+
+// RuntimeConfig is the [runtime] section: the container runtime that
+// names the pods (their namespace and name, their containers' names) over
+// the CRI.
+type RuntimeConfig struct {
+	// Endpoint is the runtime's CRI socket: EndpointAuto, EndpointNone or
+	// the socket's absolute path (without "unix://").
+	Endpoint string
+	// Timeout bounds one question to the runtime.
+	Timeout time.Duration
 }
 
 // PressureConfig is the [pressure] section: when memory counts as under

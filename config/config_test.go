@@ -211,6 +211,9 @@ const otherConfig = `
 kubepods = "/k"
 driver = "systemd"
 rescan_interval = "1m"
+[runtime]
+endpoint = "unix:///run/k3s/containerd/containerd.sock"
+timeout = "500ms"
 [pressure]
 kind = "some"
 stall = "200ms"
@@ -251,6 +254,7 @@ func TestLogValue(t *testing.T) {
 		want string
 	}{
 		{"default", Default, "config.cgroup.kubepods=auto config.cgroup.driver=auto config.cgroup.rescan_interval=10s " +
+			"config.runtime.endpoint=auto config.runtime.timeout=2s " +
 			"config.pressure.kind=full config.pressure.stall=100ms config.pressure.window=1s config.pressure.windows=2 config.pressure.watch_host=true " +
 			"config.memory.near_limit=90% config.memory.host_available_floor=5% config.memory.min_victim=32MiB " +
 			"config.relief.stall=30ms config.relief.reclaim=true config.relief.reclaim_chunk=32MiB config.relief.reclaim_max=256MiB " +
@@ -264,6 +268,7 @@ func TestLogValue(t *testing.T) {
 			}
 			return c
 		}, "config.cgroup.kubepods=/k config.cgroup.driver=systemd config.cgroup.rescan_interval=1m " +
+			"config.runtime.endpoint=/run/k3s/containerd/containerd.sock config.runtime.timeout=500ms " +
 			"config.pressure.kind=some config.pressure.stall=200ms config.pressure.window=2s config.pressure.windows=3 config.pressure.watch_host=false " +
 			"config.memory.near_limit=87.5% config.memory.host_available_floor=2GiB config.memory.min_victim=1000B " +
 			"config.relief.stall=50ms config.relief.reclaim=false config.relief.reclaim_chunk=4KiB config.relief.reclaim_max=1000000000B " +

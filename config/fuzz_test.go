@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"os"
+	"path"
 	"reflect"
 	"strings"
 	"testing"
@@ -169,6 +170,40 @@ func FuzzKeyLines(f *testing.F) {
 		}
 		for name, prim := range top {
 			walk(toml.Key{name}, prim)
+		}
+	})
+}
+
+// FuzzParseEndpoint checks runtime.endpoint: an accepted value is "",
+// "none" or a clean absolute path, which reads back as itself, and the
+// unix:// form reads as the same path.
+func FuzzParseEndpoint(f *testing.F) {
+	for _, s := range []string{"", "none", "unix:///run/containerd/containerd.sock", "/run/crio/crio.sock",
+		"unix://", "unix://relative", "tcp://127.0.0.1:1", "/a//b", "/a/../b", "/", "unix:///x\x00", "npipe:////./pipe/x", "unix://unix:///a"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParseEndpoint(s)
+		if err != nil {
+			if p != "" {
+				t.Fatalf("ParseEndpoint(%q) = %q with error %v", s, p, err)
+			}
+			return
+		}
+		if p == EndpointAuto || p == EndpointNone {
+			if p != s {
+				t.Fatalf("ParseEndpoint(%q) = %q", s, p)
+			}
+			return
+		}
+		if !strings.HasPrefix(p, "/") || path.Clean(p) != p || strings.ContainsRune(p, 0) || strings.Contains(p, "://") {
+			t.Fatalf("ParseEndpoint(%q) = %q: not a clean absolute path", s, p)
+		}
+		if back, err := ParseEndpoint(p); err != nil || back != p {
+			t.Fatalf("ParseEndpoint(%q) = %q, %v; want it back", p, back, err)
+		}
+		if back, err := ParseEndpoint("unix://" + p); err != nil || back != p {
+			t.Fatalf("ParseEndpoint(unix://%s) = %q, %v; want %q", p, back, err, p)
 		}
 	})
 }

@@ -23,6 +23,13 @@ var keys = []key{
 	newKey("cgroup.rescan_interval", func(c *Config) *time.Duration { return &c.Cgroup.RescanInterval },
 		10*time.Second, duration(time.Second, 10*time.Minute, "")),
 
+	newKey("runtime.endpoint", func(c *Config) *string { return &c.Runtime.Endpoint },
+		EndpointAuto, endpoint()),
+	// The runtime is asked off the main loop, once when a pod appears; a
+	// runtime that takes longer than this is one that is not answering.
+	newKey("runtime.timeout", func(c *Config) *time.Duration { return &c.Runtime.Timeout },
+		2*time.Second, duration(100*time.Millisecond, 30*time.Second, "")),
+
 	newKey("pressure.kind", func(c *Config) *string { return &c.Pressure.Kind },
 		KindFull, enum(KindSome, KindFull)),
 	newKey("pressure.stall", func(c *Config) *time.Duration { return &c.Pressure.Stall },
@@ -269,6 +276,52 @@ func cgroupPath() kind[string] {
 			return slog.StringValue(s)
 		},
 	}
+}
+
+// endpoint is runtime.endpoint: "" (auto, shown as "auto"), "none", or a
+// unix socket's path, with or without unix:// (see ParseEndpoint). The
+// field keeps the path alone.
+func endpoint() kind[string] {
+	return kind[string]{
+		parse: func(v any) (string, error) {
+			s, ok := v.(string)
+			if !ok {
+				return "", typeError(v, `a quoted string: "" (find the runtime), "none", or a socket like "unix:///run/containerd/containerd.sock"`)
+			}
+			return ParseEndpoint(s)
+		},
+		toml: func(s string) any { return s },
+		show: func(s string) slog.Value {
+			if s == EndpointAuto {
+				return slog.StringValue("auto")
+			}
+			return slog.StringValue(s)
+		},
+	}
+}
+
+// ParseEndpoint reads a value of runtime.endpoint: "" (EndpointAuto) and
+// "none" (EndpointNone) are returned as they are; anything else must name a
+// unix socket by its clean absolute path, with or without "unix://"
+// ("unix:///run/crio/crio.sock" or "/run/crio/crio.sock"), and is returned
+// as the path.
+func ParseEndpoint(s string) (string, error) {
+	if s == EndpointAuto || s == EndpointNone {
+		return s, nil
+	}
+	p := strings.TrimPrefix(s, "unix://")
+	if scheme, _, ok := strings.Cut(p, "://"); ok {
+		return "", fmt.Errorf("%q: only unix sockets are supported (unix:///path), not %s://", s, scheme)
+	}
+	switch {
+	case strings.ContainsRune(p, 0):
+		return "", fmt.Errorf("%q must not contain a NUL byte", s)
+	case !strings.HasPrefix(p, "/"):
+		return "", fmt.Errorf(`%q must be an absolute path to the runtime's socket, like "unix:///run/containerd/containerd.sock"; "" finds it, "none" turns the lookup off`, s)
+	case path.Clean(p) != p:
+		return "", fmt.Errorf("%q is not a clean path; write %q", s, path.Clean(p))
+	}
+	return p, nil
 }
 
 // duration accepts a quoted Go duration from lo to hi; why, if not empty,

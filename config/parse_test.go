@@ -164,6 +164,17 @@ func TestParseErrors(t *testing.T) {
 		{"rescan integer", "[cgroup]\nrescan_interval = 10",
 			[]wantErr{{2, "cgroup.rescan_interval", []string{"10 is an integer", "duration with a unit"}}}},
 
+		// [runtime]
+		{"endpoint tcp", "[runtime]\nendpoint = \"tcp://10.0.0.1:1234\"",
+			[]wantErr{{2, "runtime.endpoint", []string{`only unix sockets`, `not tcp://`}}}},
+		{"endpoint relative", "[runtime]\nendpoint = \"unix://run/crio.sock\"",
+			[]wantErr{{2, "runtime.endpoint", []string{`must be an absolute path`, `"none"`}}}},
+		{"endpoint unclean", "[runtime]\nendpoint = \"/run//crio/crio.sock\"",
+			[]wantErr{{2, "runtime.endpoint", []string{`not a clean path; write "/run/crio/crio.sock"`}}}},
+		{"endpoint type", "[runtime]\nendpoint = false",
+			[]wantErr{{2, "runtime.endpoint", []string{"false is a boolean", "quoted string"}}}},
+		{"runtime timeout", "[runtime]\ntimeout = \"1m\"",
+			[]wantErr{{2, "runtime.timeout", []string{`"1m" is out of range; must be between 100ms and 30s`}}}},
 		// [pressure]
 		{"kind", "[pressure]\nkind = \"partial\"",
 			[]wantErr{{2, "pressure.kind", []string{`"partial" is not one of some, full`}}}},
@@ -320,11 +331,11 @@ func TestParseErrors(t *testing.T) {
 
 		// Unknown keys and sections.
 		{"unknown top-level key", "# c\nfoo = 1",
-			[]wantErr{{2, "foo", []string{"unknown key", "cgroup, pressure, memory, relief, kill, log"}}}},
+			[]wantErr{{2, "foo", []string{"unknown key", "cgroup, runtime, pressure, memory, relief, kill, log"}}}},
 		{"top-level key of a section", "mode = \"pod\"",
 			[]wantErr{{1, "mode", []string{"unknown key; mode belongs in the [kill] section"}}}},
 		{"unknown section", "[kill]\nmode = \"pod\"\n\n[killer]\nmode = \"pod\"",
-			[]wantErr{{4, "killer", []string{"unknown section; valid sections are cgroup, pressure, memory, relief, kill, log"}}}},
+			[]wantErr{{4, "killer", []string{"unknown section; valid sections are cgroup, runtime, pressure, memory, relief, kill, log"}}}},
 		{"unknown key in section", "[kill]\nmode = \"pod\"\nmodee = \"pod\"",
 			[]wantErr{{3, "kill.modee", []string{"unknown key; did you mean kill.mode?"}}}},
 		{"unknown key no near miss", "[kill]\n\nvictims = 3",

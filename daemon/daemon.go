@@ -14,6 +14,7 @@ import (
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/cri"
 	"github.com/kube-oomd/kube-oomd/internal/clock"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/psi"
@@ -81,6 +82,7 @@ type Daemon struct {
 
 	triggers *triggerSet
 	pods     *podTracker
+	names    *cri.Resolver // nil when runtime.endpoint is "none"; safe to use from any goroutine
 	th       policy.Thresholds
 	state    policy.State
 	verdict  policy.Verdict // the last one, for status
@@ -169,10 +171,18 @@ func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	if err := d.applyTriggers(d.cfg); err != nil {
 		return err
 	}
+	namesCtx, stopNames := context.WithCancel(ctx)
+	var runtimeStates <-chan runtimeState
+	d.names, runtimeStates = d.newNames(namesCtx)
+	defer d.names.Wait()
+	defer stopNames() // before the wait: a question in flight ends now
 	if d.pods, err = newPodTracker(layout, d.opt.pollPods); err != nil {
 		return err
 	}
 	defer d.pods.close()
+	for _, r := range d.pods.refs() {
+		d.names.Want(r.UID)
+	}
 	if why := d.pods.polling(); why != nil {
 		d.log.Warn("cannot watch the pods with inotify: following them by the rescan alone, every cgroup.rescan_interval; "+
 			"raise fs.inotify.max_user_instances and fs.inotify.max_user_watches", "rescan_interval", d.cfg.Cgroup.RescanInterval.String(), attrError, why)
@@ -209,7 +219,8 @@ func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	d.notify.Ready()
 	d.setStatus()
 	defer d.notify.Stopping()
-	return d.loop(ctx, loopInputs{psi: psiEvents, changes: changes, errc: errc, hup: hup, configChanged: configChanged, status: statusReq})
+	return d.loop(ctx, loopInputs{psi: psiEvents, changes: changes, errc: errc, hup: hup, configChanged: configChanged, status: statusReq,
+		runtime: runtimeStates})
 }
 
 // checkKernel refuses to start where kube-oomd cannot work, saying what to

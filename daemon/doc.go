@@ -23,6 +23,8 @@
 //     thresholds and the trigger to register.
 //   - triggers.go: the PSI triggers (registration, window fallback, events).
 //   - pods.go: the pod tracker (pods coming and going, kernel OOM kills).
+//   - names.go: the pods' names from the container runtime (cri.Resolver),
+//     asked for in the background, never waited on.
 //   - actions.go: the action worker.
 //   - kill.go: the kill action (the victims policy chose, one after the
 //     other, each with the last check right before its kill, which also

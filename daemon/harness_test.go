@@ -96,6 +96,7 @@ func testConfig(mode string) config.Config {
 	cfg.Kill.Mode = mode
 	cfg.Cgroup.RescanInterval = 24 * time.Hour
 	cfg.Pressure.WatchHost = false
+	cfg.Runtime.Endpoint = config.EndpointNone // whatever runs on the machine
 	return cfg
 }
 

@@ -16,12 +16,15 @@ import (
 
 // KillRecord is one kill (or, in dry-run, one that would have happened).
 type KillRecord struct {
-	Time   time.Time `json:"time"`
-	UID    string    `json:"uid"`
-	QoS    string    `json:"qos"`
-	Cgroup string    `json:"cgroup"`
-	Target string    `json:"target"`
-	Reason string    `json:"reason"`
+	Time      time.Time `json:"time"`
+	UID       string    `json:"uid"`
+	Namespace string    `json:"namespace"` // as the container runtime says; "" when it did not
+	Name      string    `json:"name"`
+	QoS       string    `json:"qos"`
+	Cgroup    string    `json:"cgroup"`
+	Target    string    `json:"target"`
+	Container string    `json:"container,omitempty"` // the killed container's name, in container mode
+	Reason    string    `json:"reason"`
 	// The figures behind the choice: the pod's growth over the episode
 	// (unreclaimable memory, bytes a second), its working set over its
 	// request, what its kill frees, and what kubepods had to shed.
@@ -35,6 +38,15 @@ type KillRecord struct {
 	FreedBytes      uint64 `json:"freed_bytes"`
 	Confirmed       bool   `json:"confirmed"`
 	Error           string `json:"error,omitempty"`
+}
+
+// Who names the victim for a person: namespace/name when the container
+// runtime said them, else the UID.
+func (k KillRecord) Who() string {
+	if k.Name != "" {
+		return k.Namespace + "/" + k.Name
+	}
+	return k.UID
 }
 
 // killHistory keeps the last few kills for status.
@@ -76,7 +88,7 @@ func (d *Daemon) kill(v policy.Verdict, o policy.Observation) {
 	if d.cfg.Kill.Mode == config.ModeDryRun {
 		for _, k := range kills {
 			d.log.Warn("dry run: would kill", append([]any{attrMessageID, MsgWouldKill}, k.fields...)...)
-			d.last = "would kill " + k.record.UID
+			d.last = "would kill " + k.record.Who()
 			k.record.DryRun = true
 			d.kills.add(k.record)
 		}
@@ -88,9 +100,9 @@ func (d *Daemon) kill(v policy.Verdict, o policy.Observation) {
 	}
 	kl := d.killer()
 	ladder := d.ladder
-	name := "kill " + kills[0].record.UID
+	name := "kill " + kills[0].record.Who()
 	if len(kills) > 1 {
-		name = fmt.Sprintf("kill %s and %d more", kills[0].record.UID, len(kills)-1)
+		name = fmt.Sprintf("kill %s and %d more", kills[0].record.Who(), len(kills)-1)
 	}
 	d.actions.submit(job{name: name, run: func(ctx context.Context) func() {
 		type outcome struct {
@@ -147,13 +159,14 @@ func (d *Daemon) prepareKill(victim policy.Candidate, v policy.Verdict, o policy
 	if target.Container != "" {
 		var err error
 		if id, err = cgroupv2.ID(d.layout.Abs(target.Path)); err != nil {
-			d.log.Warn("victim changed before the kill; nothing killed", podAttrs(victim.Pod.UID, victim.Pod.QoS.String(), victim.Pod.Path),
+			d.log.Warn("victim changed before the kill; nothing killed", d.podRef(victim.Pod.Ref()),
 				attrReason, reasonVictimMoved, attrError, err)
 			return pendingKill{}, false
 		}
 	}
+	names, _ := d.names.Lookup(victim.Pod.UID)
 	fields := []any{
-		podAttrs(victim.Pod.UID, victim.Pod.QoS.String(), victim.Pod.Path),
+		podAttrs(victim.Pod.UID, victim.Pod.QoS.String(), victim.Pod.Path, names),
 		attrReason, string(v.Reason), "target", target.String(), "rank", victim.Rank,
 		"pod_working_set_bytes", victim.Pod.WorkingSet, "pod_request_bytes", victim.Request, "request_source", string(victim.RequestSource),
 		"pod_above_request_bytes", victim.AboveRequest(), "pod_growth_bytes_per_second", int64(victim.Growth),
@@ -162,10 +175,15 @@ func (d *Daemon) prepareKill(victim policy.Candidate, v policy.Verdict, o policy
 		"unreclaimable_bytes_per_second", int64(v.Rate),
 		pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host),
 	}
-	record := KillRecord{Time: d.clock.Now(), UID: victim.Pod.UID, QoS: victim.Pod.QoS.String(), Cgroup: victim.Pod.Path,
-		Reason: string(v.Reason), Target: target.String(),
+	record := KillRecord{Time: d.clock.Now(), UID: victim.Pod.UID, Namespace: names.Namespace, Name: names.Name,
+		QoS: victim.Pod.QoS.String(), Cgroup: victim.Pod.Path, Reason: string(v.Reason), Target: target.String(),
 		GrowthPerSecond: int64(victim.Growth), AboveRequest: victim.AboveRequest(), Frees: victim.Frees, Shed: e.Need,
 		Spared: len(victim.Spared)}
+	if target.Container != "" {
+		if record.Container, _ = names.Container(target.Container); record.Container != "" {
+			fields = append(fields, attrContainer, record.Container)
+		}
+	}
 	t := killer.Target{Cgroup: d.layout.Abs(target.Path), ID: id, Vet: d.vet(victim.Pod)}
 	return pendingKill{target: t, podPath: victim.Pod.Path, record: record, fields: fields}, true
 }
@@ -253,7 +271,7 @@ func (d *Daemon) killed(record KillRecord, fields []any, res killer.Result, err 
 	default:
 		d.log.Warn("killed pod", fields...)
 	}
-	d.last = fmt.Sprintf("killed %s (%s, %s)", record.UID, record.QoS, record.Reason)
+	d.last = fmt.Sprintf("killed %s (%s, %s)", record.Who(), record.QoS, record.Reason)
 	record.Method, record.FreedBytes, record.Confirmed = string(res.Method), res.Freed, res.Confirmed
 	d.kills.add(record)
 }

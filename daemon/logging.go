@@ -7,6 +7,7 @@ import (
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/cri"
 	"github.com/kube-oomd/kube-oomd/systemd"
 )
 
@@ -24,15 +25,19 @@ const (
 const (
 	attrMessageID = systemd.MessageIDKey // becomes the record's MESSAGE_ID
 
-	attrPodUID   = "pod_uid"  // the pod's UID
-	attrQoS      = "qos"      // BestEffort, Burstable or Guaranteed
-	attrCgroup   = "cgroup"   // a pod's cgroup, from the cgroup2 mount
-	attrReason   = "reason"   // a code, never prose: sustained-pressure, relief-throttle, pressure-cleared…
-	attrError    = "error"    // what went wrong
-	attrFile     = "file"     // a file kube-oomd read or wrote
-	attrConfig   = "config"   // the config file's path
-	attrKubepods = "kubepods" // the pods' parent cgroup's path
-	attrMode     = "mode"     // kill.mode in force
+	attrPodUID       = "pod_uid"       // the pod's UID
+	attrPodNamespace = "pod_namespace" // the pod's namespace, as the container runtime says; only when known
+	attrPodName      = "pod_name"      // the pod's name, as the container runtime says; only when known
+	attrContainer    = "container"     // a killed container's name, as the container runtime says; only when known
+	attrRuntime      = "runtime"       // the container runtime's CRI socket (or the sockets tried)
+	attrQoS          = "qos"           // BestEffort, Burstable or Guaranteed
+	attrCgroup       = "cgroup"        // a pod's cgroup, from the cgroup2 mount
+	attrReason       = "reason"        // a code, never prose: sustained-pressure, relief-throttle, pressure-cleared…
+	attrError        = "error"         // what went wrong
+	attrFile         = "file"          // a file kube-oomd read or wrote
+	attrConfig       = "config"        // the config file's path
+	attrKubepods     = "kubepods"      // the pods' parent cgroup's path
+	attrMode         = "mode"          // kill.mode in force
 
 	attrPSI      = "psi"    // group: kubepods' pressure figures
 	attrMemory   = "memory" // group: kubepods' memory figures
@@ -56,12 +61,16 @@ const (
 	reasonUntrusted   = "untrusted-state"
 )
 
-// podAttrs names a pod in a record: UID, QoS class and cgroup, inline.
-func podAttrs(uid, qos, cgroup string) slog.Attr {
-	return slog.Group("", attrPodUID, uid, attrQoS, qos, attrCgroup, cgroup)
+// podAttrs names a pod in a record, inline: UID, QoS class and cgroup, and
+// its namespace and name when the container runtime said them (see
+// Daemon.pod).
+func podAttrs(uid, qos, cgroup string, names cri.Pod) slog.Attr {
+	attrs := []any{attrPodUID, uid}
+	if names.Name != "" {
+		attrs = append(attrs, attrPodNamespace, names.Namespace, attrPodName, names.Name)
+	}
+	return slog.Group("", append(attrs, attrQoS, qos, attrCgroup, cgroup)...)
 }
-
-func podRefAttrs(r cgroupv2.PodRef) slog.Attr { return podAttrs(r.UID, r.QoS.String(), r.Path) }
 
 func pressureAttrs(g cgroupv2.Group) slog.Attr {
 	return slog.Group(attrPSI,

@@ -22,6 +22,7 @@ type loopInputs struct {
 	hup           <-chan os.Signal
 	configChanged <-chan struct{}
 	status        <-chan chan<- Status
+	runtime       <-chan runtimeState // nil when the runtime is not asked
 }
 
 // loop serves events until ctx is cancelled or a watcher fails. All of the
@@ -83,6 +84,8 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 			d.reload()
 		case reply := <-in.status:
 			reply <- d.snapshot()
+		case s := <-in.runtime:
+			d.logRuntime(s)
 		case report := <-d.actions.reports:
 			d.actions.finished(d.clock.Now())
 			report()
@@ -123,11 +126,13 @@ func (d *Daemon) handleChange(c cgroupv2.Change) bool {
 	switch c.Kind {
 	case cgroupv2.PodAdded:
 		d.pods.add(c.Pod)
-		d.log.Debug("pod added", podRefAttrs(c.Pod))
+		d.names.Want(c.Pod.UID)
+		d.log.Debug("pod added", d.podRef(c.Pod))
 	case cgroupv2.PodRemoved:
 		d.pods.remove(c.Pod)
 		d.forgetThrottle(c.Pod)
-		d.log.Debug("pod removed", podRefAttrs(c.Pod))
+		d.log.Debug("pod removed", d.podRef(c.Pod))
+		d.names.Forget(c.Pod.UID)
 	case cgroupv2.EventsChanged:
 		if c.Pod.Path == "" {
 			return true
@@ -148,7 +153,7 @@ func (d *Daemon) checkOOMKills(r cgroupv2.PodRef) {
 		return
 	}
 	d.log.Warn("the kernel OOM killer killed in a pod",
-		attrMessageID, MsgKernelOOM, podRefAttrs(r), attrReason, reasonKernelKill,
+		attrMessageID, MsgKernelOOM, d.podRef(r), attrReason, reasonKernelKill,
 		"oom_kills", kills, "oom_kills_total", total)
 }
 
@@ -166,6 +171,9 @@ func (d *Daemon) resync(lost bool) {
 	}
 	for _, r := range refs {
 		d.checkOOMKills(r)
+	}
+	for _, r := range d.pods.refs() {
+		d.names.Want(r.UID) // the pods the runtime has not named yet
 	}
 }
 
@@ -248,14 +256,16 @@ func (d *Daemon) readCandidates(v policy.Verdict) ([]policy.Candidate, policy.Ep
 }
 
 // readPods reads pods; one whose files cannot be read is logged and left
-// out, so that one broken pod does not decide for the others.
+// out, so that one broken pod does not decide for the others. Containers
+// the runtime has not named yet are asked for, in the background.
 func (d *Daemon) readPods(refs []cgroupv2.PodRef) []cgroupv2.Pod {
 	pods, err := d.reader.ReadPods(refs)
 	var bad cgroupv2.PodErrors
 	errors.As(err, &bad)
 	for _, pe := range bad {
-		d.log.Error("cannot read a pod: left out of the ranking", podRefAttrs(pe.Ref), attrError, pe.Err)
+		d.log.Error("cannot read a pod: left out of the ranking", d.podRef(pe.Ref), attrError, pe.Err)
 	}
+	wantNames(d.names, pods)
 	return pods
 }
 

@@ -147,7 +147,7 @@ func throttleStates(ts []relief.Throttle) []policy.ThrottleState {
 func (d *Daemon) logLadder(results []relief.Result, extra ...any) {
 	for _, r := range results {
 		t := r.Throttle
-		pod := podAttrs(t.UID, t.QoS, t.Cgroup)
+		pod := d.pod(t.UID, t.QoS, t.Cgroup)
 		switch r.Kind {
 		case relief.StepReclaim:
 			if r.Err != nil {

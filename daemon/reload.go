@@ -114,6 +114,10 @@ func (d *Daemon) reload() {
 		d.log.Warn("changes to [cgroup] take effect after a restart", attrConfig, path)
 		cfg.Cgroup = d.cfg.Cgroup
 	}
+	if cfg.Runtime != d.cfg.Runtime {
+		d.log.Warn("changes to [runtime] take effect after a restart", attrConfig, path)
+		cfg.Runtime = d.cfg.Runtime
+	}
 	if reflect.DeepEqual(cfg, d.cfg) {
 		d.log.Info("config reloaded: nothing changed", attrConfig, path)
 		return

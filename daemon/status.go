@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/cri"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/relief"
 )
@@ -36,7 +37,8 @@ type Status struct {
 	Throttles  []relief.Throttle `json:"throttles"`
 	Kills      []KillRecord      `json:"kills"` // the last few, newest last
 
-	// What the status server needs to rank the pods off the loop.
+	// What the status server needs to rank and name the pods off the loop.
+	names   *cri.Resolver
 	refs    []cgroupv2.PodRef
 	rank    policy.RankConfig
 	episode policy.Episode
@@ -93,6 +95,8 @@ type ActionStatus struct {
 type PodRow struct {
 	Rank            int          `json:"rank"` // 1 = next victim; 0 = protected
 	UID             string       `json:"uid"`
+	Namespace       string       `json:"namespace"` // as the container runtime says; "" when it did not
+	Name            string       `json:"name"`
 	QoS             cgroupv2.QoS `json:"qos"`
 	Cgroup          string       `json:"cgroup"`
 	WorkingSetBytes uint64       `json:"working_set_bytes"`
@@ -108,20 +112,27 @@ type PodRow struct {
 	GrowthPerSecond int64        `json:"growth_bytes_per_second"` // unreclaimable memory, over the episode in progress
 	CanEnd          bool         `json:"can_end"`                 // its kill alone frees what the episode needs
 	Containers      int          `json:"containers"`
+	ContainerNames  []string     `json:"container_names"` // the names the runtime gave, in cgroup order; the sandbox left out
 }
 
-// PodRows turns a ranking into rows.
-func PodRows(ranked []policy.Candidate) []PodRow {
+// Namer names pods by UID: a cri.Resolver, or one cri.Index.
+type Namer interface {
+	Lookup(uid string) (cri.Pod, bool)
+}
+
+// PodRows turns a ranking into rows, with the names names knows.
+func PodRows(ranked []policy.Candidate, names Namer) []PodRow {
 	out := make([]PodRow, len(ranked))
 	for i, c := range ranked {
+		n, _ := names.Lookup(c.Pod.UID)
 		p := PodRow{
-			Rank: c.Rank, UID: c.Pod.UID, QoS: c.Pod.QoS, Cgroup: c.Pod.Path,
+			Rank: c.Rank, UID: c.Pod.UID, Namespace: n.Namespace, Name: n.Name, QoS: c.Pod.QoS, Cgroup: c.Pod.Path,
 			WorkingSetBytes: c.Pod.WorkingSet, CurrentBytes: c.Pod.Current,
 			RequestBytes: c.Request, RequestSource: string(c.RequestSource),
 			PSISomeAvg10: c.Pod.Pressure.Some.Avg10, PSIFullAvg10: c.Pod.Pressure.Full.Avg10,
 			Protected: c.Protected != "", ProtectedReason: c.Protected,
 			SparedPIDs: c.Spared, GrowthPerSecond: int64(c.Growth), CanEnd: c.CanEnd,
-			Containers: len(c.Pod.Containers),
+			Containers: len(c.Pod.Containers), ContainerNames: containerNames(*c.Pod, n),
 		}
 		if c.Pod.Max != cgroupv2.Unlimited {
 			limit := c.Pod.Max
@@ -152,7 +163,7 @@ func (d *Daemon) snapshot() Status {
 		},
 		Throttles: append([]relief.Throttle{}, d.throttles...),
 		Kills:     append([]KillRecord{}, d.kills...),
-		refs:      d.pods.refs(), rank: d.th.Rank, layout: d.layout,
+		refs:      d.pods.refs(), rank: d.th.Rank, layout: d.layout, names: d.names,
 		episode: policy.EpisodeOf(v, d.growth, d.th),
 	}
 	if a := d.actions.running; a != nil {
@@ -255,7 +266,8 @@ func answer(ctx context.Context, conn net.Conn, reqs chan<- chan<- Status, procR
 	if err != nil {
 		s.PodsError = err.Error()
 	}
-	s.Pods = PodRows(policy.Rank(pods, s.rank, s.episode))
+	wantNames(s.names, pods)
+	s.Pods = PodRows(policy.Rank(pods, s.rank, s.episode), s.names)
 	conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	json.NewEncoder(conn).Encode(s)
 }

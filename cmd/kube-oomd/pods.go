@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/cri"
 	"github.com/kube-oomd/kube-oomd/daemon"
 	"github.com/kube-oomd/kube-oomd/policy"
 )
@@ -20,12 +22,15 @@ import (
 func (e *env) pods(args []string) error {
 	fs := e.flags("pods")
 	asJSON := fs.Bool("json", false, "print JSON")
-	cfgPath := fs.String("config", "", "config file for kill.protect and memory.min_victim (default "+config.DefaultPath+" if present)")
+	cfgPath := fs.String("config", "", "config file for kill.protect, memory.min_victim and [runtime] (default "+config.DefaultPath+" if present)")
 	fs.Usage = func() {
 		fmt.Fprint(e.stderr, `Usage: kube-oomd pods [--json] [--config FILE]
 
 Scans the live cgroup tree once and prints the pods ranked as victims, as
 the daemon would rank them now (rank 1 is the next victim, 0 protected).
+It asks the container runtime (runtime.endpoint) once, within
+runtime.timeout, for the pods' namespaces and names; without an answer it
+names them by UID and says why on stderr.
 A pod that cannot be read (a file missing or malformed) is left out, as
 the daemon leaves it out, and named after the others on stderr, one line
 per pod with the file and what is wrong. Exit status 0 when at least one
@@ -64,7 +69,7 @@ pod could be read (or there is none), 1 when no pod could be read.
 	ranked := policy.Rank(snap.Pods, policy.RankConfig{
 		MemTotal: snap.Host.MemTotal, MinVictim: cfg.Memory.MinVictim, Protect: cfg.Kill.Protect,
 	}, policy.Episode{})
-	out := daemon.PodRows(ranked)
+	out := daemon.PodRows(ranked, e.askRuntime(cfg.Runtime))
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
@@ -74,6 +79,29 @@ pod could be read (or there is none), 1 when no pod could be read.
 	}
 	e.printUnread(unread)
 	return err
+}
+
+// askRuntime asks the container runtime once for the pods' names. Without
+// an answer it says why on stderr and returns no names: the pods are then
+// named by UID.
+func (e *env) askRuntime(rc config.RuntimeConfig) cri.Index {
+	if rc.Endpoint == config.EndpointNone {
+		return nil
+	}
+	socket, err := rc.Endpoint, error(nil)
+	if socket == config.EndpointAuto {
+		socket, err = cri.FindSocket(cri.DefaultSockets())
+	}
+	var names cri.Index
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), rc.Timeout)
+		names, err = cri.List(ctx, socket)
+		cancel()
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "kube-oomd: pods are named by UID only: cannot ask the %v (set runtime.endpoint in the config)\n", err)
+	}
+	return names
 }
 
 // printUnread names on stderr, one line each, the pods that could not be
@@ -87,7 +115,7 @@ func (e *env) printUnread(unread cgroupv2.PodErrors) {
 // writePodTable prints pod rows as a table, each line after prefix.
 func writePodTable(w io.Writer, rows []daemon.PodRow, prefix string) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, prefix+"RANK\tUID\tQOS\tWORKING SET\tREQUEST\tLIMIT\tSOME10\tFULL10\tPROTECTED\tCGROUP")
+	fmt.Fprintln(tw, prefix+"RANK\tNAMESPACE\tNAME\tUID\tQOS\tWORKING SET\tREQUEST\tLIMIT\tSOME10\tFULL10\tPROTECTED\tCGROUP")
 	for _, p := range rows {
 		rank, limit, prot := fmt.Sprint(p.Rank), "none", "no"
 		if p.Rank == 0 {
@@ -104,9 +132,17 @@ func writePodTable(w io.Writer, rows []daemon.PodRow, prefix string) error {
 		case !p.CanEnd:
 			prot = "no (too small)"
 		}
-		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%s\t%s\n", prefix, rank, p.UID, p.QoS,
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%s\t%s\n", prefix, rank, orDash(p.Namespace), orDash(p.Name), p.UID, p.QoS,
 			config.FormatSize(p.WorkingSetBytes), config.FormatSize(p.RequestBytes), limit,
 			p.PSISomeAvg10, p.PSIFullAvg10, prot, p.Cgroup)
 	}
 	return tw.Flush()
+}
+
+// orDash is s, or "-" for a name the runtime did not give.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

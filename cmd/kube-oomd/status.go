@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
@@ -105,8 +106,18 @@ func renderStatus(w io.Writer, s daemon.Status) error {
 	if len(s.Throttles) == 0 {
 		fmt.Fprintln(w, "  none")
 	}
+	named := map[string]string{} // UID: namespace/name, from the pods' rows
+	for _, p := range s.Pods {
+		if p.Name != "" {
+			named[p.UID] = p.Namespace + "/" + p.Name
+		}
+	}
 	for _, t := range s.Throttles {
-		fmt.Fprintf(w, "  %s %s: memory.high %s (set %s, original %s) for %s, %s\n", t.QoS, t.UID,
+		who := t.UID
+		if n, ok := named[t.UID]; ok {
+			who = n + " (" + t.UID + ")"
+		}
+		fmt.Fprintf(w, "  %s %s: memory.high %s (set %s, original %s) for %s, %s\n", t.QoS, who,
 			config.FormatSize(t.Current), config.FormatSize(t.Set), cgroupv2.FormatLimit(t.Original),
 			time.Since(t.Since).Round(time.Second), t.Cgroup)
 	}
@@ -120,8 +131,16 @@ func renderStatus(w io.Writer, s daemon.Status) error {
 		if k.DryRun {
 			what = "would have killed (dry run)"
 		}
-		fmt.Fprintf(w, "  %s %s %s %s (%s), reason %s, freed %s, %s\n", k.Time.Format(time.RFC3339), what, k.QoS, k.UID,
-			k.Target, k.Reason, config.FormatSize(k.FreedBytes), k.Cgroup)
+		who := k.UID
+		if k.Name != "" {
+			who = k.Who() + " (" + k.UID + ")"
+		}
+		target := k.Target
+		if k.Container != "" {
+			target = fmt.Sprintf("container %q, %s", k.Container, strings.TrimPrefix(k.Target, "container "))
+		}
+		fmt.Fprintf(w, "  %s %s %s %s (%s), reason %s, freed %s, %s\n", k.Time.Format(time.RFC3339), what, k.QoS, who,
+			target, k.Reason, config.FormatSize(k.FreedBytes), k.Cgroup)
 	}
 	return nil
 }

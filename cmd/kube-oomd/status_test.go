@@ -45,18 +45,20 @@ func TestStatusRenders(t *testing.T) {
 		Action:   &daemon.ActionStatus{Name: "kill be", Since: now},
 		Pods: []daemon.PodRow{
 			{Rank: 1, UID: "be", QoS: cgroupv2.BestEffort, WorkingSetBytes: 300 * MiB},
-			{Rank: 2, UID: "bu", QoS: cgroupv2.Burstable, LimitBytes: &limit},
+			{Rank: 2, UID: "bu", Namespace: "shop", Name: "db-0", QoS: cgroupv2.Burstable, LimitBytes: &limit},
 		},
 		Throttles: []relief.Throttle{{Cgroup: "/k/bu", UID: "bu", QoS: "Burstable", Original: cgroupv2.Unlimited, Set: 400 * MiB, Current: 500 * MiB, Since: now}},
-		Kills:     []daemon.KillRecord{{Time: now, UID: "old", QoS: "BestEffort", Reason: "sustained-pressure", DryRun: true, Target: "pod"}},
+		Kills: []daemon.KillRecord{{Time: now, UID: "old", QoS: "BestEffort", Reason: "sustained-pressure", DryRun: true, Target: "pod"},
+			{Time: now, UID: "u2", Namespace: "shop", Name: "cart", Container: "app", QoS: "Burstable", Reason: "imminent-oom", Target: "container /k/u2/cri-containerd-0123.scope"}},
 	}
 	sock := serve(t, s)
 	code, out, errs := kube(t, "status", "--socket", sock)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"mode dry-run", "page 4KiB", "Action in flight: kill be", "Pods, ranked", "1     be",
-		"Burstable bu: memory.high 500MiB (set 400MiB, original max)", "would have killed (dry run) BestEffort old"} {
+	for _, want := range []string{"mode dry-run", "page 4KiB", "Action in flight: kill be", "Pods, ranked", "1     -          -     be",
+		"2     shop       db-0  bu", "Burstable shop/db-0 (bu): memory.high 500MiB (set 400MiB, original max)",
+		"would have killed (dry run) BestEffort old (pod)", `killed Burstable shop/cart (u2) (container "app", /k/u2/cri-containerd-0123.scope)`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)
 		}
@@ -66,7 +68,7 @@ func TestStatusRenders(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); code != 0 || err != nil {
 		t.Fatalf("--json: exit %d, %v\n%s", code, err, out)
 	}
-	if len(got.Pods) != 2 || got.Action == nil || len(got.Kills) != 1 {
+	if len(got.Pods) != 2 || got.Action == nil || len(got.Kills) != 2 || got.Kills[1].Container != "app" || got.Pods[1].Name != "db-0" {
 		t.Errorf("status JSON = %+v", got)
 	}
 }
