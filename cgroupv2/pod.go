@@ -62,6 +62,10 @@ func (c Container) Sandbox() bool {
 	return true
 }
 
+// App tells whether this is an app container: neither the sandbox nor a
+// runtime helper.
+func (c Container) App() bool { return !c.Helper && !c.Sandbox() }
+
 // SandboxOOMScoreAdj is the oom_score_adj of every pod's sandbox container.
 const SandboxOOMScoreAdj = -998
 

@@ -43,6 +43,12 @@ const (
 	ModeDryRun    = "dry-run"
 )
 
+// Values of kill.method.
+const (
+	MethodSignal = "signal"
+	MethodOOM    = "oom"
+)
+
 // Values of log.format.
 const (
 	FormatAuto    = "auto"
@@ -149,6 +155,11 @@ type ReliefConfig struct {
 type KillConfig struct {
 	// Mode is ModePod, ModeContainer or ModeDryRun.
 	Mode string
+	// Method is how a kill is done: MethodSignal (cgroup.kill, or a freeze
+	// and SIGKILL through pidfds) or MethodOOM (the kernel's OOM killer,
+	// by lowering memory.max of the victim's app containers, so that the
+	// runtime reports them OOMKilled; the signal way as its fallback).
+	Method string
 	// OnImminentOOM acts at once when kubepods memory.events max/oom rise
 	// while memory is at the limit.
 	OnImminentOOM bool

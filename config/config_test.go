@@ -236,6 +236,7 @@ release_after = "1h"
 release_step = "100%"
 [kill]
 mode = "dry-run"
+method = "oom"
 on_imminent_oom = false
 cooldown = "30s"
 timeout = "10s"
@@ -259,7 +260,7 @@ func TestLogValue(t *testing.T) {
 			"config.memory.near_limit=90% config.memory.host_available_floor=5% config.memory.min_victim=32MiB " +
 			"config.relief.stall=30ms config.relief.reclaim=true config.relief.reclaim_chunk=32MiB config.relief.reclaim_max=256MiB " +
 			"config.relief.throttle=true config.relief.throttle_after=2 config.relief.throttle_below=5% config.relief.release_after=10s config.relief.release_step=25% " +
-			"config.kill.mode=pod config.kill.on_imminent_oom=true config.kill.cooldown=10s config.kill.timeout=5s config.kill.protect=[] " +
+			"config.kill.mode=pod config.kill.method=signal config.kill.on_imminent_oom=true config.kill.cooldown=10s config.kill.timeout=5s config.kill.protect=[] " +
 			"config.log.level=INFO config.log.format=auto"},
 		{"other", func() Config {
 			c, err := Parse(testFile, []byte(otherConfig))
@@ -273,7 +274,7 @@ func TestLogValue(t *testing.T) {
 			"config.memory.near_limit=87.5% config.memory.host_available_floor=2GiB config.memory.min_victim=1000B " +
 			"config.relief.stall=50ms config.relief.reclaim=false config.relief.reclaim_chunk=4KiB config.relief.reclaim_max=1000000000B " +
 			"config.relief.throttle=false config.relief.throttle_after=5 config.relief.throttle_below=10% config.relief.release_after=1h config.relief.release_step=100% " +
-			"config.kill.mode=dry-run config.kill.on_imminent_oom=false config.kill.cooldown=30s config.kill.timeout=10s config.kill.protect=\"[/a* /kubepods.slice/b[0-9]]\" " +
+			"config.kill.mode=dry-run config.kill.method=oom config.kill.on_imminent_oom=false config.kill.cooldown=30s config.kill.timeout=10s config.kill.protect=\"[/a* /kubepods.slice/b[0-9]]\" " +
 			"config.log.level=DEBUG config.log.format=json"},
 	}
 	for _, tt := range tests {
@@ -308,7 +309,7 @@ func TestLogValueKinds(t *testing.T) {
 	for name, want := range map[string]slog.Kind{
 		"pressure.windows": slog.KindInt64, "relief.throttle_after": slog.KindInt64,
 		"pressure.watch_host": slog.KindBool, "relief.reclaim": slog.KindBool, "relief.throttle": slog.KindBool,
-		"kill.on_imminent_oom": slog.KindBool, "kill.protect": slog.KindAny, "kill.mode": slog.KindString,
+		"kill.on_imminent_oom": slog.KindBool, "kill.protect": slog.KindAny, "kill.mode": slog.KindString, "kill.method": slog.KindString,
 	} {
 		if kinds[name] != want {
 			t.Errorf("%s is a %s, want a %s", name, kinds[name], want)

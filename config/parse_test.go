@@ -94,6 +94,7 @@ func TestParseValid(t *testing.T) {
 		{"dotted keys", "kill.mode = \"dry-run\"\nlog.level = \"debug\"", func(c *Config) {
 			c.Kill.Mode, c.Log.Level = ModeDryRun, slog.LevelDebug
 		}},
+		{"kill method", "[kill]\nmethod = \"oom\"", func(c *Config) { c.Kill.Method = MethodOOM }},
 		{"inline table", "kill = { mode = \"dry-run\", cooldown = \"30s\" }", func(c *Config) {
 			c.Kill.Mode, c.Kill.Cooldown = ModeDryRun, 30*time.Second
 		}},
@@ -294,6 +295,10 @@ func TestParseErrors(t *testing.T) {
 			[]wantErr{{2, "kill.mode", []string{`"podd" is not one of pod, container, dry-run`}}}},
 		{"mode case", "[kill]\nmode = \"Pod\"",
 			[]wantErr{{2, "kill.mode", []string{`"Pod" is not one of`}}}},
+		{"method", "[kill]\nmethod = \"oom-killer\"",
+			[]wantErr{{2, "kill.method", []string{`"oom-killer" is not one of signal, oom`}}}},
+		{"method type", "[kill]\nmethod = true",
+			[]wantErr{{2, "kill.method", []string{"true is a boolean", "one of signal, oom"}}}},
 		{"on_imminent_oom int", "[kill]\non_imminent_oom = 1",
 			[]wantErr{{2, "kill.on_imminent_oom", []string{"1 is an integer", "true or false"}}}},
 		{"cooldown short", "[kill]\ncooldown = \"100ms\"",
@@ -339,7 +344,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown key in section", "[kill]\nmode = \"pod\"\nmodee = \"pod\"",
 			[]wantErr{{3, "kill.modee", []string{"unknown key; did you mean kill.mode?"}}}},
 		{"unknown key no near miss", "[kill]\n\nvictims = 3",
-			[]wantErr{{3, "kill.victims", []string{"unknown key; valid keys in [kill] are mode, on_imminent_oom, cooldown, timeout, protect"}}}},
+			[]wantErr{{3, "kill.victims", []string{"unknown key; valid keys in [kill] are mode, method, on_imminent_oom, cooldown, timeout, protect"}}}},
 		{"key in wrong section", "[kill]\nwindow = \"1s\"",
 			[]wantErr{{2, "kill.window", []string{"window belongs in the [pressure] section"}}}},
 		{"key case", "[kill]\nMode = \"pod\"",

@@ -189,6 +189,7 @@ func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	}
 
 	d.thawLeftovers()
+	d.restoreLimits()
 	d.startLadder(ctx)
 	d.actions = newActions()
 	d.actions.start(ctx)

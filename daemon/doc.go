@@ -22,7 +22,8 @@
 //   - thresholds.go: the one function that turns the config into policy's
 //     thresholds and the trigger to register.
 //   - triggers.go: the PSI triggers (registration, window fallback, events).
-//   - pods.go: the pod tracker (pods coming and going, kernel OOM kills).
+//   - pods.go: the pod tracker (pods coming and going, kernel OOM kills,
+//     and those a kill with kill.method oom induced, which are the kill's).
 //   - names.go: the pods' names from the container runtime (cri.Resolver),
 //     asked for in the background, never waited on.
 //   - actions.go: the action worker.
@@ -30,7 +31,7 @@
 //     other, each with the last check right before its kill, which also
 //     names the processes to spare), its report back to policy and a look
 //     again at once, the kill history, and the thaw of what a crash left
-//     frozen.
+//     frozen and the memory.max it left lowered.
 //   - relief.go: the relief ladder's actions (relief.Ladder carries them out).
 //   - status.go: `kube-oomd status`, served off the loop from its snapshot.
 //   - reload.go: SIGHUP and config edits.

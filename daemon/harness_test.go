@@ -274,6 +274,7 @@ func (h *harness) settle() {
 		}
 		if strings.HasPrefix(s.Action.Name, "kill") {
 			h.emptyKilled()
+			h.oomKill()
 			h.clock.Step(10 * time.Millisecond)
 		}
 		time.Sleep(time.Millisecond) // let the worker run; nothing is timed by it
@@ -295,6 +296,36 @@ func (h *harness) emptyKilled() {
 				}
 			}
 		}
+		return nil
+	})
+}
+
+// oomKill plays the kernel's OOM killer for every container whose
+// memory.max was written 0 (kill.method oom), once: its processes are
+// killed, which its memory.events and its pod's count (oom_kill), and it
+// empties.
+func (h *harness) oomKill() {
+	filepath.WalkDir(h.tree.Mount, func(p string, e os.DirEntry, err error) error {
+		if err != nil || e.Name() != "memory.max" {
+			return nil
+		}
+		dir := filepath.Dir(p)
+		if b, _ := os.ReadFile(p); strings.TrimSpace(string(b)) != "0" {
+			return nil
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, "cgroup.events")); strings.HasPrefix(string(b), "populated 0") {
+			return nil
+		}
+		procs, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		n := len(strings.Fields(string(procs)))
+		for _, cg := range []string{dir, filepath.Dir(dir)} {
+			ev, _ := cgroupv2.ReadMemoryEvents(cg)
+			os.WriteFile(filepath.Join(cg, "memory.events"), []byte(fmt.Sprintf("low 0\nhigh 0\nmax %d\noom %d\noom_kill %d\noom_group_kill %d\n",
+				ev.Max+1, ev.OOM+1, ev.OOMKill+uint64(n), ev.OOMGroupKill+1)), 0o644)
+		}
+		os.WriteFile(filepath.Join(dir, "cgroup.procs"), nil, 0o644)
+		os.WriteFile(filepath.Join(dir, "memory.current"), []byte("0\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "cgroup.events"), []byte("populated 0\nfrozen 0\n"), 0o644)
 		return nil
 	})
 }

@@ -34,7 +34,8 @@ type KillRecord struct {
 	Shed            uint64 `json:"shed_bytes"`
 	Spared          int    `json:"spared,omitempty"` // processes spared: -1000, then the sandbox
 	DryRun          bool   `json:"dry_run"`
-	Method          string `json:"method,omitempty"`
+	Method          string `json:"method,omitempty"`    // killer.Result.Method: cgroup.kill, freeze+sigkill, oom, oom+cgroup.kill, oom+freeze+sigkill
+	OOMKills        uint64 `json:"oom_kills,omitempty"` // kill.method oom: the processes the kernel's OOM killer killed in the pod
 	FreedBytes      uint64 `json:"freed_bytes"`
 	Confirmed       bool   `json:"confirmed"`
 	Error           string `json:"error,omitempty"`
@@ -100,6 +101,13 @@ func (d *Daemon) kill(v policy.Verdict, o policy.Observation) {
 	}
 	kl := d.killer()
 	ladder := d.ladder
+	induces := d.cfg.Kill.Method == config.MethodOOM
+	if induces {
+		// Before the job can lower a limit: see podTracker.
+		for _, k := range kills {
+			d.pods.induce(k.podPath)
+		}
+	}
 	name := "kill " + kills[0].record.Who()
 	if len(kills) > 1 {
 		name = fmt.Sprintf("kill %s and %d more", kills[0].record.Who(), len(kills)-1)
@@ -112,7 +120,7 @@ func (d *Daemon) kill(v policy.Verdict, o policy.Observation) {
 		outcomes := make([]outcome, len(kills))
 		var lifted []relief.Result
 		for i, k := range kills {
-			kctx, cancel := context.WithTimeout(ctx, kl.Timeout+5*time.Second)
+			kctx, cancel := context.WithTimeout(ctx, kl.Timeout+killer.OOMWait+5*time.Second)
 			res, err := kl.Kill(kctx, k.target)
 			if err == nil || errors.Is(err, killer.ErrNotConfirmed) {
 				// The kubelet restarts the pod's containers in the same
@@ -128,6 +136,9 @@ func (d *Daemon) kill(v policy.Verdict, o policy.Observation) {
 		return func() {
 			killed, confirmed := false, true
 			for i, k := range kills {
+				if induces {
+					k.record.OOMKills = d.pods.settle(k.podPath)
+				}
 				d.killed(k.record, k.fields, outcomes[i].res, outcomes[i].err)
 				if outcomes[i].res.Method != "" {
 					killed = true
@@ -185,18 +196,44 @@ func (d *Daemon) prepareKill(victim policy.Candidate, v policy.Verdict, o policy
 		}
 	}
 	t := killer.Target{Cgroup: d.layout.Abs(target.Path), ID: id, Vet: d.vet(victim.Pod)}
+	if d.cfg.Kill.Method == config.MethodOOM {
+		t.OOM = d.oomContainers(*victim.Pod, target)
+	}
 	return pendingKill{target: t, podPath: victim.Pod.Path, record: record, fields: fields}, true
 }
 
+// oomContainers are the cgroups whose memory.max a kill with kill.method
+// oom lowers: the target container in container mode; in pod mode, every
+// app container of the pod (never the sandbox, nor a runtime helper such
+// as conmon). A container gone since the pod was read is left out.
+func (d *Daemon) oomContainers(p cgroupv2.Pod, target policy.Target) []killer.Container {
+	var out []killer.Container
+	for _, c := range p.Containers {
+		if !c.App() || (target.Container != "" && c.Path != target.Path) {
+			continue
+		}
+		dir := d.layout.Abs(c.Path)
+		if id, err := cgroupv2.ID(dir); err == nil {
+			out = append(out, killer.Container{Cgroup: dir, ID: id})
+		}
+	}
+	return out
+}
+
 // killer is the killer in force: the config's timeout, the kernel's
-// features, and the freeze record that a restart thaws.
+// features, and the records of frozen cgroups and lowered limits that a
+// restart thaws and puts back.
 func (d *Daemon) killer() killer.Killer {
 	return killer.Killer{Timeout: d.cfg.Kill.Timeout, Features: d.features, Clock: d.clock,
-		ProcRoot: d.opt.ProcRoot, Mount: d.layout.Mount, FreezeLog: d.freezeLog()}
+		ProcRoot: d.opt.ProcRoot, Mount: d.layout.Mount, FreezeLog: d.freezeLog(), Limits: d.limitLog()}
 }
 
 func (d *Daemon) freezeLog() *killer.FreezeLog {
 	return &killer.FreezeLog{Path: filepath.Join(d.opt.RunDir, "frozen.json")}
+}
+
+func (d *Daemon) limitLog() *killer.LimitLog {
+	return &killer.LimitLog{Path: filepath.Join(d.opt.RunDir, "limits.json")}
 }
 
 // vet returns the check the killer makes right before the kill, with every
@@ -240,6 +277,25 @@ func (d *Daemon) thawLeftovers() {
 	}
 }
 
+// restoreLimits puts back the memory.max that a kill with kill.method oom
+// lowered when the daemon died before it put it back.
+func (d *Daemon) restoreLimits() {
+	results, err := d.limitLog().RestoreLeftovers()
+	if err != nil {
+		d.log.Error("cannot read the limits record of an earlier run: check the containers it names for memory.max 0",
+			attrFile, d.limitLog().Path, attrError, err)
+	}
+	for _, r := range results {
+		if r.Err != nil {
+			d.log.Error("cannot put back the memory.max of a container an earlier run lowered: write it by hand",
+				attrCgroup, r.Cgroup, attrMemoryMax, cgroupv2.FormatLimit(r.Max), attrError, r.Err)
+			continue
+		}
+		d.log.Warn("put back the memory.max of a container an earlier run lowered", attrCgroup, r.Cgroup,
+			attrMemoryMax, cgroupv2.FormatLimit(r.Max), attrReason, "earlier-run")
+	}
+}
+
 // killed logs a kill's outcome; it runs on the loop.
 func (d *Daemon) killed(record KillRecord, fields []any, res killer.Result, err error) {
 	switch {
@@ -250,23 +306,29 @@ func (d *Daemon) killed(record KillRecord, fields []any, res killer.Result, err 
 		d.log.Warn("every process left in the victim protects itself (oom_score_adj -1000); nothing killed",
 			append(fields, attrReason, reasonVictimMoved, "spared_pids", res.Spared, attrError, err)...)
 		return
-	case err != nil && !errors.Is(err, killer.ErrNotConfirmed):
+	case err != nil && res.Method == "":
 		d.log.Error("kill failed", append(fields, attrError, err)...)
 		record.Error = err.Error()
 		d.kills.add(record)
 		return
 	}
 	fields = append(fields, attrMessageID, MsgKilled,
-		"freed_bytes", res.Freed, "method", string(res.Method), "pids", res.PIDs, "skipped_pids", res.Skipped, "spared_pids", res.Spared,
+		"freed_bytes", res.Freed, attrMethod, string(res.Method), "pids", res.PIDs, "skipped_pids", res.Skipped, "spared_pids", res.Spared,
 		"released", res.Released, "confirmed", res.Confirmed, attrTook, res.Took.Round(time.Millisecond).String())
+	if res.Containers > 0 {
+		fields = append(fields, attrLowered, res.Containers, attrOOMKills, record.OOMKills)
+	}
 	switch {
-	case err != nil && res.Spared > 0:
+	case errors.Is(err, killer.ErrNotConfirmed) && res.Spared > 0:
 		// A spared (-1000) process may start new ones: stress-ng restarts
 		// its workers. They are the next kill's, once they grow.
 		d.log.Warn("killed every process but the spared ones, and new ones appeared since", append(fields, attrError, err)...)
 		record.Error = err.Error()
-	case err != nil:
+	case errors.Is(err, killer.ErrNotConfirmed):
 		d.log.Error("killed, but the cgroup did not empty in time", append(fields, attrError, err)...)
+		record.Error = err.Error()
+	case err != nil:
+		d.log.Error("killed, but something went wrong", append(fields, attrError, err)...)
 		record.Error = err.Error()
 	default:
 		d.log.Warn("killed pod", fields...)

@@ -146,7 +146,9 @@ func (d *Daemon) handleChange(c cgroupv2.Change) bool {
 	return false
 }
 
-// checkOOMKills logs the kernel OOM kills in a pod since the last look.
+// checkOOMKills logs the kernel OOM kills in a pod since the last look;
+// those a kill with kill.method oom induced are not the kernel's own, and
+// are counted in the kill's record instead (podTracker.induce).
 func (d *Daemon) checkOOMKills(r cgroupv2.PodRef) {
 	kills, total := d.pods.newOOMKills(r)
 	if kills == 0 {
@@ -154,7 +156,7 @@ func (d *Daemon) checkOOMKills(r cgroupv2.PodRef) {
 	}
 	d.log.Warn("the kernel OOM killer killed in a pod",
 		attrMessageID, MsgKernelOOM, d.podRef(r), attrReason, reasonKernelKill,
-		"oom_kills", kills, "oom_kills_total", total)
+		attrOOMKills, kills, "oom_kills_total", total)
 }
 
 // resync is the slow safety net: it finds the pods that inotify missed by

@@ -8,10 +8,20 @@ import (
 
 // podTracker follows the pods as they come and go (inotify, with the rescan
 // as a safety net) and each pod's count of kernel OOM kills.
+//
+// A kill with kill.method oom makes the kernel OOM-kill in its victim: that
+// rise of oom_kill is kube-oomd's own, not the kernel's. The loop marks the
+// victim's pod (induce) when it submits the kill, before any limit is
+// lowered, and takes the count (settle) when the kill reports, after every
+// limit is back: whatever rises in between, whether the loop reads it on an
+// inotify event while the kill runs or at settle, goes to the kill (a
+// kernel OOM kill of its own in the victim in that time, or just before it
+// and not read yet, counts as the kill's too: the victim is being killed).
 type podTracker struct {
 	layout   cgroupv2.Layout
 	watcher  *cgroupv2.Watcher
 	oomKills map[string]uint64 // memory.events oom_kill of each pod, by path
+	induced  map[string]uint64 // pods a kill with kill.method oom is on, by path: the OOM kills it induced so far
 }
 
 // newPodTracker follows the pods of l: through inotify, or, where the
@@ -28,7 +38,7 @@ func newPodTracker(l cgroupv2.Layout, poll bool) (*podTracker, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &podTracker{layout: l, watcher: w, oomKills: map[string]uint64{}}
+	t := &podTracker{layout: l, watcher: w, oomKills: map[string]uint64{}, induced: map[string]uint64{}}
 	for _, r := range refs {
 		t.add(r)
 	}
@@ -47,19 +57,48 @@ func (t *podTracker) add(r cgroupv2.PodRef) {
 func (t *podTracker) remove(r cgroupv2.PodRef) { delete(t.oomKills, r.Path) }
 
 // newOOMKills re-reads a pod's memory.events and returns the kernel OOM
-// kills since the last look.
+// kills since the last look, but none while a kill is inducing them
+// there: those are counted aside, for settle.
 func (t *podTracker) newOOMKills(r cgroupv2.PodRef) (kills, total uint64) {
-	ev, err := cgroupv2.ReadMemoryEvents(t.layout.Abs(r.Path))
+	kills, total = t.readOOMKills(r.Path)
+	if n, ok := t.induced[r.Path]; ok {
+		t.induced[r.Path] = n + kills
+		return 0, total
+	}
+	return kills, total
+}
+
+// induce marks the pod at path as the victim of a kill with kill.method
+// oom: from now until settle, its new OOM kills are the kill's.
+func (t *podTracker) induce(path string) {
+	if _, ok := t.induced[path]; !ok {
+		t.induced[path] = 0
+	}
+}
+
+// settle ends induce for the pod at path, once its kill reported: it reads
+// the pod's count once more and returns every OOM kill the kill induced.
+func (t *podTracker) settle(path string) uint64 {
+	kills, _ := t.readOOMKills(path)
+	n := t.induced[path] + kills
+	delete(t.induced, path)
+	return n
+}
+
+// readOOMKills re-reads the oom_kill count of the pod at path and returns
+// its rise since the last look, and the count.
+func (t *podTracker) readOOMKills(path string) (kills, total uint64) {
+	ev, err := cgroupv2.ReadMemoryEvents(t.layout.Abs(path))
 	if err != nil {
 		return 0, 0
 	}
-	last, known := t.oomKills[r.Path]
+	last, known := t.oomKills[path]
 	if known && ev.OOMKill <= last {
 		// The kernel's counters never fall while the cgroup lives: a
 		// lower reading is not one to start counting from again.
 		return 0, last
 	}
-	t.oomKills[r.Path] = ev.OOMKill
+	t.oomKills[path] = ev.OOMKill
 	if !known {
 		return 0, ev.OOMKill
 	}

@@ -1,13 +1,8 @@
 package killer
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"slices"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -72,43 +67,64 @@ func (l *FreezeLog) ThawLeftovers() ([]ThawResult, error) {
 	if len(entries) == 0 {
 		return nil, nil
 	}
-	var (
-		results []ThawResult
-		kept    []frozenEntry
-	)
-	for _, e := range entries {
-		ours, err := thawLeftover(e)
-		if !ours {
-			continue
-		}
+	var results []ThawResult
+	kept := undoLeftovers(entries, thawLeftover, func(e frozenEntry, err error) {
 		results = append(results, ThawResult{Cgroup: e.Cgroup, Err: err})
-		if err != nil {
-			kept = append(kept, e)
-		}
-	}
+	})
 	if err := l.save(kept); err != nil {
 		return results, fmt.Errorf("%s: %w", l.Path, err)
 	}
 	return results, nil
 }
 
+// undoLeftovers undoes what each entry of a write-ahead record names, with
+// undo, which says whether the entry's cgroup is still the one recorded
+// (ours), and reports each one that is. It returns the entries to keep:
+// those whose undo failed, for the next start to try again.
+func undoLeftovers[E any](entries []E, undo func(E) (ours bool, err error), report func(E, error)) (kept []E) {
+	for _, e := range entries {
+		ours, err := undo(e)
+		if !ours {
+			continue
+		}
+		report(e, err)
+		if err != nil {
+			kept = append(kept, e)
+		}
+	}
+	return kept
+}
+
+// openLeftover opens the directory of a cgroup that a record names, if it
+// is still that cgroup: ours is false, and nothing open, when it is gone
+// or another cgroup has taken its path (its ID differs); an error with ours
+// true is one the cgroup may still be there behind.
+func openLeftover(dir string, id uint64) (dirfd int, ours bool, err error) {
+	dirfd, err = unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		err = cgroupv2.Classify("open", dir, err)
+		return -1, !errors.Is(err, cgroupv2.ErrGone), err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(dirfd, &st); err != nil || st.Ino != id {
+		unix.Close(dirfd)
+		if err != nil {
+			err = cgroupv2.Classify("stat", dir, err)
+			return -1, !errors.Is(err, cgroupv2.ErrGone), err
+		}
+		return -1, false, nil
+	}
+	return dirfd, true, nil
+}
+
 // thawLeftover writes 0 to the cgroup.freeze of e's cgroup. ours is false
 // when that cgroup is gone, or another one has taken its path.
 func thawLeftover(e frozenEntry) (ours bool, err error) {
-	dirfd, err := unix.Open(e.Cgroup, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		err = cgroupv2.Classify("open", e.Cgroup, err)
-		return !errors.Is(err, cgroupv2.ErrGone), err
+	dirfd, ours, err := openLeftover(e.Cgroup, e.ID)
+	if !ours || err != nil {
+		return ours, err
 	}
 	defer unix.Close(dirfd)
-	var st unix.Stat_t
-	if err := unix.Fstat(dirfd, &st); err != nil {
-		err = cgroupv2.Classify("stat", e.Cgroup, err)
-		return !errors.Is(err, cgroupv2.ErrGone), err
-	}
-	if st.Ino != e.ID {
-		return false, nil
-	}
 	if err := writeAt(dirfd, "cgroup.freeze", "0"); err != nil {
 		if gone(dirfd) {
 			return false, nil
@@ -118,55 +134,26 @@ func thawLeftover(e frozenEntry) (ours bool, err error) {
 	return true, nil
 }
 
+// frozenHint is what to do with a freeze record that cannot be read.
+const frozenHint = "it may name cgroups left frozen: write 0 to their cgroup.freeze, then remove it"
+
 // add records e, before its cgroup is frozen.
 func (l *FreezeLog) add(e frozenEntry) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	entries, err := l.load()
-	if err != nil {
-		return err
-	}
-	if err := l.save(append(entries, e)); err != nil {
-		return fmt.Errorf("%s: %w", l.Path, err)
-	}
-	return nil
+	return statefile.Add(l.Path, e, frozenHint)
 }
 
 // remove drops e, once its cgroup is thawed (or was never frozen).
 func (l *FreezeLog) remove(e frozenEntry) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	entries, err := l.load()
-	if err != nil {
-		return err
-	}
-	i := slices.Index(entries, e)
-	if i < 0 {
-		return nil
-	}
-	if err := l.save(slices.Delete(entries, i, i+1)); err != nil {
-		return fmt.Errorf("%s: %w", l.Path, err)
-	}
-	return nil
+	return statefile.Remove(l.Path, e, frozenHint)
 }
 
 // load reads the record; no file is no entries.
 func (l *FreezeLog) load() ([]frozenEntry, error) {
-	if !filepath.IsAbs(l.Path) {
-		return nil, fmt.Errorf("freeze record %q: the path must be absolute", l.Path)
-	}
-	b, err := os.ReadFile(l.Path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var entries []frozenEntry
-	if err := json.Unmarshal(b, &entries); err != nil {
-		return nil, fmt.Errorf("%s: %w (it may name cgroups left frozen: write 0 to their cgroup.freeze, then remove it)", l.Path, err)
-	}
-	return entries, nil
+	return statefile.Load[frozenEntry](l.Path, frozenHint)
 }
 
 // save writes the record atomically; no entries remove it.

@@ -1,18 +1,45 @@
 // Package killer kills one cgroup (a pod slice or a container scope) and
 // reports what that freed.
 //
-// It kills with cgroup.kill (5.14+), or, where the kernel has none or
-// refuses it for this cgroup, or where some processes are to be spared, by
-// freezing the cgroup and sending SIGKILL through pidfds (freeze.go). It
-// then asks the kernel to free the victims' memory at once
+// It kills the signal way: with cgroup.kill (5.14+), or, where the kernel
+// has none or refuses it for this cgroup, or where some processes are to
+// be spared, by freezing the cgroup and sending SIGKILL through pidfds
+// (freeze.go). It then asks the kernel to free the victims' memory at once
 // (process_mrelease, 5.15+; pidfd.go) and waits for the cgroup to empty
 // (with processes spared: for every signalled one to exit). It never logs:
 // the caller logs the Result.
 //
+// Or, when the Target names its app containers (Target.OOM), by the method
+// oom (oom.go): the kernel's own OOM killer kills inside each container,
+// so that the container runtime reports it OOMKilled (exit 137, reason
+// OOMKilled), which a kill by signal never is. For each container still
+// the one chosen, with processes to kill, it records the container's
+// memory.max in the Killer's LimitLog, then writes 0 to it: the kernel
+// reclaims, then OOM-kills in the container until its usage fits or no
+// task is left that it may kill. With memory.oom.group 1, which the
+// kubelet sets on app containers, that is every process of the container
+// but those at oom_score_adj -1000, which the kernel never chooses: the
+// same processes that the signal way spares. The write is cut short at
+// the method's deadline, min(Killer.Timeout, OOMWait), by signalling the
+// writing thread (internal/interrupt). Once every lowered container is
+// empty, or holds only spared processes, or at the deadline, each
+// original memory.max is put back (through the directory fd opened when it
+// was checked, so never into another cgroup) and dropped from the record.
+// If processes other than spared ones are left at the deadline, the
+// fallback kills the whole target the signal way, with the same spare
+// list (Result.Method "oom+cgroup.kill" or "oom+freeze+sigkill"). The
+// sandbox and runtime helpers are never lowered: in pod mode the method
+// oom leaves the pod's sandbox running, as a kernel OOM kill does, and
+// the kubelet restarts the containers by their restart policy. A
+// container that holds only spared processes is not lowered; if the limit
+// cannot be recorded, nothing is lowered and the kill goes the signal way.
+//
 // Never the wrong pod. Kill first re-checks that the cgroup is the one
 // chosen (its ID) and still populated; then, once every process is named
-// by a pidfd and right before the kill, it calls the Target's Vet, the
-// caller's own last check. Either failing is ErrChanged, nothing killed.
+// by a pidfd and right before the kill (the first write to cgroup.kill,
+// cgroup.freeze or, with the method oom, memory.max), it calls the
+// Target's Vet, the caller's own last check. Either failing is
+// ErrChanged, nothing killed.
 // cgroup.procs lists PID numbers, and a number may pass to a process
 // elsewhere between the listing and pidfd_open: so the freezer path
 // signals a process only through its pidfd, and only once
@@ -38,7 +65,9 @@
 // Never a pod left frozen: the freezer path writes the cgroup to the
 // Killer's FreezeLog before it freezes it, or does not freeze it, and
 // drops it once thawed; the daemon calls FreezeLog.ThawLeftovers at start
-// to thaw what a crash left frozen (freezelog.go).
+// to thaw what a crash left frozen (freezelog.go). Never a limit left
+// lowered: the method oom keeps its LimitLog the same way, and the daemon
+// calls LimitLog.RestoreLeftovers at start (limitlog.go).
 //
 // Kernel facts are not decided here but in cgroupv2: which files the kernel
 // has comes probed once, as Killer.Features (cgroupv2/features.go), and
@@ -49,7 +78,9 @@
 // record.
 //
 // Every wait (for frozen 1, for populated 0) runs on Killer.Clock, one
-// timer at a time, so tests step a fake clock instead of sleeping.
+// timer at a time, so tests step a fake clock instead of sleeping. The one
+// bound in real time is the one on a memory.max write busy in the kernel,
+// which no fake clock could step.
 package killer
 
 import (
@@ -71,7 +102,8 @@ type Target struct {
 	ID     uint64 // cgroupv2.ID of that directory when the victim was chosen
 	// Vet, if set, is called once, after the pidfds of the target's
 	// processes are open and immediately before the kill is written (to
-	// cgroup.kill, or before the freeze): the caller re-reads the victim
+	// cgroup.kill, or before the freeze, or before the method oom records
+	// and lowers the first memory.max): the caller re-reads the victim
 	// and re-checks it there (is it still killable?).
 	//
 	// A non-nil err aborts the kill with nothing killed; Kill's error then
@@ -93,6 +125,18 @@ type Target struct {
 	// as well. PIDs not in the cgroup are harmless. Vet runs on Kill's
 	// goroutine.
 	Vet func() (spare []int, err error)
+	// OOM, if not empty, asks for the method oom (oom.go): the app
+	// containers of the victim (never the sandbox, nor a runtime helper
+	// such as conmon), each as it was when the victim was chosen: in pod
+	// mode every one of them, in container mode the target itself. Empty:
+	// the signal way alone.
+	OOM []Container
+}
+
+// Container is a cgroup whose memory.max the method oom lowers.
+type Container struct {
+	Cgroup string // absolute directory
+	ID     uint64 // its cgroupv2.ID when the victim was chosen
 }
 
 // Method is how the processes were killed.
@@ -104,12 +148,23 @@ const (
 	// method of every kill with processes to spare (Result.Spared says
 	// how many were found and left alive).
 	MethodFreezeSigkill Method = "freeze+sigkill"
+	// MethodOOM: the method oom; the kernel's OOM killer killed in the
+	// victim's app containers, whose memory.max was lowered to 0, and
+	// nothing was left but spared processes. Container runtimes then
+	// report the containers as OOMKilled.
+	MethodOOM Method = "oom"
+	// MethodOOMCgroupKill and MethodOOMFreezeSigkill: the method oom left
+	// processes behind at its deadline (OOMWait), and the fallback killed
+	// the target the signal way.
+	MethodOOMCgroupKill    Method = MethodOOM + "+" + MethodCgroupKill
+	MethodOOMFreezeSigkill Method = MethodOOM + "+" + MethodFreezeSigkill
 )
 
 // Result describes one kill. Method is empty when nothing was signalled.
 type Result struct {
 	Method        Method
-	PIDs          int           // processes signalled/seen at kill time
+	PIDs          int           // processes signalled/seen at kill time; method oom: those in the lowered containers, not spared (with a fallback: the larger of that and the fallback's count)
+	Containers    int           // method oom: the containers whose memory.max was lowered (and put back)
 	Skipped       int           // freezer path: listed, but found outside the cgroup once named by a pidfd; not signalled
 	Spared        int           // listed in the cgroup, but spared by Target.Vet (oom_score_adj -1000, the sandbox); not signalled, left alive
 	Released      int           // process_mrelease calls that succeeded (signalled processes only, never a spared one)
@@ -163,6 +218,11 @@ type Killer struct {
 	// (FreezeLog.ThawLeftovers); if the record cannot be written, the
 	// freezer path freezes nothing and kills nothing. nil keeps no record.
 	FreezeLog *FreezeLog
+	// Limits records each memory.max the method oom lowers until it is put
+	// back, so that a restart after a crash puts it back
+	// (LimitLog.RestoreLeftovers). nil: the method oom is never used, the
+	// kill goes the signal way.
+	Limits *LimitLog
 }
 
 func (k Killer) procRoot() string {
@@ -193,15 +253,17 @@ func (k Killer) timeout() time.Duration {
 	return k.Timeout
 }
 
-// Kill kills every process in t.Cgroup and below, after checking that the
-// cgroup is still the one chosen and still has processes.
+// Kill kills every process in t.Cgroup and below (with the method oom and
+// no fallback: every process in the containers of t.OOM), after checking
+// that the cgroup is still the one chosen and still has processes.
 //
 // Errors: ErrChanged (also wrapping cgroupv2.ErrGone when the directory is
 // gone), ErrAllSpared and any error returned with an empty Result.Method
 // mean nothing was signalled. Once a kill was issued, Result is filled in
 // and the error, if any, wraps ErrNotConfirmed (and ctx.Err() when ctx
 // ended the wait) and/or says what else went wrong (a cgroup left frozen,
-// some processes that could not be signalled).
+// some processes that could not be signalled, a memory.max that the method
+// oom could not record, and so did not lower, or could not put back).
 func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 	var res Result
 	if !filepath.IsAbs(t.Cgroup) {
@@ -249,57 +311,51 @@ func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("killer: %s: not killed: %w", t.Cgroup, err)
 	}
-	sparing := len(procs.spare) > 0
 
-	// 4. Kill. Never cgroup.kill when some processes are to be spared.
+	// 4. Kill: the method oom first, if asked (oom.go); the signal way
+	// (cgroup.kill, or the freezer) when it lowered nothing, or as its
+	// fallback when it left processes behind.
 	clk := k.clock()
 	start := clk.Now()
-	var killErr error
-	kill := errSparing
-	if !sparing {
-		kill = k.cgroupKill(dirfd)
-	}
-	switch err := kill; {
-	case err == nil:
-		res.Method = MethodCgroupKill
-		res.PIDs = len(procs.fds)
-	case err == errNoCgroupKill || err == errSparing || needsFallback(err):
-		if gone(dirfd) {
-			return res, fmt.Errorf("killer: %s: %w: %w before the kill; nothing killed", t.Cgroup, ErrChanged, cgroupv2.ErrGone)
-		}
-		n, signalled, err := k.freezeKill(ctx, dirfd, t, procs)
-		res.Skipped = len(procs.outside)
-		res.Spared = len(procs.spared)
-		if !signalled {
-			return res, err
-		}
-		res.Method = MethodFreezeSigkill
-		res.PIDs = n
-		killErr = err
-	default:
-		if gone(dirfd) {
-			return res, fmt.Errorf("killer: %s: %w: %w before the kill; nothing killed", t.Cgroup, ErrChanged, cgroupv2.ErrGone)
-		}
-		return res, fmt.Errorf("killer: %s: write 1 to cgroup.kill: %w; nothing killed", t.Cgroup, err)
-	}
-
-	// 5. Free the victims' memory now, then drop the pidfds (when
-	// sparing, the wait needs them: they are closed on return).
-	res.Released = procs.releaseAll()
-	if !sparing {
-		procs.close()
-	}
-
-	// 6. Wait for the cgroup to empty (for the signalled processes to
-	// exit, when sparing), then measure.
 	var (
 		confirmed bool
 		waitErr   error
+		note      error // a trouble of the method oom, told with the outcome
 	)
-	if sparing {
-		confirmed, waitErr = waitSignalled(ctx, clk, t, procs, k.timeout())
-	} else {
-		confirmed, waitErr = waitEmpty(ctx, clk, t, k.timeout())
+	if len(t.OOM) > 0 {
+		o := k.oomKill(ctx, clk, start, t, procs)
+		note = o.err
+		if o.lowered > 0 { // else the signal way alone, as if not asked
+			res.Method, res.PIDs, res.Spared, res.Containers = MethodOOM, o.pids, o.spared, o.lowered
+			confirmed, waitErr = o.confirmed, o.waitErr // ctx ended the wait: no fallback
+		}
+	}
+	if res.Method == "" || (!confirmed && waitErr == nil) {
+		var (
+			sig       Result
+			err       error
+			signalled bool
+		)
+		sig, confirmed, waitErr, signalled, err = k.signal(ctx, clk, dirfd, t, procs)
+		switch {
+		case signalled:
+			res.Method = res.Method.then(sig.Method)
+			res.PIDs = max(res.PIDs, sig.PIDs)
+			res.Skipped, res.Released = sig.Skipped, sig.Released
+			res.Spared = max(res.Spared, sig.Spared)
+			note = errors.Join(note, err)
+		case res.Method == "":
+			sig.Before = res.Before
+			return sig, errors.Join(note, err)
+		case errors.Is(err, ErrChanged) || errors.Is(err, ErrAllSpared):
+			// The method oom left nothing the fallback could signal:
+			// the cgroup went, or only spared processes are left.
+			confirmed = true
+		default:
+			// Not wrapped: the fallback's "nothing killed" is not this
+			// kill's, which the method oom did.
+			waitErr = fmt.Errorf("the method oom left processes, and the fallback signalled none: %v", err)
+		}
 	}
 	res.Took = clk.Now().Sub(start)
 	res.Confirmed = confirmed
@@ -308,11 +364,72 @@ func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 		res.Freed = res.Before - res.After
 	}
 	if !confirmed {
-		err := fmt.Errorf("killer: %s: %w after %v (%s; %d processes signalled%s): %w; check cgroup.procs for processes stuck in D state",
+		err := fmt.Errorf("killer: %s: %w after %v (%s; %d processes killed%s): %w; check cgroup.procs for processes stuck in D state",
 			t.Cgroup, ErrNotConfirmed, res.Took.Round(time.Millisecond), res.Method, res.PIDs, sparedNote(procs), waitErr)
-		return res, errors.Join(err, killErr)
+		return res, errors.Join(err, note)
 	}
-	return res, killErr
+	return res, note
+}
+
+// then is the method of a kill that m finished after k: "oom+cgroup.kill".
+func (k Method) then(m Method) Method {
+	if k == "" {
+		return m
+	}
+	return k + "+" + m
+}
+
+// signal kills t the signal way: cgroup.kill, or, where the kernel has none
+// or refuses it, or some processes are to be spared, the freezer
+// (freezeKill); then it frees the victims' memory and waits for the kill's
+// end (waitEmpty, or waitSignalled when sparing). signalled false means
+// nothing was killed, and err says why, Result as Kill returns it then.
+func (k Killer) signal(ctx context.Context, clk clock.Clock, dirfd int, t Target, procs *procSet) (res Result, confirmed bool, waitErr error, signalled bool, err error) {
+	// Never cgroup.kill when some processes are to be spared.
+	sparing := len(procs.spare) > 0
+	kill := errSparing
+	if !sparing {
+		kill = k.cgroupKill(dirfd)
+	}
+	switch {
+	case kill == nil:
+		res.Method = MethodCgroupKill
+		res.PIDs = len(procs.fds)
+	case kill == errNoCgroupKill || kill == errSparing || needsFallback(kill):
+		if gone(dirfd) {
+			return res, false, nil, false, fmt.Errorf("killer: %s: %w: %w before the kill; nothing killed", t.Cgroup, ErrChanged, cgroupv2.ErrGone)
+		}
+		n, ok, ferr := k.freezeKill(ctx, dirfd, t, procs)
+		res.Skipped = len(procs.outside)
+		res.Spared = len(procs.spared)
+		if !ok {
+			return res, false, nil, false, ferr
+		}
+		res.Method = MethodFreezeSigkill
+		res.PIDs = n
+		err = ferr
+	default:
+		if gone(dirfd) {
+			return res, false, nil, false, fmt.Errorf("killer: %s: %w: %w before the kill; nothing killed", t.Cgroup, ErrChanged, cgroupv2.ErrGone)
+		}
+		return res, false, nil, false, fmt.Errorf("killer: %s: write 1 to cgroup.kill: %w; nothing killed", t.Cgroup, kill)
+	}
+
+	// Free the victims' memory now, then drop the pidfds (when sparing,
+	// the wait needs them: they are closed on return).
+	res.Released = procs.releaseAll()
+	if !sparing {
+		procs.close()
+	}
+
+	// Wait for the cgroup to empty (for the signalled processes to exit,
+	// when sparing).
+	if sparing {
+		confirmed, waitErr = waitSignalled(ctx, clk, t, procs, k.timeout())
+	} else {
+		confirmed, waitErr = waitEmpty(ctx, clk, t, k.timeout())
+	}
+	return res, confirmed, waitErr, true, err
 }
 
 // verify checks that t.Cgroup is still the chosen cgroup and still has

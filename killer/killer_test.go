@@ -137,6 +137,10 @@ type fakeCG struct {
 
 const before, afterKill = 1 << 30, 4 << 20
 
+// originalMax is the memory.max of each cgroup of a fakeCG, by its path
+// below the pod ("" is the pod).
+var originalMax = map[string]string{"": "max", "cri-containerd-a.scope": "536870912", "cri-containerd-b.scope": "max"}
+
 func writeAtomic(t *testing.T, path, content string) {
 	t.Helper()
 	tmp := path + ".tmp"
@@ -181,6 +185,7 @@ func newFake(t *testing.T, withKill bool) *fakeCG {
 			"cgroup.procs":   strings.Join(procs, "\n") + "\n",
 			"cgroup.freeze":  "0\n",
 			"memory.current": strconv.Itoa(before) + "\n",
+			"memory.max":     originalMax[sub] + "\n",
 		}
 		if withKill {
 			files["cgroup.kill"] = ""
@@ -274,6 +279,15 @@ type kernel struct {
 	removeOnEmpty bool   // rmdir the cgroup once it is empty
 	onFreeze      func() // runs when cgroup.freeze becomes 1, before frozen 1
 	onThaw        func() // runs when cgroup.freeze goes back to 0 after 1
+	// oom plays the kernel's memory.max: when a container's memory.max
+	// reads 0, its OOM killer kills every process listed in it but those
+	// in protected (oom_score_adj -1000), as memory.oom.group does.
+	oom       bool
+	protected map[int]bool
+	onLower   func(sub string) // runs when a container's memory.max is first seen at 0
+	lowered   map[string]bool  // containers whose memory.max was seen at 0
+	// onCgroupKill runs when the kernel sees cgroup.kill written.
+	onCgroupKill func()
 
 	killed, freezeSeen, frozen, emptied bool
 	frozenAck                           bool // frozen 1 was reported
@@ -296,10 +310,14 @@ func (k *kernel) step(t *testing.T) {
 	}
 	if !k.killed && k.f.read("cgroup.kill") == "1" {
 		k.killed = true
+		if k.onCgroupKill != nil {
+			k.onCgroupKill()
+		}
 		for _, pid := range k.f.listed() {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
+	k.lowerStep()
 	switch fr := k.f.read("cgroup.freeze"); {
 	case fr == "1" && !k.freezeSeen:
 		k.freezeSeen = true
@@ -343,6 +361,30 @@ func (k *kernel) step(t *testing.T) {
 		writeAtomic(t, filepath.Join(k.f.dir, "cgroup.events"), events(false, k.frozen))
 		if k.removeOnEmpty {
 			os.RemoveAll(k.f.dir)
+		}
+	}
+}
+
+// lowerStep looks at each container's memory.max (see kernel.oom).
+func (k *kernel) lowerStep() {
+	for _, sub := range []string{"cri-containerd-a.scope", "cri-containerd-b.scope"} {
+		if k.f.read(filepath.Join(sub, "memory.max")) != "0" || k.lowered[sub] {
+			continue
+		}
+		if k.lowered == nil {
+			k.lowered = map[string]bool{}
+		}
+		k.lowered[sub] = true
+		if k.onLower != nil {
+			k.onLower(sub)
+		}
+		if !k.oom {
+			continue
+		}
+		for _, pid := range k.f.procsOf(sub) {
+			if !k.protected[pid] {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
 		}
 	}
 }

@@ -261,7 +261,7 @@ func LargestContainer(p cgroupv2.Pod) (cgroupv2.Container, bool) {
 	var best cgroupv2.Container
 	var found bool
 	for _, c := range p.Containers {
-		if c.Helper || c.Sandbox() {
+		if !c.App() {
 			continue
 		}
 		if !found || c.Current > best.Current {

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/internal/interrupt"
 )
 
 // ErrNoReclaim reports a kernel without memory.reclaim (before 5.19).
@@ -30,7 +31,7 @@ type ReclaimResult struct {
 // time, until max bytes were asked, the kernel answers EAGAIN (it reclaimed
 // less than a chunk: a normal partial result), or more, called after each
 // chunk, says to stop (for example, because pressure fell). When ctx ends,
-// a write in progress is interrupted (writeInterruptible) and Reclaim
+// a write in progress is interrupted (interrupt.Write) and Reclaim
 // returns what it did, Interrupted.
 func Reclaim(ctx context.Context, dir string, chunk, max uint64, more func() bool) (ReclaimResult, error) {
 	var r ReclaimResult
@@ -59,7 +60,7 @@ func Reclaim(ctx context.Context, dir string, chunk, max uint64, more func() boo
 		n := min(chunk, max-r.Asked)
 		r.Asked += n
 		r.Chunks++
-		_, err := writeInterruptible(ctx, int(f.Fd()), []byte(strconv.FormatUint(n, 10)))
+		_, err := interrupt.Write(ctx, int(f.Fd()), []byte(strconv.FormatUint(n, 10)))
 		if errors.Is(err, syscall.EINTR) && ctx.Err() != nil {
 			break // a kill is due, or the daemon stops
 		}

@@ -1,11 +1,6 @@
 package relief
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
 	"time"
 
 	"github.com/kube-oomd/kube-oomd/internal/statefile"
@@ -32,18 +27,7 @@ type Store struct {
 
 // Load returns the throttles recorded; none if there is no file.
 func (s Store) Load() ([]Throttle, error) {
-	b, err := os.ReadFile(s.Path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var ts []Throttle
-	if err := json.Unmarshal(b, &ts); err != nil {
-		return nil, fmt.Errorf("%s: %w (remove the file if no pod is throttled)", s.Path, err)
-	}
-	return ts, nil
+	return statefile.Load[Throttle](s.Path, "remove the file if no pod is throttled")
 }
 
 // Save records the throttles, atomically: a crash leaves the old or the new

@@ -1,0 +1,162 @@
+package daemon
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/cgroupv2/cgrouptest"
+	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/internal/statefile"
+	"github.com/kube-oomd/kube-oomd/killer"
+)
+
+// appContainer returns the path of the one app container of the pod at
+// rel in a cgrouptest tree (the other is its sandbox).
+func appContainer(t *testing.T, tree *cgrouptest.Tree, rel string) string {
+	t.Helper()
+	p, err := cgroupv2.NewReader(tree.Layout(), tree.Proc).ReadPod(cgroupv2.PodRef{Path: rel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range p.Containers {
+		if c.App() {
+			return c.Path
+		}
+	}
+	t.Fatalf("%s has no app container", rel)
+	return ""
+}
+
+// Issue 11, section 3: with kill.method oom the daemon lowers the victim's
+// app container to memory.max 0 (never its sandbox), the kernel OOM-kills
+// in it, and the limit is put back. The kernel's kills show in the pod's
+// memory.events as they happen, while the kill is in flight: they are the
+// kill's, counted in its record, and never logged as the kernel's own.
+func TestOOMMethodKillIsNotAKernelKill(t *testing.T) {
+	for _, mode := range []string{config.ModePod, config.ModeContainer} {
+		t.Run(mode, func(t *testing.T) { testOOMMethodKill(t, mode) })
+	}
+}
+
+func testOOMMethodKill(t *testing.T, mode string) {
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
+	be := tree.PodPath("be", cgroupv2.BestEffort)
+	app := appContainer(t, tree, be)
+	tree.Write(app, "memory.max", "314572800")
+	cfg := killOnly(mode)
+	cfg.Kill.Method = config.MethodOOM
+	h := start(t, tree, cfg, "", "")
+	h.windows(2, 0.5, 1000*MiB)
+
+	kills := h.logs.records(t, "", MsgKilled)
+	if len(kills) != 1 || kills[0]["pod_uid"] != "be" || kills[0]["method"] != string(killer.MethodOOM) ||
+		kills[0]["confirmed"] != true || kills[0]["oom_kills"] != 1.0 || kills[0]["lowered_containers"] != 1.0 {
+		t.Fatalf("kill records = %v, want be's, method oom, confirmed, 1 OOM kill in 1 container:\n%s", kills, h.logs)
+	}
+	if k := h.snapshot().Kills; len(k) != 1 || k[0].Method != string(killer.MethodOOM) || k[0].OOMKills != 1 {
+		t.Errorf("status kills = %+v, want one with method oom and 1 OOM kill", k)
+	}
+	if got := h.file(app, "memory.max"); got != "314572800" {
+		t.Errorf("app container memory.max = %q, want the original put back", got)
+	}
+	for _, c := range []string{be, app} {
+		if got := h.file(c, "cgroup.kill"); got != "" {
+			t.Errorf("%s cgroup.kill = %q: the kernel killed, no fallback was due", c, got)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(h.runDir, "limits.json")); !os.IsNotExist(err) {
+		t.Errorf("limits record left after the kill: %v", err)
+	}
+	// A kernel OOM kill in another pod, written last, marks when inotify
+	// has delivered every event before it: be's were the kill's.
+	tree.Write(tree.PodPath("bu", cgroupv2.Burstable), "memory.events", "low 0\nhigh 0\nmax 1\noom 1\noom_kill 1\noom_group_kill 0\n")
+	var got []map[string]any
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && len(got) == 0; time.Sleep(5 * time.Millisecond) {
+		got = h.logs.records(t, "", MsgKernelOOM)
+	}
+	if len(got) != 1 || got[0]["pod_uid"] != "bu" {
+		t.Errorf("kernel OOM records = %v, want bu's alone: the kill's own are no kernel kills", got)
+	}
+}
+
+// The OOM kills a kill induces go to the kill whether the loop reads them
+// while the kill runs (an inotify event before the report) or when it
+// reports; once it reported, a new OOM kill in the pod is the kernel's.
+func TestPodTrackerInducedKills(t *testing.T) {
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
+	be := tree.PodPath("be", cgroupv2.BestEffort)
+	ref := cgroupv2.PodRef{UID: "be", QoS: cgroupv2.BestEffort, Path: be}
+	pt, err := newPodTracker(tree.Layout(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pt.close()
+	oomKills := func(n int) {
+		tree.Write(be, "memory.events", fmt.Sprintf("low 0\nhigh 0\nmax 0\noom %d\noom_kill %d\noom_group_kill 0\n", n, n))
+	}
+	pt.induce(be)
+	oomKills(2)
+	if k, _ := pt.newOOMKills(ref); k != 0 { // the event before the report
+		t.Errorf("newOOMKills while inducing = %d, want 0", k)
+	}
+	oomKills(3) // the last one, not yet read when the kill reports
+	if n := pt.settle(be); n != 3 {
+		t.Errorf("settle = %d, want all 3 induced", n)
+	}
+	if k, _ := pt.newOOMKills(ref); k != 0 { // the event after the report
+		t.Errorf("newOOMKills after settle, nothing new = %d, want 0", k)
+	}
+	oomKills(4)
+	if k, total := pt.newOOMKills(ref); k != 1 || total != 4 {
+		t.Errorf("newOOMKills of a kernel kill after settle = %d (total %d), want 1 (4)", k, total)
+	}
+}
+
+// A daemon that died while a kill had lowered a container's memory.max
+// left it in its limits record: the next start puts it back, only into the
+// same cgroup (its ID), and says so; a container gone or replaced is
+// dropped, and nothing is written to it.
+func TestRestartPutsBackLimits(t *testing.T) {
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
+	app := appContainer(t, tree, tree.PodPath("be", cgroupv2.BestEffort))
+	other := appContainer(t, tree, tree.PodPath("bu", cgroupv2.Burstable))
+	for _, c := range []string{app, other} {
+		tree.Write(c, "memory.max", "0")
+	}
+	id := func(rel string) uint64 {
+		id, err := cgroupv2.ID(tree.Layout().Abs(rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	type entry struct {
+		Cgroup   string `json:"cgroup"`
+		ID       uint64 `json:"id"`
+		Original uint64 `json:"original"`
+	}
+	run := t.TempDir()
+	statefile.Save(filepath.Join(run, "limits.json"), []entry{
+		{Cgroup: tree.Layout().Abs(app), ID: id(app), Original: 300 << 20},
+		{Cgroup: tree.Layout().Abs(other), ID: id(other) + 1, Original: cgroupv2.Unlimited}, // replaced since
+		{Cgroup: tree.Layout().Abs(tree.PodPath("gone", cgroupv2.BestEffort)) + "/c.scope", ID: 7, Original: cgroupv2.Unlimited},
+	})
+	h := start(t, tree, testConfig(config.ModePod), "", run)
+	if got := h.file(app, "memory.max"); got != fmt.Sprint(300<<20) {
+		t.Errorf("memory.max = %q after restart, want %d put back", got, 300<<20)
+	}
+	if got := h.file(other, "memory.max"); got != "0" {
+		t.Errorf("memory.max of another cgroup at a recorded path = %q: written", got)
+	}
+	put := h.logs.records(t, "put back the memory.max of a container an earlier run lowered", "")
+	if len(put) != 1 || put[0]["cgroup"] != tree.Layout().Abs(app) || put[0]["memory_max"] != fmt.Sprint(300<<20) {
+		t.Errorf("restore records = %v, want one naming %s:\n%s", put, app, h.logs)
+	}
+	if _, err := os.Stat(filepath.Join(run, "limits.json")); !os.IsNotExist(err) {
+		t.Errorf("limits record left after restore: %v", err)
+	}
+}

@@ -1,0 +1,209 @@
+package killer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/internal/clock"
+	"github.com/kube-oomd/kube-oomd/internal/interrupt"
+)
+
+// OOMWait bounds the method oom: how long it waits, from its first write
+// to memory.max, for the lowered containers to empty (or keep only spared
+// processes) before the fallback kills the signal way. Killer.Timeout,
+// when shorter, bounds it instead. The same bound, in real time, cuts short
+// a memory.max write that is still busy in the kernel (interrupt.Write).
+const OOMWait = 2 * time.Second
+
+// oomWait is the method oom's deadline: min(Killer.Timeout, OOMWait).
+func (k Killer) oomWait() time.Duration { return min(k.timeout(), OOMWait) }
+
+// oomOutcome is what the method oom did.
+type oomOutcome struct {
+	lowered   int   // containers whose memory.max was lowered (and put back)
+	pids      int   // processes in them, not spared, when they were lowered
+	spared    int   // spared processes in the containers
+	confirmed bool  // every lowered container emptied or kept only spared processes, and none was left out
+	waitErr   error // ctx ended the wait: no fallback
+	err       error // a limit not recorded, not put back or not cleared from the record
+}
+
+// lowered is one container whose memory.max oomKill lowered.
+type loweredCgroup struct {
+	dirfd int // pins the cgroup: the limit is put back through it
+	entry limitEntry
+}
+
+// oomKill is the method oom: for each container of t.OOM that is still the
+// one chosen and has processes to kill, it records the container's
+// memory.max in k.Limits, then writes 0 to it, so that the kernel's OOM
+// killer kills in it as for a container over its limit (every process but
+// those at -1000, with memory.oom.group). It waits, at most k.oomWait()
+// from start on clk, for each lowered container to empty or to keep only
+// spared processes, puts every original memory.max back and drops it from
+// the record. It lowers nothing (lowered 0) without a LimitLog or when the
+// first record fails; a container it had to leave out (unreadable, or no
+// record for it) leaves the kill unconfirmed, for the fallback.
+func (k Killer) oomKill(ctx context.Context, clk clock.Clock, start time.Time, t Target, procs *procSet) (o oomOutcome) {
+	if k.Limits == nil {
+		return o
+	}
+	wait := k.oomWait()
+	// Real time: it bounds writes that block in the kernel, which no fake
+	// clock can step. The wait below runs on clk.
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	var (
+		lowered []loweredCgroup
+		leftOut bool
+	)
+	defer func() {
+		for _, l := range lowered {
+			unix.Close(l.dirfd)
+		}
+	}()
+	for _, c := range t.OOM {
+		ct := Target{Cgroup: c.Cgroup, ID: c.ID}
+		dirfd, err := verify(ct)
+		if errors.Is(err, ErrChanged) {
+			continue // emptied, gone, or another cgroup: not the one chosen
+		}
+		if err != nil {
+			leftOut = true
+			continue
+		}
+		pids, spared, err := count(ct, procs)
+		o.spared += spared
+		if err != nil || pids == 0 { // none, or only spared ones: nothing for the OOM killer
+			leftOut = leftOut || (err != nil && !errors.Is(err, cgroupv2.ErrGone))
+			unix.Close(dirfd)
+			continue
+		}
+		e, err := k.lower(wctx, dirfd, c)
+		if errors.Is(err, cgroupv2.ErrGone) {
+			unix.Close(dirfd) // emptied and removed meanwhile: nothing to kill
+			continue
+		}
+		if err != nil {
+			o.err = errors.Join(o.err, err)
+			leftOut = true
+			unix.Close(dirfd)
+			if errors.Is(err, errNotRecorded) {
+				break // no more without a record
+			}
+			continue
+		}
+		lowered = append(lowered, loweredCgroup{dirfd: dirfd, entry: e})
+		o.pids += pids
+	}
+	o.lowered = len(lowered)
+	if o.lowered == 0 {
+		o.pids, o.spared = 0, 0
+		return o
+	}
+	if !leftOut {
+		o.confirmed, o.waitErr = poll(ctx, clk, pollInterval, wait-clk.Now().Sub(start), func() bool {
+			for _, l := range lowered {
+				if procs.leftover(Target{Cgroup: l.entry.Cgroup, ID: l.entry.ID}) != nil {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	for _, l := range lowered {
+		o.err = errors.Join(o.err, k.putBack(l))
+	}
+	return o
+}
+
+// count counts the processes of the container ct that the method oom is
+// to kill, and those it spares (marking them spared in procs).
+func count(ct Target, procs *procSet) (kill, spared int, err error) {
+	pids, err := cgroupv2.Procs(ct.Cgroup, true)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, pid := range pids {
+		if procs.spare[pid] {
+			procs.spared[pid] = true
+			spared++
+		} else {
+			kill++
+		}
+	}
+	return kill, spared, nil
+}
+
+// errNotRecorded: the limit could not be written to the LimitLog, so it
+// was not lowered.
+var errNotRecorded = errors.New("memory.max not recorded")
+
+// lower records c's memory.max in k.Limits, then writes 0 to it through
+// dirfd, c's directory. The write returns when the kernel's OOM killer is
+// done in c, or when wctx ends (interrupt.Write): the limit is in force
+// either way. An error means nothing is lowered, and nothing left in the
+// record; it wraps cgroupv2.ErrGone when the container went meanwhile.
+func (k Killer) lower(wctx context.Context, dirfd int, c Container) (limitEntry, error) {
+	orig, err := cgroupv2.ReadUint(filepath.Join(c.Cgroup, "memory.max"))
+	if err != nil {
+		return limitEntry{}, fmt.Errorf("killer: %s: read memory.max: %w; not lowered", c.Cgroup, err)
+	}
+	e := limitEntry{Cgroup: c.Cgroup, ID: c.ID, Original: orig}
+	// Write ahead: a crash while the limit is lowered must leave it named
+	// for the next start to put back (LimitLog).
+	if err := k.Limits.add(e); err != nil {
+		return e, fmt.Errorf("killer: %s: %w, and a limit that a restart could not put back is never lowered: %w; not lowered", c.Cgroup, errNotRecorded, err)
+	}
+	if err := writeMax(wctx, dirfd); err != nil {
+		if gone(dirfd) {
+			err = cgroupv2.ErrGone
+		}
+		err = fmt.Errorf("killer: %s: write 0 to memory.max: %w; not lowered", c.Cgroup, err)
+		if rerr := k.Limits.remove(e); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("killer: %s: still in the limits record (the next start will write %s to its memory.max): %w",
+				c.Cgroup, cgroupv2.FormatLimit(orig), rerr))
+		}
+		return e, err
+	}
+	return e, nil
+}
+
+// writeMax writes 0 to memory.max of the cgroup dirfd, interrupted when
+// wctx ends. The kernel sets the limit before it reclaims and OOM-kills,
+// and a signal ends its loop with success: EINTR can only come before the
+// write began, and is tried again until wctx ends.
+func writeMax(wctx context.Context, dirfd int) error {
+	fd, err := unix.Openat(dirfd, "memory.max", unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	for {
+		_, err = interrupt.Write(wctx, fd, []byte("0"))
+		if err != unix.EINTR || wctx.Err() != nil {
+			return err
+		}
+	}
+}
+
+// putBack writes l's original memory.max back, and drops it from the
+// record. A container that is gone needs nothing back. One whose limit
+// cannot be put back stays in the record, for the next start.
+func (k Killer) putBack(l loweredCgroup) error {
+	e := l.entry
+	if err := restoreMax(l.dirfd, e); err != nil && !gone(l.dirfd) {
+		return fmt.Errorf("killer: %s: memory.max LEFT LOWERED (it stays in the limits record, for the next start): %w", e.Cgroup, err)
+	}
+	if err := k.Limits.remove(e); err != nil {
+		return fmt.Errorf("killer: %s: memory.max put back, but still in the limits record (the next start will write %s to it again): %w",
+			e.Cgroup, cgroupv2.FormatLimit(e.Original), err)
+	}
+	return nil
+}

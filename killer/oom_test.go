@@ -1,0 +1,304 @@
+package killer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/internal/statefile"
+)
+
+// oomTarget is f's pod as a target of the method oom: both containers.
+func (f *fakeCG) oomTarget(t *testing.T) Target {
+	t.Helper()
+	tg := f.target()
+	for _, sub := range []string{"cri-containerd-a.scope", "cri-containerd-b.scope"} {
+		dir := filepath.Join(f.dir, sub)
+		id, err := cgroupv2.ID(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tg.OOM = append(tg.OOM, Container{Cgroup: dir, ID: id})
+	}
+	return tg
+}
+
+// oomKiller is a Killer for f with a limits record in a temporary
+// directory.
+func (f *fakeCG) oomKiller(t *testing.T, timeout time.Duration) Killer {
+	kl := f.killer(timeout)
+	kl.Limits = &LimitLog{Path: filepath.Join(t.TempDir(), "run", "limits.json")}
+	return kl
+}
+
+// recordAt returns a kernel.onLower that checks, when the kernel first
+// sees a container's memory.max at 0, that the limits record already names
+// it with its original value and ID: what a crash then would leave for
+// the next start.
+func recordAt(t *testing.T, f *fakeCG, log *LimitLog, seen map[string]bool) func(sub string) {
+	return func(sub string) {
+		entries, err := statefile.Load[limitEntry](log.Path, limitsHint)
+		if err != nil {
+			t.Errorf("limits record while %s is lowered: %v", sub, err)
+			return
+		}
+		dir := filepath.Join(f.dir, sub)
+		id, _ := cgroupv2.ID(dir)
+		want, _ := cgroupv2.ParseUint([]byte(originalMax[sub]))
+		for _, e := range entries {
+			if e == (limitEntry{Cgroup: dir, ID: id, Original: want}) {
+				seen[sub] = true
+				return
+			}
+		}
+		t.Errorf("memory.max of %s is 0, but the limits record %v does not name it with %s", sub, entries, originalMax[sub])
+	}
+}
+
+// limitsPutBack checks that every memory.max of f is its original again
+// and that the limits record is gone.
+func limitsPutBack(t *testing.T, f *fakeCG, log *LimitLog) {
+	t.Helper()
+	for sub, want := range originalMax {
+		if got := f.read(filepath.Join(sub, "memory.max")); got != want {
+			t.Errorf("%s memory.max = %q, want %q put back", sub, got, want)
+		}
+	}
+	if _, err := os.Stat(log.Path); !os.IsNotExist(err) {
+		b, _ := os.ReadFile(log.Path)
+		t.Errorf("limits record left behind (%v): %s", err, b)
+	}
+}
+
+// Issue 11, section 3: the method oom records each app container's
+// memory.max, then lowers it to 0, and the kernel's OOM killer kills in
+// it; once the containers are empty the originals are put back and the
+// record dropped. No signal is sent, cgroup.kill is never written, nothing
+// is frozen.
+func TestKillOOM(t *testing.T) {
+	f := newFake(t, true)
+	kl := f.oomKiller(t, 5*time.Second)
+	seen := map[string]bool{}
+	k := &kernel{f: f, oom: true, onLower: recordAt(t, f, kl.Limits, seen)}
+	res, err, took := runKill(t, context.Background(), kl, f.oomTarget(t), k)
+	if err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	t.Logf("%+v", res)
+	for _, c := range f.children {
+		c.waitKilled(t)
+	}
+	if res.Method != MethodOOM || res.Containers != 2 || res.PIDs != 3 || res.Spared != 0 {
+		t.Errorf("Method/Containers/PIDs/Spared = %q/%d/%d/%d, want %q/2/3/0", res.Method, res.Containers, res.PIDs, res.Spared, MethodOOM)
+	}
+	// Lowered at once; the kernel kills while the killer waits, and the
+	// next poll sees both containers empty.
+	if !res.Confirmed || res.Took != pollInterval || took != pollInterval {
+		t.Errorf("Confirmed = %v, Took = %v (returned after %v), want true, %v", res.Confirmed, res.Took, took, pollInterval)
+	}
+	if len(seen) != 2 {
+		t.Errorf("the kernel saw %v lowered with their record; want both containers", seen)
+	}
+	limitsPutBack(t, f, kl.Limits)
+	if got := f.read("cgroup.kill"); got != "" {
+		t.Errorf("cgroup.kill = %q: the method oom never writes it when the kernel killed", got)
+	}
+	if got := f.read("cgroup.freeze"); got != "0" {
+		t.Errorf("cgroup.freeze = %q, want 0: never frozen", got)
+	}
+}
+
+// A process at -1000 is never chosen by the kernel's OOM killer, as
+// kube-oomd spares it: the method oom leaves it alive, never signals it,
+// and the kill is confirmed once nothing but it is left.
+func TestKillOOMSpares(t *testing.T) {
+	f := newFake(t, true)
+	spared := f.spareOne(t)
+	kl := f.oomKiller(t, 5*time.Second)
+	tg := f.oomTarget(t)
+	tg.Vet = func() ([]int, error) { return []int{spared.pid}, nil }
+	k := &kernel{f: f, oom: true, protected: map[int]bool{spared.pid: true}}
+	res, err, _ := runKill(t, context.Background(), kl, tg, k)
+	if err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	t.Logf("%+v", res)
+	spared.mustBeAlive(t)
+	for pid, c := range f.children {
+		if pid != spared.pid {
+			c.waitKilled(t)
+		}
+	}
+	// Container b holds only the spared process: not lowered.
+	if res.Method != MethodOOM || !res.Confirmed || res.PIDs != 2 || res.Spared != 1 || res.Containers != 1 || res.Took != pollInterval {
+		t.Errorf("Method/Confirmed/PIDs/Spared/Took = %q/%v/%d/%d/%v, want %q/true/2/1/%v",
+			res.Method, res.Confirmed, res.PIDs, res.Spared, res.Took, MethodOOM, pollInterval)
+	}
+	limitsPutBack(t, f, kl.Limits)
+	if got := f.read("cgroup.kill"); got != "" {
+		t.Errorf("cgroup.kill = %q: never written when a process is spared", got)
+	}
+}
+
+// When the containers still hold processes at the deadline (OOMWait, or
+// kill.timeout when shorter), the limits are put back and the fallback
+// kills the signal way: cgroup.kill here. The method says both.
+func TestKillOOMFallback(t *testing.T) {
+	f := newFake(t, true)
+	const timeout = 200 * time.Millisecond // below OOMWait: the deadline
+	kl := f.oomKiller(t, timeout)
+	seen := map[string]bool{}
+	k := &kernel{f: f, onLower: recordAt(t, f, kl.Limits, seen)} // lowered, but the OOM killer kills nothing
+	var maxAtKill string
+	tg := f.oomTarget(t)
+	k.onCgroupKill = func() { maxAtKill = f.read("cri-containerd-a.scope/memory.max") }
+	res, err, took := runKill(t, context.Background(), kl, tg, k)
+	if err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	t.Logf("%+v", res)
+	for _, c := range f.children {
+		c.waitKilled(t)
+	}
+	if res.Method != MethodOOMCgroupKill || !res.Confirmed || res.Containers != 2 {
+		t.Errorf("Method/Confirmed/Containers = %q/%v/%d, want %q/true/2", res.Method, res.Confirmed, res.Containers, MethodOOMCgroupKill)
+	}
+	// The whole deadline in fake time, then one poll of the fallback.
+	if want := timeout + pollInterval; res.Took != want || took != want {
+		t.Errorf("Took = %v (returned after %v), want %v", res.Took, took, want)
+	}
+	if len(seen) != 2 {
+		t.Errorf("the kernel saw %v lowered with their record; want both containers", seen)
+	}
+	if maxAtKill != originalMax["cri-containerd-a.scope"] {
+		t.Errorf("memory.max was %q at cgroup.kill; want the original put back before the fallback", maxAtKill)
+	}
+	limitsPutBack(t, f, kl.Limits)
+}
+
+// Vet runs right before the first write: it sees every limit as it was
+// and no record; when it refuses, nothing is lowered, nothing recorded,
+// nothing killed (ErrChanged).
+func TestKillOOMVetFirst(t *testing.T) {
+	f := newFake(t, true)
+	kl := f.oomKiller(t, 5*time.Second)
+	tg := f.oomTarget(t)
+	var atVet []string
+	tg.Vet = func() ([]int, error) {
+		atVet = append(atVet, f.read("cri-containerd-a.scope/memory.max"), f.read("cri-containerd-b.scope/memory.max"))
+		if _, err := os.Stat(kl.Limits.Path); err == nil {
+			t.Error("limits record written before Vet")
+		}
+		return nil, errors.New("protected now")
+	}
+	res, err, _ := runKill(t, context.Background(), kl, tg, &kernel{f: f, oom: true})
+	if !errors.Is(err, ErrChanged) || res.Method != "" {
+		t.Fatalf("Kill = %+v, %v; want ErrChanged, nothing done", res, err)
+	}
+	if strings.Join(atVet, " ") != "536870912 max" {
+		t.Errorf("memory.max at Vet = %v, want the originals", atVet)
+	}
+	for _, c := range f.children {
+		c.mustBeAlive(t)
+	}
+	limitsPutBack(t, f, kl.Limits)
+}
+
+// A limit that cannot be recorded is never lowered: the kill goes the
+// signal way, and says why.
+func TestKillOOMNoRecord(t *testing.T) {
+	f := newFake(t, true)
+	kl := f.killer(5 * time.Second)
+	blocker := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(blocker, nil, 0o600)
+	kl.Limits = &LimitLog{Path: filepath.Join(blocker, "limits.json")} // a file where a directory must be
+	k := &kernel{f: f, oom: true}
+	res, err, _ := runKill(t, context.Background(), kl, f.oomTarget(t), k)
+	if err == nil || !strings.Contains(err.Error(), "not lowered") || errors.Is(err, ErrChanged) || errors.Is(err, ErrNotConfirmed) {
+		t.Errorf("err = %v, want the record's failure told, the kill done", err)
+	}
+	if res.Method != MethodCgroupKill || !res.Confirmed || res.Containers != 0 {
+		t.Errorf("Method/Confirmed/Containers = %q/%v/%d, want %q/true/0", res.Method, res.Confirmed, res.Containers, MethodCgroupKill)
+	}
+	if len(k.lowered) != 0 {
+		t.Errorf("lowered %v without a record", k.lowered)
+	}
+	for _, c := range f.children {
+		c.waitKilled(t)
+	}
+}
+
+// A daemon that died while a limit was lowered left the record it wrote
+// before lowering; the next one's RestoreLeftovers puts back the original
+// of each container still there and still the same cgroup (its ID), drops
+// the entries of containers gone or replaced without writing to them, and
+// keeps only what it could not put back.
+func TestLimitLogRestoreLeftovers(t *testing.T) {
+	root := t.TempDir()
+	mk := func(name, max string, withMax bool) (string, uint64) {
+		dir := filepath.Join(root, name)
+		os.MkdirAll(dir, 0o755)
+		os.WriteFile(filepath.Join(dir, "cgroup.events"), []byte(events(true, false)), 0o644)
+		if withMax {
+			os.WriteFile(filepath.Join(dir, "memory.max"), []byte(max+"\n"), 0o644)
+		}
+		id, err := cgroupv2.ID(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dir, id
+	}
+	same, sameID := mk("same", "0", true)
+	other, otherID := mk("other", "0", true)
+	stuck, stuckID := mk("stuck", "", false) // memory.max cannot be written
+	log := &LimitLog{Path: filepath.Join(root, "run", "limits.json")}
+	entries := []limitEntry{
+		{Cgroup: same, ID: sameID, Original: 1 << 30},
+		{Cgroup: other, ID: otherID + 1, Original: cgroupv2.Unlimited}, // another cgroup at the path now
+		{Cgroup: filepath.Join(root, "gone"), ID: 7, Original: cgroupv2.Unlimited},
+		{Cgroup: stuck, ID: stuckID, Original: cgroupv2.Unlimited},
+	}
+	for _, e := range entries {
+		if err := log.add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := log.RestoreLeftovers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Cgroup != same || got[0].Err != nil || got[0].Max != 1<<30 || got[1].Cgroup != stuck || got[1].Err == nil {
+		t.Fatalf("RestoreLeftovers = %+v; want %s put back, %s failed", got, same, stuck)
+	}
+	if b, _ := os.ReadFile(filepath.Join(same, "memory.max")); string(b) != "1073741824" {
+		t.Errorf("%s memory.max = %q, want 1073741824", same, b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(other, "memory.max")); string(b) != "0\n" {
+		t.Errorf("%s memory.max = %q: another cgroup's limit was written", other, b)
+	}
+	if _, err := os.Stat(filepath.Join(root, "gone")); !os.IsNotExist(err) {
+		t.Errorf("a gone cgroup was created: %v", err)
+	}
+	b, _ := os.ReadFile(log.Path)
+	var kept []limitEntry
+	if err := json.Unmarshal(b, &kept); err != nil || len(kept) != 1 || kept[0] != entries[3] {
+		t.Errorf("record kept %s (%v); want only %s, for the next start", b, err, stuck)
+	}
+	// Put back by hand: the next start finds it there and clears it.
+	os.WriteFile(filepath.Join(stuck, "memory.max"), []byte("0\n"), 0o644)
+	if got, err := log.RestoreLeftovers(); err != nil || len(got) != 1 || got[0].Err != nil {
+		t.Fatalf("second RestoreLeftovers = %+v, %v", got, err)
+	}
+	if _, err := os.Stat(log.Path); !os.IsNotExist(err) {
+		t.Errorf("record left behind: %v", err)
+	}
+	if got, err := log.RestoreLeftovers(); err != nil || len(got) != 0 {
+		t.Errorf("RestoreLeftovers with no record = %+v, %v; want nothing", got, err)
+	}
+}
