@@ -32,6 +32,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -106,8 +107,12 @@ func TestE2E(t *testing.T) {
 	// here. It leaves a system-wide kube-oomd.service behind until its purge,
 	// where the others run a transient unit of that name: scenarios() puts it
 	// last.
-	if isDebScenario(names[len(names)-1]) {
+	if slices.ContainsFunc(names, func(n string) bool { return isDebScenario(n) || isNodeScenario(n) }) {
 		step(t, "deb", func() error { return shareDeb(t, here, share) })
+	}
+	// The node scenarios run a real kubelet: built once and cached.
+	if slices.ContainsFunc(names, isNodeScenario) {
+		step(t, "node (kubelet, crictl, pause image)", func() error { return shareNode(t, here, share) })
 	}
 	var env strings.Builder
 	for _, kv := range strings.Fields(os.Getenv("KUBE_OOMD_E2E_GUEST_ENV")) {
@@ -190,6 +195,9 @@ var checks = map[string]func(*testing.T, *R){
 	"16": checkGrab,
 	"17": checkTwoLeakers,
 	"18": checkMemoryQoS,
+	"19": checkNodeLayout,
+	"20": checkNodeLeak,
+	"21": checkNodeMemoryQoS,
 }
 
 func checkSmoke(t *testing.T, r *R) {
@@ -637,11 +645,22 @@ func scenarios(t *testing.T, dir string) []string {
 			names = append(names, n)
 		}
 	}
-	// In name order, except that the deb scenario runs last (see TestE2E),
-	// so that scenarios added after it by number still run before it.
+	// In name order, except that the deb scenario runs after the simulated
+	// nodes' (see TestE2E), so that scenarios added after it by number still
+	// run before it, and the real node's run last: their kubelet, once up,
+	// owns kubepods for the rest of the boot.
+	group := func(n string) int {
+		switch {
+		case isNodeScenario(n):
+			return 2
+		case isDebScenario(n):
+			return 1
+		}
+		return 0
+	}
 	sort.SliceStable(names, func(i, j int) bool {
-		if di, dj := isDebScenario(names[i]), isDebScenario(names[j]); di != dj {
-			return dj
+		if gi, gj := group(names[i]), group(names[j]); gi != gj {
+			return gi < gj
 		}
 		return names[i] < names[j]
 	})
@@ -1092,8 +1111,17 @@ func checkDeb(t *testing.T, r *R) {
 		if !(freed > 0) {
 			t.Errorf("kill record KUBE_OOMD_FREED_BYTES = %v, want > 0", rec["KUBE_OOMD_FREED_BYTES"])
 		}
+		// The shipped config kills the "oom" way: every OOM kill below
+		// kubepods is one the record counts, none the kernel's own.
+		if rec["KUBE_OOMD_METHOD"] != "oom" {
+			t.Errorf("kill record KUBE_OOMD_METHOD = %v, want oom (the shipped kill.method)", rec["KUBE_OOMD_METHOD"])
+		}
+		induced, _ := strconv.ParseFloat(fmt.Sprint(rec["KUBE_OOMD_OOM_KILLS"]), 64)
+		if d := r.num("kill.after.kubepods_oom_kill") - r.num("kill.before.kubepods_oom_kill"); d != induced || d < 1 {
+			t.Errorf("kubepods oom_kill rose by %.0f, the kill record counts %v (KUBE_OOMD_OOM_KILLS): want the same, at least 1", d, rec["KUBE_OOMD_OOM_KILLS"])
+		}
 	}
-	r.eq("kill.after.kubepods_oom_kill", r.num("kill.before.kubepods_oom_kill"))
+	r.eq("kill.after.kubepods_limit_oom", r.num("kill.before.kubepods_limit_oom"))
 	r.isTrue("kill.pod_alive.G")
 	r.isFalse("kill.alive.leaker")
 

@@ -14,7 +14,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${KUBE_OOMD_E2E_CACHE:-${HOME:-/root}/.cache/kube-oomd-e2e}
 packages=$(grep -v '^[[:space:]]*#' "$here/packages.txt" | grep -v '^[[:space:]]*$' | tr '\n' ' ')
-hash=$(cat "$here/packages.txt" "$here/build.sh" | sha256sum | cut -c1-16)
+hash=$(cat "$here/packages.txt" "$here/build.sh" "$here/../node/oci.py" | sha256sum | cut -c1-16)
 dir=$cache/$hash
 
 log() { echo "e2e/image: $*" >&2; }
@@ -66,6 +66,9 @@ for u in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.
          getty@tty1.service serial-getty@ttyS0.service; do
 	ln -sf /dev/null "$root/etc/systemd/system/$u"
 done
+# containerd runs only in the real-node scenarios, which start it.
+chroot "$root" systemctl disable containerd.service >/dev/null 2>&1 || true
+rm -f "$root/etc/systemd/system/multi-user.target.wants/containerd.service"
 
 cat > "$root/usr/local/sbin/e2e-runner" <<"RUNNER"
 #!/bin/bash
@@ -140,9 +143,34 @@ mmdebstrap --variant=minbase --mode=root --format=tar \
 mkdir "$tmp/root"
 tar -C "$tmp/root" -xf "$tmp/rootfs.tar"
 rm -f "$tmp/rootfs.tar"
+# The real node's workload image (e2e/node/oci.py): what the pods run,
+# python3 and sleep, with the libraries they load, cut from the guest's own
+# userland; small, because the guest imports it at every boot (about 1 s a
+# MiB under TCG).
+wl=$tmp/wl-root
+mkdir -p "$wl/usr"
+for l in bin lib lib64 sbin; do ln -s "usr/$l" "$wl/$l"; done
+( cd "$tmp/root" && cp -a --parents usr/bin/python3 usr/bin/python3.11 usr/bin/sleep usr/bin/dash usr/bin/sh \
+	usr/lib/python3.11 etc/passwd etc/group "$wl/" )
+rm -rf "$wl"/usr/lib/python3.11/test "$wl"/usr/lib/python3.11/*/test* "$wl"/usr/lib/python3.11/config-*
+for f in usr/bin/python3.11 usr/bin/sleep usr/bin/dash "$tmp"/root/usr/lib/python3.11/lib-dynload/*.so; do
+	chroot "$tmp/root" ldd "/${f#"$tmp/root/"}" 2>/dev/null | awk '$3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'
+done | sed -e 's#^/lib64/#/usr/lib64/#' -e 's#^/lib/#/usr/lib/#' | sort -u | while read -r lib; do
+	[ -e "$wl$lib" ] || ( cd "$tmp/root" && cp -L --parents "${lib#/}" "$wl/" )
+done
+mkdir -p "$wl/tmp" "$wl/proc" "$wl/sys" "$wl/dev" "$wl/wl" "$wl/data"
+chmod 1777 "$wl/tmp"
+# It must run what the pods run.
+chroot "$wl" /usr/bin/python3 -c 'import json, os, sys, time, mmap, hashlib' || { log "workload image: python3 does not run"; exit 1; }
+chroot "$wl" /usr/bin/sleep 0 || { log "workload image: sleep does not run"; exit 1; }
+log "workload image: $(du -sm "$wl" | cut -f1) MiB"
+python3 "$here/../node/oci.py" "$tmp/workload.tar" e2e.local/workload:1 "$wl" --cmd sleep --cmd infinity
+rm -rf "$wl"
+mkdir -p "$tmp/root/var/lib/e2e-node"
+mv "$tmp/workload.tar" "$tmp/root/var/lib/e2e-node/workload.tar"
 cp "$tmp"/root/boot/vmlinuz-* "$tmp/vmlinuz"
 cp "$tmp"/root/boot/initrd.img-* "$tmp/initrd"
-truncate -s 3G "$tmp/base.img"
+truncate -s 4G "$tmp/base.img"
 mkfs.ext4 -q -F -L root -d "$tmp/root" "$tmp/base.img"
 rm -rf "$tmp/root"
 printf '%s\n' $packages > "$tmp/packages.txt"

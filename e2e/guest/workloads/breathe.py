@@ -2,16 +2,24 @@
 slowly, STEP MiB every INTERVAL ms up to BASE+SPAN MiB, then drops back to
 BASE and grows again: a pod that grows while it is watched, without ever
 taking more than BASE+SPAN. Prints "ready" once BASE is held.
-Usage: breathe.py BASE_MIB STEP_MIB INTERVAL_MS SPAN_MIB"""
+With CALM_FILE, once that file exists it drops to half of BASE and holds
+that: the episode is over (21: the throttle must then be released).
+Usage: breathe.py BASE_MIB STEP_MIB INTERVAL_MS SPAN_MIB [CALM_FILE]"""
+import os
 import sys
 import time
 
 base, step, interval, span = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]) / 1000, int(sys.argv[4])
 held = [bytes([1]) * (16 << 20) for _ in range(base // 16)]
 print("ready", flush=True)
-while True:
+calm = sys.argv[5] if len(sys.argv) > 5 else None
+while not (calm and os.path.exists(calm)):
     extra = []
     for _ in range(span // step):
         extra.append(bytes([1]) * (step << 20))
         time.sleep(interval)
     del extra
+del held[len(held) // 2:]
+print("calm", flush=True)
+while True:
+    time.sleep(3600)
