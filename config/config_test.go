@@ -260,7 +260,7 @@ func TestLogValue(t *testing.T) {
 			"config.memory.near_limit=90% config.memory.host_available_floor=5% config.memory.min_victim=32MiB " +
 			"config.relief.stall=30ms config.relief.reclaim=true config.relief.reclaim_chunk=32MiB config.relief.reclaim_max=256MiB " +
 			"config.relief.throttle=true config.relief.throttle_after=2 config.relief.throttle_below=5% config.relief.release_after=10s config.relief.release_step=25% " +
-			"config.kill.mode=pod config.kill.method=signal config.kill.on_imminent_oom=true config.kill.cooldown=10s config.kill.timeout=5s config.kill.protect=[] " +
+			"config.kill.mode=pod config.kill.method=oom config.kill.on_imminent_oom=true config.kill.cooldown=10s config.kill.timeout=5s config.kill.protect=[] " +
 			"config.log.level=INFO config.log.format=auto"},
 		{"other", func() Config {
 			c, err := Parse(testFile, []byte(otherConfig))

@@ -75,10 +75,12 @@ var keys = []key{
 
 	newKey("kill.mode", func(c *Config) *string { return &c.Kill.Mode },
 		ModePod, enum(ModePod, ModeContainer, ModeDryRun)),
-	// The default is to be chosen from a measurement on a VM (issue 11):
-	// flipping it is this line, the shipped file and the README's row.
+	// "oom" by default: the kubelet then reports the victim OOMKilled, as
+	// Kubernetes users expect of a memory kill (measured on a real node,
+	// README's kill section); flipping it is this line, the shipped file,
+	// the README's row and the man page.
 	newKey("kill.method", func(c *Config) *string { return &c.Kill.Method },
-		MethodSignal, enum(MethodSignal, MethodOOM)),
+		MethodOOM, enum(MethodSignal, MethodOOM)),
 	newKey("kill.on_imminent_oom", func(c *Config) *bool { return &c.Kill.OnImminentOOM },
 		true, boolean()),
 	newKey("kill.cooldown", func(c *Config) *time.Duration { return &c.Kill.Cooldown },

@@ -94,7 +94,7 @@ func TestParseValid(t *testing.T) {
 		{"dotted keys", "kill.mode = \"dry-run\"\nlog.level = \"debug\"", func(c *Config) {
 			c.Kill.Mode, c.Log.Level = ModeDryRun, slog.LevelDebug
 		}},
-		{"kill method", "[kill]\nmethod = \"oom\"", func(c *Config) { c.Kill.Method = MethodOOM }},
+		{"kill method", "[kill]\nmethod = \"signal\"", func(c *Config) { c.Kill.Method = MethodSignal }},
 		{"inline table", "kill = { mode = \"dry-run\", cooldown = \"30s\" }", func(c *Config) {
 			c.Kill.Mode, c.Kill.Cooldown = ModeDryRun, 30*time.Second
 		}},

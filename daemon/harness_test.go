@@ -90,10 +90,13 @@ type harness struct {
 	growing  map[string]growth // pods that grow every window, by path
 }
 
-// testConfig is the defaults with a rescan that never comes in a test.
+// testConfig is the defaults with a rescan that never comes in a test, and
+// kill.method "signal": the fake kernel does not OOM-kill when memory.max
+// is lowered, so the tests of the method "oom" set it themselves.
 func testConfig(mode string) config.Config {
 	cfg := config.Default()
 	cfg.Kill.Mode = mode
+	cfg.Kill.Method = config.MethodSignal
 	cfg.Cgroup.RescanInterval = 24 * time.Hour
 	cfg.Pressure.WatchHost = false
 	cfg.Runtime.Endpoint = config.EndpointNone // whatever runs on the machine

@@ -15,11 +15,12 @@
 // OOMKilled), which a kill by signal never is. For each container still
 // the one chosen, with processes to kill, it records the container's
 // memory.max in the Killer's LimitLog, then writes 0 to it: the kernel
-// reclaims, then OOM-kills in the container until its usage fits or no
-// task is left that it may kill. With memory.oom.group 1, which the
-// kubelet sets on app containers, that is every process of the container
-// but those at oom_score_adj -1000, which the kernel never chooses: the
-// same processes that the signal way spares. The write is cut short at
+// reclaims, then OOM-kills in the container, one process at a time (all
+// at once where memory.oom.group is 1), until its usage fits or no task is
+// left that it may kill: every process of the container but those at
+// oom_score_adj -1000, which the kernel never chooses, the same processes
+// that the signal way spares. (The kubelet 1.34 with containerd 1.6 of the
+// e2e node leaves memory.oom.group 0; the result is the same.) The write is cut short at
 // the method's deadline, min(Killer.Timeout, OOMWait), by signalling the
 // writing thread (internal/interrupt). Once every lowered container is
 // empty, or holds only spared processes, or at the deadline, each
