@@ -274,7 +274,7 @@ func checkNodeLeak(t *testing.T, r *R) {
 // throttle of a pod slice holds through the kubelet's syncs and is released;
 // no container's memory.high is ever written by kube-oomd.
 func checkNodeMemoryQoS(t *testing.T, r *R) {
-	t.Logf("q/hot: memory.high %s of limit %s, %v high events in the healthy 20 s; hog throttled to %s, %v samples over 20 s (%v at max), burstable memory.min %s -> %s; released %.1f s after hog calmed down",
+	t.Logf("q/hot: memory.high %s of limit %s, %v high events in the healthy 20 s; hog throttled to %s, %v samples over 20 s (%v at max), burstable memory.min %s -> %s; released %.1f s after hog dropped to half",
 		r.str("q.memory_high"), r.str("q.memory_max"), r.get("healthy.q_high_events"), r.str("throttle.memory_high"),
 		r.get("throttle.samples"), r.get("throttle.samples_max"), r.str("throttle.burstable_min_before"),
 		r.str("throttle.burstable_min_after"), r.num("release.after_s"))
@@ -316,7 +316,7 @@ func checkNodeMemoryQoS(t *testing.T, r *R) {
 	// 2. the throttle held through the kubelet's writes, then went.
 	r.isTrue("throttle.throttled")
 	r.eq("throttle.samples_max", 0)
-	r.atLeast("throttle.samples", 15)
+	r.atLeast("throttle.samples", 10) // every 0.5 s, or slower under TCG
 	if r.str("throttle.burstable_min_before") == r.str("throttle.burstable_min_after") {
 		t.Errorf("the kubelet did not rewrite kubepods-burstable.slice's memory.min when a Burstable pod came (%s): the test proved nothing",
 			r.str("throttle.burstable_min_after"))

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Installs what the e2e harness needs on a Debian host: qemu (TCG), qemu-img,
-# mmdebstrap and mkfs.ext4. Idempotent and quick when all is present.
+# mmdebstrap, mkfs.ext4 and python3. Idempotent and quick when all is present.
 set -euo pipefail
 
 need=()
@@ -10,6 +10,7 @@ command -v mmdebstrap >/dev/null         || need+=(mmdebstrap)
 command -v mkfs.ext4 >/dev/null          || need+=(e2fsprogs)
 command -v flock >/dev/null              || need+=(util-linux)
 command -v timeout >/dev/null            || need+=(coreutils)
+command -v python3 >/dev/null            || need+=(python3)     # node/oci.py (images without a registry)
 
 if [ ${#need[@]} -eq 0 ]; then
 	exit 0

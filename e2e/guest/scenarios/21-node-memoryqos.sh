@@ -6,22 +6,24 @@
 # request 64Mi, holds 96 MiB: a manifest of its own, so a new UID and a new
 # pod slice with memory.min; the kubelet does not update an existing one),
 # db/g (Guaranteed 256Mi, idle), web/q (Burstable, request 64Mi, limit
-# 256Mi: memory.high 236.8 MiB; it keeps growing from 216 MiB by 1 MiB every
-# 0.5 s up to 24 MiB more, with Python's own ~9 MiB: into its memory.high,
+# 256Mi: memory.high 236.8 MiB; it keeps growing from 224 MiB by 1 MiB every
+# 0.5 s up to 16 MiB more, with Python's own few MiB: into its memory.high,
 # under its limit, again and again).
 # 1. healthy: q pushes against its memory.high; kube-oomd (the .deb's
 #    config) kills nothing and throttles nothing for 20 s; `kube-oomd pods
 #    --json` takes each request from memory.min.
 # 2. throttle: shop/hog (BestEffort) takes so much that r's hot file no
 #    longer fits and keeps growing slowly (breathe.py); kube-oomd, with
-#    pressure.windows 60 (no kill) and relief.release_after 2s, throttles
-#    hog's pod slice. While throttled, a Burstable pod is added (the kubelet
+#    pressure.windows 60 (no kill) and relief.release_after 1h (kube-oomd
+#    itself releases nothing meanwhile), throttles hog's pod slice. While throttled, a Burstable pod is added (the kubelet
 #    then rewrites the QoS slices' memory.min through systemd) and the
 #    kubelet syncs its pods every 10 s for 20 s: hog's memory.high, sampled
 #    every 0.5 s, must stay kube-oomd's. Then hog drops to half its size
-#    (workloads/breathe.py's calm file), pressure clears and the throttle
-#    must be released (memory.high max, reason pressure-cleared), before any
-#    kill.
+#    (its second process, which holds the other half, is killed from the
+#    host: a throttled process that allocates stalls in the kernel and
+#    would not see a cue), relief.release_after goes back to 2s (systemctl
+#    reload), pressure clears and the throttle must be released
+#    (memory.high max, reason pressure-cleared), before any kill.
 # Throughout, every container's memory.high stays what the kubelet wrote.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../node.sh"
@@ -43,7 +45,7 @@ timeout 60 systemctl start kubelet || die "kubelet does not start with MemoryQoS
 { pod_yaml g db
   container_yaml idle '{requests: {memory: 256Mi, cpu: 100m}, limits: {memory: 256Mi, cpu: 100m}}' sleep infinity; } | manifest g
 { pod_yaml q web
-  container_yaml hot '{requests: {memory: 64Mi}, limits: {memory: 256Mi}}' python3 -u /wl/breathe.py 216 1 500 24; } | manifest q
+  container_yaml hot '{requests: {memory: 64Mi}, limits: {memory: 256Mi}}' python3 -u /wl/breathe.py 224 1 500 16; } | manifest q
 node_wait_pods 300 r=0 b=0 g=0 q=0 || die "MemoryQoS pods not running: $(kubelet_status) $(journalctl -u kubelet -n 30 --no-pager -o cat)"
 cp "$WORK/pods.json" "$WORK/qos.pods.json"
 fact kubelet "@json:$WORK/qos.pods.json"
@@ -85,14 +87,14 @@ fact healthy.q_restarts "$(python3 "$E2E_GUEST/node/kubelet.py" status | python3
 daemon_journal healthy
 
 # ---- 2. throttle, through the kubelet's syncs
-node_daemon_config 'pressure.windows=60' 'relief.release_after="2s"' 'relief.release_step="100%"'
+node_daemon_config 'pressure.windows=60' 'relief.release_after="1h"' 'relief.release_step="100%"'
 limit=$(($(cat "$KUBEPODS_CG/memory.max") >> 20))
 used=$(($(cg_current "$KUBEPODS_CG") >> 20))
 hog=$((limit - used + 64))
 fact throttle.hog_mb "$hog"
-rm -f "$NODE_DIR/data/calm"
+# Half of it held by hold.py, half growing slowly (breathe.py).
 { pod_yaml hog shop
-  container_yaml hog '{}' python3 -u /wl/breathe.py "$hog" 1 2000 16 /data/calm; } | manifest hog
+  container_yaml hog '{}' sh -c "python3 -u /wl/hold.py $((hog / 2)) & exec python3 -u /wl/breathe.py $((hog - hog / 2)) 1 2000 16"; } | manifest hog
 node_wait_pods 300 hog=0 || die "hog not running: $(kubelet_status)"
 hog_cg=$(node_pod_cg hog)
 end=$(($(now_cs) + 90 * 100))
@@ -123,8 +125,13 @@ fact throttle.burstable_min_after "$(cat "$KUBEPODS_CG/kubepods-burstable.slice/
 fact throttle.unit_memory_high "$(timeout 30 systemctl show -p MemoryHigh --value "$(basename "$hog_cg")")"
 fact throttle.status_throttles "$(timeout 30 kube-oomd status --json 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin).get("throttles") or []))' 2>/dev/null)"
 
-# ---- release: hog drops to half, pressure clears
-touch "$NODE_DIR/data/calm"
+# ---- release: hog drops to half (its hold.py killed), pressure clears
+hog_ct=$(node_ct_cg hog hog) || die "no hog container"
+for pid in $(cat "$hog_ct/cgroup.procs"); do
+	grep -q hold.py "/proc/$pid/cmdline" 2>/dev/null && kill -9 "$pid"
+done
+config_set /etc/kube-oomd/kube-oomd.toml relief release_after '"2s"'
+timeout 60 systemctl reload kube-oomd
 t0=$(now)
 end=$(($(now_cs) + 60 * 100))
 while [ "$(cat "$hog_cg/memory.high")" != max ] && [ "$(now_cs)" -le $end ]; do sleep 0.2; done
