@@ -98,6 +98,34 @@ func TestResolverNamesPods(t *testing.T) {
 	}
 }
 
+// The kubelet makes a pod's cgroup before the runtime lists its sandbox:
+// the first ask finds nothing and waits Retry; but the pod's first
+// container cgroup means the runtime lists it now, so that ask goes out at
+// once, and a pod that leaks in its first minute dies with its name.
+func TestResolverAsksAgainForANewContainer(t *testing.T) {
+	f := critest.New()
+	path := critest.Socket(t)
+	critest.Serve(t, path, f)
+	r := NewResolver(context.Background(), Options{Socket: path, Timeout: 5 * time.Second, Retry: time.Minute,
+		Clock: clock.NewFake(time.Unix(0, 0))})
+	r.Want(uid) // the pod's cgroup, before its sandbox exists
+	r.Wait()
+	if _, ok := r.Lookup(uid); ok {
+		t.Fatal("named before the runtime listed it")
+	}
+	r.Want(uid) // nothing new: Retry holds
+	r.Wait()
+	if n := f.Calls(); n != 1 {
+		t.Fatalf("the runtime was asked %d times before Retry, want once", n)
+	}
+	f.AddPod(uid, "shop", "cart-7d9f", sandboxID, map[string]string{appID: "app"})
+	r.Want(uid, sandboxID, appID) // its containers' cgroups: ask now, the clock never moved
+	r.Wait()
+	if p, ok := r.Lookup(uid); !ok || p.Name != "cart-7d9f" || p.Containers[appID] != "app" {
+		t.Fatalf("Lookup after the containers appeared = %+v, %v; want it named at once", p, ok)
+	}
+}
+
 // A runtime whose socket is missing leaves the pods unnamed, is reported
 // once, is not asked again before Retry, and is reported once when it
 // answers again.

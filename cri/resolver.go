@@ -103,6 +103,11 @@ func (r *Resolver) Want(uid string, containerIDs ...string) {
 	for _, id := range containerIDs {
 		if !slices.Contains(w.containers, id) {
 			w.containers = append(w.containers, id)
+			// A container's cgroup appears once the runtime has made
+			// it, so the runtime lists it (and its pod) now: a pod not
+			// listed at its first ask (its cgroup comes before its
+			// sandbox) is asked for again at once, not after Retry.
+			w.round, w.notBefore = r.rounds, time.Time{}
 		}
 	}
 	r.wanted[uid] = w

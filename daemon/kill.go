@@ -137,7 +137,7 @@ func (d *Daemon) kill(v policy.Verdict, o policy.Observation) {
 			killed, confirmed := false, true
 			for i, k := range kills {
 				if induces {
-					k.record.OOMKills = d.pods.settle(k.podPath)
+					k.record.OOMKills = d.settleOOMKills(k, outcomes[i].res)
 				}
 				d.killed(k.record, k.fields, outcomes[i].res, outcomes[i].err)
 				if outcomes[i].res.Method != "" {
@@ -154,9 +154,25 @@ func (d *Daemon) kill(v policy.Verdict, o policy.Observation) {
 	}}, now)
 }
 
+// settleOOMKills ends the induce of a kill.method oom kill's pod, once the
+// kill reported, and returns the OOM kills that were the kill's: those in
+// the pod since induce, if the kill lowered a container's memory.max. If
+// it lowered none (the victim had changed, every process was spared, or
+// the kill failed before), they were the kernel's own, and are logged so:
+// the kernel may have beaten kube-oomd to that very pod.
+func (d *Daemon) settleOOMKills(k pendingKill, res killer.Result) uint64 {
+	kills, total := d.pods.settle(k.pod.Path)
+	if res.Containers > 0 {
+		return kills
+	}
+	d.logKernelOOMKills(k.pod, kills, total)
+	return 0
+}
+
 // pendingKill is one victim's kill, ready for the worker.
 type pendingKill struct {
 	target  killer.Target
+	pod     cgroupv2.PodRef // the victim pod
 	podPath string
 	record  KillRecord
 	fields  []any // the kill record's attributes, for the journal
@@ -199,7 +215,7 @@ func (d *Daemon) prepareKill(victim policy.Candidate, v policy.Verdict, o policy
 	if d.cfg.Kill.Method == config.MethodOOM {
 		t.OOM = d.oomContainers(*victim.Pod, target)
 	}
-	return pendingKill{target: t, podPath: victim.Pod.Path, record: record, fields: fields}, true
+	return pendingKill{target: t, pod: cgroupv2.PodRef{UID: victim.Pod.UID, QoS: victim.Pod.QoS, Path: victim.Pod.Path}, podPath: victim.Pod.Path, record: record, fields: fields}, true
 }
 
 // oomContainers are the cgroups whose memory.max a kill with kill.method

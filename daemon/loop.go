@@ -151,6 +151,11 @@ func (d *Daemon) handleChange(c cgroupv2.Change) bool {
 // are counted in the kill's record instead (podTracker.induce).
 func (d *Daemon) checkOOMKills(r cgroupv2.PodRef) {
 	kills, total := d.pods.newOOMKills(r)
+	d.logKernelOOMKills(r, kills, total)
+}
+
+// logKernelOOMKills logs kills OOM kills of the kernel's own in a pod.
+func (d *Daemon) logKernelOOMKills(r cgroupv2.PodRef, kills, total uint64) {
 	if kills == 0 {
 		return
 	}

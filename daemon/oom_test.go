@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -104,7 +105,7 @@ func TestPodTrackerInducedKills(t *testing.T) {
 		t.Errorf("newOOMKills while inducing = %d, want 0", k)
 	}
 	oomKills(3) // the last one, not yet read when the kill reports
-	if n := pt.settle(be); n != 3 {
+	if n, _ := pt.settle(be); n != 3 {
 		t.Errorf("settle = %d, want all 3 induced", n)
 	}
 	if k, _ := pt.newOOMKills(ref); k != 0 { // the event after the report
@@ -113,6 +114,36 @@ func TestPodTrackerInducedKills(t *testing.T) {
 	oomKills(4)
 	if k, total := pt.newOOMKills(ref); k != 1 || total != 4 {
 		t.Errorf("newOOMKills of a kernel kill after settle = %d (total %d), want 1 (4)", k, total)
+	}
+}
+
+// A kill with kill.method oom that lowered no limit (the victim changed
+// first, say because the kernel's OOM killer beat kube-oomd to it) induced
+// nothing: the OOM kills in its pod meanwhile are the kernel's own, and
+// are logged so, not swallowed as the kill's; one that lowered a limit
+// counts them as its own.
+func TestKernelKillsDuringAKillThatLoweredNothing(t *testing.T) {
+	for _, lowered := range []int{0, 1} {
+		tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
+		be := tree.PodPath("be", cgroupv2.BestEffort)
+		ref := cgroupv2.PodRef{UID: "be", QoS: cgroupv2.BestEffort, Path: be}
+		pt, err := newPodTracker(tree.Layout(), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pt.close()
+		var logs logBuffer
+		d := &Daemon{pods: pt, log: slog.New(slog.NewJSONHandler(&logs, nil))}
+		pt.induce(be)
+		tree.Write(be, "memory.events", "low 0\nhigh 0\nmax 1\noom 1\noom_kill 2\noom_group_kill 0\n")
+		got := d.settleOOMKills(pendingKill{pod: ref, podPath: be}, killer.Result{Containers: lowered})
+		kernel := logs.records(t, "", MsgKernelOOM)
+		switch {
+		case lowered == 0 && (got != 0 || len(kernel) != 1 || kernel[0]["pod_uid"] != "be" || kernel[0]["oom_kills"] != 2.0):
+			t.Errorf("lowered nothing: the kill's = %d, kernel records = %v; want 0, and be's 2 kills logged as the kernel's", got, kernel)
+		case lowered == 1 && (got != 2 || len(kernel) != 0):
+			t.Errorf("lowered a limit: the kill's = %d, kernel records = %v; want 2, none", got, kernel)
+		}
 	}
 }
 

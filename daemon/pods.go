@@ -77,12 +77,13 @@ func (t *podTracker) induce(path string) {
 }
 
 // settle ends induce for the pod at path, once its kill reported: it reads
-// the pod's count once more and returns every OOM kill the kill induced.
-func (t *podTracker) settle(path string) uint64 {
-	kills, _ := t.readOOMKills(path)
-	n := t.induced[path] + kills
+// the pod's count once more and returns the OOM kills since induce (the
+// kill's, if it lowered a limit) and the pod's count.
+func (t *podTracker) settle(path string) (kills, total uint64) {
+	k, total := t.readOOMKills(path)
+	n := t.induced[path] + k
 	delete(t.induced, path)
-	return n
+	return n, total
 }
 
 // readOOMKills re-reads the oom_kill count of the pod at path and returns

@@ -75,13 +75,18 @@ func (k Killer) oomKill(ctx context.Context, clk clock.Clock, start time.Time, t
 			continue // emptied, gone, or another cgroup: not the one chosen
 		}
 		if err != nil {
+			// Left to the fallback; the error names the container.
+			o.err = errors.Join(o.err, err)
 			leftOut = true
 			continue
 		}
 		pids, spared, err := count(ct, procs)
 		o.spared += spared
+		if err != nil && !errors.Is(err, cgroupv2.ErrGone) {
+			o.err = errors.Join(o.err, fmt.Errorf("%s: %w", c.Cgroup, err))
+			leftOut = true
+		}
 		if err != nil || pids == 0 { // none, or only spared ones: nothing for the OOM killer
-			leftOut = leftOut || (err != nil && !errors.Is(err, cgroupv2.ErrGone))
 			unix.Close(dirfd)
 			continue
 		}
