@@ -146,6 +146,11 @@ func Run(ctx context.Context, o Options) error {
 }
 
 func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal) error {
+	// First, under the instance lock: what a crashed run left frozen or
+	// lowered is undone even if this start fails, or waits for the
+	// kubelet, further on.
+	d.thawLeftovers()
+	d.restoreLimits()
 	if err := d.checkKernel(); err != nil {
 		return err
 	}
@@ -188,8 +193,6 @@ func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 			"raise fs.inotify.max_user_instances and fs.inotify.max_user_watches", "rescan_interval", d.cfg.Cgroup.RescanInterval.String(), attrError, why)
 	}
 
-	d.thawLeftovers()
-	d.restoreLimits()
 	d.startLadder(ctx)
 	d.actions = newActions()
 	d.actions.start(ctx)
