@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/cgroupv2/cgrouptest"
 	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/internal/clock"
 	"github.com/kube-oomd/kube-oomd/internal/statefile"
 	"github.com/kube-oomd/kube-oomd/killer"
 )
@@ -30,6 +32,18 @@ func appContainer(t *testing.T, tree *cgrouptest.Tree, rel string) string {
 	}
 	t.Fatalf("%s has no app container", rel)
 	return ""
+}
+
+// trackBE follows the pods of a cgrouptest.Node by the rescan alone (no
+// inotify: the test reads when it says) and returns its BestEffort pod.
+func trackBE(t *testing.T, tree *cgrouptest.Tree) (*podTracker, cgroupv2.PodRef) {
+	t.Helper()
+	pt, err := newPodTracker(tree.Layout(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pt.close)
+	return pt, cgroupv2.PodRef{UID: "be", QoS: cgroupv2.BestEffort, Path: tree.PodPath("be", cgroupv2.BestEffort)}
 }
 
 // Issue 11, section 3: with kill.method oom the daemon lowers the victim's
@@ -89,13 +103,8 @@ func testOOMMethodKill(t *testing.T, mode string) {
 // reports; once it reported, a new OOM kill in the pod is the kernel's.
 func TestPodTrackerInducedKills(t *testing.T) {
 	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
-	be := tree.PodPath("be", cgroupv2.BestEffort)
-	ref := cgroupv2.PodRef{UID: "be", QoS: cgroupv2.BestEffort, Path: be}
-	pt, err := newPodTracker(tree.Layout(), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pt.close()
+	pt, ref := trackBE(t, tree)
+	be := ref.Path
 	oomKills := func(n int) {
 		tree.Write(be, "memory.events", fmt.Sprintf("low 0\nhigh 0\nmax 0\noom %d\noom_kill %d\noom_group_kill 0\n", n, n))
 	}
@@ -117,6 +126,38 @@ func TestPodTrackerInducedKills(t *testing.T) {
 	}
 }
 
+// What a crashed run left lowered is put back first thing, not once the
+// daemon has found kubepods: a daemon that waits for the kubelet (here, for
+// a kubepods it was told of that is not there yet) has already put it back.
+func TestLimitsPutBackWhileWaitingForKubepods(t *testing.T) {
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
+	app := appContainer(t, tree, tree.PodPath("be", cgroupv2.BestEffort))
+	tree.Write(app, "memory.max", "0")
+	id, err := cgroupv2.ID(tree.Layout().Abs(app))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := t.TempDir()
+	statefile.Save(filepath.Join(run, "limits.json"), []struct {
+		Cgroup   string `json:"cgroup"`
+		ID       uint64 `json:"id"`
+		Original uint64 `json:"original"`
+	}{{Cgroup: tree.Layout().Abs(app), ID: id, Original: 300 << 20}})
+	cfg := testConfig(config.ModePod)
+	cfg.Cgroup.Kubepods = "/not-yet.slice"
+	h := &harness{t: t, tree: tree, cfg: cfg, clock: clock.NewFake(epoch), logs: &logBuffer{}, hup: make(chan os.Signal),
+		status: make(chan chan<- Status), obs: make(chan observation), done: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	t.Cleanup(h.stop)
+	opt := h.options(filepath.Join(t.TempDir(), "absent.toml"), run)
+	go func() { h.done <- Run(ctx, opt) }()
+	h.clock.BlockUntil(1) // waiting for kubepods
+	if got := h.file(app, "memory.max"); got != fmt.Sprint(300<<20) {
+		t.Errorf("memory.max = %q while the daemon waits for kubepods, want %d put back", got, 300<<20)
+	}
+}
+
 // A kill with kill.method oom that lowered no limit (the victim changed
 // first, say because the kernel's OOM killer beat kube-oomd to it) induced
 // nothing: the OOM kills in its pod meanwhile are the kernel's own, and
@@ -125,13 +166,8 @@ func TestPodTrackerInducedKills(t *testing.T) {
 func TestKernelKillsDuringAKillThatLoweredNothing(t *testing.T) {
 	for _, lowered := range []int{0, 1} {
 		tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
-		be := tree.PodPath("be", cgroupv2.BestEffort)
-		ref := cgroupv2.PodRef{UID: "be", QoS: cgroupv2.BestEffort, Path: be}
-		pt, err := newPodTracker(tree.Layout(), true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer pt.close()
+		pt, ref := trackBE(t, tree)
+		be := ref.Path
 		var logs logBuffer
 		d := &Daemon{pods: pt, log: slog.New(slog.NewJSONHandler(&logs, nil))}
 		pt.induce(be)

@@ -64,6 +64,18 @@ func commandOutput(dir, name string, args ...string) (string, error) {
 	return string(out), nil
 }
 
+// podRow is the row of `kube-oomd pods --json` (the result's "pods") for
+// the pod with that UID, or nil.
+func (r *R) podRow(uid string) map[string]any {
+	rows, _ := r.get("pods").([]any)
+	for _, x := range rows {
+		if m, ok := x.(map[string]any); ok && m["uid"] == uid {
+			return m
+		}
+	}
+	return nil
+}
+
 // nodePods are the real node's pods of node.sh, by manifest name.
 var nodePods = []string{"g", "b", "be"}
 
@@ -75,16 +87,10 @@ func checkNodeLayout(t *testing.T, r *R) {
 	t.Logf("kube-oomd pods on the real node:\n%s", r.str("pods_table"))
 	r.eq("pods_rc", 0)
 	r.eq("status_rc", 0)
-	rows, _ := r.get("pods").([]any)
 	capacity := r.num("node.capacity")
 	for _, name := range nodePods {
 		uid := r.str("kubelet." + name + ".uid")
-		var row map[string]any
-		for _, x := range rows {
-			if m, ok := x.(map[string]any); ok && m["uid"] == uid {
-				row = m
-			}
-		}
+		row := r.podRow(uid)
 		if row == nil {
 			t.Errorf("pod %s (uid %s): not in kube-oomd pods --json", name, uid)
 			continue
@@ -207,7 +213,7 @@ func nodeRunOf(r *R, p string) nodeRun {
 func checkNodeLeak(t *testing.T, r *R) {
 	runs := []nodeRun{nodeRunOf(r, "kernel"), nodeRunOf(r, "signal"), nodeRunOf(r, "oom")}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nscenario 20: a leak on a real node (kubelet %s)\n", "v1.34")
+	fmt.Fprintf(&b, "\nscenario 20: a leak on a real node\n")
 	fmt.Fprintf(&b, "  %-28s %-30s %-30s %s\n", "", "kernel alone", "kill.method signal", "kill.method oom")
 	row := func(name string, f func(nodeRun) string) {
 		fmt.Fprintf(&b, "  %-28s %-30s %-30s %s\n", name, f(runs[0]), f(runs[1]), f(runs[2]))
@@ -295,22 +301,14 @@ func checkNodeMemoryQoS(t *testing.T, r *R) {
 		}
 	}
 	// Requests from memory.min, exactly.
-	rows, _ := r.get("pods").([]any)
 	for _, name := range []string{"b", "g", "q"} {
 		uid := r.str("kubelet." + name + ".uid")
-		found := false
-		for _, x := range rows {
-			m, ok := x.(map[string]any)
-			if !ok || m["uid"] != uid {
-				continue
-			}
-			found = true
-			if m["request_source"] != "memory.min" || m["request_bytes"] != r.num("spec."+name+".request") {
-				t.Errorf("pod %s: request %v from %v, want %.0f from memory.min", name, m["request_bytes"], m["request_source"], r.num("spec."+name+".request"))
-			}
-		}
-		if !found {
+		m := r.podRow(uid)
+		switch {
+		case m == nil:
 			t.Errorf("pod %s (uid %s): not in kube-oomd pods --json", name, uid)
+		case m["request_source"] != "memory.min" || m["request_bytes"] != r.num("spec."+name+".request"):
+			t.Errorf("pod %s: request %v from %v, want %.0f from memory.min", name, m["request_bytes"], m["request_source"], r.num("spec."+name+".request"))
 		}
 	}
 	// 2. the throttle held through the kubelet's writes, then went.

@@ -94,6 +94,9 @@ burstable_adj() {
 
 # cg_events CGDIR KEY: a memory.events counter (0 when the cgroup is gone).
 cg_events() { awk -v k="$2" '$1 == k {print $2; f=1} END {if (!f) print 0}' "$1/memory.events" 2>/dev/null || echo 0; }
+# cg_events_local CGDIR KEY: the same from memory.events.local, the events
+# of the cgroup itself (oom: its own limit ran out).
+cg_events_local() { awk -v k="$2" '$1 == k {print $2; f=1} END {if (!f) print 0}' "$1/memory.events.local" 2>/dev/null || echo 0; }
 
 # cg_full_total CGDIR: memory.pressure "full" total, µs.
 cg_full_total() { sed -n 's/^full .*total=\([0-9]*\)/\1/p' "$1/memory.pressure" 2>/dev/null || echo 0; }
@@ -374,7 +377,7 @@ oom_facts() {
 	fact "$p.kubepods_oom_kill" "$(cg_events "$KUBEPODS_CG" oom_kill)"
 	# Times kubepods' own limit ran out: the kernel acting on its own (a
 	# kill.method "oom" kill counts in oom_kill, not here).
-	fact "$p.kubepods_limit_oom" "$(awk '$1 == "oom" {print $2}' "$KUBEPODS_CG/memory.events.local" 2>/dev/null || echo 0)"
+	fact "$p.kubepods_limit_oom" "$(cg_events_local "$KUBEPODS_CG" oom)"
 	fact "$p.kubepods_max_events" "$(cg_events "$KUBEPODS_CG" max)"
 	for pod in "${POD_NAMES[@]}"; do
 		fact "$p.pod_oom_kill.$pod" "$(cg_events "${POD_CG[$pod]}" oom_kill)"

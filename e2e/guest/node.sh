@@ -240,9 +240,6 @@ node_daemon_config() {
 	die "kube-oomd not answering after restart: $(journalctl -u kube-oomd -n 20 --no-pager -o cat)"
 }
 
-# kubepods_limit_ooms: how often kubepods' own limit ran out (memory.events.local).
-kubepods_limit_ooms() { awk '$1 == "oom" {print $2}' "$KUBEPODS_CG/memory.events.local"; }
-
 # node_leak PREFIX HEADROOM_MB: one leak run of shop/be's leaker, which
 # starts HEADROOM_MB under kubepods' limit and leaks 20 MiB/s until it dies;
 # then waits for the kubelet to restart it. Facts PREFIX.*: the watch (death,
@@ -260,7 +257,7 @@ node_leak() {
 	fact "$p.initial_mb" "$initial"
 	before_g=$(cg_full_total "$g_cg")
 	before_oom=$(cg_events "$KUBEPODS_CG" oom_kill)
-	before_limit=$(kubepods_limit_ooms)
+	before_limit=$(cg_events_local "$KUBEPODS_CG" oom)
 	echo "$p $initial 2 100" >"$NODE_DIR/data/leak.go.tmp"
 	mv "$NODE_DIR/data/leak.go.tmp" "$NODE_DIR/data/leak.go"
 	local t0 i
@@ -278,7 +275,7 @@ node_leak() {
 	# "oom" asks for too; the local oom counts only the times kubepods'
 	# own limit was hit, which is the kernel acting on its own.
 	fact "$p.oom_kills" "$(( $(cg_events "$KUBEPODS_CG" oom_kill) - before_oom ))"
-	fact "$p.kubepods_limit_ooms" "$(( $(kubepods_limit_ooms) - before_limit ))"
+	fact "$p.kubepods_limit_ooms" "$(( $(cg_events_local "$KUBEPODS_CG" oom) - before_limit ))"
 	# The kubelet restarts what died; the other pods must not have moved.
 	node_wait_pods 180 g=0 b=0 be=$((restarts + 1))
 	fact "$p.restarted" "$([ $? -eq 0 ] && echo true || echo false)"
