@@ -14,6 +14,14 @@ if [ $# -ne 4 ]; then
 fi
 img=$1 share=$2 limit=$3 console=$4
 
+# One VM at a time on this machine: two TCG guests on two cores would each
+# measure the other.
+exec 8>"${KUBE_OOMD_E2E_VM_LOCK:-/tmp/kube-oomd-e2e-vm.lock}"
+if ! flock -n 8; then
+	echo "e2e/vm.sh: another test VM runs on this machine; waiting for it" >&2
+	flock 8
+fi
+
 work=$(mktemp -d "$(dirname "$console")/vm.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 qemu-img create -q -f qcow2 -b "$img/base.img" -F raw "$work/overlay.qcow2"

@@ -3,18 +3,22 @@
 # made by mmdebstrap, with a kernel, an initrd and a oneshot unit that runs
 # /mnt/host/guest/run.sh from the 9p share and powers off.
 #
-# Usage: e2e/image/build.sh        prints the image directory on stdout
+# Usage: e2e/image/build.sh [ARCH]  prints the image directory on stdout
 #
+# ARCH is Debian's: amd64 (the default) or arm64, which needs qemu-user-static
+# and binfmt_misc on an amd64 host (e2e/setup.sh arm64 installs them).
 # The image lives in ${KUBE_OOMD_E2E_CACHE:-$HOME/.cache/kube-oomd-e2e}/<hash>/
-# where <hash> covers packages.txt and this script, so a change to either
+# where <hash> covers ARCH, packages.txt and this script, so a change to any
 # builds a new image. The build happens in a temporary directory that is
 # renamed into place at the end: an interrupted build is never reused.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+arch=${1:-amd64}
 cache=${KUBE_OOMD_E2E_CACHE:-${HOME:-/root}/.cache/kube-oomd-e2e}
-packages=$(grep -v '^[[:space:]]*#' "$here/packages.txt" | grep -v '^[[:space:]]*$' | tr '\n' ' ')
-hash=$(cat "$here/packages.txt" "$here/build.sh" "$here/../node/oci.py" | sha256sum | cut -c1-16)
+# packages.txt names the kernel linux-image-ARCH.
+packages=$(grep -v '^[[:space:]]*#' "$here/packages.txt" | grep -v '^[[:space:]]*$' | sed "s/-ARCH\$/-$arch/" | tr '\n' ' ')
+hash=$({ echo "$arch"; cat "$here/packages.txt" "$here/build.sh" "$here/../node/oci.py"; } | sha256sum | cut -c1-16)
 dir=$cache/$hash
 
 log() { echo "e2e/image: $*" >&2; }
@@ -40,7 +44,7 @@ tmp=$(mktemp -d "$cache/.build-$hash.XXXXXX")
 chmod 755 "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 start=$(date +%s)
-log "building $dir (packages: $packages)"
+log "building $dir for $arch (packages: $packages)"
 
 # Hooks run on the host with $1 = the new root.
 setup_hook='
@@ -114,7 +118,7 @@ ln -sf /etc/systemd/system/e2e-runner.service "$root/etc/systemd/system/multi-us
 '
 
 # shellcheck disable=SC2086
-mmdebstrap --variant=minbase --mode=root --format=tar \
+mmdebstrap --variant=minbase --mode=root --format=tar --architectures="$arch" \
 	--include="$(echo $packages | tr ' ' ',')" \
 	--dpkgopt='path-exclude=/usr/share/man/*' \
 	--dpkgopt='path-exclude=/usr/share/doc/*' \
