@@ -2,10 +2,13 @@
 GO       ?= go
 FUZZTIME ?= 10s
 
-.PHONY: help build test unit e2e fuzz bench clean
+.PHONY: help demo build test unit e2e fuzz bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+demo: ## kube-oomd at work: a real node in a VM, a leaking pod, the kernel alone and then kube-oomd, side by side (about 6 minutes; the first run builds the VM image and the kubelet)
+	bash e2e/demo.sh
 
 build: ## build ./kube-oomd (static)
 	CGO_ENABLED=0 $(GO) build -trimpath -o kube-oomd ./cmd/kube-oomd

@@ -132,6 +132,7 @@ func TestE2E(t *testing.T) {
 	step(t, "boot and run "+strings.Join(names, " "), func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), limit+30*time.Second)
 		defer cancel()
+		go follow(ctx, results, names)
 		cmd := exec.CommandContext(ctx, "bash", filepath.Join(here, "vm.sh"), imgDir, share,
 			strconv.Itoa(int(limit.Seconds())), console)
 		out, err := cmd.CombinedOutput()
@@ -607,13 +608,66 @@ func (r *R) podName(prefix, uid string) string {
 
 func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 
+// demo: run by `make demo` (e2e/demo.sh), which wants progress on stderr
+// while it works and the results printed for a reader, not a test log.
+func demo() bool { return os.Getenv("KUBE_OOMD_E2E_DEMO") != "" }
+
+// progress tells a `make demo` user what happens now.
+func progress(format string, args ...any) {
+	if demo() {
+		fmt.Fprintf(os.Stderr, "demo: "+format+"\n", args...)
+	}
+}
+
 func step(t *testing.T, name string, f func() error) {
 	t.Helper()
 	start := time.Now()
+	progress("%s ...", name)
 	if err := f(); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
 	t.Logf("%s: %.1f s", name, time.Since(start).Seconds())
+	progress("%s: done in %.0f s", name, time.Since(start).Seconds())
+}
+
+// follow shows a `make demo` user the guest's progress while the VM runs:
+// the lines the scenarios log (lib.sh's log: "[uptime] scenario: ...")
+// and run.sh's, as the guest writes them into the share. It returns when
+// ctx ends.
+func follow(ctx context.Context, results string, names []string) {
+	if !demo() {
+		return
+	}
+	offsets := map[string]int64{}
+	files := []string{"run.log"}
+	for _, n := range names {
+		files = append(files, n+".log")
+	}
+	logLine := regexp.MustCompile(`^\[[0-9.]+\] |^run\.sh: `)
+	for {
+		for _, f := range files {
+			b, err := os.ReadFile(filepath.Join(results, f))
+			if err != nil || int64(len(b)) <= offsets[f] {
+				continue
+			}
+			chunk := b[offsets[f]:]
+			last := bytes.LastIndexByte(chunk, '\n')
+			if last < 0 {
+				continue
+			}
+			offsets[f] += int64(last + 1)
+			for _, l := range strings.Split(string(chunk[:last]), "\n") {
+				if logLine.MatchString(l) {
+					fmt.Fprintf(os.Stderr, "  guest %s\n", l)
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 func runCmd(dir string, env []string, name string, args ...string) error {

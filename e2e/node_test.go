@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -169,12 +171,16 @@ type nodeRun struct {
 	name                        string
 	died                        bool
 	act, stallToAct, gStallMs   float64
+	worst, base                 float64 // db/g's reader: worst pass during the run, median before
 	oomKills, limitOOMs         int
+	who, hand                   string // who died (pod/container), by whose hand
 	victims, leaker, restartAft string
 	took, freed                 string // from kube-oomd's kill record
 }
 
-func nodeRunOf(r *R, p string) nodeRun {
+// nodeRunOf reads run p; prev is the run before it ("before" for the
+// first), whose pod status tells which containers died in this one.
+func nodeRunOf(r *R, p, prev string) nodeRun {
 	x := nodeRun{name: p, died: r.boolean(p + ".watch.died")}
 	start := r.num(p + ".leak_start")
 	x.act, x.stallToAct = -1, -1
@@ -185,20 +191,44 @@ func nodeRunOf(r *R, p string) nodeRun {
 		}
 	}
 	x.gStallMs = r.num(p+".g_full_stall_us") / 1000
+	x.worst, x.base = r.num(p+".passes.worst_s"), r.num(p+".passes.baseline_s")
 	x.oomKills = int(r.num(p + ".oom_kills"))
 	x.limitOOMs = int(r.num(p + ".kubepods_limit_ooms"))
+	var died []string
+	for _, pod := range nodePods {
+		cts, _ := r.get(p + ".pods." + pod + ".containers").(map[string]any)
+		var names []string
+		for name := range cts {
+			k := "." + pod + ".containers." + name + ".restarts"
+			if r.num(p+".pods"+k) > r.num(prev+".pods"+k) {
+				names = append(names, name)
+			}
+		}
+		if len(names) > 0 {
+			sort.Strings(names)
+			died = append(died, fmt.Sprintf("%s/%s-e2e-node (%s)", r.str(p+".pods."+pod+".namespace"), pod, strings.Join(names, ", ")))
+		}
+	}
+	x.who = strings.Join(died, "; ")
 	var vs []string
-	for _, k := range r.records(p, "kill") {
+	kills := r.records(p, "kill")
+	for _, k := range kills {
 		vs = append(vs, fmt.Sprintf("%s/%s (kube-oomd, %s, %s)", k.str("pod_namespace"), k.str("pod_name"), k.str("reason"), k.str("method")))
 	}
-	if len(vs) == 0 && x.limitOOMs > 0 {
+	switch {
+	case len(kills) > 0:
+		x.hand = fmt.Sprintf("kube-oomd (%s, kill.method %s)", kills[0].str("reason"), kills[0].str("method"))
+	case x.limitOOMs > 0:
+		x.hand = "the kernel's OOM killer"
 		vs = append(vs, "kernel OOM killer")
+	default:
+		x.hand = "?"
 	}
 	x.victims = strings.Join(vs, ", ")
 	x.took, x.freed = "-", "-"
-	if ks := r.records(p, "kill"); len(ks) > 0 {
-		freed, _ := strconv.ParseFloat(ks[0].str("freed_bytes"), 64)
-		x.took, x.freed = ks[0].str("took"), fmt.Sprintf("%.0f MiB", freed/(1<<20))
+	if len(kills) > 0 {
+		freed, _ := strconv.ParseFloat(kills[0].str("freed_bytes"), 64)
+		x.took, x.freed = kills[0].str("took"), fmt.Sprintf("%.0f MiB", freed/(1<<20))
 	}
 	l := p + ".pods.be.containers.leaker."
 	x.leaker = fmt.Sprintf("%s, exit %v, restarts %v", r.str(l+"last_reason"), r.get(l+"last_exit_code"), r.get(l+"restarts"))
@@ -206,17 +236,16 @@ func nodeRunOf(r *R, p string) nodeRun {
 	return x
 }
 
-// checkNodeLeak: on the real node the kernel alone kills the leaker at
-// kubepods' limit (OOMKilled); kube-oomd kills shop/be before that with
-// either method, names it in Kubernetes' terms, and the kubelet reports
-// Error (signal) or OOMKilled (oom); db/g and web/b never restart.
-func checkNodeLeak(t *testing.T, r *R) {
-	runs := []nodeRun{nodeRunOf(r, "kernel"), nodeRunOf(r, "signal"), nodeRunOf(r, "oom")}
+// nodeLeakTable is scenario 20's runs side by side, as `make demo` prints it.
+func nodeLeakTable(runs []nodeRun) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nscenario 20: a leak on a real node\n")
-	fmt.Fprintf(&b, "  %-28s %-30s %-30s %s\n", "", "kernel alone", "kill.method signal", "kill.method oom")
+	fmt.Fprintf(&b, "A leak on a real node (kubelet, containerd): shop/be leaks 20 MiB/s until it dies\n\n")
 	row := func(name string, f func(nodeRun) string) {
-		fmt.Fprintf(&b, "  %-28s %-30s %-30s %s\n", name, f(runs[0]), f(runs[1]), f(runs[2]))
+		fmt.Fprintf(&b, "  %-30s", name)
+		for _, x := range runs {
+			fmt.Fprintf(&b, " %-44s", f(x))
+		}
+		b.WriteString("\n")
 	}
 	secs := func(v float64) string {
 		if v < 0 {
@@ -224,36 +253,92 @@ func checkNodeLeak(t *testing.T, r *R) {
 		}
 		return fmt.Sprintf("%.1f s", v)
 	}
+	row("", func(x nodeRun) string {
+		if x.name == "kernel" {
+			return "the kernel alone"
+		}
+		return "kube-oomd, kill.method " + x.name
+	})
+	row("who died", func(x nodeRun) string { return x.who })
+	row("by whose hand", func(x nodeRun) string { return x.hand })
 	row("leak start -> dead", func(x nodeRun) string { return secs(x.act) })
-	row("first stall -> dead", func(x nodeRun) string { return secs(x.stallToAct) })
-	row("kill record: took", func(x nodeRun) string { return x.took })
-	row("kill record: freed", func(x nodeRun) string { return x.freed })
-	row("Guaranteed pod full stall", func(x nodeRun) string { return fmt.Sprintf("%.0f ms", x.gStallMs) })
-	row("kubepods limit OOMs", func(x nodeRun) string { return fmt.Sprint(x.limitOOMs) })
+	row("first kubepods stall -> dead", func(x nodeRun) string { return secs(x.stallToAct) })
+	row("kill record: took, freed", func(x nodeRun) string { return x.took + ", " + x.freed })
+	row("db/g (Guaranteed): full stall", func(x nodeRun) string { return fmt.Sprintf("%.0f ms", x.gStallMs) })
+	row("db/g: worst request (usual)", func(x nodeRun) string { return fmt.Sprintf("%.2f s (%.2f s)", x.worst, x.base) })
+	row("kubepods' limit hit", func(x nodeRun) string { return fmt.Sprintf("%d times", x.limitOOMs) })
 	row("OOM kills below kubepods", func(x nodeRun) string { return fmt.Sprint(x.oomKills) })
-	row("leaker: last state", func(x nodeRun) string { return x.leaker })
+	row("Kubernetes says (leaker)", func(x nodeRun) string { return x.leaker })
 	row("running again after", func(x nodeRun) string { return x.restartAft })
-	t.Log(b.String())
+	return b.String()
+}
+
+// killRecordText is the last kube-oomd run's kill record as journalctl
+// shows it: the short line, then the record's own fields of -o verbose
+// (MESSAGE, PRIORITY and KUBE_OOMD_*; journald's trusted fields left out).
+func killRecordText(r *R, p string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "kube-oomd's kill record (kill.method %s):\n\n", p)
+	fmt.Fprintf(&b, "$ journalctl -u kube-oomd MESSAGE_ID=%s -n 1\n", midKill)
+	for _, l := range strings.Split(strings.TrimSpace(r.str(p+".kill_journal")), "\n") {
+		if !strings.HasPrefix(l, "--") {
+			fmt.Fprintf(&b, "%s\n", l)
+		}
+	}
+	fmt.Fprintf(&b, "\n$ journalctl -u kube-oomd MESSAGE_ID=%s -n 1 -o verbose   (the record's own fields)\n", midKill)
+	for _, l := range strings.Split(r.str(p+".kill_journal_verbose"), "\n") {
+		f := strings.TrimSpace(l)
+		if strings.HasPrefix(f, "MESSAGE=") || strings.HasPrefix(f, "PRIORITY=") || strings.HasPrefix(f, "KUBE_OOMD_") {
+			fmt.Fprintf(&b, "    %s\n", f)
+		}
+	}
+	return b.String()
+}
+
+// checkNodeLeak: on the real node the kernel alone kills the leaker at
+// kubepods' limit (OOMKilled); kube-oomd kills shop/be before that with
+// either method, names it in Kubernetes' terms, and the kubelet reports
+// Error (signal) or OOMKilled (oom); db/g and web/b never restart. Under
+// `make demo` (KUBE_OOMD_E2E_DEMO) only the default method runs, and the
+// table and the kill record are printed for the reader.
+func checkNodeLeak(t *testing.T, r *R) {
+	methods := strings.Fields(r.str("methods"))
+	if !demo() && !slices.Equal(methods, []string{"signal", "oom"}) {
+		t.Errorf("kube-oomd ran with kill.method %v, want signal and oom", methods)
+	}
+	runs := []nodeRun{nodeRunOf(r, "kernel", "before")}
+	prev := "kernel"
+	for _, m := range methods {
+		runs = append(runs, nodeRunOf(r, m, prev))
+		prev = m
+	}
+	table := nodeLeakTable(runs)
+	t.Log("\n" + table)
 	for _, x := range runs {
 		t.Logf("%s: %s", x.name, x.victims)
 	}
-	if !testing.Verbose() {
-		fmt.Println(b.String())
+	record := killRecordText(r, methods[len(methods)-1])
+	t.Log("\n" + record)
+	if demo() {
+		fmt.Printf("\n%s\n%s\n", table, record)
+	} else if !testing.Verbose() {
+		fmt.Println(table)
 	}
 
-	for _, p := range []string{"kernel", "signal", "oom"} {
+	for _, p := range append([]string{"kernel"}, methods...) {
 		r.isTrue(p + ".watch.died")
 		r.isTrue(p + ".restarted")
 		r.eq(p+".pods.g.containers.reader.restarts", 0)
 		r.eq(p+".pods.b.containers.idle.restarts", 0)
 		r.eq(p+".pods.be.containers.leaker.last_exit_code", 137)
+		r.atLeast(p+".passes.count_during", 1)
 	}
 	// The kernel alone: kubepods' limit, the kernel's OOM killer.
 	r.atLeast("kernel.kubepods_limit_ooms", 1)
 	r.match("kernel.pods.be.containers.leaker.last_reason", "^OOMKilled$")
 	// kube-oomd, either method: before kubepods' limit ran out.
 	uid := r.str("kernel.pods.be.uid")
-	for _, p := range []string{"signal", "oom"} {
+	for _, p := range methods {
 		r.eq(p+".kubepods_limit_ooms", 0)
 		kills := r.records(p, "kill")
 		if len(kills) == 0 {
@@ -268,11 +353,16 @@ func checkNodeLeak(t *testing.T, r *R) {
 		for _, k := range r.records(p, "kernel_oom_kill") {
 			t.Errorf("%s: kube-oomd reported a kernel OOM kill: %v", p, k)
 		}
+		r.match(p+".kill_journal_verbose", "KUBE_OOMD_POD_NAME=be-e2e-node")
+		switch p {
+		case "signal":
+			r.eq("signal.oom_kills", 0)
+			r.match("signal.pods.be.containers.leaker.last_reason", "^Error$")
+		case "oom":
+			r.atLeast("oom.oom_kills", 1)
+			r.match("oom.pods.be.containers.leaker.last_reason", "^OOMKilled$")
+		}
 	}
-	r.eq("signal.oom_kills", 0)
-	r.match("signal.pods.be.containers.leaker.last_reason", "^Error$")
-	r.atLeast("oom.oom_kills", 1)
-	r.match("oom.pods.be.containers.leaker.last_reason", "^OOMKilled$")
 }
 
 // checkNodeMemoryQoS: with the kubelet's MemoryQoS on, a healthy node whose

@@ -174,8 +174,8 @@ container_yaml() {
 
 node_pods_default() {
 	{ pod_yaml g db
-	  container_yaml reader '{requests: {memory: 448Mi, cpu: 100m}, limits: {memory: 448Mi, cpu: 100m}}' \
-		python3 -u /wl/reader.py /data/hot.dat 0.2; } | manifest g
+	  container_yaml reader '{requests: {memory: 448Mi, cpu: 500m}, limits: {memory: 448Mi, cpu: 500m}}' \
+		python3 -u /wl/reader.py /data/hot.dat 1; } | manifest g
 	{ pod_yaml b web
 	  container_yaml idle '{requests: {memory: 64Mi}}' python3 -u /wl/hold.py 100; } | manifest b
 	{ pod_yaml be shop
@@ -268,8 +268,10 @@ node_leak() {
 	done
 	pid=$(node_ct_pid be leaker) || die "$p: no leaker process"
 	fact "$p.leak_start" "$t0"
+	log "$p: shop/be's leaker leaks 20 MiB/s from $initial MiB, $headroom MiB under kubepods' limit of $limit MiB"
 	python3 "$WL/watch.py" "$pid" 120 "$KUBEPODS_CG" >"$WORK/$p.watch.json"
 	fact "$p.watch" "@json:$WORK/$p.watch.json"
+	log "$p: the leaker is dead $(python3 -c 'import json,sys; w=json.load(open(sys.argv[1])); print(round(w["death_s"] - float(sys.argv[2]), 1) if w["died"] else "never")' "$WORK/$p.watch.json" "$t0") s after the leak's start"
 	fact "$p.g_full_stall_us" "$(( $(cg_full_total "$g_cg") - before_g ))"
 	# oom_kill counts every OOM kill below kubepods, those kill.method
 	# "oom" asks for too; the local oom counts only the times kubepods'
@@ -280,7 +282,50 @@ node_leak() {
 	node_wait_pods 180 g=0 b=0 be=$((restarts + 1))
 	fact "$p.restarted" "$([ $? -eq 0 ] && echo true || echo false)"
 	fact "$p.restarted_after" "$(calc "$(now) - $t0")"
+	node_reader_passes "$p" "$t0"
 	# (@json: is read when the result is written: a copy of this run's.)
 	cp "$WORK/pods.json" "$WORK/$p.pods.json"
 	fact "$p.pods" "@json:$WORK/$p.pods.json"
+}
+
+# node_reader_passes PREFIX T0: db/g's reader times each pass over its hot
+# file (its requests); fact PREFIX.passes: the median pass of the 30 s before
+# T0 (the leak's start), the worst pass from T0 until the first pass that
+# began after the leaker's death, and how many passes that was.
+node_reader_passes() {
+	local p=$1 t0=$2 id
+	id=$(crictl ps --name '^reader$' --label "io.kubernetes.pod.name=g-e2e-node" --state running -q 2>/dev/null | head -1)
+	[ -n "$id" ] || { log "$p: no reader container for the pass times"; return 0; }
+	crictl logs "$id" >"$WORK/$p.reader.log" 2>&1
+	cp "$WORK/$p.reader.log" "$E2E_RESULTS/$SCENARIO.$p.reader.log"
+	python3 - "$WORK/$p.reader.log" "$t0" "$WORK/$p.watch.json" >"$WORK/$p.passes.json" <<-'PY'
+		import json, sys
+		passes = [(float(l.split()[2]), float(l.split()[3])) for l in open(sys.argv[1]) if l.startswith("pass ")]
+		t0 = float(sys.argv[2])
+		watch = json.load(open(sys.argv[3]))
+		death = watch["death_s"] if watch.get("died") else float("inf")
+		base = sorted(d for s, d in passes if t0 - 30 <= s and s + d < t0) or [0]
+		during, after = [], False
+		for s, d in passes:
+		    if s + d < t0 or after:
+		        continue
+		    during.append(d)
+		    after = s > death
+		print(json.dumps({"baseline_s": base[len(base) // 2], "worst_s": max(during) if during else None,
+		                  "count_during": len(during)}))
+	PY
+	fact "$p.passes" "@json:$WORK/$p.passes.json"
+}
+
+# node_kill_record PREFIX: kube-oomd's last kill record as journalctl shows
+# it, in facts PREFIX.kill_journal (-o short-precise) and
+# PREFIX.kill_journal_verbose (-o verbose). The last of the boot, not those
+# after DAEMON_CURSOR: journalctl 252 finds nothing when --after-cursor
+# and a field match are both given.
+node_kill_record() {
+	local p=$1 args=(-u kube-oomd --no-pager "MESSAGE_ID=$MID_KILL" -n 1)
+	journalctl "${args[@]}" -o short-precise >"$WORK/$p.kill.txt" 2>&1
+	journalctl "${args[@]}" -o verbose >"$WORK/$p.kill.verbose.txt" 2>&1
+	fact_text "$p.kill_journal" "$WORK/$p.kill.txt"
+	fact_text "$p.kill_journal_verbose" "$WORK/$p.kill.verbose.txt"
 }
