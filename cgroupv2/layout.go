@@ -20,6 +20,9 @@ const (
 	Guaranteed
 )
 
+// Classes lists the QoS classes, in kill order.
+func Classes() []QoS { return []QoS{BestEffort, Burstable, Guaranteed} }
+
 var _ encoding.TextMarshaler = QoS(0)
 
 func (q QoS) String() string {
@@ -39,7 +42,7 @@ func (q QoS) MarshalText() ([]byte, error) { return []byte(q.String()), nil }
 
 // UnmarshalText reads a QoS from its name.
 func (q *QoS) UnmarshalText(b []byte) error {
-	for _, c := range [...]QoS{BestEffort, Burstable, Guaranteed} {
+	for _, c := range Classes() {
 		if string(b) == c.String() {
 			*q = c
 			return nil

@@ -49,6 +49,12 @@ const (
 	MethodOOM    = "oom"
 )
 
+// Networks of metrics.listen; see ListenNetwork.
+const (
+	NetworkTCP  = "tcp"  // host:port
+	NetworkUnix = "unix" // the absolute path of a unix socket
+)
+
 // Values of log.format.
 const (
 	FormatAuto    = "auto"
@@ -68,6 +74,7 @@ type Config struct {
 	Relief   ReliefConfig
 	Kill     KillConfig
 	Log      LogConfig
+	Metrics  MetricsConfig
 }
 
 // CgroupConfig is the [cgroup] section: where the pods live.
@@ -180,6 +187,13 @@ type LogConfig struct {
 	Level slog.Level
 	// Format is FormatAuto, FormatJournal, FormatText or FormatJSON.
 	Format string
+}
+
+// MetricsConfig is the [metrics] section: the Prometheus endpoint.
+type MetricsConfig struct {
+	// Listen is where /metrics is served: "" (off), host:port, or the
+	// absolute path of a unix socket (see ListenNetwork).
+	Listen string
 }
 
 // Default returns the built-in configuration, the one used for every key a

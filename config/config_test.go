@@ -244,6 +244,8 @@ protect = ["/a*", "/kubepods.slice/b[0-9]"]
 [log]
 level = "debug"
 format = "json"
+[metrics]
+listen = "/run/kube-oomd/metrics.sock"
 `
 
 // TestLogValue checks the shape the start-up log and `kube-oomd status`
@@ -261,7 +263,7 @@ func TestLogValue(t *testing.T) {
 			"config.relief.stall=30ms config.relief.reclaim=true config.relief.reclaim_chunk=32MiB config.relief.reclaim_max=256MiB " +
 			"config.relief.throttle=true config.relief.throttle_after=2 config.relief.throttle_below=5% config.relief.release_after=10s config.relief.release_step=25% " +
 			"config.kill.mode=pod config.kill.method=oom config.kill.on_imminent_oom=true config.kill.cooldown=10s config.kill.timeout=5s config.kill.protect=[] " +
-			"config.log.level=INFO config.log.format=auto"},
+			"config.log.level=INFO config.log.format=auto config.metrics.listen=off"},
 		{"other", func() Config {
 			c, err := Parse(testFile, []byte(otherConfig))
 			if err != nil {
@@ -275,7 +277,7 @@ func TestLogValue(t *testing.T) {
 			"config.relief.stall=50ms config.relief.reclaim=false config.relief.reclaim_chunk=4KiB config.relief.reclaim_max=1000000000B " +
 			"config.relief.throttle=false config.relief.throttle_after=5 config.relief.throttle_below=10% config.relief.release_after=1h config.relief.release_step=100% " +
 			"config.kill.mode=dry-run config.kill.method=oom config.kill.on_imminent_oom=false config.kill.cooldown=30s config.kill.timeout=10s config.kill.protect=\"[/a* /kubepods.slice/b[0-9]]\" " +
-			"config.log.level=DEBUG config.log.format=json"},
+			"config.log.level=DEBUG config.log.format=json config.metrics.listen=/run/kube-oomd/metrics.sock"},
 	}
 	for _, tt := range tests {
 		var buf bytes.Buffer

@@ -2,9 +2,11 @@ package config
 
 import (
 	"errors"
+	"net"
 	"os"
 	"path"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -204,6 +206,38 @@ func FuzzParseEndpoint(f *testing.F) {
 		}
 		if back, err := ParseEndpoint("unix://" + p); err != nil || back != p {
 			t.Fatalf("ParseEndpoint(unix://%s) = %q, %v; want %q", p, back, err, p)
+		}
+	})
+}
+
+// FuzzCheckListen checks metrics.listen: an accepted value is "", a clean
+// absolute path that fits a unix socket, or host:port with a port from 1
+// to 65535; ListenNetwork tells them apart as the value reads.
+func FuzzCheckListen(f *testing.F) {
+	for _, s := range []string{"", "127.0.0.1:9723", ":9723", "[::1]:1", "localhost:65535", "/run/kube-oomd/metrics.sock",
+		"/", "/a/", "/a//b", "run/x.sock", "x.sock", "127.0.0.1:0", "1.2.3.4:65536", "h:1", "unix:///a", "[::1%eth0]:80", "/\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if checkListen(s) != nil {
+			return
+		}
+		switch ListenNetwork(s) {
+		case "":
+			if s != "" {
+				t.Fatalf("ListenNetwork(%q) = off", s)
+			}
+		case NetworkUnix:
+			if path.Clean(s) != s || len(s) > maxSocketPath || strings.ContainsRune(s, 0) || s == "/" {
+				t.Fatalf("checkListen(%q) accepted a path that is not a socket's", s)
+			}
+		case NetworkTCP:
+			_, port, err := net.SplitHostPort(s)
+			if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 1 || n > 65535 {
+				t.Fatalf("checkListen(%q) accepted host:port with port %q (%v)", s, port, err)
+			}
+		default:
+			t.Fatalf("ListenNetwork(%q) = %q", s, ListenNetwork(s))
 		}
 	})
 }

@@ -4,8 +4,11 @@ import (
 	"cmp"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -94,6 +97,12 @@ var keys = []key{
 		slog.LevelInfo, level()),
 	newKey("log.format", func(c *Config) *string { return &c.Log.Format },
 		FormatAuto, enum(FormatAuto, FormatJournal, FormatText, FormatJSON)),
+
+	// Off by default: an endpoint is one more thing to secure, and the
+	// shipped unit allows no TCP (a unix socket under /run/kube-oomd works
+	// with it as it is; TCP needs the drop-in, see README's Metrics).
+	newKey("metrics.listen", func(c *Config) *string { return &c.Metrics.Listen },
+		"", listen()),
 }
 
 // orders are the checks between two keys: the value of lower must stay
@@ -263,47 +272,40 @@ func enum(valid ...string) kind[string] {
 	}
 }
 
-// cgroupPath is cgroup.kubepods: "" (auto-detect, shown as "auto") or a
-// clean absolute path below the cgroup2 mount.
-func cgroupPath() kind[string] {
+// text is a quoted string that parse checks (and may rewrite), shown as
+// empty in the log and status when it is "". want says what to write, in
+// the error for a value that is not a string.
+func text(want, empty string, parse func(string) (string, error)) kind[string] {
 	return kind[string]{
 		parse: func(v any) (string, error) {
 			s, ok := v.(string)
 			if !ok {
-				return "", typeError(v, "a quoted string")
+				return "", typeError(v, want)
 			}
-			return s, checkCgroupPath(s)
+			return parse(s)
 		},
 		toml: func(s string) any { return s },
 		show: func(s string) slog.Value {
 			if s == "" {
-				return slog.StringValue("auto")
+				return slog.StringValue(empty)
 			}
 			return slog.StringValue(s)
 		},
 	}
 }
 
-// endpoint is runtime.endpoint: "" (auto, shown as "auto"), "none", or a
-// unix socket's path, with or without unix:// (see ParseEndpoint). The
-// field keeps the path alone.
+// cgroupPath is cgroup.kubepods: "" (auto-detect, shown as "auto") or a
+// clean absolute path below the cgroup2 mount.
+func cgroupPath() kind[string] {
+	return text("a quoted string", "auto", func(s string) (string, error) { return s, checkCgroupPath(s) })
+}
+
+// endpoint is runtime.endpoint: "" (EndpointAuto, shown as "auto"),
+// "none", or a unix socket's path, with or without unix:// (see
+// ParseEndpoint). The field keeps the path alone.
 func endpoint() kind[string] {
-	return kind[string]{
-		parse: func(v any) (string, error) {
-			s, ok := v.(string)
-			if !ok {
-				return "", typeError(v, `a quoted string: "" (find the runtime), "none", or a socket like "unix:///run/containerd/containerd.sock"`)
-			}
-			return ParseEndpoint(s)
-		},
-		toml: func(s string) any { return s },
-		show: func(s string) slog.Value {
-			if s == EndpointAuto {
-				return slog.StringValue("auto")
-			}
-			return slog.StringValue(s)
-		},
-	}
+	return text(`a quoted string: "" (find the runtime), "none", or a socket like "unix:///run/containerd/containerd.sock"`,
+		"auto", ParseEndpoint)
 }
 
 // ParseEndpoint reads a value of runtime.endpoint: "" (EndpointAuto) and
@@ -328,6 +330,72 @@ func ParseEndpoint(s string) (string, error) {
 		return "", fmt.Errorf("%q is not a clean path; write %q", s, path.Clean(p))
 	}
 	return p, nil
+}
+
+// listen is metrics.listen: "" (off, shown as "off"), host:port or the
+// absolute path of a unix socket (see checkListen).
+func listen() kind[string] {
+	return text(`a quoted string: "" (off), host:port like "127.0.0.1:9723", or a socket's path like "/run/kube-oomd/metrics.sock"`,
+		"off", func(s string) (string, error) { return s, checkListen(s) })
+}
+
+// maxSocketPath is the longest path a unix socket can be bound to: the
+// kernel's sun_path holds 108 bytes, the terminating NUL included.
+const maxSocketPath = 107
+
+// ListenNetwork is the one rule that tells the two forms of a valid
+// metrics.listen apart: NetworkUnix for an absolute path, NetworkTCP for
+// host:port, and "" for "" (metrics off).
+func ListenNetwork(listen string) string {
+	switch {
+	case listen == "":
+		return ""
+	case strings.HasPrefix(listen, "/"):
+		return NetworkUnix
+	}
+	return NetworkTCP
+}
+
+// checkListen checks a value of metrics.listen. A socket's path must be
+// clean and fit in sun_path; host:port must have a port from 1 to 65535
+// (0 would be a port no scraper knows) and a host that is an IP address,
+// "localhost", or empty for every address: a name that needs DNS could
+// fail or change at each start.
+func checkListen(s string) error {
+	const forms = `host:port (like "127.0.0.1:9723") or the absolute path of a unix socket (like "/run/kube-oomd/metrics.sock"); "" turns metrics off`
+	switch ListenNetwork(s) {
+	case "":
+		return nil
+	case NetworkUnix:
+		switch {
+		case strings.ContainsRune(s, 0):
+			return fmt.Errorf("%q must not contain a NUL byte", s)
+		case strings.HasSuffix(s, "/"):
+			return fmt.Errorf("%q names a directory; name the socket in it, like %q", s, path.Join(s, "metrics.sock"))
+		case path.Clean(s) != s:
+			return fmt.Errorf("%q is not a clean path; write %q", s, path.Clean(s))
+		case len(s) > maxSocketPath:
+			return fmt.Errorf("%q is %d bytes long; a unix socket's path is at most %d", s, len(s), maxSocketPath)
+		}
+		return nil
+	}
+	if strings.HasPrefix(s, "unix:") {
+		return fmt.Errorf("%q: write the socket's absolute path without unix:, like %q", s, "/run/kube-oomd/metrics.sock")
+	}
+	host, port, err := net.SplitHostPort(s)
+	switch {
+	case err != nil && strings.Contains(s, "/") && !strings.Contains(s, ":"):
+		return fmt.Errorf("%q is a relative path; a unix socket's path must be absolute, like %q", s, "/run/kube-oomd/metrics.sock")
+	case err != nil:
+		return fmt.Errorf("%q is neither %s", s, forms)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return fmt.Errorf("%q: the port must be a number from 1 to 65535", s)
+	}
+	if _, err := netip.ParseAddr(host); err != nil && host != "" && host != "localhost" {
+		return fmt.Errorf(`%q: the host must be an IP address, "localhost", or empty for every address`, s)
+	}
+	return nil
 }
 
 // duration accepts a quoted Go duration from lo to hi; why, if not empty,

@@ -91,6 +91,13 @@ func TestParseValid(t *testing.T) {
 		{"format text", "[log]\nformat = \"text\"", func(c *Config) { c.Log.Format = FormatText }},
 		{"format json", "[log]\nformat = \"json\"", func(c *Config) { c.Log.Format = FormatJSON }},
 
+		{"metrics off", "[metrics]\nlisten = \"\"", func(*Config) {}},
+		{"metrics tcp", "[metrics]\nlisten = \"127.0.0.1:9723\"", func(c *Config) { c.Metrics.Listen = "127.0.0.1:9723" }},
+		{"metrics tcp every address", "[metrics]\nlisten = \":9723\"", func(c *Config) { c.Metrics.Listen = ":9723" }},
+		{"metrics tcp ipv6", "[metrics]\nlisten = \"[::1]:9723\"", func(c *Config) { c.Metrics.Listen = "[::1]:9723" }},
+		{"metrics tcp localhost", "[metrics]\nlisten = \"localhost:65535\"", func(c *Config) { c.Metrics.Listen = "localhost:65535" }},
+		{"metrics unix", "[metrics]\nlisten = \"/run/kube-oomd/metrics.sock\"", func(c *Config) { c.Metrics.Listen = "/run/kube-oomd/metrics.sock" }},
+
 		{"dotted keys", "kill.mode = \"dry-run\"\nlog.level = \"debug\"", func(c *Config) {
 			c.Kill.Mode, c.Log.Level = ModeDryRun, slog.LevelDebug
 		}},
@@ -325,6 +332,36 @@ func TestParseErrors(t *testing.T) {
 			[]wantErr{{2, "kill.protect", []string{`item 1: "/kubepods[" is not a valid pattern`}}}},
 		{"protect item type", "[kill]\nprotect = [\n  \"/a\",\n  3,\n]",
 			[]wantErr{{2, "kill.protect", []string{"item 2: 3 is an integer"}}}},
+
+		// [metrics]
+		{"listen relative path", "[metrics]\nlisten = \"run/kube-oomd/metrics.sock\"",
+			[]wantErr{{2, "metrics.listen", []string{`"run/kube-oomd/metrics.sock" is a relative path`, `"/run/kube-oomd/metrics.sock"`}}}},
+		{"listen bare name", "[metrics]\nlisten = \"metrics.sock\"",
+			[]wantErr{{2, "metrics.listen", []string{`"metrics.sock" is neither host:port`, `absolute path`, `"" turns metrics off`}}}},
+		{"listen garbage", "[metrics]\nlisten = \"http://127.0.0.1:9723/metrics\"",
+			[]wantErr{{2, "metrics.listen", []string{`is neither host:port`}}}},
+		{"listen no port", "[metrics]\nlisten = \"127.0.0.1\"",
+			[]wantErr{{2, "metrics.listen", []string{`is neither host:port`}}}},
+		{"listen port zero", "[metrics]\nlisten = \"127.0.0.1:0\"",
+			[]wantErr{{2, "metrics.listen", []string{`"127.0.0.1:0": the port must be a number from 1 to 65535`}}}},
+		{"listen port too big", "[metrics]\nlisten = \"127.0.0.1:65536\"",
+			[]wantErr{{2, "metrics.listen", []string{`from 1 to 65535`}}}},
+		{"listen port name", "[metrics]\nlisten = \"127.0.0.1:http\"",
+			[]wantErr{{2, "metrics.listen", []string{`from 1 to 65535`}}}},
+		{"listen host name", "[metrics]\nlisten = \"node1.example.com:9723\"",
+			[]wantErr{{2, "metrics.listen", []string{`the host must be an IP address, "localhost", or empty`}}}},
+		{"listen unix scheme", "[metrics]\nlisten = \"unix:///run/kube-oomd/metrics.sock\"",
+			[]wantErr{{2, "metrics.listen", []string{`without unix:`}}}},
+		{"listen directory", "[metrics]\nlisten = \"/run/kube-oomd/\"",
+			[]wantErr{{2, "metrics.listen", []string{`names a directory`, `"/run/kube-oomd/metrics.sock"`}}}},
+		{"listen root", "[metrics]\nlisten = \"/\"",
+			[]wantErr{{2, "metrics.listen", []string{`names a directory`}}}},
+		{"listen unclean", "[metrics]\nlisten = \"/run/../run/m.sock\"",
+			[]wantErr{{2, "metrics.listen", []string{`not a clean path; write "/run/m.sock"`}}}},
+		{"listen too long", "[metrics]\nlisten = \"/" + strings.Repeat("x", 107) + "\"",
+			[]wantErr{{2, "metrics.listen", []string{`is 108 bytes long; a unix socket's path is at most 107`}}}},
+		{"listen type", "[metrics]\nlisten = 9723",
+			[]wantErr{{2, "metrics.listen", []string{"9723 is an integer", `"127.0.0.1:9723"`}}}},
 
 		// [log]
 		{"level", "[log]\nlevel = \"verbose\"",

@@ -16,6 +16,7 @@ import (
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/cri"
 	"github.com/kube-oomd/kube-oomd/internal/clock"
+	"github.com/kube-oomd/kube-oomd/metrics"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/psi"
 	"github.com/kube-oomd/kube-oomd/relief"
@@ -55,6 +56,9 @@ type Options struct {
 	testPSI    chan psi.Event
 	testStatus chan chan<- Status
 	observed   chan<- observation
+	// metrics, when set, are the daemon's metrics whether or not
+	// metrics.listen serves them, for a test to read.
+	metrics *metrics.Metrics
 }
 
 // observation is what a test learns of each look the loop takes.
@@ -96,7 +100,8 @@ type Daemon struct {
 	via       string            // how memory.high is set: "systemd" or "file"
 	throttles []relief.Throttle // in force, as the ladder last reported
 	kills     killHistory
-	last      string // the last action, for the status line
+	last      string           // the last action, for the status line
+	metrics   *metrics.Metrics // nil when metrics.listen is off; safe to use from any goroutine
 }
 
 // deferredKill is a kill verdict and what it was decided on.
@@ -107,7 +112,10 @@ type deferredKill struct {
 
 // Run runs the daemon until ctx is cancelled or a watcher fails.
 func Run(ctx context.Context, o Options) error {
-	d := &Daemon{opt: o, cfg: o.Config, defaulted: o.Defaulted, clock: o.Clock, notify: o.Notifier, log: o.Logger}
+	d := &Daemon{opt: o, cfg: o.Config, defaulted: o.Defaulted, clock: o.Clock, notify: o.Notifier, log: o.Logger, metrics: o.metrics}
+	if d.metrics == nil && d.cfg.Metrics.Listen != "" {
+		d.metrics = metrics.New(metricLabels())
+	}
 	if d.clock == nil {
 		d.clock = clock.Real()
 	}
@@ -151,6 +159,14 @@ func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	// kubelet, further on.
 	d.thawLeftovers()
 	d.restoreLimits()
+	// Then the metrics endpoint: a scrape works while the daemon waits for
+	// the kubelet, and a listener that cannot be opened fails the start at
+	// once.
+	stopMetrics, err := d.serveMetrics(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	if err := d.checkKernel(); err != nil {
 		return err
 	}
@@ -169,7 +185,7 @@ func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	}
 	d.memTotal = host.MemTotal
 
-	if d.triggers, err = newTriggerSet(d.opt.fakeTriggers); err != nil {
+	if d.triggers, err = newTriggerSet(d.opt.fakeTriggers, d.metrics); err != nil {
 		return err
 	}
 	defer d.triggers.close()
@@ -185,6 +201,7 @@ func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 		return err
 	}
 	defer d.pods.close()
+	d.countPods()
 	for _, r := range d.pods.refs() {
 		d.names.Want(r.UID)
 	}
@@ -311,7 +328,7 @@ func (d *Daemon) startLadder(ctx context.Context) {
 		d.log.Error("cannot read or save the throttles of an earlier run", attrFile, filepath.Join(d.opt.RunDir, "throttles.json"), attrError, err)
 	}
 	d.logLadder(results)
-	d.throttles = d.ladder.Throttles()
+	d.setThrottles(d.ladder.Throttles())
 }
 
 // dialTimeout bounds the wait for systemd's D-Bus at start.

@@ -184,6 +184,9 @@ func TestLadderThrottlesThenReleases(t *testing.T) {
 	if s := h.snapshot(); len(s.Throttles) != 1 || s.Throttles[0].Cgroup != bu {
 		t.Errorf("status throttles = %+v", s.Throttles)
 	}
+	if m := h.scrape(); m["kube_oomd_throttles"] != 1 || m["kube_oomd_throttles_total"] != 1 {
+		t.Errorf("kube_oomd_throttles %v, kube_oomd_throttles_total %v; want 1 and 1", m["kube_oomd_throttles"], m["kube_oomd_throttles_total"])
+	}
 
 	h.windows(8, 0, 1000*MiB) // calm: release step by step, then restore
 	if h.file(bu, "memory.high") != "max" {
@@ -198,6 +201,9 @@ func TestLadderThrottlesThenReleases(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(h.runDir, "throttles.json")); !os.IsNotExist(err) {
 		t.Errorf("state file left after release: %v", err)
+	}
+	if m := h.scrape(); m["kube_oomd_throttles"] != 0 || m["kube_oomd_throttles_total"] != 1 {
+		t.Errorf("after the release: kube_oomd_throttles %v, kube_oomd_throttles_total %v; want 0 and 1", m["kube_oomd_throttles"], m["kube_oomd_throttles_total"])
 	}
 }
 
@@ -431,6 +437,13 @@ func TestWithoutInotifyTheRescanFollowsThePods(t *testing.T) {
 	}
 	if n := len(h.snapshot().refs); n != 5 {
 		t.Errorf("pods followed = %d, want 5 with the new one", n)
+	}
+	m := h.scrape()
+	if got := m[`kube_oomd_kernel_oom_kills_total{qos="Burstable"}`]; got != 1 {
+		t.Errorf(`kube_oomd_kernel_oom_kills_total{qos="Burstable"} = %v, want 1`, got)
+	}
+	if got := m[`kube_oomd_pods{qos="BestEffort"}`]; got != 3 {
+		t.Errorf(`kube_oomd_pods{qos="BestEffort"} = %v, want 3 with the new one`, got)
 	}
 }
 

@@ -34,6 +34,9 @@
 //     frozen and the memory.max it left lowered.
 //   - relief.go: the relief ladder's actions (relief.Ladder carries them out).
 //   - status.go: `kube-oomd status`, served off the loop from its snapshot.
+//   - metrics.go: the Prometheus endpoint (metrics.listen), opened at
+//     start; the loop reports each event to the metrics package where it
+//     records it, and a scrape reads only the registry, never the tree.
 //   - reload.go: SIGHUP and config edits.
 //   - logging.go: the names of log attributes, MESSAGE_IDs, the logger.
 //

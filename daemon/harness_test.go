@@ -17,6 +17,8 @@ import (
 	"github.com/kube-oomd/kube-oomd/cgroupv2/cgrouptest"
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/internal/clock"
+	"github.com/kube-oomd/kube-oomd/metrics"
+	"github.com/kube-oomd/kube-oomd/metrics/metricstest"
 	"github.com/kube-oomd/kube-oomd/psi"
 	"github.com/kube-oomd/kube-oomd/systemd"
 )
@@ -82,6 +84,8 @@ type harness struct {
 	runDir string
 	states []string // sd_notify, in order
 	mu     sync.Mutex
+	// metrics are the daemon's, served or not (see scrape).
+	metrics *metrics.Metrics
 
 	cancel   context.CancelFunc
 	done     chan error
@@ -136,9 +140,12 @@ func startWith(t *testing.T, tree *cgrouptest.Tree, cfg config.Config, configPat
 	return h
 }
 
-// options are the daemon's options for this harness.
+// options are the daemon's options for this harness, with its metrics.
 func (h *harness) options(configPath, runDir string) Options {
-	return Options{Config: h.cfg, ConfigPath: configPath, Defaulted: !exists(configPath),
+	if h.metrics == nil {
+		h.metrics = metrics.New(metricLabels())
+	}
+	return Options{metrics: h.metrics, Config: h.cfg, ConfigPath: configPath, Defaulted: !exists(configPath),
 		CgroupRoot: h.tree.Mount, ProcRoot: h.tree.Proc, RunDir: runDir, Version: "test",
 		Logger:   slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Notifier: systemd.NewNotifierFunc(func(s string) { h.mu.Lock(); h.states = append(h.states, s); h.mu.Unlock() }),
@@ -331,6 +338,13 @@ func (h *harness) oomKill() {
 		os.WriteFile(filepath.Join(dir, "cgroup.events"), []byte("populated 0\nfrozen 0\n"), 0o644)
 		return nil
 	})
+}
+
+// scrape reads the daemon's metrics as a scraper would, by series (see
+// metricstest.Scrape).
+func (h *harness) scrape() map[string]float64 {
+	h.t.Helper()
+	return metricstest.Scrape(h.t, h.metrics.Handler())
 }
 
 // file reads a file of the fake tree.

@@ -10,6 +10,7 @@ import (
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/killer"
+	"github.com/kube-oomd/kube-oomd/metrics"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/relief"
 )
@@ -89,6 +90,7 @@ func (d *Daemon) kill(v policy.Verdict, o policy.Observation) {
 	if d.cfg.Kill.Mode == config.ModeDryRun {
 		for _, k := range kills {
 			d.log.Warn("dry run: would kill", append([]any{attrMessageID, MsgWouldKill}, k.fields...)...)
+			d.metrics.WouldKill(k.record.Reason, k.record.QoS)
 			d.last = "would kill " + k.record.Who()
 			k.record.DryRun = true
 			d.kills.add(k.record)
@@ -147,7 +149,7 @@ func (d *Daemon) kill(v policy.Verdict, o policy.Observation) {
 				confirmed = confirmed && outcomes[i].res.Confirmed
 			}
 			d.logLadder(lifted)
-			d.throttles = throttles
+			d.setThrottles(throttles)
 			d.state = policy.Record(d.state, policy.Action{Kind: policy.ActKillDone, At: d.clock.Now(), Killed: killed, Confirmed: killed && confirmed})
 			d.lookNow = true
 		}
@@ -352,6 +354,8 @@ func (d *Daemon) killed(record KillRecord, fields []any, res killer.Result, err 
 	d.last = fmt.Sprintf("killed %s (%s, %s)", record.Who(), record.QoS, record.Reason)
 	record.Method, record.FreedBytes, record.Confirmed = string(res.Method), res.Freed, res.Confirmed
 	d.kills.add(record)
+	d.metrics.Killed(metrics.Kill{Namespace: record.Namespace, Pod: record.Name, UID: record.UID,
+		QoS: record.QoS, Reason: record.Reason, Method: record.Method, At: record.Time})
 }
 
 // chooseVictims reads and ranks the candidates of a kill verdict and lets

@@ -38,6 +38,7 @@ const (
 	attrConfig       = "config"        // the config file's path
 	attrKubepods     = "kubepods"      // the pods' parent cgroup's path
 	attrMode         = "mode"          // kill.mode in force
+	attrListen       = "listen"        // metrics.listen in force
 
 	attrPSI      = "psi"    // group: kubepods' pressure figures
 	attrMemory   = "memory" // group: kubepods' memory figures

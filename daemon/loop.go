@@ -126,10 +126,12 @@ func (d *Daemon) handleChange(c cgroupv2.Change) bool {
 	switch c.Kind {
 	case cgroupv2.PodAdded:
 		d.pods.add(c.Pod)
+		d.countPods()
 		d.names.Want(c.Pod.UID)
 		d.log.Debug("pod added", d.podRef(c.Pod))
 	case cgroupv2.PodRemoved:
 		d.pods.remove(c.Pod)
+		d.countPods()
 		d.forgetThrottle(c.Pod)
 		d.log.Debug("pod removed", d.podRef(c.Pod))
 		d.names.Forget(c.Pod.UID)
@@ -159,6 +161,7 @@ func (d *Daemon) logKernelOOMKills(r cgroupv2.PodRef, kills, total uint64) {
 	if kills == 0 {
 		return
 	}
+	d.metrics.KernelOOMKills(r.QoS.String(), kills)
 	d.log.Warn("the kernel OOM killer killed in a pod",
 		attrMessageID, MsgKernelOOM, d.podRef(r), attrReason, reasonKernelKill,
 		attrOOMKills, kills, "oom_kills_total", total)
@@ -200,6 +203,7 @@ func (d *Daemon) observe(triggered bool) error {
 	var v policy.Verdict
 	d.state, v = policy.Decide(d.state, o, d.th)
 	d.verdict = v
+	d.metrics.Windows(v.Pressured, v.Strained)
 	if v.EpisodeOver {
 		d.growth = policy.Growth{}
 	}

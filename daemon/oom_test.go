@@ -75,6 +75,9 @@ func testOOMMethodKill(t *testing.T, mode string) {
 	if k := h.snapshot().Kills; len(k) != 1 || k[0].Method != string(killer.MethodOOM) || k[0].OOMKills != 1 {
 		t.Errorf("status kills = %+v, want one with method oom and 1 OOM kill", k)
 	}
+	if got := h.scrape()[`kube_oomd_kills_total{method="oom",qos="BestEffort",reason="sustained-pressure"}`]; got != 1 {
+		t.Errorf("kube_oomd_kills_total of the kill = %v, want 1", got)
+	}
 	if got := h.file(app, "memory.max"); got != "314572800" {
 		t.Errorf("app container memory.max = %q, want the original put back", got)
 	}
@@ -95,6 +98,10 @@ func testOOMMethodKill(t *testing.T, mode string) {
 	}
 	if len(got) != 1 || got[0]["pod_uid"] != "bu" {
 		t.Errorf("kernel OOM records = %v, want bu's alone: the kill's own are no kernel kills", got)
+	}
+	m := h.scrape()
+	if be, bu := m[`kube_oomd_kernel_oom_kills_total{qos="BestEffort"}`], m[`kube_oomd_kernel_oom_kills_total{qos="Burstable"}`]; be != 0 || bu != 1 {
+		t.Errorf("kube_oomd_kernel_oom_kills_total: BestEffort %v, Burstable %v; want 0 (the kill's own) and 1", be, bu)
 	}
 }
 

@@ -73,7 +73,7 @@ func (d *Daemon) relieve(v policy.Verdict, o policy.Observation) {
 				d.log.Warn("proactive reclaim is not available on this kernel: skipping that step", attrError, reclaimErr)
 			}
 			d.logLadder(results, attrStrained, v.Strained, attrStall, round(v.Stall), pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
-			d.throttles = throttles
+			d.setThrottles(throttles)
 		}
 	}}, o.Now)
 }
@@ -102,7 +102,7 @@ func (d *Daemon) forgetThrottle(r cgroupv2.PodRef) {
 		throttles := ladder.Throttles()
 		return func() {
 			d.logLadder([]relief.Result{res})
-			d.throttles = throttles
+			d.setThrottles(throttles)
 		}
 	}}, d.clock.Now())
 }
@@ -120,9 +120,15 @@ func (d *Daemon) liftAll(why string) {
 		throttles := ladder.Throttles()
 		return func() {
 			d.logLadder(results)
-			d.throttles = throttles
+			d.setThrottles(throttles)
 		}
 	}}, d.clock.Now())
+}
+
+// setThrottles records the throttles in force, as the ladder reported them.
+func (d *Daemon) setThrottles(ts []relief.Throttle) {
+	d.throttles = ts
+	d.metrics.ThrottlesInForce(len(ts))
 }
 
 func (d *Daemon) throttled(path string) bool {
@@ -157,6 +163,7 @@ func (d *Daemon) logLadder(results []relief.Result, extra ...any) {
 			d.log.Info("reclaimed page cache", append([]any{pod, attrReason, reasonReclaim,
 				"asked_bytes", r.Reclaim.Asked, "freed_bytes", r.Reclaim.Freed, "chunks", r.Reclaim.Chunks, "partial", r.Reclaim.Partial,
 				"interrupted", r.Reclaim.Interrupted}, extra...)...)
+			d.metrics.Reclaimed(r.Reclaim.Freed)
 		case relief.StepThrottle:
 			if r.Err != nil {
 				d.log.Error("cannot throttle", pod, attrError, r.Err)
@@ -164,6 +171,7 @@ func (d *Daemon) logLadder(results []relief.Result, extra ...any) {
 			}
 			d.log.Warn("throttled pod", append([]any{pod, attrReason, reasonThrottle,
 				"memory_high_bytes", t.Set, "original", cgroupv2.FormatLimit(t.Original), "ceiling_bytes", t.Ceiling, "via", d.via}, extra...)...)
+			d.metrics.Throttled()
 			d.last = "throttled " + t.UID
 		case relief.StepRaise:
 			if r.Err != nil {

@@ -89,8 +89,8 @@ func watchConfig(ctx context.Context, path string) (<-chan struct{}, error) {
 }
 
 // reload loads the config file again and applies it, whole or not at all.
-// What it cannot apply at run time ([cgroup]) waits for a restart, and says
-// so.
+// What it cannot apply at run time ([cgroup], [runtime], [metrics]) waits
+// for a restart, and says so.
 func (d *Daemon) reload() {
 	d.notify.Reloading()
 	defer d.notify.Ready()
@@ -117,6 +117,12 @@ func (d *Daemon) reload() {
 	if cfg.Runtime != d.cfg.Runtime {
 		d.log.Warn("changes to [runtime] take effect after a restart", attrConfig, path)
 		cfg.Runtime = d.cfg.Runtime
+	}
+	if cfg.Metrics != d.cfg.Metrics {
+		// As [cgroup]: a listener moved at run time could fail half-way,
+		// and a reload never fails the daemon.
+		d.log.Warn("changes to [metrics] take effect after a restart", attrConfig, path, attrListen, d.cfg.Metrics.Listen)
+		cfg.Metrics = d.cfg.Metrics
 	}
 	if reflect.DeepEqual(cfg, d.cfg) {
 		d.log.Info("config reloaded: nothing changed", attrConfig, path)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/kube-oomd/kube-oomd/metrics"
 	"github.com/kube-oomd/kube-oomd/psi"
 )
 
@@ -29,12 +30,13 @@ type triggerInfo struct {
 // triggerSet owns the PSI triggers: registration (with the kernel's window
 // fallback), replacement on reload, and the count of their events.
 type triggerSet struct {
-	w    *psi.Watcher // nil: fake, for tests on trees where epoll cannot wait
-	info map[string]*triggerInfo
+	w       *psi.Watcher // nil: fake, for tests on trees where epoll cannot wait
+	info    map[string]*triggerInfo
+	metrics *metrics.Metrics // counts the events too
 }
 
-func newTriggerSet(fake bool) (*triggerSet, error) {
-	s := &triggerSet{info: map[string]*triggerInfo{}}
+func newTriggerSet(fake bool, m *metrics.Metrics) (*triggerSet, error) {
+	s := &triggerSet{info: map[string]*triggerInfo{}, metrics: m}
 	if fake {
 		return s, nil
 	}
@@ -116,6 +118,7 @@ func (s *triggerSet) count(ev psi.Event) {
 	if t, ok := s.info[ev.Key]; ok {
 		t.Events++
 		t.Last = ev.Time
+		s.metrics.TriggerEvent(ev.Key)
 		if ev.Gone {
 			delete(s.info, ev.Key)
 		}

@@ -1179,6 +1179,15 @@ func checkDeb(t *testing.T, r *R) {
 	r.isTrue("kill.pod_alive.G")
 	r.isFalse("kill.alive.leaker")
 
+	// Metrics on the unix socket under /run/kube-oomd, the unit as shipped.
+	r.match("metrics.listen_line", `^listen = "/run/kube-oomd/metrics\.sock"$`)
+	r.eq("metrics.restart_rc", 0)
+	r.match("metrics.active", `^active$`)
+	r.eq("metrics.after_kill.rc", 0)
+	r.eq("metrics.after_kill.socket_mode", 600)
+	checkDebMetrics(t, r)
+	t.Logf("kube-oomd VmRSS after the kill and a scrape: %.1f MiB", r.num("metrics.vmrss_kb")/1024)
+
 	// kube-oomd status: the pods and the last kill.
 	out := r.str("status_cmd.out")
 	for _, want := range []string{r.str("kill.pods.G.uid"), "Last kills:", "killed BestEffort " + killBE} {
@@ -1199,6 +1208,44 @@ func checkDeb(t *testing.T, r *R) {
 	r.match("purge.dpkg_status", `^(none|pn)\s*$`)
 	t.Logf("after the purge: systemctl list-unit-files kube-oomd.service says %q; LoadState=%s ActiveState=%s",
 		strings.TrimSpace(r.str("purge.list_unit_files")), r.str("purge.load_state"), r.str("purge.active_state"))
+}
+
+// checkDebMetrics: scenario 11's scrape after the kill counts the kill by
+// its record's reason, QoS class and method, and the dry run's would-kill
+// by its record's reason (the same process served both), has a last kill
+// time and the Go runtime's series, and names no pod on a counter.
+func checkDebMetrics(t *testing.T, r *R) {
+	samples, _ := r.get("metrics.after_kill.scrape.samples").(map[string]any)
+	if len(samples) == 0 {
+		t.Errorf("the scrape after the kill has no kube-oomd series (see 11-deb.metrics.after_kill.txt)")
+		return
+	}
+	value := func(series string) float64 { v, _ := samples[series].(float64); return v }
+	kill, _ := r.get("kill.record").(map[string]any)
+	dry, _ := r.get("dry.record").(map[string]any)
+	for _, series := range []string{
+		fmt.Sprintf(`kube_oomd_kills_total{method=%q,qos="BestEffort",reason=%q}`, kill["KUBE_OOMD_METHOD"], kill["KUBE_OOMD_REASON"]),
+		fmt.Sprintf(`kube_oomd_would_kill_total{qos="BestEffort",reason=%q}`, dry["KUBE_OOMD_REASON"]),
+	} {
+		if v := value(series); v < 1 {
+			t.Errorf("%s = %v, want at least 1: the leaker's kill (or dry-run kill) as its record says", series, v)
+		}
+		t.Logf("metrics: %s %v", series, value(series))
+	}
+	if v := value("kube_oomd_last_kill_timestamp_seconds"); !(v > 0) {
+		t.Errorf("kube_oomd_last_kill_timestamp_seconds = %v, want > 0 after the kill", v)
+	}
+	if _, ok := samples["go_goroutines"]; !ok {
+		t.Errorf("no go_goroutines in the scrape: the Go collector is not served")
+	}
+	for s := range samples {
+		name, labels, _ := strings.Cut(s, "{")
+		if strings.HasSuffix(name, "_total") && (strings.Contains(labels, "namespace=") || strings.Contains(labels, "pod=")) {
+			t.Errorf("counter series %s names a pod", s)
+		}
+	}
+	t.Logf("metrics: kernel OOM kills in BestEffort pods %v (the dry run's leaker runs kubepods out), go_goroutines %v, process_resident_memory_bytes %.1f MiB",
+		value(`kube_oomd_kernel_oom_kills_total{qos="BestEffort"}`), value("go_goroutines"), value("process_resident_memory_bytes")/(1<<20))
 }
 
 // Scenario 12's bounds on kube-oomd's idle cost: 150 idle pods, built-in

@@ -161,6 +161,11 @@ const (
 	MethodOOMFreezeSigkill Method = MethodOOM + "+" + MethodFreezeSigkill
 )
 
+// Methods lists every Method a kill can report, in the order above.
+func Methods() []Method {
+	return []Method{MethodCgroupKill, MethodFreezeSigkill, MethodOOM, MethodOOMCgroupKill, MethodOOMFreezeSigkill}
+}
+
 // Result describes one kill. Method is empty when nothing was signalled.
 type Result struct {
 	Method        Method

@@ -8,7 +8,8 @@
 #   - one .deb and one .rpm per architecture (ARCHES, default "amd64 arm64"),
 #     all of one version, matching DIST/SHA256SUMS;
 #   - .deb (dpkg-deb -c/-I/-f): the binary, the unit, the system.slice
-#     drop-in, the man page, the config marked as a conffile, the postinst/
+#     drop-in, the metrics TCP drop-in (inactive, in /usr/share/kube-oomd),
+#     the man page, the config marked as a conffile, the postinst/
 #     prerm/postrm scripts (as in packaging/scripts/deb), the files identical
 #     to packaging/'s;
 #   - .rpm (rpm -qlp, -qcp, --scripts): the same files, the config as
@@ -19,8 +20,10 @@
 #     flag of `kube-oomd --help`, and every configuration key, journal field
 #     and MESSAGE_ID of README.md and packaging/kube-oomd.toml;
 #   - the unit: `systemd-analyze verify` in a root made of the .deb's files
-#     (the binary and man page really there), with no message at all, and
-#     its `systemd-analyze security` exposure.
+#     (the binary and man page really there), with no message at all, alone
+#     and with the metrics TCP drop-in in /etc/systemd/system/
+#     kube-oomd.service.d/ (which must turn PrivateNetwork= off and allow
+#     AF_INET and AF_INET6), and its `systemd-analyze security` exposure.
 #
 # On Debian it installs what it lacks with apt-get (dpkg-dev tools are always
 # there; rpm, systemd for systemd-analyze, groff-base and man-db for the
@@ -105,6 +108,7 @@ paths="/usr/bin/kube-oomd
 /usr/lib/systemd/system/kube-oomd.service
 /usr/lib/systemd/system/system.slice.d/00-kube-oomd.conf
 /etc/kube-oomd/kube-oomd.toml
+/usr/share/kube-oomd/metrics-tcp.conf
 /usr/share/man/man8/kube-oomd.8.gz"
 
 if ! [ -d "$DIST" ]; then
@@ -183,6 +187,8 @@ for arch in $ARCHES; do
 		fail "$deb: the system.slice drop-in differs from packaging/system.slice-kube-oomd.conf"
 	cmp -s "$d/root/etc/kube-oomd/kube-oomd.toml" packaging/kube-oomd.toml ||
 		fail "$deb: the config differs from packaging/kube-oomd.toml"
+	cmp -s "$d/root/usr/share/kube-oomd/metrics-tcp.conf" packaging/kube-oomd-metrics-tcp.conf ||
+		fail "$deb: the metrics TCP drop-in differs from packaging/kube-oomd-metrics-tcp.conf"
 	if gzip -t "$d/root/usr/share/man/man8/kube-oomd.8.gz" 2>/dev/null; then
 		man8=$d/kube-oomd.8
 		gzip -dc "$d/root/usr/share/man/man8/kube-oomd.8.gz" >"$man8"
@@ -327,6 +333,23 @@ if [ -n "${verify_root:-}" ]; then
 	else
 		fail "systemd-analyze verify kube-oomd.service (rc $rc): $out"
 	fi
+	# With the metrics TCP drop-in turned on as its comment says: still
+	# clean, and the settings it is for are the ones in force.
+	dropin=$vr/etc/systemd/system/kube-oomd.service.d
+	mkdir -p "$dropin"
+	cp "$vr/usr/share/kube-oomd/metrics-tcp.conf" "$dropin/"
+	out=$(MANPATH=$vr/usr/share/man SYSTEMD_LOG_COLOR=0 systemd-analyze verify --root="$vr" \
+		/usr/lib/systemd/system/kube-oomd.service 2>&1)
+	if [ -z "$out" ]; then
+		ok "systemd-analyze verify kube-oomd.service with metrics-tcp.conf: clean"
+	else
+		fail "systemd-analyze verify kube-oomd.service with metrics-tcp.conf: $out"
+	fi
+	grep -qx 'PrivateNetwork=no' "$dropin/metrics-tcp.conf" ||
+		fail "metrics-tcp.conf does not turn PrivateNetwork= off"
+	grep -qx 'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6' "$dropin/metrics-tcp.conf" ||
+		fail "metrics-tcp.conf does not allow AF_INET and AF_INET6 beside AF_UNIX"
+	rm -r "$vr/etc/systemd/system/kube-oomd.service.d"
 	# (--man=no: system.slice's documentation is not ours to check.)
 	out=$(SYSTEMD_LOG_COLOR=0 systemd-analyze verify --man=no --root="$vr" \
 		/usr/lib/systemd/system/system.slice 2>&1)

@@ -95,6 +95,11 @@ const (
 	ReasonPredicted   Reason = "oom-predicted"       // anon plus shmem grows fast enough to reach the limit within a window
 )
 
+// Reasons lists every Reason, in the order above.
+func Reasons() []Reason {
+	return []Reason{ReasonPressure, ReasonImminentOOM, ReasonThrottled, ReasonPredicted}
+}
+
 // Verdict is the outcome of one observation, with the figures behind it.
 type Verdict struct {
 	Kill      bool

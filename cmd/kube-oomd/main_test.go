@@ -239,6 +239,15 @@ func TestCheckConfig(t *testing.T) {
 			t.Errorf("stderr %q lacks %q", errs, want)
 		}
 	}
+	for _, listen := range []string{"127.0.0.1:9723", "/run/kube-oomd/metrics.sock"} {
+		if code, _, errs := kube(t, "check-config", writeConfig(t, "[metrics]\nlisten = \""+listen+"\"\n")); code != 0 {
+			t.Errorf("metrics.listen %q: exit %d, %s", listen, code, errs)
+		}
+	}
+	bad = writeConfig(t, "[metrics]\nlisten = \"run/kube-oomd/metrics.sock\"\n")
+	if code, _, errs := kube(t, "check-config", bad); code != 1 || !strings.Contains(errs, bad+":2: metrics.listen: ") {
+		t.Errorf("relative metrics.listen: exit %d, stderr %q; want 1 and FILE:LINE: metrics.listen", code, errs)
+	}
 }
 
 func TestRunRefusesBadConfig(t *testing.T) {

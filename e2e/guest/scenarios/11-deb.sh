@@ -8,7 +8,11 @@
 # service at oom_score_adj -1000 in system.slice, each reload switched the
 # mode without a restart, a leak under dry-run left a "would kill" record and
 # one under "pod" a kill record naming the leaker, `kube-oomd status`
-# answers, and the purge leaves nothing behind. The Go side asserts it all.
+# answers, and the purge leaves nothing behind. Between the install and
+# `enable --now`, it turns metrics on (metrics.listen on a unix socket under
+# /run/kube-oomd, the shipped unit as it is) and restarts the service, as
+# [metrics] takes a restart; after the kill it scrapes them with curl and
+# records the daemon's VmRSS. The Go side asserts it all.
 #
 # It must run last: it installs a system-wide kube-oomd.service, where the
 # other scenarios run a transient unit of that name.
@@ -45,6 +49,32 @@ step() {
 }
 
 main_pid() { systemctl show -p MainPID --value kube-oomd; }
+
+METRICS_SOCK=/run/kube-oomd/metrics.sock
+
+# scrape_facts PREFIX: GET /metrics over the metrics socket, as the README
+# says; the text goes to the results, and PREFIX.rc, PREFIX.socket_mode and
+# PREFIX.scrape (kube-oomd's samples by series, go_goroutines and
+# process_resident_memory_bytes) to the facts.
+scrape_facts() {
+	local p=$1 out=$E2E_RESULTS/$SCENARIO.$1.txt
+	curl -s --max-time 30 --unix-socket "$METRICS_SOCK" http://localhost/metrics >"$out" 2>"$WORK/$p.curl.err"
+	fact "$p.rc" $?
+	fact "$p.socket_mode" "$(stat -c %a "$METRICS_SOCK" 2>/dev/null)"
+	python3 - "$out" >"$WORK/$p.scrape.json" <<-'PY'
+		import json, sys
+		samples = {}
+		for line in open(sys.argv[1], errors="replace"):
+		    line = line.strip()
+		    if not line or line.startswith("#"):
+		        continue
+		    series, _, value = line.rpartition(" ")
+		    if series.startswith("kube_oomd_") or series in ("go_goroutines", "process_resident_memory_bytes"):
+		        samples[series] = float(value)
+		print(json.dumps({"samples": samples}))
+	PY
+	fact "$p.scrape" "@json:$WORK/$p.scrape.json"
+}
 
 # wait_reload CURSOR MODE: wait (bounded) for kube-oomd's "config reloaded"
 # record with that mode after CURSOR; its MESSAGE, or nothing.
@@ -139,6 +169,13 @@ fact dpkg.is_active "$(systemctl is-active kube-oomd 2>&1)"
 fact dpkg.installed_conf_same "$(cmp -s /etc/kube-oomd/kube-oomd.toml "$SHIPPED_CONF" && echo true || echo false)"
 fact dpkg.installed_mode_lines "$(grep -c '^mode = "pod"$' /etc/kube-oomd/kube-oomd.toml)"
 
+# ---- metrics on, on the unit as shipped: [metrics] takes a restart.
+config_set /etc/kube-oomd/kube-oomd.toml metrics listen "\"$METRICS_SOCK\""
+fact metrics.listen_line "$(grep '^listen = ' /etc/kube-oomd/kube-oomd.toml)"
+timeout 120 systemctl restart kube-oomd
+fact metrics.restart_rc $?
+fact metrics.active "$(systemctl is-active kube-oomd 2>&1)"
+
 step enable <<'CMD'
 systemctl enable --now kube-oomd
 CMD
@@ -203,6 +240,9 @@ journalctl -u kube-oomd MESSAGE_ID=7afd622d79014eba9c7ef0a2d0c2ec1f KUBE_OOMD_QO
 CMD
 record_for "$WORK/kill.json" "${POD_UID[BE]}" >"$WORK/kill.rec.json"
 fact kill.record "@json:$WORK/kill.rec.json"
+# The kill is counted as it is recorded: scrape it, then the daemon's size.
+scrape_facts metrics.after_kill
+fact metrics.vmrss_kb "$(awk '$1 == "VmRSS:" {print $2}' "/proc/$(main_pid)/status" 2>/dev/null)"
 
 step status_cmd <<'CMD'
 kube-oomd status

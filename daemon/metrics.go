@@ -1,0 +1,126 @@
+package daemon
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/killer"
+	"github.com/kube-oomd/kube-oomd/metrics"
+	"github.com/kube-oomd/kube-oomd/policy"
+)
+
+// The Prometheus endpoint (metrics.listen). Its series belong to the
+// metrics package; the loop reports each event to d.metrics where it
+// records it (kill.go: kills and dry-run kills; loop.go: the kernel's own
+// OOM kills and the decision's windows; relief.go: throttles and reclaim;
+// triggers.go: trigger events; here: the pods). d.metrics is nil when
+// metrics are off, and its methods are then no-ops.
+
+// tcpDropIn is the packaged drop-in that lets the unit listen on TCP.
+const tcpDropIn = "/usr/share/kube-oomd/metrics-tcp.conf"
+
+// metricLabels are the label values known in advance, from their owners.
+func metricLabels() metrics.Labels {
+	var l metrics.Labels
+	for _, r := range policy.Reasons() {
+		l.Reasons = append(l.Reasons, string(r))
+	}
+	for _, q := range cgroupv2.Classes() {
+		l.Classes = append(l.Classes, q.String())
+	}
+	for _, m := range killer.Methods() {
+		l.Methods = append(l.Methods, string(m))
+	}
+	l.Triggers = []string{triggerKubepods, triggerHost}
+	return l
+}
+
+// serveMetrics opens metrics.listen, if set, and serves the metrics there
+// until the daemon stops; stop ends the server and waits until its
+// listener is closed (a unix socket's file removed). A listener that
+// cannot be opened fails the start: an operator who asked for metrics
+// must know. Once open, a server that stops on its own is logged, and the
+// daemon goes on: killing matters more than being scraped.
+func (d *Daemon) serveMetrics(ctx context.Context) (stop func(), err error) {
+	addr := d.cfg.Metrics.Listen
+	network := config.ListenNetwork(addr)
+	if network == "" {
+		return func() {}, nil
+	}
+	ln, err := metrics.Listen(network, addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot start: metrics.listen %q: %w%s", addr, err, listenHint(network, err))
+	}
+	if network == config.NetworkTCP {
+		if only, err := loopbackOnly(d.opt.ProcRoot); err == nil && only {
+			d.log.Warn("metrics.listen is a TCP address, but kube-oomd's network namespace has no interface but lo, as under the unit's PrivateNetwork=yes: "+
+				"only a process in that namespace can scrape; install the drop-in "+tcpDropIn+" (PrivateNetwork=no)", attrListen, addr)
+		}
+	}
+	d.log.Info("serving metrics", attrListen, addr, "path", metrics.Path)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	m, log := d.metrics, d.log // d.log belongs to the loop: a reload replaces it
+	go func() {
+		defer close(done)
+		if err := m.Serve(ctx, ln, log); err != nil {
+			log.Error("the metrics endpoint stopped; restart kube-oomd to serve it again", attrListen, addr, attrError, err)
+		}
+	}()
+	return func() { cancel(); <-done }, nil
+}
+
+// listenHint says what to change when the unit's sandbox refused the
+// listener: it names the unit's settings that did.
+func listenHint(network string, err error) string {
+	switch {
+	case errors.Is(err, syscall.EAFNOSUPPORT):
+		return "; the unit's RestrictAddressFamilies=AF_UNIX allows no TCP (and its PrivateNetwork=yes would hide it): listen on a unix socket under /run/kube-oomd/, " +
+			"which works with the unit as shipped, or install the drop-in " + tcpDropIn + " (PrivateNetwork=no, RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6): " +
+			"mkdir -p /etc/systemd/system/kube-oomd.service.d && cp " + tcpDropIn + " /etc/systemd/system/kube-oomd.service.d/ && " +
+			"systemctl daemon-reload && systemctl restart kube-oomd"
+	case errors.Is(err, syscall.EROFS):
+		return "; the unit's ProtectSystem=strict leaves only /run/kube-oomd/ writable: put the socket there, like /run/kube-oomd/metrics.sock"
+	case network == config.NetworkTCP && errors.Is(err, syscall.EACCES):
+		return "; a port below 1024 needs CAP_NET_BIND_SERVICE, which the unit's CapabilityBoundingSet= does not give: use a port from 1024 up, like 9723"
+	}
+	return ""
+}
+
+// loopbackOnly says whether the daemon's network namespace has no network
+// interface but lo (its /proc/self/net/dev).
+func loopbackOnly(procRoot string) (bool, error) {
+	f, err := os.Open(filepath.Join(procRoot, "self", "net", "dev"))
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	only := false
+	for n := 0; sc.Scan(); n++ {
+		name, _, ok := strings.Cut(sc.Text(), ":")
+		if n < 2 || !ok { // two lines of headers
+			continue
+		}
+		if strings.TrimSpace(name) != "lo" {
+			return false, nil
+		}
+		only = true
+	}
+	return only, sc.Err()
+}
+
+// countPods reports the pods followed, by class.
+func (d *Daemon) countPods() {
+	for _, q := range cgroupv2.Classes() {
+		d.metrics.Pods(q.String(), d.pods.inClass(q))
+	}
+}
