@@ -1315,6 +1315,16 @@ func checkIdle(t *testing.T, r *R) {
 	if tr, ok := r.get("status.triggers").(map[string]any); ok {
 		t.Logf("idle: PSI trigger events by the end: %v", tr)
 	}
+	// metrics.listen on: the memory it costs, and kube_oomd_pods counts
+	// what the daemon follows.
+	t.Logf("idle: RSS %.1f MiB with metrics off (after the window), %.1f MiB with metrics.listen on after 4 scrapes (%.0f series, %.0f bytes a scrape)",
+		r.num("metrics.rss_off_kib")/1024, r.num("metrics.rss_on_kib")/1024, r.num("metrics.series"), r.num("metrics.scrape_bytes"))
+	if rss := r.num("metrics.rss_on_kib") / 1024; rss > idleMaxRSSMiB {
+		t.Errorf("idle with metrics on: RSS %.1f MiB, want at most %d MiB", rss, idleMaxRSSMiB)
+	}
+	for _, q := range []string{"Guaranteed", "Burstable", "BestEffort"} {
+		r.eq("metrics.pods."+q, pods/3)
+	}
 
 	// The fast way of starting containers (lib.sh's containers_place) made
 	// the kubelet's tree: a Burstable pod's container, as in the smoke test.

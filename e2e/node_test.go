@@ -175,7 +175,7 @@ type nodeRun struct {
 	oomKills, limitOOMs         int
 	who, hand                   string // who died (pod/container), by whose hand
 	victims, leaker, restartAft string
-	took, freed                 string // from kube-oomd's kill record
+	record                      string // kube-oomd's kill record: took, freed
 }
 
 // nodeRunOf reads run p; prev is the run before it ("before" for the
@@ -217,7 +217,7 @@ func nodeRunOf(r *R, p, prev string) nodeRun {
 	}
 	switch {
 	case len(kills) > 0:
-		x.hand = fmt.Sprintf("kube-oomd (%s, kill.method %s)", kills[0].str("reason"), kills[0].str("method"))
+		x.hand = fmt.Sprintf("kube-oomd: %s, by %s", kills[0].str("reason"), kills[0].str("method"))
 	case x.limitOOMs > 0:
 		x.hand = "the kernel's OOM killer"
 		vs = append(vs, "kernel OOM killer")
@@ -225,10 +225,10 @@ func nodeRunOf(r *R, p, prev string) nodeRun {
 		x.hand = "?"
 	}
 	x.victims = strings.Join(vs, ", ")
-	x.took, x.freed = "-", "-"
+	x.record = "-"
 	if len(kills) > 0 {
 		freed, _ := strconv.ParseFloat(kills[0].str("freed_bytes"), 64)
-		x.took, x.freed = kills[0].str("took"), fmt.Sprintf("%.0f MiB", freed/(1<<20))
+		x.record = fmt.Sprintf("%s, %.0f MiB", kills[0].str("took"), freed/(1<<20))
 	}
 	l := p + ".pods.be.containers.leaker."
 	x.leaker = fmt.Sprintf("%s, exit %v, restarts %v", r.str(l+"last_reason"), r.get(l+"last_exit_code"), r.get(l+"restarts"))
@@ -263,7 +263,7 @@ func nodeLeakTable(runs []nodeRun) string {
 	row("by whose hand", func(x nodeRun) string { return x.hand })
 	row("leak start -> dead", func(x nodeRun) string { return secs(x.act) })
 	row("first kubepods stall -> dead", func(x nodeRun) string { return secs(x.stallToAct) })
-	row("kill record: took, freed", func(x nodeRun) string { return x.took + ", " + x.freed })
+	row("kill record: took, freed", func(x nodeRun) string { return x.record })
 	row("db/g (Guaranteed): full stall", func(x nodeRun) string { return fmt.Sprintf("%.0f ms", x.gStallMs) })
 	row("db/g: worst request (usual)", func(x nodeRun) string { return fmt.Sprintf("%.2f s (%.2f s)", x.worst, x.base) })
 	row("kubepods' limit hit", func(x nodeRun) string { return fmt.Sprintf("%d times", x.limitOOMs) })
@@ -275,7 +275,8 @@ func nodeLeakTable(runs []nodeRun) string {
 
 // killRecordText is the last kube-oomd run's kill record as journalctl
 // shows it: the short line, then the record's own fields of -o verbose
-// (MESSAGE, PRIORITY and KUBE_OOMD_*; journald's trusted fields left out).
+// (PRIORITY and KUBE_OOMD_*; MESSAGE is the short line's, and journald's
+// trusted fields are left out).
 func killRecordText(r *R, p string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "kube-oomd's kill record (kill.method %s):\n\n", p)
@@ -285,10 +286,10 @@ func killRecordText(r *R, p string) string {
 			fmt.Fprintf(&b, "%s\n", l)
 		}
 	}
-	fmt.Fprintf(&b, "\n$ journalctl -u kube-oomd MESSAGE_ID=%s -n 1 -o verbose   (the record's own fields)\n", midKill)
+	fmt.Fprintf(&b, "\n$ journalctl -u kube-oomd MESSAGE_ID=%s -n 1 -o verbose   (its fields, journald's own left out)\n", midKill)
 	for _, l := range strings.Split(r.str(p+".kill_journal_verbose"), "\n") {
 		f := strings.TrimSpace(l)
-		if strings.HasPrefix(f, "MESSAGE=") || strings.HasPrefix(f, "PRIORITY=") || strings.HasPrefix(f, "KUBE_OOMD_") {
+		if strings.HasPrefix(f, "PRIORITY=") || strings.HasPrefix(f, "KUBE_OOMD_") {
 			fmt.Fprintf(&b, "    %s\n", f)
 		}
 	}

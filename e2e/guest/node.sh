@@ -268,6 +268,7 @@ node_leak() {
 	done
 	pid=$(node_ct_pid be leaker) || die "$p: no leaker process"
 	fact "$p.leak_start" "$t0"
+	FIRST_LEAK_T0=${FIRST_LEAK_T0:-$t0}
 	log "$p: shop/be's leaker leaks 20 MiB/s from $initial MiB, $headroom MiB under kubepods' limit of $limit MiB"
 	python3 "$WL/watch.py" "$pid" 120 "$KUBEPODS_CG" >"$WORK/$p.watch.json"
 	fact "$p.watch" "@json:$WORK/$p.watch.json"
@@ -282,29 +283,31 @@ node_leak() {
 	node_wait_pods 180 g=0 b=0 be=$((restarts + 1))
 	fact "$p.restarted" "$([ $? -eq 0 ] && echo true || echo false)"
 	fact "$p.restarted_after" "$(calc "$(now) - $t0")"
-	node_reader_passes "$p" "$t0"
+	node_reader_passes "$p" "$t0" "$FIRST_LEAK_T0"
 	# (@json: is read when the result is written: a copy of this run's.)
 	cp "$WORK/pods.json" "$WORK/$p.pods.json"
 	fact "$p.pods" "@json:$WORK/$p.pods.json"
 }
 
-# node_reader_passes PREFIX T0: db/g's reader times each pass over its hot
-# file (its requests); fact PREFIX.passes: the median pass of the 30 s before
-# T0 (the leak's start), the worst pass from T0 until the first pass that
-# began after the leaker's death, and how many passes that was.
+# node_reader_passes PREFIX T0 FIRST_T0: db/g's reader times each pass over
+# its hot file (its requests); fact PREFIX.passes: the worst pass from T0
+# (the leak's start) until the first pass that began after the leaker's
+# death, how many passes that was, and the usual pass: the median of the
+# 30 s before FIRST_T0, the first run's start (before a later run, the
+# reader still re-reads what the run before evicted).
 node_reader_passes() {
-	local p=$1 t0=$2 id
+	local p=$1 t0=$2 first=$3 id
 	id=$(crictl ps --name '^reader$' --label "io.kubernetes.pod.name=g-e2e-node" --state running -q 2>/dev/null | head -1)
 	[ -n "$id" ] || { log "$p: no reader container for the pass times"; return 0; }
 	crictl logs "$id" >"$WORK/$p.reader.log" 2>&1
 	cp "$WORK/$p.reader.log" "$E2E_RESULTS/$SCENARIO.$p.reader.log"
-	python3 - "$WORK/$p.reader.log" "$t0" "$WORK/$p.watch.json" >"$WORK/$p.passes.json" <<-'PY'
+	python3 - "$WORK/$p.reader.log" "$t0" "$WORK/$p.watch.json" "$first" >"$WORK/$p.passes.json" <<-'PY'
 		import json, sys
 		passes = [(float(l.split()[2]), float(l.split()[3])) for l in open(sys.argv[1]) if l.startswith("pass ")]
-		t0 = float(sys.argv[2])
+		t0, first = float(sys.argv[2]), float(sys.argv[4])
 		watch = json.load(open(sys.argv[3]))
 		death = watch["death_s"] if watch.get("died") else float("inf")
-		base = sorted(d for s, d in passes if t0 - 30 <= s and s + d < t0) or [0]
+		base = sorted(d for s, d in passes if first - 30 <= s and s + d < first) or [0]
 		during, after = [], False
 		for s, d in passes:
 		    if s + d < t0 or after:

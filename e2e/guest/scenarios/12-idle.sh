@@ -109,10 +109,32 @@ fact status "@json:$WORK/status.facts.json"
 fact status.rc "$status_rc"
 
 # Still there, and nothing died or was killed.
+vmrss() { awk '$1 == "VmRSS:" {print $2}' "/proc/$1/status" 2>/dev/null; }
+fact metrics.rss_off_kib "$(vmrss "$pid")"
 alive=0
 for n in "${CT_NAMES[@]}"; do alive "${CT_PID[$n]}" && alive=$((alive + 1)); done
 fact run.containers_alive "$alive"
 fact run.after.kubepods_oom_kill "$(cg_events "$KUBEPODS_CG" oom_kill)"
 daemon_stop run
+
+# What metrics.listen costs in memory: the same node, the daemon again with
+# the endpoint on, settled, then scraped every 5 s as Prometheus would.
+sock=/run/kube-oomd/metrics.sock
+printf '[metrics]\nlisten = "%s"\n' "$sock" >>"$WORK/metrics.toml"
+daemon_start "$WORK/metrics.toml"
+mpid=$(systemctl show -p MainPID --value kube-oomd)
+sleep "$IDLE_SETTLE"
+for i in 1 2 3 4; do
+	curl -s --max-time 20 --unix-socket "$sock" http://localhost/metrics >"$WORK/scrape.txt"
+	sleep 5
+done
+fact metrics.rss_on_kib "$(vmrss "$mpid")"
+fact metrics.scrape_bytes "$(wc -c <"$WORK/scrape.txt")"
+fact metrics.series "$(grep -vc '^#' "$WORK/scrape.txt")"
+cp "$WORK/scrape.txt" "$E2E_RESULTS/$SCENARIO.metrics.txt"
+for q in Guaranteed Burstable BestEffort; do
+	fact "metrics.pods.$q" "$(sed -n "s/^kube_oomd_pods{qos=\"$q\"} //p" "$WORK/scrape.txt")"
+done
+daemon_stop metrics
 fact run.elapsed_s "$(calc "$(now) - $t0")"
 result_write
