@@ -7,7 +7,7 @@ FUZZTIME ?= 10s
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-demo: ## kube-oomd at work: a real node in a VM, a leaking pod, the kernel alone and then kube-oomd, side by side (about 6 minutes; the first run builds the VM image and the kubelet)
+demo: ## kube-oomd at work: a real node in a VM, a leaking pod, the kernel alone and then kube-oomd, side by side (about 5 minutes; the first run builds the VM image and the kubelet)
 	bash e2e/demo.sh
 
 build: ## build ./kube-oomd (static)
