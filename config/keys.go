@@ -118,7 +118,9 @@ var orders = []order{
 	{lower: "relief.reclaim_chunk", upper: "relief.reclaim_max", below: "at most", above: "at least"},
 }
 
-// pageSize is the smallest relief.reclaim_chunk: one memory page.
+// pageSize is the smallest relief.reclaim_chunk: one memory page of 4 KiB,
+// the smallest a kernel has. On a 16 or 64 KiB page kernel (arm64) the
+// daemon rounds the chunk up to a page (daemon/thresholds.go).
 const pageSize = 4 << 10
 
 // maxKillTimeout bounds kill.timeout. The daemon runs its actions one at a

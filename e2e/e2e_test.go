@@ -12,7 +12,12 @@
 // KUBE_OOMD_E2E_CACHE (image cache), KUBE_OOMD_E2E_KEEP=1 (keep the share),
 // KUBE_OOMD_E2E_BIN (use this binary instead of building one),
 // KUBE_OOMD_E2E_DEB (the .deb that the deb scenario installs),
-// KUBE_OOMD_E2E_GUEST_ENV ("K=V K=V", exported in the guest).
+// KUBE_OOMD_E2E_GUEST_ENV ("K=V K=V", exported in the guest),
+// KUBE_OOMD_E2E_ARCH (amd64, the default, or arm64: the daemon, the image,
+// the .deb and the VM of that architecture; arm64 boots under
+// qemu-system-aarch64), KUBE_OOMD_E2E_KERNEL (empty: the image's Debian 12
+// kernel; arm64-16k: bookworm-backports' kernel with 16 KiB pages, see
+// image/kernel.sh).
 //
 // The suite never passes vacuously: a daemon or a .deb that does not build
 // fails it, and so does a scenario that reports itself skipped. The VM's
@@ -24,6 +29,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -38,6 +44,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
 )
 
 // Journal MESSAGE_IDs of the kube-oomd contract.
@@ -49,6 +57,34 @@ const (
 
 // perScenarioBudget bounds the guest's run time: boot plus this per scenario.
 const perScenarioBudget = 5 * time.Minute
+
+// The architecture and kernel under test (KUBE_OOMD_E2E_ARCH,
+// KUBE_OOMD_E2E_KERNEL), set by TestE2E.
+var (
+	e2eArch   = "amd64"
+	e2eKernel = ""
+)
+
+// slowdown is how much slower than amd64 a guest of the architecture runs
+// under TCG on this amd64 host: aarch64 is emulated instruction by
+// instruction, where x86 on x86 translates little. It scales the time
+// limits (the guest's boot and each scenario's), never an assertion.
+func slowdown(arch string) int {
+	if arch == "arm64" {
+		return 3
+	}
+	return 1
+}
+
+// kernelFlavours: KUBE_OOMD_E2E_KERNEL's values, with the architecture each
+// runs on and its page size.
+var kernelFlavours = map[string]struct {
+	arch     string
+	pageSize float64
+}{
+	"":          {"", 4096}, // the image's linux-image-ARCH: 4 KiB pages on amd64 and arm64
+	"arm64-16k": {"arm64", 16384},
+}
 
 func TestE2E(t *testing.T) {
 	here, err := os.Getwd()
@@ -67,7 +103,19 @@ func TestE2E(t *testing.T) {
 		os.RemoveAll(share)
 	})
 
-	step(t, "setup", func() error { return runCmd(here, nil, "bash", "setup.sh") })
+	if a := os.Getenv("KUBE_OOMD_E2E_ARCH"); a != "" {
+		e2eArch = a
+	}
+	if e2eArch != "amd64" && e2eArch != "arm64" {
+		t.Fatalf("KUBE_OOMD_E2E_ARCH=%q: want amd64 or arm64", e2eArch)
+	}
+	e2eKernel = os.Getenv("KUBE_OOMD_E2E_KERNEL")
+	if k, ok := kernelFlavours[e2eKernel]; !ok || k.arch != "" && k.arch != e2eArch {
+		t.Fatalf("KUBE_OOMD_E2E_KERNEL=%q with KUBE_OOMD_E2E_ARCH=%s: want empty, or arm64-16k with arm64", e2eKernel, e2eArch)
+	}
+	t.Logf("architecture %s, kernel %s", e2eArch, cmp.Or(e2eKernel, "linux-image-"+e2eArch))
+
+	step(t, "setup", func() error { return runCmd(here, nil, "bash", "setup.sh", e2eArch) })
 
 	// The daemon: a build failure fails the run.
 	bin := filepath.Join(share, "kube-oomd")
@@ -75,21 +123,24 @@ func TestE2E(t *testing.T) {
 		if src := os.Getenv("KUBE_OOMD_E2E_BIN"); src != "" {
 			return copyFile(src, bin, 0o755)
 		}
-		return runCmd(here, []string{"CGO_ENABLED=0"}, "go", "build", "-o", bin, "../cmd/kube-oomd")
+		return runCmd(here, []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + e2eArch}, "go", "build", "-o", bin, "../cmd/kube-oomd")
 	})
 
 	var imgDir string
 	step(t, "image", func() error {
-		out, err := exec.Command("bash", filepath.Join(here, "image", "build.sh")).Output()
+		var err error
+		imgDir, err = lastLine(exec.Command("bash", filepath.Join(here, "image", "build.sh"), e2eArch))
 		if err != nil {
-			if ee, ok := err.(*exec.ExitError); ok {
-				return fmt.Errorf("%v\n%s", err, ee.Stderr)
-			}
 			return err
 		}
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		imgDir = lines[len(lines)-1]
 		t.Logf("image: %s", imgDir)
+		if e2eKernel != "" {
+			imgDir, err = lastLine(exec.Command("bash", filepath.Join(here, "image", "kernel.sh"), imgDir, e2eKernel))
+			if err != nil {
+				return err
+			}
+			t.Logf("image with kernel %s: %s", e2eKernel, imgDir)
+		}
 		return nil
 	})
 
@@ -115,6 +166,9 @@ func TestE2E(t *testing.T) {
 		step(t, "node (kubelet, crictl, pause image)", func() error { return shareNode(t, here, share) })
 	}
 	var env strings.Builder
+	// Each scenario's time limit in the guest (run.sh), scaled as the
+	// whole run's is below.
+	fmt.Fprintf(&env, "export E2E_SCENARIO_TIMEOUT=%d\n", 600*slowdown(e2eArch))
 	for _, kv := range strings.Fields(os.Getenv("KUBE_OOMD_E2E_GUEST_ENV")) {
 		fmt.Fprintf(&env, "export %s\n", kv)
 	}
@@ -123,7 +177,7 @@ func TestE2E(t *testing.T) {
 	}
 
 	// One boot for all scenarios.
-	limit := 3*time.Minute + time.Duration(len(names))*perScenarioBudget
+	limit := (3*time.Minute + time.Duration(len(names))*perScenarioBudget) * time.Duration(slowdown(e2eArch))
 	if d, ok := t.Deadline(); ok && time.Until(d)-time.Minute < limit {
 		limit = time.Until(d) - time.Minute
 	}
@@ -135,6 +189,7 @@ func TestE2E(t *testing.T) {
 		go follow(ctx, results, names)
 		cmd := exec.CommandContext(ctx, "bash", filepath.Join(here, "vm.sh"), imgDir, share,
 			strconv.Itoa(int(limit.Seconds())), console)
+		cmd.Env = append(os.Environ(), "KUBE_OOMD_E2E_ARCH="+e2eArch)
 		out, err := cmd.CombinedOutput()
 		if _, serr := os.Stat(filepath.Join(results, "run.rc")); err != nil || serr != nil {
 			t.Logf("console (%s):\n%s", console, tail(console, 150))
@@ -220,6 +275,25 @@ func checkSmoke(t *testing.T, r *R) {
 	r.isTrue("kube_oomd_present")
 	r.isTrue("systemd_removed")
 	r.isTrue("cgroupfs_removed")
+
+	// The kernel booted is the one asked for: Debian 12's 6.1 of the
+	// architecture, or the flavour's (6.1.0-N-amd64, 6.12.N+deb12-arm64-16k).
+	if e2eKernel == "" {
+		r.match("kernel", `^6\.1\.0-[0-9]+-`+e2eArch+`$`)
+	} else {
+		r.match("kernel", `-`+regexp.QuoteMeta(e2eKernel)+`$`)
+	}
+	// The page size: the kernel's is the flavour's, kube-oomd found the same,
+	// and the kernel rounds a memory.high write as kube-oomd expects it to
+	// (cgroupv2.RoundLimit: down to a page), which relief.Verify relies on.
+	page := kernelFlavours[e2eKernel].pageSize
+	r.eq("page_size", page)
+	r.eq("daemon_page_size", page)
+	written := r.num("memory_high_written")
+	want := cgroupv2.RoundLimit(uint64(written), uint64(page))
+	r.eq("memory_high_read", float64(want))
+	t.Logf("page size %.0f B (kube-oomd: %v); memory.high written %.0f, read back %.0f (cgroupv2.RoundLimit: %d)",
+		page, r.get("daemon_page_size"), written, r.num("memory_high_read"), want)
 }
 
 // leakRow is one column of scenario 01's table.
@@ -724,12 +798,13 @@ func scenarios(t *testing.T, dir string) []string {
 // isDebScenario: the scenario that installs the .deb (11-deb).
 func isDebScenario(name string) bool { return strings.HasSuffix(name, "-deb") }
 
-// shareDeb puts the amd64 .deb into SHARE/deb/ and the shipped config into
-// SHARE/packaging/ for scenario 11. The .deb is KUBE_OOMD_E2E_DEB (as `make
-// test` passes the one `make packages` just built), or else one built now
-// with packaging/build.sh (ARCHES=amd64, into a temporary directory; with
-// dist/tools/nfpm when `make packages` installed it). A .deb that does not
-// build fails the run.
+// shareDeb puts the .deb of the architecture under test (e2eArch) into
+// SHARE/deb/ and the shipped config into SHARE/packaging/ for scenario 11.
+// The .deb is KUBE_OOMD_E2E_DEB (as `make test` passes the one `make
+// packages` just built), or else one built now with packaging/build.sh
+// (ARCHES=e2eArch, into a temporary directory; with dist/tools/nfpm when
+// `make packages` installed it). A .deb that does not build fails the run,
+// and so does one of another architecture.
 func shareDeb(t *testing.T, here, share string) error {
 	root := filepath.Dir(here)
 	for _, d := range []string{"deb", "packaging"} {
@@ -747,24 +822,41 @@ func shareDeb(t *testing.T, here, share string) error {
 			return err
 		}
 		defer os.RemoveAll(dist)
-		env := []string{"ARCHES=amd64", "DIST=" + dist}
+		env := []string{"ARCHES=" + e2eArch, "DIST=" + dist}
 		if nfpm := filepath.Join(root, "dist", "tools", "nfpm"); fileIsExec(nfpm) {
 			env = append(env, "NFPM="+nfpm)
 		}
 		if err := runCmd(root, env, "sh", "packaging/build.sh"); err != nil {
 			return fmt.Errorf("the .deb does not build: %w", err)
 		}
-		debs, _ := filepath.Glob(filepath.Join(dist, "kube-oomd_*_amd64.deb"))
+		debs, _ := filepath.Glob(filepath.Join(dist, debGlob()))
 		if len(debs) != 1 {
-			return fmt.Errorf("packaging/build.sh made %d kube-oomd_*_amd64.deb files, want 1", len(debs))
+			return fmt.Errorf("packaging/build.sh made %d %s files, want 1", len(debs), debGlob())
 		}
 		deb = debs[0]
 	}
-	if ok, _ := filepath.Match("kube-oomd_*_amd64.deb", filepath.Base(deb)); !ok {
-		return fmt.Errorf("KUBE_OOMD_E2E_DEB=%s: not a kube-oomd_*_amd64.deb", deb)
+	if ok, _ := filepath.Match(debGlob(), filepath.Base(deb)); !ok {
+		return fmt.Errorf("KUBE_OOMD_E2E_DEB=%s: not a %s (KUBE_OOMD_E2E_ARCH=%s)", deb, debGlob(), e2eArch)
 	}
 	t.Logf("deb: %s", deb)
 	return copyFile(deb, filepath.Join(share, "deb", filepath.Base(deb)), 0o644)
+}
+
+// debGlob: the name of the .deb of the architecture under test.
+func debGlob() string { return "kube-oomd_*_" + e2eArch + ".deb" }
+
+// lastLine runs cmd and returns the last line of its standard output (the
+// image scripts print the directory last); its standard error on failure.
+func lastLine(cmd *exec.Cmd) (string, error) {
+	out, err := cmd.Output()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return "", fmt.Errorf("%v\n%s", err, ee.Stderr)
+		}
+		return "", err
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return lines[len(lines)-1], nil
 }
 
 func fileIsExec(p string) bool {

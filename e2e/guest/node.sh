@@ -214,7 +214,7 @@ node_ct_pid() {
 # kill.method given (signal or oom) written into the shipped config.
 node_install() {
 	local debs
-	debs=(/mnt/host/deb/kube-oomd_*_amd64.deb)
+	debs=(/mnt/host/deb/kube-oomd_*_"$(dpkg --print-architecture)".deb)
 	[ -f "${debs[0]}" ] || die "no kube-oomd .deb in /mnt/host/deb"
 	if ! dpkg-query -W -f '${db:Status-Abbrev}' kube-oomd 2>/dev/null | grep -q '^ii'; then
 		timeout 300 dpkg -i "${debs[0]}" >&2 || die "dpkg -i failed"

@@ -8,12 +8,14 @@ export E2E_GUEST=/mnt/host/guest E2E_RESULTS=/mnt/host/results
 # No __pycache__ in the share (it is the host's directory).
 export PYTHONDONTWRITEBYTECODE=1
 mkdir -p "$E2E_RESULTS"
-limit=${E2E_SCENARIO_TIMEOUT:-600}
+# env.sh first: it may set E2E_SCENARIO_TIMEOUT (the test does, scaled for
+# a slower architecture).
 [ -f /mnt/host/env.sh ] && source /mnt/host/env.sh
+limit=${E2E_SCENARIO_TIMEOUT:-600}
 
 read -r up _ </proc/uptime
 echo "boot $up" >"$E2E_RESULTS/timings.txt"
-echo "run.sh: guest up after ${up}s, kernel $(uname -r)"
+echo "run.sh: guest up after ${up}s, kernel $(uname -r), $(uname -m), scenario limit ${limit}s"
 
 while read -r name; do
 	[ -n "$name" ] || continue

@@ -39,6 +39,15 @@ pid=$!
 echo $pid >$CG/e2e-smoke/cgroup.procs
 echo 1M >$CG/e2e-smoke/memory.reclaim 2>/dev/null
 fact memory_reclaim_write_rc $?
+# The page size (4 KiB on amd64, 4, 16 or 64 KiB on arm64), and how the
+# kernel rounds a memory.high write to it: kube-oomd's model of it
+# (cgroupv2.RoundLimit, with the page size the daemon reports below) must
+# give what the kernel reads back. 64 MiB + 5000 bytes tells the sizes apart.
+fact page_size "$(getconf PAGESIZE)"
+high=$(((64 << 20) + 5000))
+fact memory_high_written "$high"
+echo "$high" >$CG/e2e-smoke/memory.high
+fact memory_high_read "$(cat $CG/e2e-smoke/memory.high)"
 echo 1 >$CG/e2e-smoke/cgroup.kill
 sleep 0.5
 wait $pid 2>/dev/null
@@ -66,6 +75,18 @@ fact systemd_container_adj "$(cat /proc/${CT_PID[app]}/oom_score_adj)"
 fact systemd_pause_adj "$(cat /proc/${CT_PID[P-pause]}/oom_score_adj)"
 fact systemd_container_oom_group "$(cat ${CT_CG[app]}/memory.oom.group)"
 fact systemd_pod_memory_max "$(cat ${POD_CG[P]}/memory.max)"
+# kube-oomd on this node: the page size it found (kube-oomd status --json).
+if have_daemon; then
+	write_config "$WORK/smoke.toml" systemd
+	DAEMON_CURSOR=$(journal_cursor)
+	daemon_launch "$WORK/smoke.toml"
+	for _ in $(seq 1 120); do
+		"$KUBE_OOMD" status --json >"$WORK/status.json" 2>/dev/null && break
+		sleep 0.5
+	done
+	fact daemon_page_size "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["features"]["page_size"])' "$WORK/status.json" 2>/dev/null || echo none)"
+	daemon_stop daemon
+fi
 node_cleanup
 kubepods_setup cgroupfs 512M
 pod_new P BestEffort

@@ -26,11 +26,13 @@ LIMIT_MB=${LIMIT_MB:-$((mem_mb - 768))}
 HOT_MB=${HOT_MB:-320}
 HEADROOM_MB=${HEADROOM_MB:-112}
 
+# The guest's architecture (amd64, or arm64 under KUBE_OOMD_E2E_ARCH=arm64).
+DEB_ARCH=$(dpkg --print-architecture)
 shopt -s nullglob
-debs=("$DEB_DIR"/kube-oomd_*_amd64.deb)
+debs=("$DEB_DIR"/kube-oomd_*_"$DEB_ARCH".deb)
 shopt -u nullglob
 # The Go side always puts one there (or fails the run): none is a failure.
-[ ${#debs[@]} -eq 1 ] || die "want exactly one kube-oomd_*_amd64.deb in the share's deb/, have ${#debs[@]}"
+[ ${#debs[@]} -eq 1 ] || die "want exactly one kube-oomd_*_${DEB_ARCH}.deb in the share's deb/, have ${#debs[@]}"
 fact deb "$(basename "${debs[0]}")"
 
 # step NAME: run the one command on stdin (a line of README.md's install
@@ -38,6 +40,9 @@ fact deb "$(basename "${debs[0]}")"
 step() {
 	local name=$1 cmd rc
 	cmd=$(cat)
+	# The README's dpkg -i names the amd64 .deb; a guest of another
+	# architecture installs its own (NAME.cmd records what ran).
+	cmd=${cmd//_amd64.deb/_${DEB_ARCH}.deb}
 	log "\$ $cmd"
 	(cd "$INSTALL_DIR" && timeout 300 bash -c "$cmd") </dev/null >"$WORK/$name.out" 2>&1
 	rc=$?
