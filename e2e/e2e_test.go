@@ -42,6 +42,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -176,6 +177,9 @@ func TestE2E(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// One VM at a time on this machine (vm.sh's lock, taken here so that
+	// the wait for another VM does not count against this boot's limit).
+	step(t, "wait for the VM lock", func() error { return lockVM(t) })
 	// One boot for all scenarios.
 	limit := (3*time.Minute + time.Duration(len(names))*perScenarioBudget) * time.Duration(slowdown(e2eArch))
 	if d, ok := t.Deadline(); ok && time.Until(d)-time.Minute < limit {
@@ -189,7 +193,7 @@ func TestE2E(t *testing.T) {
 		go follow(ctx, results, names)
 		cmd := exec.CommandContext(ctx, "bash", filepath.Join(here, "vm.sh"), imgDir, share,
 			strconv.Itoa(int(limit.Seconds())), console)
-		cmd.Env = append(os.Environ(), "KUBE_OOMD_E2E_ARCH="+e2eArch)
+		cmd.Env = append(os.Environ(), "KUBE_OOMD_E2E_ARCH="+e2eArch, "KUBE_OOMD_E2E_VM_LOCK_HELD=1")
 		out, err := cmd.CombinedOutput()
 		if _, serr := os.Stat(filepath.Join(results, "run.rc")); err != nil || serr != nil {
 			t.Logf("console (%s):\n%s", console, tail(console, 150))
@@ -681,6 +685,31 @@ func (r *R) podName(prefix, uid string) string {
 // ---------------------------------------------------------------- plumbing
 
 func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// lockVM takes vm.sh's lock (KUBE_OOMD_E2E_VM_LOCK, or
+// /tmp/kube-oomd-e2e-vm.lock) for the rest of the test, waiting for
+// another test VM on this machine to end: two TCG guests on two cores
+// would each measure the other.
+func lockVM(t *testing.T) error {
+	path := os.Getenv("KUBE_OOMD_E2E_VM_LOCK")
+	if path == "" {
+		path = "/tmp/kube-oomd-e2e-vm.lock"
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
+	if err != nil {
+		return err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Logf("another test VM runs on this machine (%s is locked): waiting for it", path)
+		progress("another test VM runs on this machine: waiting for it")
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			f.Close()
+			return fmt.Errorf("flock %s: %w", path, err)
+		}
+	}
+	t.Cleanup(func() { f.Close() })
+	return nil
+}
 
 // demo: run by `make demo` (e2e/demo.sh), which wants progress on stderr
 // while it works and the results printed for a reader, not a test log.
