@@ -127,6 +127,18 @@ var tryTrigger = func(path string) error {
 	return psi.TryTrigger(path, psi.TriggerSpec{Kind: psi.Some, Stall: 100 * time.Millisecond, Window: time.Second})
 }
 
+// ReclaimRequest returns v rounded up to a whole page: what to write to
+// memory.reclaim to ask for at least v. The kernel turns the write's bytes
+// into pages rounded down, so a request under a page (4 KiB on a 16 or
+// 64 KiB page kernel) asks for nothing, and the write succeeds without
+// reclaiming. pageSize is Features.PageSize; 0 rounds nothing.
+func ReclaimRequest(v, pageSize uint64) uint64 {
+	if pageSize == 0 || v%pageSize == 0 {
+		return v
+	}
+	return (v/pageSize + 1) * pageSize
+}
+
 // RoundLimit returns the limit the kernel keeps, and reads back, when v is
 // written to memory.high or memory.max: v rounded down to a page, or
 // Unlimited ("max") for v = Unlimited and for any v of at least the

@@ -177,3 +177,18 @@ func cgroup2Mount(t *testing.T) string {
 	t.Skip("no cgroup2 mount")
 	return ""
 }
+
+func TestReclaimRequest(t *testing.T) {
+	for _, c := range []struct{ v, page, want uint64 }{
+		{4 << 10, 4 << 10, 4 << 10},
+		{4 << 10, 16 << 10, 16 << 10},
+		{4 << 10, 64 << 10, 64 << 10},
+		{100 << 10, 16 << 10, 112 << 10},
+		{32 << 20, 64 << 10, 32 << 20},
+		{5000, 0, 5000},
+	} {
+		if got := cgroupv2.ReclaimRequest(c.v, c.page); got != c.want {
+			t.Errorf("ReclaimRequest(%d, %d) = %d, want %d", c.v, c.page, got, c.want)
+		}
+	}
+}

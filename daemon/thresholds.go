@@ -44,22 +44,11 @@ func thresholds(cfg config.Config, inForce psi.TriggerSpec, memTotal uint64, f c
 		th.ReliefStall = scale(cfg.Relief.Stall)
 		th.Reclaim, th.Throttle = cfg.Relief.Reclaim && f.MemoryReclaim, cfg.Relief.Throttle
 		th.ThrottleAfter, th.ReleaseAfter = cfg.Relief.ThrottleAfter, cfg.Relief.ReleaseAfter
-		// The kernel reclaims a memory.reclaim write's bytes in whole pages,
-		// rounded down: a chunk under a page (4 KiB is valid, a page on
-		// x86, a quarter of one on a 16 KiB arm64 kernel) would ask for
-		// nothing, and the write succeeds without reclaiming. So both are
-		// rounded up to the kernel's page.
-		th.ReclaimChunk = roundUpPage(cfg.Relief.ReclaimChunk, f.PageSize)
-		th.ReclaimMax = max(roundUpPage(cfg.Relief.ReclaimMax, f.PageSize), th.ReclaimChunk)
+		// In whole pages (a 4 KiB chunk is a quarter page on a 16 KiB
+		// arm64 kernel): see cgroupv2.ReclaimRequest.
+		th.ReclaimChunk = cgroupv2.ReclaimRequest(cfg.Relief.ReclaimChunk, f.PageSize)
+		th.ReclaimMax = max(cgroupv2.ReclaimRequest(cfg.Relief.ReclaimMax, f.PageSize), th.ReclaimChunk)
 		th.ThrottleBelow, th.ReleaseStep = cfg.Relief.ThrottleBelow, cfg.Relief.ReleaseStep
 	}
 	return th
-}
-
-// roundUpPage rounds v up to a multiple of pageSize (0: unchanged).
-func roundUpPage(v, pageSize uint64) uint64 {
-	if pageSize == 0 || v%pageSize == 0 {
-		return v
-	}
-	return (v/pageSize + 1) * pageSize
 }
