@@ -30,13 +30,9 @@ e2e: ## the real-kernel scenarios in a qemu VM (installs qemu and mmdebstrap if 
 	bash e2e/setup.sh
 	KUBE_OOMD_E2E_DEB='$(KUBE_OOMD_E2E_DEB)' $(GO) test -tags e2e -count=1 -v -timeout 80m ./e2e/
 
-# The arm64 .deb that e2e-arm64 installs: dist/'s, built by `make packages`
-# when there is none.
-ARM64_DEB = $(firstword $(wildcard $(CURDIR)/dist/kube-oomd_*_arm64.deb))
-
 e2e-arm64: ## scenarios 00, 01 and 11 on arm64 (qemu-system-aarch64, TCG), then 00 on a 16 KiB page kernel; not in `make test`
 	bash e2e/setup.sh arm64
-	$(if $(ARM64_DEB),,$(MAKE) packages)
+	$(MAKE) packages
 	KUBE_OOMD_E2E_ARCH=arm64 KUBE_OOMD_E2E_RUN='^(00|01|11)-' \
 	KUBE_OOMD_E2E_DEB="$$(ls $(CURDIR)/dist/kube-oomd_*_arm64.deb)" \
 		$(GO) test -tags e2e -count=1 -v -timeout 150m ./e2e/

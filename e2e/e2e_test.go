@@ -1308,6 +1308,17 @@ func checkDeb(t *testing.T, r *R) {
 	r.eq("metrics.after_kill.socket_mode", 600)
 	checkDebMetrics(t, r)
 	t.Logf("kube-oomd VmRSS after the kill and a scrape: %.1f MiB", r.num("metrics.vmrss_kb")/1024)
+	// Over TCP: refused by the shipped unit, with the fix in the error;
+	// served with the packaged drop-in.
+	if r.num("metrics_tcp.shipped_unit_rc") == 0 {
+		t.Errorf("metrics.listen on TCP under the shipped unit: systemctl restart succeeded, want a failed start")
+	}
+	r.match("metrics_tcp.shipped_unit_journal", `metrics\.listen "127\.0\.0\.1:9723".*RestrictAddressFamilies=AF_UNIX.*metrics-tcp\.conf`)
+	r.eq("metrics_tcp.restart_rc", 0)
+	r.match("metrics_tcp.active", `^active$`)
+	r.eq("metrics_tcp.curl_rc", 0)
+	r.atLeast("metrics_tcp.kills_series", 1)
+	r.eq("metrics_tcp.go_goroutines", 1)
 
 	// kube-oomd status: the pods and the last kill.
 	out := r.str("status_cmd.out")

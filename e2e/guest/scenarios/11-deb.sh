@@ -253,6 +253,30 @@ step status_cmd <<'CMD'
 kube-oomd status
 CMD
 fact status_cmd.pid "$(main_pid)"
+
+# ---- metrics over TCP (README, Metrics): on the unit as shipped the start
+# fails and says what to do; with the packaged drop-in it serves.
+config_set /etc/kube-oomd/kube-oomd.toml metrics listen '"127.0.0.1:9723"'
+DAEMON_CURSOR=$(journal_cursor)
+timeout 60 systemctl restart kube-oomd >/dev/null 2>&1
+fact metrics_tcp.shipped_unit_rc $?
+sleep 2
+journalctl -u kube-oomd --no-pager -o cat --after-cursor="$DAEMON_CURSOR" >"$WORK/tcp-refused.txt" 2>&1
+fact_text metrics_tcp.shipped_unit_journal "$WORK/tcp-refused.txt"
+mkdir -p /etc/systemd/system/kube-oomd.service.d
+cp /usr/share/kube-oomd/metrics-tcp.conf /etc/systemd/system/kube-oomd.service.d/
+systemctl daemon-reload
+systemctl reset-failed kube-oomd 2>/dev/null
+timeout 60 systemctl restart kube-oomd
+fact metrics_tcp.restart_rc $?
+fact metrics_tcp.active "$(systemctl is-active kube-oomd 2>&1)"
+curl -s --max-time 30 http://127.0.0.1:9723/metrics >"$E2E_RESULTS/$SCENARIO.metrics.tcp.txt" 2>"$WORK/tcp.curl.err"
+fact metrics_tcp.curl_rc $?
+fact metrics_tcp.kills_series "$(grep -c '^kube_oomd_kills_total{' "$E2E_RESULTS/$SCENARIO.metrics.tcp.txt")"
+fact metrics_tcp.go_goroutines "$(grep -c '^go_goroutines ' "$E2E_RESULTS/$SCENARIO.metrics.tcp.txt")"
+# The drop-in is the operator's file: gone before the purge's checks.
+rm -rf /etc/systemd/system/kube-oomd.service.d
+systemctl daemon-reload
 pods_cleanup
 
 # ---- purge
