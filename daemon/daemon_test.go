@@ -445,6 +445,13 @@ func TestWithoutInotifyTheRescanFollowsThePods(t *testing.T) {
 	if got := m[`kube_oomd_pods{qos="BestEffort"}`]; got != 3 {
 		t.Errorf(`kube_oomd_pods{qos="BestEffort"} = %v, want 3 with the new one`, got)
 	}
+	// A pod that goes is counted out, on the rescan too.
+	tree.Remove(tree.PodPath("new", cgroupv2.BestEffort))
+	h.clock.Step(cfg.Cgroup.RescanInterval)
+	h.next()
+	if got := h.scrape()[`kube_oomd_pods{qos="BestEffort"}`]; got != 2 {
+		t.Errorf(`kube_oomd_pods{qos="BestEffort"} = %v, want 2 once the new one is gone`, got)
+	}
 }
 
 // The check the killer makes right before a kill reads the victim again:
