@@ -150,8 +150,8 @@ type ReliefConfig struct {
 	// ThrottleBelow is how far below its usage a pod's memory.high is set,
 	// as a share (0..1) of the usage.
 	ThrottleBelow float64
-	// ReleaseAfter is how long pressure must stay calm before a throttle is
-	// released.
+	// ReleaseAfter is how long no window may be both strained and near the
+	// limit before a throttle is released.
 	ReleaseAfter time.Duration
 	// ReleaseStep is how much memory.high rises each calm window while it is
 	// released, as a share (0..1) of the value set.

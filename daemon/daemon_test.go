@@ -230,6 +230,32 @@ func TestLadderKillsALeakerThatKeepsPushing(t *testing.T) {
 	}
 }
 
+// A throttled pod stalling at its own memory.high keeps kubepods strained
+// (kubepods' PSI counts its stall) after memory is far from the limit, for
+// example once another leaker was killed. That is no reason to hold the
+// throttle: it is released, and nobody is killed (issue 12's CI run held one
+// 95 s, until the daemon stopped).
+func TestLadderReleasesAThrottleFarFromTheLimit(t *testing.T) {
+	h, bu := throttledGrower(t)
+	// Strained every window, far from the limit, pushing: release_after
+	// (10 s), then 25 % steps of the 475 MiB set up to the pod's 2 GiB.
+	n := int(h.cfg.Relief.ReleaseAfter/h.cfg.Pressure.Window) + 15
+	for i := range n {
+		h.tree.Write(bu, "memory.events.local", highEvents(i))
+		h.window(0.05, 500*MiB)
+	}
+	if b := h.file(bu, "memory.high"); b != "max" {
+		t.Fatalf("memory.high = %q after %d strained windows far from the limit, want max restored:\n%s", b, n, h.logs)
+	}
+	rel := h.logs.records(t, "throttle released", "")
+	if len(rel) != 1 || rel[0]["reason"] != relief.LiftPressureCleared {
+		t.Errorf("release records = %v, want one, reason %s", rel, relief.LiftPressureCleared)
+	}
+	if got := h.logs.records(t, "", MsgKilled); len(got) != 0 {
+		t.Errorf("killed far from the limit: %v", got)
+	}
+}
+
 // throttledGrower runs the daemon (reclaim off) on a cacheNode whose
 // Burstable pod grows until relief throttles it.
 func throttledGrower(t *testing.T) (*harness, string) {
@@ -249,7 +275,7 @@ func throttledGrower(t *testing.T) (*harness, string) {
 
 // highEvents is a memory.events text whose high counter rises with i.
 func highEvents(i int) string {
-	return "low 0\nhigh " + strings.Repeat("9", i+1) + "\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n"
+	return fmt.Sprintf("low 0\nhigh %d\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n", 9*(i+1))
 }
 
 func TestRestartRestoresThrottles(t *testing.T) {

@@ -72,6 +72,7 @@ type DecisionStatus struct {
 	WindowsNeeded    int     `json:"windows_needed"`
 	StrainedWindows  int     `json:"strained_windows"`
 	CalmWindows      int     `json:"calm_windows"`
+	RelievedWindows  int     `json:"relieved_windows"` // calm or not near the limit: a release counts these
 	StallShare       float64 `json:"stall_share"`
 	NearLimit        bool    `json:"near_limit"`
 	Usage            uint64  `json:"usage_bytes"`
@@ -157,7 +158,7 @@ func (d *Daemon) snapshot() Status {
 		Triggers: d.triggers.status(),
 		Decision: DecisionStatus{
 			PressuredWindows: v.Pressured, WindowsNeeded: d.th.Windows, StrainedWindows: v.Strained,
-			CalmWindows: v.Calm, StallShare: round(v.Stall), NearLimit: v.Near,
+			CalmWindows: v.Calm, RelievedWindows: v.Relieved, StallShare: round(v.Stall), NearLimit: v.Near,
 			Usage: v.Usage, Limit: v.Limit, Cooling: v.Cooling,
 			Unreclaimable: v.Unreclaimable, UnreclaimableRate: int64(v.Rate), Shed: v.Need,
 		},

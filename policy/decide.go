@@ -24,7 +24,7 @@ type Thresholds struct {
 	Reclaim       bool
 	Throttle      bool
 	ThrottleAfter int           // strained windows, with memory near the limit, before a throttle
-	ReleaseAfter  time.Duration // calm time before a throttle is released
+	ReleaseAfter  time.Duration // time calm, or not near the limit, before a throttle is released
 
 	// How big the relief steps are.
 	ReclaimChunk  uint64  // one memory.reclaim write
@@ -82,6 +82,7 @@ type State struct {
 	Pressured int       // consecutive pressured windows so far
 	Strained  int       // consecutive strained windows so far (relief level)
 	Calm      int       // consecutive windows that were not strained
+	Relieved  int       // consecutive windows calm or not near the limit (see Decide)
 	LastKill  time.Time // zero if none
 }
 
@@ -107,6 +108,7 @@ type Verdict struct {
 	Pressured int     // consecutive pressured windows
 	Strained  int     // consecutive strained windows
 	Calm      int     // consecutive calm windows
+	Relieved  int     // consecutive windows calm or not near the limit: release counts these
 	Closed    bool    // this observation completed a window
 	Stall     float64 // stall share of the last completed window, 0..1
 	Near      bool    // memory near the limit: working set near memory.max, or the limit hit
@@ -169,14 +171,13 @@ func Decide(s State, o Observation, th Thresholds) (State, Verdict) {
 			// share is spread thin over them.
 			s.Pressured, s.Strained = 0, 0
 			s.Calm += int(elapsed/th.Window) - 1
+			s.Relieved += int(elapsed/th.Window) - 1
 		}
 		s.Pressured = next(s.Pressured, pressured)
 		s.Strained = next(s.Strained, strained || pressured)
 		s.Calm = next(s.Calm, !strained && !pressured)
 		s.windowStart, s.windowStall, s.triggered = o.Now, total, false
 	}
-	v.Pressured, v.Strained, v.Calm = s.Pressured, s.Strained, s.Calm
-
 	limitHit := o.Local.Max > s.lastLocal.Max || o.Local.OOM > s.lastLocal.OOM
 	s.lastLocal = o.Local
 	v.Near, v.Usage, v.Limit = near(o, th)
@@ -185,6 +186,18 @@ func Decide(s State, o Observation, th Thresholds) (State, Verdict) {
 	// page cache, which then no longer counts as working set.
 	v.LimitHit = limitHit
 	v.Near = v.Near || limitHit
+	if v.Closed {
+		// A throttle is there to hold kubepods off its limit. A window
+		// far from it has nothing for a throttle to do, strained or not:
+		// the stall left is mostly the throttled pod's own, stalled at
+		// its memory.high, which kubepods' PSI counts too. Waiting for
+		// calm there would hold the throttle for as long as the pod
+		// pushes against it, with no kill to end it (a kill needs memory
+		// near the limit). Released, a pod that still grows comes near
+		// the limit again, and the rules below decide.
+		s.Relieved = next(s.Relieved, s.Calm > 0 || !v.Near)
+	}
+	v.Pressured, v.Strained, v.Calm, v.Relieved = s.Pressured, s.Strained, s.Calm, s.Relieved
 
 	v.Need = shed(o, th)
 	v.NextLook = nextLook(s, o.Kubepods, th)
@@ -197,7 +210,7 @@ func Decide(s State, o Observation, th Thresholds) (State, Verdict) {
 		s.watches = watchThrottled(s.watches, o.Throttled, v)
 	}
 	if v.Closed && th.ReliefStall > 0 && th.Window > 0 {
-		v.Release = s.Calm > 0 && time.Duration(s.Calm)*th.Window >= th.ReleaseAfter
+		v.Release = s.Relieved > 0 && time.Duration(s.Relieved)*th.Window >= th.ReleaseAfter
 	}
 	windows := th.Windows
 	if !s.LastKill.IsZero() && o.Now.Sub(s.LastKill) < th.Cooldown {

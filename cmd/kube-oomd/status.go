@@ -84,8 +84,8 @@ func renderStatus(w io.Writer, s daemon.Status) error {
 		fmt.Fprintf(w, "\nAction in flight: %s, for %s\n", a.Name, time.Since(a.Since).Round(time.Millisecond))
 	}
 	dc := s.Decision
-	fmt.Fprintf(w, "\nDecision: %d of %d pressured windows, %d strained, %d calm; last window's stall %.1f%%; memory near the limit: %s",
-		dc.PressuredWindows, dc.WindowsNeeded, dc.StrainedWindows, dc.CalmWindows, dc.StallShare*100, yesNo(dc.NearLimit))
+	fmt.Fprintf(w, "\nDecision: %d of %d pressured windows, %d strained, %d calm, %d calm or not near the limit (throttles release after relief.release_after of these); last window's stall %.1f%%; memory near the limit: %s",
+		dc.PressuredWindows, dc.WindowsNeeded, dc.StrainedWindows, dc.CalmWindows, dc.RelievedWindows, dc.StallShare*100, yesNo(dc.NearLimit))
 	if dc.Limit > 0 {
 		fmt.Fprintf(w, " (%s of %s)", config.FormatSize(dc.Usage), config.FormatSize(dc.Limit))
 	}

@@ -88,7 +88,8 @@ ep_initial() {
 
 # ep_config FILE: the built-in config but kill.method "signal"; with
 # EP_LOG_LEVEL (KUBE_OOMD_E2E_GUEST_ENV, say debug for the decisions'
-# figures) its log.level.
+# figures) its log.level; then EP_CONFIG_EXTRA, whole sections a scenario
+# sets for one run.
 ep_config() {
 	# Every key at its built-in default but kill.method: the simulated node
 	# has no container runtime to report OOMKilled, and a kill by the
@@ -97,6 +98,9 @@ ep_config() {
 	printf '# kube-oomd e2e config (%s): the built-in defaults, but\n[kill]\nmethod = "signal"\n' "$SCENARIO" >"$1"
 	if [ -n "$EP_LOG_LEVEL" ]; then
 		printf '[log]\nlevel = "%s"\n' "$EP_LOG_LEVEL" >>"$1"
+	fi
+	if [ -n "${EP_CONFIG_EXTRA:-}" ]; then
+		printf '%s\n' "$EP_CONFIG_EXTRA" >>"$1"
 	fi
 }
 
