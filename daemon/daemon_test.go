@@ -478,6 +478,26 @@ func TestWithoutInotifyTheRescanFollowsThePods(t *testing.T) {
 	if got := h.scrape()[`kube_oomd_pods{qos="BestEffort"}`]; got != 2 {
 		t.Errorf(`kube_oomd_pods{qos="BestEffort"} = %v, want 2 once the new one is gone`, got)
 	}
+	// A pod whose memory.events cannot be read yet when it comes is
+	// counted all the same, and counted out once when it goes.
+	late := tree.AddPod(cgrouptest.Pod{UID: "late", QoS: cgroupv2.BestEffort, Current: 10 * MiB,
+		Containers: []cgrouptest.Container{{Current: 9 * MiB, Adj: []int{1000}}}})
+	if err := os.Remove(filepath.Join(tree.Mount, late, "memory.events")); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []float64{3, 3, 2} {
+		switch i {
+		case 1: // readable now: the rescan starts counting its OOM kills
+			tree.Write(late, "memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n")
+		case 2:
+			tree.Remove(late)
+		}
+		h.clock.Step(cfg.Cgroup.RescanInterval)
+		h.next()
+		if got := h.scrape()[`kube_oomd_pods{qos="BestEffort"}`]; got != want {
+			t.Errorf(`rescan %d of the late pod: kube_oomd_pods{qos="BestEffort"} = %v, want %v`, i, got, want)
+		}
+	}
 }
 
 // The check the killer makes right before a kill reads the victim again:

@@ -118,9 +118,10 @@ func loopbackOnly(procRoot string) (bool, error) {
 	return only, sc.Err()
 }
 
-// countPods reports the pods followed, by class.
+// countPods reports the pods known, by class.
 func (d *Daemon) countPods() {
+	n := d.pods.byClass()
 	for _, q := range cgroupv2.Classes() {
-		d.metrics.Pods(q.String(), d.pods.inClass(q))
+		d.metrics.Pods(q.String(), n[q])
 	}
 }

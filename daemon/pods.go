@@ -20,9 +20,8 @@ import (
 type podTracker struct {
 	layout   cgroupv2.Layout
 	watcher  *cgroupv2.Watcher
-	oomKills map[string]uint64    // memory.events oom_kill of each pod, by path
-	induced  map[string]uint64    // pods a kill with kill.method oom is on, by path: the OOM kills it induced so far
-	classes  map[cgroupv2.QoS]int // how many pods of each class are followed (those in oomKills)
+	oomKills map[string]uint64 // memory.events oom_kill of each pod, by path
+	induced  map[string]uint64 // pods a kill with kill.method oom is on, by path: the OOM kills it induced so far
 }
 
 // newPodTracker follows the pods of l: through inotify, or, where the
@@ -39,7 +38,7 @@ func newPodTracker(l cgroupv2.Layout, poll bool) (*podTracker, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &podTracker{layout: l, watcher: w, oomKills: map[string]uint64{}, induced: map[string]uint64{}, classes: map[cgroupv2.QoS]int{}}
+	t := &podTracker{layout: l, watcher: w, oomKills: map[string]uint64{}, induced: map[string]uint64{}}
 	for _, r := range refs {
 		t.add(r)
 	}
@@ -52,18 +51,10 @@ func (t *podTracker) add(r cgroupv2.PodRef) {
 	if err != nil {
 		return // gone already
 	}
-	if _, known := t.oomKills[r.Path]; !known {
-		t.classes[r.QoS]++
-	}
 	t.oomKills[r.Path] = ev.OOMKill
 }
 
-func (t *podTracker) remove(r cgroupv2.PodRef) {
-	if _, known := t.oomKills[r.Path]; known {
-		t.classes[r.QoS]--
-	}
-	delete(t.oomKills, r.Path)
-}
+func (t *podTracker) remove(r cgroupv2.PodRef) { delete(t.oomKills, r.Path) }
 
 // newOOMKills re-reads a pod's memory.events and returns the kernel OOM
 // kills since the last look, but none while a kill is inducing them
@@ -118,11 +109,17 @@ func (t *podTracker) readOOMKills(path string) (kills, total uint64) {
 // refs returns the pods known now.
 func (t *podTracker) refs() []cgroupv2.PodRef { return t.watcher.Pods() }
 
-// count is how many pods are followed.
-func (t *podTracker) count() int { return len(t.oomKills) }
+// count is how many pods are known.
+func (t *podTracker) count() int { return len(t.refs()) }
 
-// inClass is how many pods of class q are followed.
-func (t *podTracker) inClass(q cgroupv2.QoS) int { return t.classes[q] }
+// byClass is how many pods of each class are known.
+func (t *podTracker) byClass() map[cgroupv2.QoS]int {
+	n := map[cgroupv2.QoS]int{}
+	for _, r := range t.refs() {
+		n[r.QoS]++
+	}
+	return n
+}
 
 // sync compares the pods known with the tree: the slow safety net. It only
 // lists directories; memory.events changes come through inotify, except
