@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/internal/unixsock"
 	"github.com/kube-oomd/kube-oomd/killer"
 	"github.com/kube-oomd/kube-oomd/metrics"
 	"github.com/kube-oomd/kube-oomd/policy"
@@ -78,10 +80,18 @@ func (d *Daemon) serveMetrics(ctx context.Context) (stop func(), err error) {
 	return func() { cancel(); <-done }, nil
 }
 
-// listenHint says what to change when the unit's sandbox refused the
-// listener: it names the unit's settings that did.
+// listenHint says what to change when the listener cannot open: the
+// unit's settings that refused it, or what is in the way.
 func listenHint(network string, err error) string {
 	switch {
+	case errors.Is(err, unixsock.ErrInUse):
+		return "; is another kube-oomd running? stop it, or set metrics.listen to another path"
+	case errors.Is(err, unixsock.ErrNotSocket):
+		return "; move that file away, or set metrics.listen to another path"
+	case network == config.NetworkUnix && errors.Is(err, fs.ErrNotExist):
+		return "; the socket's directory does not exist: create it, or put the socket in /run/kube-oomd/, like /run/kube-oomd/metrics.sock"
+	case network == config.NetworkTCP && errors.Is(err, syscall.EADDRINUSE):
+		return "; another process listens on that port: stop it, or choose another port in metrics.listen"
 	case errors.Is(err, syscall.EAFNOSUPPORT):
 		return "; the unit's RestrictAddressFamilies=AF_UNIX allows no TCP (and its PrivateNetwork=yes would hide it): listen on a unix socket under /run/kube-oomd/, " +
 			"which works with the unit as shipped, or install the drop-in " + tcpDropIn + " (PrivateNetwork=no, RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6): " +

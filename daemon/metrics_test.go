@@ -16,6 +16,7 @@ import (
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/cgroupv2/cgrouptest"
 	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/internal/unixsock"
 	"github.com/kube-oomd/kube-oomd/metrics"
 	"github.com/kube-oomd/kube-oomd/metrics/metricstest"
 	"github.com/kube-oomd/kube-oomd/relief"
@@ -103,8 +104,8 @@ func TestMetricsServedOnTheConfiguredSocket(t *testing.T) {
 	cfg := killOnly(config.ModePod)
 	cfg.Metrics.Listen = sock
 	h := start(t, cgrouptest.Node(t, cgroupv2.DriverSystemd), cfg, "", "")
-	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != metrics.SocketMode {
-		t.Fatalf("socket: %v, %v; want mode %o", fi, err, metrics.SocketMode)
+	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != unixsock.Mode {
+		t.Fatalf("socket: %v, %v; want mode %o", fi, err, unixsock.Mode)
 	}
 	resp, err := metricstest.UnixClient(sock).Get("http://localhost/metrics")
 	if err != nil {
@@ -138,13 +139,14 @@ func TestMetricsListenFailureFailsTheStart(t *testing.T) {
 	cfg.Metrics.Listen = notSocket
 	err := Run(context.Background(), Options{Config: cfg, ConfigPath: "/nonexistent", Defaulted: true,
 		CgroupRoot: tree.Mount, ProcRoot: tree.Proc, RunDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if !errors.Is(err, metrics.ErrNotSocket) || !strings.Contains(err.Error(), fmt.Sprintf("metrics.listen %q", notSocket)) {
+	if !errors.Is(err, unixsock.ErrNotSocket) || !strings.Contains(err.Error(), fmt.Sprintf("metrics.listen %q", notSocket)) {
 		t.Errorf("start with a file at metrics.listen: %v; want ErrNotSocket naming metrics.listen and %s", err, notSocket)
 	}
 }
 
 // The unit's sandbox refuses TCP with EAFNOSUPPORT: the error says which
-// settings do it and what to install.
+// settings do it and what to install; what else stops a listener says
+// what to change.
 func TestListenHintNamesTheUnitSettings(t *testing.T) {
 	refused := &net.OpError{Op: "listen", Net: "tcp", Err: os.NewSyscallError("socket", syscall.EAFNOSUPPORT)}
 	hint := listenHint(config.NetworkTCP, refused)
@@ -160,6 +162,21 @@ func TestListenHintNamesTheUnitSettings(t *testing.T) {
 	}
 	if hint := listenHint(config.NetworkUnix, lowPort); hint != "" {
 		t.Errorf("hint for EACCES on a socket: %q, want none", hint)
+	}
+	for _, c := range []struct {
+		network string
+		err     error
+		want    string
+	}{
+		{config.NetworkUnix, &net.OpError{Op: "listen", Net: "unix", Err: os.NewSyscallError("bind", syscall.EROFS)}, "ProtectSystem=strict"},
+		{config.NetworkUnix, &net.OpError{Op: "listen", Net: "unix", Err: os.NewSyscallError("bind", syscall.ENOENT)}, "directory does not exist"},
+		{config.NetworkUnix, fmt.Errorf("/run/kube-oomd/metrics.sock: %w", unixsock.ErrInUse), "another kube-oomd"},
+		{config.NetworkUnix, fmt.Errorf("/run/kube-oomd/metrics.sock: %w", unixsock.ErrNotSocket), "move that file away"},
+		{config.NetworkTCP, &net.OpError{Op: "listen", Net: "tcp", Err: os.NewSyscallError("bind", syscall.EADDRINUSE)}, "another port"},
+	} {
+		if hint := listenHint(c.network, c.err); !strings.Contains(hint, c.want) {
+			t.Errorf("hint for %v on %s: %q, want %q in it", c.err, c.network, hint, c.want)
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/cri"
+	"github.com/kube-oomd/kube-oomd/internal/unixsock"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/relief"
 )
@@ -196,21 +197,12 @@ func (d *Daemon) serveStatus(ctx context.Context) (<-chan chan<- Status, error) 
 	if err := os.MkdirAll(d.opt.RunDir, 0o700); err != nil {
 		return nil, err
 	}
-	os.Remove(path) // left by a daemon that died
-	ln, err := net.Listen("unix", path)
+	ln, err := unixsock.Listen(path) // after the run directory's lock: no other daemon serves here
 	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", path, err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil { // root only
-		ln.Close()
-		return nil, err
+		return nil, fmt.Errorf("status socket: %w", err) // the error names the path
 	}
 	reqs := make(chan chan<- Status)
-	go func() {
-		<-ctx.Done()
-		ln.Close()
-		os.Remove(path)
-	}()
+	context.AfterFunc(ctx, func() { ln.Close() }) // the socket file goes with it
 	go serve(ctx, ln, reqs, d.opt.ProcRoot, func(err error) {
 		d.log.Warn("status socket: cannot accept a connection; trying again", attrFile, path, attrError, err)
 	})

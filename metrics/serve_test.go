@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/kube-oomd/kube-oomd/internal/unixsock"
 	"github.com/kube-oomd/kube-oomd/metrics/metricstest"
 )
 
@@ -61,8 +62,8 @@ func TestServeUnixSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(path)
-	if err != nil || fi.Mode().Type() != os.ModeSocket || fi.Mode().Perm() != SocketMode {
-		t.Fatalf("socket: %v, %v; want a socket, mode %o", fi.Mode(), err, SocketMode)
+	if err != nil || fi.Mode().Type() != os.ModeSocket || fi.Mode().Perm() != unixsock.Mode {
+		t.Fatalf("socket: %v, %v; want a socket, mode %o", fi.Mode(), err, unixsock.Mode)
 	}
 	m := New(labels)
 	m.Throttled()
@@ -83,36 +84,6 @@ func TestServeUnixSocket(t *testing.T) {
 	}
 	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("socket left after stop: %v", err)
-	}
-}
-
-// A socket left by a daemon that died is replaced; one that a process
-// serves on, or a file that is not a socket, is left alone and said so.
-func TestListenUnixLeftovers(t *testing.T) {
-	dir := t.TempDir()
-	stale := filepath.Join(dir, "stale.sock")
-	l, err := net.Listen("unix", stale)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.(*net.UnixListener).SetUnlinkOnClose(false)
-	l.Close() // the file stays, no one listens: as after a crash
-	ln, err := Listen("unix", stale)
-	if err != nil {
-		t.Fatalf("Listen over a stale socket: %v", err)
-	}
-	if _, err := Listen("unix", stale); !errors.Is(err, ErrInUse) {
-		t.Errorf("Listen on a socket in use: %v, want ErrInUse", err)
-	}
-	ln.Close()
-
-	file := filepath.Join(dir, "file")
-	os.WriteFile(file, []byte("keep me"), 0o644)
-	if _, err := Listen("unix", file); !errors.Is(err, ErrNotSocket) {
-		t.Errorf("Listen on a regular file: %v, want ErrNotSocket", err)
-	}
-	if b, _ := os.ReadFile(file); string(b) != "keep me" {
-		t.Errorf("the file was touched: %q", b)
 	}
 }
 
