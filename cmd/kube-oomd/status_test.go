@@ -43,6 +43,7 @@ func TestStatusRenders(t *testing.T) {
 		Config:   map[string]any{"kill": map[string]any{"mode": "dry-run"}},
 		Features: daemon.FeatureStatus{Kernel: "6.1.0", PageSize: 4096, Driver: "systemd", Kubepods: "/kubepods.slice", CgroupKill: true, MemoryHighVia: "systemd"},
 		Action:   &daemon.ActionStatus{Name: "kill be", Since: now},
+		Decision: daemon.DecisionStatus{PressuredWindows: 1, WindowsNeeded: 2, StrainedWindows: 3, RelievedWindows: 4},
 		Pods: []daemon.PodRow{
 			{Rank: 1, UID: "be", QoS: cgroupv2.BestEffort, WorkingSetBytes: 300 * MiB},
 			{Rank: 2, UID: "bu", Namespace: "shop", Name: "db-0", QoS: cgroupv2.Burstable, LimitBytes: &limit},
@@ -56,7 +57,7 @@ func TestStatusRenders(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"mode dry-run", "page 4KiB", "Action in flight: kill be", "Pods, ranked", "1     -          -     be",
+	for _, want := range []string{"mode dry-run", "page 4KiB", "1 of 2 pressured windows, 3 strained, 0 calm, 4 calm or not near the limit", "Action in flight: kill be", "Pods, ranked", "1     -          -     be",
 		"2     shop       db-0  bu", "Burstable shop/db-0 (bu): memory.high 500MiB (set 400MiB, original max)",
 		"would have killed (dry run) BestEffort old (pod)", `killed Burstable shop/cart (u2) (container "app", /k/u2/cri-containerd-0123.scope)`} {
 		if !strings.Contains(out, want) {
@@ -68,7 +69,7 @@ func TestStatusRenders(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); code != 0 || err != nil {
 		t.Fatalf("--json: exit %d, %v\n%s", code, err, out)
 	}
-	if len(got.Pods) != 2 || got.Action == nil || len(got.Kills) != 2 || got.Kills[1].Container != "app" || got.Pods[1].Name != "db-0" {
+	if len(got.Pods) != 2 || got.Action == nil || len(got.Kills) != 2 || got.Kills[1].Container != "app" || got.Pods[1].Name != "db-0" || got.Decision.RelievedWindows != 4 {
 		t.Errorf("status JSON = %+v", got)
 	}
 }
