@@ -362,6 +362,9 @@ func checkNodeLeak(t *testing.T, r *R) {
 		case "oom":
 			r.atLeast("oom.oom_kills", 1)
 			r.match("oom.pods.be.containers.leaker.last_reason", "^OOMKilled$")
+			// The boot's last kill record, shown as this run's: the signal
+			// run's names the same pod, but not this method.
+			r.match("oom.kill_journal_verbose", "KUBE_OOMD_METHOD=oom")
 		}
 	}
 }

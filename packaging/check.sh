@@ -325,26 +325,26 @@ if [ -n "${verify_root:-}" ]; then
 		printf '#!/bin/sh\nexit 0\n' >"$vr/usr/bin/kill"
 		chmod 0755 "$vr/usr/bin/kill"
 	fi
-	out=$(MANPATH=$vr/usr/share/man SYSTEMD_LOG_COLOR=0 systemd-analyze verify --root="$vr" \
-		/usr/lib/systemd/system/kube-oomd.service 2>&1)
-	rc=$?
-	if [ $rc -eq 0 ] && [ -z "$out" ]; then
-		ok "systemd-analyze verify kube-oomd.service: clean ($(systemd-analyze --version | head -1))"
-	else
-		fail "systemd-analyze verify kube-oomd.service (rc $rc): $out"
-	fi
+	# verify_unit WHAT: systemd-analyze verify of the unit as installed in
+	# $vr must exit 0 and say nothing.
+	verify_unit() {
+		local out rc
+		out=$(MANPATH=$vr/usr/share/man SYSTEMD_LOG_COLOR=0 systemd-analyze verify --root="$vr" \
+			/usr/lib/systemd/system/kube-oomd.service 2>&1)
+		rc=$?
+		if [ $rc -eq 0 ] && [ -z "$out" ]; then
+			ok "systemd-analyze verify kube-oomd.service$1: clean ($(systemd-analyze --version | head -1))"
+		else
+			fail "systemd-analyze verify kube-oomd.service$1 (rc $rc): $out"
+		fi
+	}
+	verify_unit ""
 	# With the metrics TCP drop-in turned on as its comment says: still
-	# clean, and the settings it is for are the ones in force.
+	# clean, and the drop-in sets what it is for.
 	dropin=$vr/etc/systemd/system/kube-oomd.service.d
 	mkdir -p "$dropin"
 	cp "$vr/usr/share/kube-oomd/metrics-tcp.conf" "$dropin/"
-	out=$(MANPATH=$vr/usr/share/man SYSTEMD_LOG_COLOR=0 systemd-analyze verify --root="$vr" \
-		/usr/lib/systemd/system/kube-oomd.service 2>&1)
-	if [ -z "$out" ]; then
-		ok "systemd-analyze verify kube-oomd.service with metrics-tcp.conf: clean"
-	else
-		fail "systemd-analyze verify kube-oomd.service with metrics-tcp.conf: $out"
-	fi
+	verify_unit " with metrics-tcp.conf"
 	grep -qx 'PrivateNetwork=no' "$dropin/metrics-tcp.conf" ||
 		fail "metrics-tcp.conf does not turn PrivateNetwork= off"
 	grep -qx 'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6' "$dropin/metrics-tcp.conf" ||

@@ -88,8 +88,8 @@ ep_initial() {
 
 # ep_config FILE: the built-in config but kill.method "signal"; with
 # EP_LOG_LEVEL (KUBE_OOMD_E2E_GUEST_ENV, say debug for the decisions'
-# figures) its log.level; then EP_CONFIG_EXTRA, whole sections a scenario
-# sets for one run.
+# figures) its log.level; then EP_CONFIG, the SECTION.KEY=VALUE pairs a
+# scenario sets for one run (config_apply).
 ep_config() {
 	# Every key at its built-in default but kill.method: the simulated node
 	# has no container runtime to report OOMKilled, and a kill by the
@@ -99,9 +99,8 @@ ep_config() {
 	if [ -n "$EP_LOG_LEVEL" ]; then
 		printf '[log]\nlevel = "%s"\n' "$EP_LOG_LEVEL" >>"$1"
 	fi
-	if [ -n "${EP_CONFIG_EXTRA:-}" ]; then
-		printf '%s\n' "$EP_CONFIG_EXTRA" >>"$1"
-	fi
+	# shellcheck disable=SC2086 # pairs without spaces, split on purpose
+	[ -z "${EP_CONFIG:-}" ] || config_apply "$1" $EP_CONFIG
 }
 
 # ep_spec_json: workloads/episode.py's spec as far as it is known now (the

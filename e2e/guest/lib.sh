@@ -525,6 +525,17 @@ open(path, "w").write("\n".join(out) + "\n")
 PY
 }
 
+# config_apply FILE SECTION.KEY=VALUE...: config_set for each, the value in
+# TOML ("kill.method=\"oom\"", "relief.throttle_after=1").
+config_apply() {
+	local f=$1 kv k
+	shift
+	for kv in "$@"; do
+		k=${kv%%=*}
+		config_set "$f" "${k%%.*}" "${k#*.}" "${kv#*=}"
+	done
+}
+
 DAEMON_CURSOR=
 
 # journal_cursor: the journal's current end, for --after-cursor.

@@ -215,7 +215,7 @@ node_ct_pid() {
 node_install() {
 	local debs
 	debs=(/mnt/host/deb/kube-oomd_*_"$(dpkg --print-architecture)".deb)
-	[ -f "${debs[0]}" ] || die "no kube-oomd .deb in /mnt/host/deb"
+	[ -f "${debs[0]}" ] || die "no kube-oomd_*_$(dpkg --print-architecture).deb in /mnt/host/deb: the test shares KUBE_OOMD_E2E_DEB, or builds one for KUBE_OOMD_E2E_ARCH"
 	if ! dpkg-query -W -f '${db:Status-Abbrev}' kube-oomd 2>/dev/null | grep -q '^ii'; then
 		timeout 300 dpkg -i "${debs[0]}" >&2 || die "dpkg -i failed"
 	fi
@@ -225,11 +225,7 @@ node_install() {
 # node_daemon_config KEY=VALUE...: set keys of /etc/kube-oomd/kube-oomd.toml
 # ("kill.method=\"oom\"") and restart the daemon; waits until it runs.
 node_daemon_config() {
-	local kv
-	for kv in "$@"; do
-		local k=${kv%%=*} v=${kv#*=}
-		config_set /etc/kube-oomd/kube-oomd.toml "${k%%.*}" "${k#*.}" "$v"
-	done
+	config_apply /etc/kube-oomd/kube-oomd.toml "$@"
 	DAEMON_CURSOR=$(journal_cursor)
 	timeout 60 systemctl restart kube-oomd || die "kube-oomd does not restart"
 	local i

@@ -260,8 +260,12 @@ config_set /etc/kube-oomd/kube-oomd.toml metrics listen '"127.0.0.1:9723"'
 DAEMON_CURSOR=$(journal_cursor)
 timeout 60 systemctl restart kube-oomd >/dev/null 2>&1
 fact metrics_tcp.shipped_unit_rc $?
-sleep 2
-journalctl -u kube-oomd --no-pager -o cat --after-cursor="$DAEMON_CURSOR" >"$WORK/tcp-refused.txt" 2>&1
+# The refusal reaches the journal as the start fails; slow under TCG.
+for _ in $(seq 1 60); do
+	journalctl -u kube-oomd --no-pager -o cat --after-cursor="$DAEMON_CURSOR" >"$WORK/tcp-refused.txt" 2>&1
+	grep -q 'metrics.listen' "$WORK/tcp-refused.txt" && break
+	sleep 0.5
+done
 fact_text metrics_tcp.shipped_unit_journal "$WORK/tcp-refused.txt"
 mkdir -p /etc/systemd/system/kube-oomd.service.d
 cp /usr/share/kube-oomd/metrics-tcp.conf /etc/systemd/system/kube-oomd.service.d/

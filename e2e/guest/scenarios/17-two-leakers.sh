@@ -53,7 +53,7 @@ ep_go() {
 
 ep_run kernel kernel
 ep_run daemon daemon
-EP_CONFIG_EXTRA=$'[relief]\nthrottle_after = 1'
+EP_CONFIG="relief.throttle_after=1"
 ep_run daemon throttled
-EP_CONFIG_EXTRA=
+EP_CONFIG=
 result_write
