@@ -84,7 +84,7 @@ if have_daemon; then
 		timeout 10 "$KUBE_OOMD" status --json >"$WORK/status.json" 2>"$WORK/status.err" && break
 		sleep 0.5
 	done
-	fact daemon_status_error "$(cat "$WORK/status.err")
+	fact daemon_status_error "$(cat "$WORK/status.err")"
 	fact daemon_page_size "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["features"]["page_size"])' "$WORK/status.json" 2>/dev/null || echo none)"
 	daemon_stop daemon
 fi
