@@ -32,10 +32,10 @@ say "building the e2e harness ..."
 
 cd e2e
 rc=0
-KUBE_OOMD_E2E_DEMO=1 \
+KUBE_OOMD_E2E_DEMO=1 KUBE_OOMD_E2E_COMPARE=1 \
 	KUBE_OOMD_E2E_RUN='^20-node-leak$' \
 	KUBE_OOMD_E2E_GUEST_ENV='NODE_LEAK_METHODS=oom' \
-	"$bin/e2e.test" -test.run '^TestE2E$' -test.count 1 -test.timeout 60m || rc=$?
+	"$bin/e2e.test" -test.run '^TestE2E$' -test.count 1 -test.timeout 180m || rc=$?
 if [ $rc -ne 0 ]; then
 	say "FAILED (exit $rc); the output above says why"
 fi

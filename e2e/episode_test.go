@@ -259,6 +259,18 @@ func printEpisodeTable(t *testing.T, title string, runs ...episodeRun) {
 	}
 }
 
+// withKernel: the runs to show, with the kernel-alone run k first under
+// make compare (checked to have run: it is not judged), or without it in
+// the gate, which runs kube-oomd's alone.
+func withKernel(t *testing.T, k episodeRun, runs ...episodeRun) []episodeRun {
+	t.Helper()
+	if !comparing() {
+		return runs
+	}
+	kernelRan(t, k)
+	return append([]episodeRun{k}, runs...)
+}
+
 // kernelRan: the kernel-alone run is not judged, but it must have run.
 func kernelRan(t *testing.T, e episodeRun) {
 	t.Helper()
@@ -330,145 +342,5 @@ func episodeChecks(t *testing.T, e episodeRun, strict bool) {
 				t.Errorf("%s: pod %s's slice memory.high is %s after the episode, want max", p, pod, v)
 			}
 		}
-	}
-}
-
-func checkBystanders(t *testing.T, r *R) {
-	k, d := episodeRun{r, "kernel"}, episodeRun{r, "daemon"}
-	printEpisodeTable(t, "scenario 14: a Burstable leaker (request 100 MiB, 20 MiB/s) beside idle BestEffort pods of 60, 150 and 300 MiB", k, d)
-	kernelRan(t, k)
-	episodeChecks(t, d, true)
-}
-
-func checkShmem(t *testing.T, r *R) {
-	sk, sd := episodeRun{r, "shm_kernel"}, episodeRun{r, "shm_daemon"}
-	fk, fd := episodeRun{r, "fast_kernel"}, episodeRun{r, "fast_daemon"}
-	printEpisodeTable(t, "scenario 15 shm: a BestEffort pod leaks 20 MiB/s into a memfd (shmem)", sk, sd)
-	printEpisodeTable(t, "scenario 15 fast: a BestEffort pod leaks 90 MiB/s of anonymous memory beside ten idle pods", fk, fd)
-	kernelRan(t, sk)
-	kernelRan(t, fk)
-	episodeChecks(t, sd, true)
-	episodeChecks(t, fd, false)
-}
-
-func checkGrab(t *testing.T, r *R) {
-	k, d := episodeRun{r, "kernel"}, episodeRun{r, "daemon"}
-	printEpisodeTable(t, fmt.Sprintf("scenario 16: stress-ng --vm-bytes %s in a BestEffort pod (main process at -1000, worker at 1000)", r.str("grab")), k, d)
-	for _, e := range []episodeRun{k, d} {
-		var procs []string
-		list, _ := r.get(e.p + ".ep.procs.S-app").([]any)
-		for _, x := range list {
-			if m, ok := x.(map[string]any); ok {
-				dead := "alive"
-				if ds, ok := m["death_s"].(float64); ok {
-					dead = fmt.Sprintf("dead %.1f s after the start", ds-r.num(e.p+".go_s"))
-				}
-				procs = append(procs, fmt.Sprintf("%v %q adj %v peak RSS %.0f MiB, %s", m["pid"], m["cmd"], m["adj"], rec(m).num("peak_rss_kib")/1024, dead))
-			}
-		}
-		t.Logf("%s: pod S's processes: %s; main process's oom_score_adj at the end %s, its scope %s", e.p, strings.Join(procs, "; "),
-			r.str(e.p+".main_adj"), r.str(e.p+".s_scope_state"))
-	}
-	kernelRan(t, k)
-	episodeChecks(t, d, false)
-	// The worker that holds the memory died; the process that set -1000
-	// for itself did not: it is protected per process, as by the kernel.
-	if _, ok := r.get("daemon.ep.deaths.worker").(float64); !ok {
-		t.Errorf("daemon: the stress-ng worker (pid %v) is not dead after %.0f s", r.get("daemon.ep.pids.worker"),
-			r.num("daemon.ep.end_s")-r.num("daemon.ep.start_s"))
-	}
-	if b, ok := r.get("daemon.alive.S-app").(bool); !ok || !b {
-		t.Errorf("daemon: stress-ng's main process (pid %s, oom_score_adj -1000) is dead (alive.S-app = %v); pod S %s",
-			r.str("daemon.main_pid"), r.get("daemon.alive.S-app"), episodeRun{r, "daemon"}.hand("S"))
-	}
-	// The stand-in did what it stands in for: its main process ran at
-	// -1000, the worker at 1000.
-	adj := map[string]string{}
-	list, _ := r.get("daemon.ep.procs.S-app").([]any)
-	for _, x := range list {
-		if m, ok := x.(map[string]any); ok {
-			if fmt.Sprint(m["pid"]) == r.str("daemon.main_pid") {
-				adj["main"] = fmt.Sprint(m["adj"])
-			}
-			if fmt.Sprint(m["pid"]) == fmt.Sprint(r.get("daemon.ep.pids.worker")) {
-				adj["worker"] = fmt.Sprint(m["adj"])
-			}
-		}
-	}
-	if adj["main"] != "-1000" || adj["worker"] != "1000" {
-		t.Errorf("daemon: stress-ng's main process ran at oom_score_adj %q and its worker at %q, want -1000 and 1000", adj["main"], adj["worker"])
-	}
-}
-
-func checkTwoLeakers(t *testing.T, r *R) {
-	k, d, th := episodeRun{r, "kernel"}, episodeRun{r, "daemon"}, episodeRun{r, "throttled"}
-	printEpisodeTable(t, "scenario 17: a BestEffort and a Burstable leaker (20 MiB/s each) start together", k, d, th)
-	kernelRan(t, k)
-	episodeChecks(t, d, true)
-	episodeChecks(t, th, true)
-	// The third run's premise: L2 throttled while L1 still lived, so that
-	// after L1's kill the throttle had to be released far from the limit
-	// (or L2 killed), not held while L2 stalled at it.
-	l2At, throttled := r.get("throttled.ep.pods.L2.first_s").(float64)
-	l1Dead, dead := r.get("throttled.ep.deaths.L1-app").(float64)
-	if !throttled || !dead || l2At >= l1Dead {
-		t.Errorf("throttled: L2 throttled at %v, L1 dead at %v (s since boot): the run did not throttle L2 before L1's kill, so it proved nothing",
-			r.get("throttled.ep.pods.L2.first_s"), r.get("throttled.ep.deaths.L1-app"))
-		return
-	}
-	var released []string
-	for _, x := range r.otherRecords("throttled", "throttle released") {
-		if x.str("pod_uid") == th.uid("L2") {
-			released = append(released, x.str("reason")+" after "+x.str("in_force"))
-		}
-	}
-	t.Logf("throttled: L2 throttled %.1f s before L1's kill, memory.high other than max for %v s; released: %s; L2 %s",
-		l1Dead-l2At, r.get("throttled.ep.pods.L2.throttled_s"), strings.Join(released, ", "), th.hand("L2"))
-}
-
-func checkMemoryQoS(t *testing.T, r *R) {
-	k, d := episodeRun{r, "kernel"}, episodeRun{r, "daemon"}
-	printEpisodeTable(t, "scenario 18: a BestEffort leaker (20 MiB/s) beside pods with MemoryQoS container memory.high", k, d)
-	for _, e := range []episodeRun{k, d} {
-		var parts []string
-		highs, _ := r.get(e.p + ".qos_high").(map[string]any)
-		var cts []string
-		for ct := range highs {
-			cts = append(cts, ct)
-		}
-		sort.Strings(cts)
-		for _, ct := range cts {
-			parts = append(parts, fmt.Sprintf("%s %s (high events +%.0f)", ct, mib(r.str(e.p+".qos_high."+ct)),
-				r.num(e.p+".high_events_after."+ct)-r.num(e.p+".high_events_before."+ct)))
-		}
-		t.Logf("%s: container memory.high as the kubelet writes it: %s", e.p, strings.Join(parts, ", "))
-	}
-	kernelRan(t, k)
-	episodeChecks(t, d, true)
-	// kube-oomd never writes a container's memory.high: every value the
-	// watcher saw, and the one left, is the kubelet's (or the cgroup is gone).
-	highs, _ := r.get("daemon.qos_high").(map[string]any)
-	if len(highs) < 5 {
-		t.Errorf("daemon: %d containers with a recorded memory.high, want 5: %v", len(highs), highs)
-	}
-	for ct := range highs {
-		want := r.str("daemon.qos_high." + ct)
-		seen, _ := r.get("daemon.ep.containers." + ct + ".values").([]any)
-		if len(seen) == 0 {
-			t.Errorf("daemon: the watcher never read %s's memory.high", ct)
-		}
-		for _, v := range seen {
-			if v != want && v != "gone" {
-				t.Errorf("daemon: container %s's memory.high was %v during the episode, the kubelet wrote %s", ct, v, want)
-			}
-		}
-		alive, _ := r.get("daemon.alive." + ct).(bool)
-		if got := r.str("daemon.qos_high_after." + ct); alive && got != want {
-			t.Errorf("daemon: container %s's memory.high is %s after the episode, the kubelet wrote %s", ct, got, want)
-		}
-	}
-	// The premise: Q pushes against its container memory.high all along.
-	if n := r.num("daemon.high_events_after.Q-app") - r.num("daemon.high_events_before.Q-app"); n <= 0 {
-		t.Errorf("daemon: pod Q's container memory.events high did not tick during the episode (+%.0f): the scenario did not exercise MemoryQoS", n)
 	}
 }

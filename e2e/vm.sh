@@ -4,6 +4,9 @@
 #
 # Usage: e2e/vm.sh IMAGE_DIR SHARE TIMEOUT_SECONDS CONSOLE_LOG
 #
+# TIMEOUT_SECONDS 0: no limit of its own (the e2e test watches the guest's
+# progress instead, see watchdog_test.go); a number: qemu is killed then.
+#
 # The cached base image is never written: each boot gets its own qcow2
 # copy-on-write overlay next to the console log, removed afterwards.
 #

@@ -54,6 +54,11 @@ die() { log "FATAL: $*"; fact error "$*"; result_write; exit 1; }
 # value "@json:FILE" embeds that file's JSON.
 fact() { printf '%s\t%s\n' "$1" "$2" >>"$FACTS"; }
 
+# comparing: `make compare` (E2E_COMPARE=1) adds each scenario's comparison
+# runs (the kernel alone; 09's kill-only run); the gate, `make test`, runs
+# kube-oomd's runs alone and checks its promises.
+comparing() { [ "${E2E_COMPARE:-}" = 1 ]; }
+
 # fact_text KEY FILE: FILE's text (its first 16 KiB) as a JSON string.
 fact_text() {
 	python3 -c 'import json, sys; print(json.dumps(open(sys.argv[1], errors="replace").read()[:16384]))' \

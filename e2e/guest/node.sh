@@ -90,7 +90,7 @@ node_up() {
 		      SystemdCgroup = true
 	TOML
 	timeout 120 systemctl start containerd || die "containerd does not start: $(journalctl -u containerd -n 20 --no-pager -o cat)"
-	for i in $(seq 1 60); do [ -S /run/containerd/containerd.sock ] && break; sleep 0.5; done
+	for i in $(seq 1 240); do [ -S /run/containerd/containerd.sock ] && break; sleep 0.5; done
 	fact node.containerd_up "$(calc "$(now) - $t0")"
 	log "containerd up"
 	cp "$NODE_SHARE/pause.tar" /run/e2e-pause.tar
@@ -119,7 +119,7 @@ node_up() {
 	UNIT
 	timeout 120 systemctl daemon-reload
 	timeout 60 systemctl start kubelet || die "kubelet does not start"
-	for i in $(seq 1 120); do kubelet_status >/dev/null 2>&1 && break; sleep 1; done
+	for i in $(seq 1 300); do kubelet_status >/dev/null 2>&1 && break; sleep 1; done
 	fact node.kubelet_up "$(calc "$(now) - $t0")"
 	log "kubelet answers"
 	node_pods_default

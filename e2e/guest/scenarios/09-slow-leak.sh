@@ -69,6 +69,6 @@ leak_hook_end() {
 	fact "$p.memory_high_after" "$(memory_high BE)"
 }
 
-leak_run daemon systemd killonly
+comparing && leak_run daemon systemd killonly
 leak_run daemon systemd ladder
 result_write

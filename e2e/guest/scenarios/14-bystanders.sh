@@ -43,6 +43,6 @@ ep_go() {
 	ep_until L-app
 }
 
-ep_run kernel kernel
+comparing && ep_run kernel kernel
 ep_run daemon daemon
 result_write

@@ -51,7 +51,7 @@ ep_go() {
 	ep_until L2-app
 }
 
-ep_run kernel kernel
+comparing && ep_run kernel kernel
 ep_run daemon daemon
 EP_CONFIG="relief.throttle_after=1"
 ep_run daemon throttled

@@ -97,6 +97,6 @@ ep_end() {
 	done
 }
 
-ep_run kernel kernel
+comparing && ep_run kernel kernel
 ep_run daemon daemon
 result_write

@@ -1,0 +1,119 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// leakRow is one column of scenario 01's table.
+type leakRow struct {
+	act, firstStallToAct, stallMs, worst, base float64
+	victim                                     string
+	oomKills                                   int
+}
+
+func leakSummary(r *R, p string) leakRow {
+	var row leakRow
+	start := r.num(p + ".leak_start_s")
+	if r.boolean(p + ".watch.died") {
+		row.act = r.num(p+".watch.death_s") - start
+		if fs, ok := r.get(p + ".watch.first_stall_s").(float64); ok {
+			row.firstStallToAct = r.num(p+".watch.death_s") - fs
+		}
+	} else {
+		row.act = -1
+	}
+	row.stallMs = r.num(p+".g_full_stall_us") / 1000
+	row.worst = r.num(p + ".passes.worst_s")
+	row.base = r.num(p + ".passes.baseline_s")
+	row.oomKills = int(r.num(p + ".kubepods_oom_kill_delta"))
+	var victims []string
+	for _, k := range r.records(p, "kill") {
+		victims = append(victims, fmt.Sprintf("%s (kube-oomd, %s)", r.podName(p, k.str("pod_uid")), k.str("reason")))
+	}
+	for _, pod := range []string{"G", "B", "BE"} {
+		if d := r.num(p+".after.pod_oom_kill."+pod) - r.num(p+".before.pod_oom_kill."+pod); d > 0 {
+			victims = append(victims, pod+" (kernel OOM)")
+		}
+	}
+	row.victim = strings.Join(victims, ", ")
+	if row.victim == "" {
+		row.victim = "none"
+	}
+	return row
+}
+
+// leakDaemonChecks: kube-oomd killed the BestEffort pod slice, before any
+// kernel OOM kill, and nothing else.
+func leakDaemonChecks(t *testing.T, r *R, p string) {
+	r.isTrue(p + ".daemon_survived")
+	r.isTrue(p + ".watch.died")
+	r.eq(p+".kubepods_oom_kill_delta", 0)
+	be := r.str(p + ".pods.BE.uid")
+	kills := r.records(p, "kill")
+	if len(kills) == 0 {
+		t.Errorf("%s: no kill record (MESSAGE_ID=%s) in kube-oomd's journal", p, midKill)
+	}
+	seen := false
+	for _, k := range kills {
+		if k.str("pod_uid") == be {
+			seen = true
+			if q := k.str("qos"); q != "BestEffort" {
+				t.Errorf("%s: kill record for the BestEffort pod says QOS=%q", p, q)
+			}
+		} else {
+			t.Errorf("%s: kube-oomd killed pod %s (%s), not the leaker %s", p, k.str("pod_uid"), r.podName(p, k.str("pod_uid")), be)
+		}
+	}
+	if len(kills) > 0 && !seen {
+		t.Errorf("%s: no kill record names the BestEffort pod %s", p, be)
+	}
+	// A pod kill (cgroup.kill on the slice) takes its pause container too.
+	r.isFalse(p + ".alive.leaker")
+	r.isFalse(p + ".alive.BE-pause")
+	r.isTrue(p + ".pod_alive.G")
+	r.isTrue(p + ".pod_alive.B")
+}
+
+// leakCol is one column of a leak table: its heading and its run.
+type leakCol struct {
+	head string
+	leakRow
+}
+
+// printLeakTable prints leak.sh's runs side by side, one column each.
+func printLeakTable(t *testing.T, title string, cols ...leakCol) {
+	var b strings.Builder
+	secs := func(v float64) string {
+		if v < 0 {
+			return "never"
+		}
+		return fmt.Sprintf("%.1f s", v)
+	}
+	fmt.Fprintf(&b, "\n%s\n  %-34s", title, "")
+	for _, c := range cols {
+		fmt.Fprintf(&b, " %-34s", c.head)
+	}
+	b.WriteString("\n")
+	row := func(name string, f func(leakRow) string) {
+		fmt.Fprintf(&b, "  %-34s", name)
+		for _, c := range cols {
+			fmt.Fprintf(&b, " %-34s", f(c.leakRow))
+		}
+		b.WriteString("\n")
+	}
+	row("time to act (leak start -> dead)", func(x leakRow) string { return secs(x.act) })
+	row("first kubepods stall -> dead", func(x leakRow) string { return secs(x.firstStallToAct) })
+	row("victim", func(x leakRow) string { return x.victim })
+	row("kernel OOM kills (kubepods)", func(x leakRow) string { return strconv.Itoa(x.oomKills) })
+	row("Guaranteed full stall", func(x leakRow) string { return fmt.Sprintf("%.0f ms", x.stallMs) })
+	row("worst pass (baseline)", func(x leakRow) string { return fmt.Sprintf("%.2f s (%.2f s)", x.worst, x.base) })
+	t.Log(b.String())
+	if !testing.Verbose() {
+		fmt.Println(b.String()) // t.Log shows only with -v or on failure
+	}
+}

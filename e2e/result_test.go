@@ -1,0 +1,153 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// ---------------------------------------------------------------- results
+
+// R is one scenario's JSON result with typed, path-addressed getters that
+// report a missing or mistyped field as a test error.
+type R struct {
+	t *testing.T
+	m map[string]any
+}
+
+func load(t *testing.T, dir, name string) *R {
+	b, err := os.ReadFile(filepath.Join(dir, name+".json"))
+	if err != nil {
+		t.Fatalf("no result: %v", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("bad result JSON: %v\n%s", err, b)
+	}
+	return &R{t: t, m: m}
+}
+
+func (r *R) get(path string) any {
+	var v any = r.m
+	for _, p := range strings.Split(path, ".") {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[p]
+	}
+	return v
+}
+
+func (r *R) num(path string) float64 {
+	r.t.Helper()
+	f, ok := r.get(path).(float64)
+	if !ok {
+		r.t.Errorf("result %s: want a number, have %v", path, r.get(path))
+	}
+	return f
+}
+
+func (r *R) str(path string) string {
+	r.t.Helper()
+	switch v := r.get(path).(type) {
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	r.t.Errorf("result %s: want a string, have %v", path, r.get(path))
+	return ""
+}
+
+func (r *R) boolean(path string) bool { b, _ := r.get(path).(bool); return b }
+
+func (r *R) isTrue(path string) {
+	r.t.Helper()
+	if b, ok := r.get(path).(bool); !ok || !b {
+		r.t.Errorf("%s = %v, want true", path, r.get(path))
+	}
+}
+
+func (r *R) isFalse(path string) {
+	r.t.Helper()
+	if b, ok := r.get(path).(bool); !ok || b {
+		r.t.Errorf("%s = %v, want false", path, r.get(path))
+	}
+}
+
+func (r *R) eq(path string, want float64) {
+	r.t.Helper()
+	if got, ok := r.get(path).(float64); !ok || got != want {
+		r.t.Errorf("%s = %v, want %v", path, r.get(path), want)
+	}
+}
+
+func (r *R) atLeast(path string, min float64) {
+	r.t.Helper()
+	if got, ok := r.get(path).(float64); !ok || got < min {
+		r.t.Errorf("%s = %v, want at least %v", path, r.get(path), min)
+	}
+}
+
+func (r *R) match(path, re string) {
+	r.t.Helper()
+	if s := r.str(path); !regexp.MustCompile(re).MatchString(s) {
+		r.t.Errorf("%s = %q, want a match for %s", path, s, re)
+	}
+}
+
+// rec is one kube-oomd journal record (see guest/journal.py).
+type rec map[string]any
+
+func (k rec) str(key string) string { s, _ := k[key].(string); return s }
+
+// num: a record's field as a number (journald fields are strings).
+func (k rec) num(key string) float64 {
+	if f, ok := k[key].(float64); ok {
+		return f
+	}
+	f, _ := strconv.ParseFloat(k.str(key), 64)
+	return f
+}
+
+// records: kube-oomd's journal records of one kind under PREFIX.journal.
+func (r *R) records(prefix, kind string) []rec {
+	list, _ := r.get(prefix + ".journal").([]any)
+	var out []rec
+	for _, x := range list {
+		if m, ok := x.(map[string]any); ok && m["kind"] == kind {
+			out = append(out, rec(m))
+		}
+	}
+	return out
+}
+
+// otherRecords: kube-oomd's records without a MESSAGE_ID whose message
+// starts with prefix (journald MESSAGE is the message, then key=value pairs).
+func (r *R) otherRecords(p, prefix string) []rec {
+	var out []rec
+	for _, k := range r.records(p, "other") {
+		if strings.HasPrefix(k.str("message"), prefix) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// podName maps a pod UID back to the scenario's name for it.
+func (r *R) podName(prefix, uid string) string {
+	pods, _ := r.get(prefix + ".pods").(map[string]any)
+	for name, p := range pods {
+		if m, ok := p.(map[string]any); ok && m["uid"] == uid {
+			return name
+		}
+	}
+	return "?"
+}

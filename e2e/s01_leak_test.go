@@ -1,0 +1,34 @@
+//go:build e2e
+
+package e2e
+
+import "testing"
+
+// checkLeak: scenario 01. The gate: kube-oomd killed the BestEffort
+// leaker before any kernel OOM kill, and nothing else. make compare: the
+// kernel-alone run shows the damage, and the Guaranteed pod stalled at
+// most a quarter as long with kube-oomd.
+func checkLeak(t *testing.T, r *R) {
+	d := leakSummary(r, "daemon")
+	leakDaemonChecks(t, r, "daemon")
+	const title = "scenario 01: leak versus a latency-sensitive pod"
+	if !comparing() {
+		printLeakTable(t, title, leakCol{"kube-oomd", d})
+		return
+	}
+	k := leakSummary(r, "kernel")
+	printLeakTable(t, title, leakCol{"kernel alone", k}, leakCol{"kube-oomd", d})
+	// The kernel-alone run must show the damage the daemon is there to avoid.
+	r.isTrue("kernel.watch.died")
+	r.atLeast("kernel.kubepods_oom_kill_delta", 1)
+	r.isTrue("kernel.pod_alive.G")
+	r.isTrue("kernel.pod_alive.B")
+	r.atLeast("kernel.g_full_stall_us", 250000)
+	ks, ds := r.num("kernel.g_full_stall_us"), r.num("daemon.g_full_stall_us")
+	if ds > ks/4 {
+		t.Errorf("Guaranteed pod full stall with kube-oomd %.0f ms > a quarter of kernel alone (%.0f ms / 4 = %.0f ms)",
+			ds/1000, ks/1000, ks/4000)
+	}
+}
+
+func init() { register("01", gateAndCompare, checkLeak) }
