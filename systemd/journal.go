@@ -106,10 +106,7 @@ func addAttr(vars map[string]string, text *strings.Builder, key string, v slog.V
 		return
 	}
 	vars[FieldName(key)] = s
-	if strings.ContainsAny(s, " \"=") {
-		s = fmt.Sprintf("%q", s)
-	}
-	fmt.Fprintf(text, " %s=%s", key, s)
+	fmt.Fprintf(text, " %s=%s", key, messageValue(s))
 }
 
 // FieldName turns a slog key into its journald field: "psi.full_avg10"

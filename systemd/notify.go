@@ -35,8 +35,11 @@ func (n Notifier) Reloading() error {
 // Stopping says the service is shutting down.
 func (n Notifier) Stopping() error { return n.send(daemon.SdNotifyStopping) }
 
-// Status sets the one-line status that `systemctl status` shows.
-func (n Notifier) Status(s string) error { return n.send("STATUS=" + s) }
+// Status sets the one-line status that `systemctl status` shows. Its
+// control and non-printable characters are escaped (see oneLine): s may
+// hold names the container runtime gave, and a newline would end STATUS=
+// and start a key of its own.
+func (n Notifier) Status(s string) error { return n.send("STATUS=" + oneLine(s)) }
 
 // Watchdog pets the watchdog.
 func (n Notifier) Watchdog() error { return n.send(daemon.SdNotifyWatchdog) }

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
@@ -126,23 +129,58 @@ func writePodTable(w io.Writer, rows []daemon.PodRow, prefix string) error {
 		}
 		switch {
 		case p.Protected:
-			prot = "yes: " + p.ProtectedReason
+			prot = "yes: " + escaped(p.ProtectedReason)
 		case len(p.SparedPIDs) > 0:
 			prot = fmt.Sprintf("pids %v (oom_score_adj -1000, sandbox)", p.SparedPIDs)
 		case !p.CanEnd:
 			prot = "no (too small)"
 		}
-		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%s\t%s\n", prefix, rank, orDash(p.Namespace), orDash(p.Name), p.UID, p.QoS,
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%s\t%s\n", prefix, rank, orDash(p.Namespace), orDash(p.Name), shown(p.UID), p.QoS,
 			config.FormatSize(p.WorkingSetBytes), config.FormatSize(p.RequestBytes), limit,
-			p.PSISomeAvg10, p.PSIFullAvg10, prot, p.Cgroup)
+			p.PSISomeAvg10, p.PSIFullAvg10, prot, shown(p.Cgroup))
 	}
 	return tw.Flush()
 }
 
-// orDash is s, or "-" for a name the runtime did not give.
+// orDash is s as shown, or "-" for a name the runtime did not give.
 func orDash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return shown(s)
+}
+
+// Text from outside (the names the container runtime gives, and what the
+// daemon made of them) is printed for a terminal quoted as Go quotes
+// strings when it has a character that is not printable, so that a
+// newline, a tab or an escape code cannot reach the terminal raw or add a
+// line. --json prints the exact values.
+
+// shown is a name, one column or word: as it is when it is printable and
+// has no space or quote, else quoted.
+func shown(s string) string {
+	if printable(s) && !strings.ContainsAny(s, ` "`) {
+		return s
+	}
+	return strconv.Quote(s)
+}
+
+// escaped is a phrase (a reason, an error, an action): as it is when it
+// is printable, else quoted.
+func escaped(s string) string {
+	if printable(s) {
+		return s
+	}
+	return strconv.Quote(s)
+}
+
+// printable tells whether s is UTF-8 of printable characters only
+// (strconv.IsPrint: no control character, no space but the ASCII one).
+func printable(s string) bool {
+	for _, r := range s {
+		if r == utf8.RuneError || !strconv.IsPrint(r) {
+			return false
+		}
+	}
+	return true
 }

@@ -81,7 +81,7 @@ func renderStatus(w io.Writer, s daemon.Status) error {
 		fmt.Fprintf(w, "  %-9s %q on %s%s: %d events, last %s\n", t.Key, t.InForce, t.File, adj, t.Events, last)
 	}
 	if a := s.Action; a != nil {
-		fmt.Fprintf(w, "\nAction in flight: %s, for %s\n", a.Name, time.Since(a.Since).Round(time.Millisecond))
+		fmt.Fprintf(w, "\nAction in flight: %s, for %s\n", escaped(a.Name), time.Since(a.Since).Round(time.Millisecond))
 	}
 	dc := s.Decision
 	fmt.Fprintf(w, "\nDecision: %d of %d pressured windows, %d strained, %d calm, %d calm or not near the limit (throttles release after relief.release_after of these); last window's stall %.1f%%; memory near the limit: %s",
@@ -96,7 +96,7 @@ func renderStatus(w io.Writer, s daemon.Status) error {
 
 	fmt.Fprintln(w, "\nPods, ranked (1 = next victim):")
 	if s.PodsError != "" {
-		fmt.Fprintln(w, "  cannot read the pods:", s.PodsError)
+		fmt.Fprintln(w, "  cannot read the pods:", escaped(s.PodsError))
 	}
 	if err := writePodTable(w, s.Pods, "  "); err != nil {
 		return err
@@ -109,17 +109,17 @@ func renderStatus(w io.Writer, s daemon.Status) error {
 	named := map[string]string{} // UID: namespace/name, from the pods' rows
 	for _, p := range s.Pods {
 		if p.Name != "" {
-			named[p.UID] = p.Namespace + "/" + p.Name
+			named[p.UID] = shown(p.Namespace + "/" + p.Name)
 		}
 	}
 	for _, t := range s.Throttles {
-		who := t.UID
+		who := shown(t.UID)
 		if n, ok := named[t.UID]; ok {
-			who = n + " (" + t.UID + ")"
+			who = n + " (" + shown(t.UID) + ")"
 		}
 		fmt.Fprintf(w, "  %s %s: memory.high %s (set %s, original %s) for %s, %s\n", t.QoS, who,
 			config.FormatSize(t.Current), config.FormatSize(t.Set), cgroupv2.FormatLimit(t.Original),
-			time.Since(t.Since).Round(time.Second), t.Cgroup)
+			time.Since(t.Since).Round(time.Second), shown(t.Cgroup))
 	}
 
 	fmt.Fprintln(w, "\nLast kills:")
@@ -131,16 +131,16 @@ func renderStatus(w io.Writer, s daemon.Status) error {
 		if k.DryRun {
 			what = "would have killed (dry run)"
 		}
-		who := k.UID
+		who := shown(k.UID)
 		if k.Name != "" {
-			who = k.Who() + " (" + k.UID + ")"
+			who = shown(k.Who()) + " (" + shown(k.UID) + ")"
 		}
-		target := k.Target
+		target := escaped(k.Target)
 		if k.Container != "" {
-			target = fmt.Sprintf("container %q, %s", k.Container, strings.TrimPrefix(k.Target, "container "))
+			target = fmt.Sprintf("container %q, %s", k.Container, escaped(strings.TrimPrefix(k.Target, "container ")))
 		}
 		fmt.Fprintf(w, "  %s %s %s %s (%s), reason %s, freed %s, %s\n", k.Time.Format(time.RFC3339), what, k.QoS, who,
-			target, k.Reason, config.FormatSize(k.FreedBytes), k.Cgroup)
+			target, shown(k.Reason), config.FormatSize(k.FreedBytes), shown(k.Cgroup))
 	}
 	return nil
 }
