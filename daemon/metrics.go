@@ -73,7 +73,7 @@ func (d *Daemon) serveMetrics(ctx context.Context) (stop func(), err error) {
 	m, log := d.metrics, d.log // d.log belongs to the loop: a reload replaces it
 	go func() {
 		defer close(done)
-		if err := m.Serve(ctx, ln, log); err != nil {
+		if err := m.Serve(ctx, ln, log, metrics.DefaultLimits()); err != nil {
 			log.Error("the metrics endpoint stopped; restart kube-oomd to serve it again", attrListen, addr, attrError, err)
 		}
 	}()
