@@ -26,6 +26,54 @@ import (
 // triggers.go: trigger events; here: the pods). d.metrics is nil when
 // metrics are off, and its methods are then no-ops.
 
+// Descriptors. A kill opens files: the victim cgroup's directory and a
+// few files in it, and a pidfd per process of the victim (without which
+// it loses only process_mrelease, see killer). RLIMIT_NOFILE must leave
+// room for them beside the rest (the watcher, the triggers, the status
+// and metrics connections). systemd gives a service 1024 soft and 524288
+// hard (its default since v240; packaging/kube-oomd.service sets no
+// LimitNOFILE=), and Go's runtime raises the soft limit to the hard one
+// at start-up, silently if it cannot. descriptors does it again, so that
+// a refusal is said, and says when the limit leaves kills too little.
+// The metrics endpoint's connections are bounded (metrics.MaxConns) far
+// below it, so that scrapers can never take the kills' descriptors.
+
+// descriptorReserve is the descriptors kept for everything but the
+// metrics endpoint: a kill of a victim with a few thousand processes, and
+// the daemon's own files.
+const descriptorReserve = 4096
+
+// errFewDescriptors: RLIMIT_NOFILE is under descriptorReserve and the
+// metrics endpoint's connections.
+var errFewDescriptors = errors.New("kills may fail with EMFILE (too many open files)")
+
+// descriptors raises RLIMIT_NOFILE's soft limit (get and set are
+// getrlimit and setrlimit) to the hard one, and returns an error, with
+// what to do, if it stays under what kills need.
+func descriptors(get, set func(*syscall.Rlimit) error) error {
+	var lim syscall.Rlimit
+	if err := get(&lim); err != nil {
+		return fmt.Errorf("getrlimit(RLIMIT_NOFILE): %w", err)
+	}
+	var raiseErr error
+	if lim.Cur < lim.Max {
+		raised := syscall.Rlimit{Cur: lim.Max, Max: lim.Max}
+		if raiseErr = set(&raised); raiseErr == nil {
+			lim = raised
+		}
+	}
+	need := uint64(descriptorReserve + metrics.MaxConns)
+	if lim.Cur >= need {
+		return nil
+	}
+	if raiseErr != nil {
+		return fmt.Errorf("RLIMIT_NOFILE: its soft limit %d could not be raised to the hard limit %d (%w), and %d open files are needed, or %w: "+
+			"set LimitNOFILE=%d in a drop-in (systemctl edit kube-oomd)", lim.Cur, lim.Max, raiseErr, need, errFewDescriptors, max(lim.Max, need))
+	}
+	return fmt.Errorf("RLIMIT_NOFILE is %d, under the %d open files kube-oomd needs, or %w: "+
+		"raise it in a drop-in (systemctl edit kube-oomd), like LimitNOFILE=524288, systemd's default hard limit", lim.Cur, need, errFewDescriptors)
+}
+
 // tcpDropIn is the packaged drop-in that lets the unit listen on TCP.
 const tcpDropIn = "/usr/share/kube-oomd/metrics-tcp.conf"
 
@@ -51,7 +99,14 @@ func metricLabels() metrics.Labels {
 // cannot be opened fails the start: an operator who asked for metrics
 // must know. Once open, a server that stops on its own is logged, and the
 // daemon goes on: killing matters more than being scraped.
+//
+// First, metrics or not, it makes sure kills have descriptors (see
+// descriptors above); what is short is logged, and the daemon goes on.
 func (d *Daemon) serveMetrics(ctx context.Context) (stop func(), err error) {
+	if err := descriptors(func(l *syscall.Rlimit) error { return syscall.Getrlimit(syscall.RLIMIT_NOFILE, l) },
+		func(l *syscall.Rlimit) error { return syscall.Setrlimit(syscall.RLIMIT_NOFILE, l) }); err != nil {
+		d.log.Warn("kube-oomd may run out of file descriptors for its kills", attrError, err)
+	}
 	addr := d.cfg.Metrics.Listen
 	network := config.ListenNetwork(addr)
 	if network == "" {
@@ -73,7 +128,7 @@ func (d *Daemon) serveMetrics(ctx context.Context) (stop func(), err error) {
 	m, log := d.metrics, d.log // d.log belongs to the loop: a reload replaces it
 	go func() {
 		defer close(done)
-		if err := m.Serve(ctx, ln, log); err != nil {
+		if err := m.Serve(ctx, ln, log, metrics.DefaultLimits()); err != nil {
 			log.Error("the metrics endpoint stopped; restart kube-oomd to serve it again", attrListen, addr, attrError, err)
 		}
 	}()

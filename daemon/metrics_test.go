@@ -249,3 +249,56 @@ func noPodLabels(t *testing.T, m map[string]float64) {
 		}
 	}
 }
+
+// fakeNOFILE is an RLIMIT_NOFILE for descriptors: set fails with err, if
+// any.
+type fakeNOFILE struct {
+	lim  syscall.Rlimit
+	err  error
+	sets int
+}
+
+func (f *fakeNOFILE) get(l *syscall.Rlimit) error { *l = f.lim; return nil }
+func (f *fakeNOFILE) set(l *syscall.Rlimit) error {
+	f.sets++
+	if f.err != nil {
+		return f.err
+	}
+	f.lim = *l
+	return nil
+}
+
+// The soft RLIMIT_NOFILE is raised to the hard one; a limit that leaves
+// kills too few descriptors, or a raise refused, is said, with what to do.
+func TestDescriptorsRaiseTheSoftLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		lim       syscall.Rlimit
+		setErr    error
+		wantSoft  uint64
+		wantSets  int
+		wantErr   error
+		wantWords string
+	}{
+		{name: "systemd's default", lim: syscall.Rlimit{Cur: 1024, Max: 524288}, wantSoft: 524288, wantSets: 1},
+		{name: "raised already (by the Go runtime)", lim: syscall.Rlimit{Cur: 524288, Max: 524288}, wantSoft: 524288},
+		{name: "a small hard limit", lim: syscall.Rlimit{Cur: 1024, Max: 2048}, wantSoft: 2048, wantSets: 1,
+			wantErr: errFewDescriptors, wantWords: "LimitNOFILE="},
+		{name: "raise refused", lim: syscall.Rlimit{Cur: 1024, Max: 524288}, setErr: syscall.EPERM, wantSoft: 1024, wantSets: 1,
+			wantErr: syscall.EPERM, wantWords: "LimitNOFILE="},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeNOFILE{lim: tc.lim, err: tc.setErr}
+			err := descriptors(f.get, f.set)
+			if f.lim.Cur != tc.wantSoft || f.sets != tc.wantSets {
+				t.Errorf("soft limit %d after %d setrlimit calls, want %d after %d", f.lim.Cur, f.sets, tc.wantSoft, tc.wantSets)
+			}
+			if tc.wantErr == nil && err != nil || tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Errorf("descriptors: %v, want %v", err, tc.wantErr)
+			}
+			if err != nil && (!strings.Contains(err.Error(), tc.wantWords) || !strings.Contains(err.Error(), "RLIMIT_NOFILE")) {
+				t.Errorf("%q does not say what to do (%q)", err, tc.wantWords)
+			}
+		})
+	}
+}

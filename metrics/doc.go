@@ -10,6 +10,12 @@
 // the loop. The only reads at scrape time are the standard collectors'
 // (go_* from the Go runtime, process_* from the daemon's own /proc/self).
 //
+// The listener is bounded (serve.go, its limits all in one place): at
+// most MaxConns connections at once, the rest left unaccepted in the
+// kernel's listen backlog, and short timeouts for idle or slow clients,
+// so that scrapers can never hold the file descriptors the daemon's kills
+// need.
+//
 // The registry is private (never prometheus.DefaultRegisterer), so two
 // daemons in one test binary do not share series.
 //

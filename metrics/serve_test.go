@@ -17,11 +17,11 @@ import (
 
 // serve runs m.Serve on ln until the test ends; stop ends it and returns
 // what Serve returned.
-func serve(t *testing.T, m *Metrics, ln net.Listener) (stop func() error) {
+func serve(t *testing.T, m *Metrics, ln net.Listener, lim Limits) (stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- m.Serve(ctx, ln, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	go func() { done <- m.Serve(ctx, ln, slog.New(slog.NewTextHandler(io.Discard, nil)), lim) }()
 	stopped := false
 	stop = func() error {
 		if stopped {
@@ -67,7 +67,7 @@ func TestServeUnixSocket(t *testing.T) {
 	}
 	m := New(labels)
 	m.Throttled()
-	stop := serve(t, m, ln)
+	stop := serve(t, m, ln, DefaultLimits())
 	c := metricstest.UnixClient(path)
 	got, _ := get(t, c, "http://localhost/metrics")
 	if got["kube_oomd_throttles_total"] != 1 {
@@ -94,7 +94,7 @@ func TestServeTCP(t *testing.T) {
 	}
 	m := New(labels)
 	m.Pods("Burstable", 4)
-	stop := serve(t, m, ln)
+	stop := serve(t, m, ln, DefaultLimits())
 	got, _ := get(t, http.DefaultClient, "http://"+ln.Addr().String()+"/metrics")
 	if got[`kube_oomd_pods{qos="Burstable"}`] != 4 {
 		t.Errorf(`kube_oomd_pods{qos="Burstable"} = %v, want 4`, got[`kube_oomd_pods{qos="Burstable"}`])
