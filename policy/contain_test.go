@@ -92,7 +92,12 @@ func TestShieldedGrowerIsContained(t *testing.T) {
 			shieldedPod("protected-one", 600*MiB), burstable("holder", 90*MiB, 80*MiB), gu,
 		}, leak("protected-one", 1), nil, "", "", "cannot free", true},
 		{"a Guaranteed pod is never throttled: its limit holds it", []cgroupv2.Pod{
-			func() cgroupv2.Pod { p := shieldedPod("g-shielded", 300*MiB); p.QoS = cgroupv2.Guaranteed; p.Max = 400 * MiB; return p }(),
+			func() cgroupv2.Pod {
+				p := shieldedPod("g-shielded", 300*MiB)
+				p.QoS = cgroupv2.Guaranteed
+				p.Max = 400 * MiB
+				return p
+			}(),
 			burstable("holder", 90*MiB, 80*MiB),
 		}, leak("g-shielded", 1), nil, "", "", "cannot free", true},
 	}
