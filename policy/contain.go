@@ -44,8 +44,10 @@ func shielded(c Candidate, e Episode) bool {
 // PlanContain plans the containment of the first shielded grower, in rank
 // order: memory.high at ContainValue, at or under its usage. A pod already
 // throttled (throttles) keeps its throttle's ceiling, and is lowered only
-// if the throttle is above that value; one already contained at or under
-// it, or whose own memory.high (highs, by path) already is, needs nothing.
+// if the throttle is above its usage (a held pod's usage sits at its
+// memory.high, so a contained pod is not lowered again and again); one
+// already contained at or under its usage, or whose own memory.high
+// (highs, by path) is under ContainValue, needs nothing.
 // Unlike PlanThrottle, it does not wait for other throttles to end: the
 // pod cannot be killed, and each window it grows takes a neighbour's
 // memory.
@@ -59,8 +61,11 @@ func PlanContain(ranked []Candidate, highs map[string]uint64, throttles []Thrott
 			continue
 		}
 		if t, ok := throttleOf(throttles, c.Pod.Path); ok {
-			if t.Contained && t.Current <= value {
-				continue
+			if t.Current <= c.Pod.Current { // already held at or under its usage
+				if t.Contained {
+					continue
+				}
+				value = t.Current
 			}
 			return ThrottlePlan{Pod: c.Pod, Original: highs[c.Pod.Path], Value: min(value, t.Current), Ceiling: t.Ceiling}, true
 		}

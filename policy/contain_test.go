@@ -152,8 +152,12 @@ func TestPlanContainAnExistingThrottle(t *testing.T) {
 	if !ok || plan.Value > 620*MiB || plan.Ceiling != GiB {
 		t.Fatalf("plan = %+v, %v; want the throttle lowered to at most the usage (620 MiB), its ceiling kept", plan, ok)
 	}
-	if _, ok := PlanContain(ranked, highs, []ThrottleState{{Path: path, Set: 600 * MiB, Current: 600 * MiB, Ceiling: GiB, Contained: true}}, cgroupv2.Group{Max: 4 * GiB}, cgroupv2.Meminfo{}, th); ok {
+	if _, ok := PlanContain(ranked, highs, []ThrottleState{{Path: path, Set: 600 * MiB, Current: 610 * MiB, Ceiling: GiB, Contained: true}}, cgroupv2.Group{Max: 4 * GiB}, cgroupv2.Meminfo{}, th); ok {
 		t.Errorf("a pod contained under its usage was planned again")
+	}
+	plan, ok = PlanContain(ranked, highs, []ThrottleState{{Path: path, Set: 600 * MiB, Current: 610 * MiB, Ceiling: GiB}}, cgroupv2.Group{Max: 4 * GiB}, cgroupv2.Meminfo{}, th)
+	if !ok || plan.Value != 610*MiB {
+		t.Errorf("throttled under its usage: plan %+v, %v; want it contained where it is, at 610 MiB", plan, ok)
 	}
 }
 

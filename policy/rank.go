@@ -170,9 +170,10 @@ func cmpBool(a, b bool) int {
 	return 1
 }
 
-// Victim returns the first killable candidate of a ranking.
+// Victim returns the first killable candidate of a ranking: never a
+// shielded grower, whose kill would spare what grows.
 func Victim(ranked []Candidate) (Candidate, bool) {
-	if len(ranked) > 0 && ranked[0].Protected == "" {
+	if len(ranked) > 0 && ranked[0].Protected == "" && !ranked[0].Shielded {
 		return ranked[0], true
 	}
 	return Candidate{}, false
