@@ -373,7 +373,11 @@ func (d *Daemon) chooseVictims(v policy.Verdict) ([]policy.Candidate, policy.Epi
 		if !ok {
 			return nil, e, ""
 		}
-		c, ok := policy.Victim(policy.Rank(d.readPods([]cgroupv2.PodRef{ref}), d.th.Rank, e))
+		ranked := policy.Rank(d.readPods([]cgroupv2.PodRef{ref}), d.th.Rank, e)
+		c, ok := policy.Victim(ranked)
+		if !ok && len(ranked) == 1 && ranked[0].Shielded {
+			return nil, e, policy.WhyContained // contained instead (act)
+		}
 		if !ok {
 			return nil, e, ""
 		}

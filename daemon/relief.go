@@ -98,7 +98,7 @@ func (d *Daemon) reliefCandidates(v policy.Verdict) []policy.Candidate {
 // worker. It is never killed, and its neighbours are not killed for it
 // (policy.Victims); in dry-run it is only logged.
 func (d *Daemon) contain(v policy.Verdict, o policy.Observation) {
-	if v.Reason == policy.ReasonThrottled || !d.th.Throttle || d.th.ReliefStall == 0 {
+	if !d.th.Throttle || d.th.ReliefStall == 0 {
 		return
 	}
 	ranked, _ := d.readCandidates(v)

@@ -171,3 +171,39 @@ func TestShieldedGrowerIsContainedNotLeftToTheKernel(t *testing.T) {
 		t.Errorf("kube_oomd_contained_pods %v after the release, want 0", m["kube_oomd_contained_pods"])
 	}
 }
+
+// A shielded grower that relief throttled first, and that keeps pushing
+// against that throttle (leak-under-throttle), is contained, not sent to
+// a kill that would spare every process it has.
+func TestThrottledShieldedGrowerIsContainedNotKilled(t *testing.T) {
+	tree, sh, pids := shieldedNode(t)
+	cfg := testConfig(config.ModePod)
+	cfg.Relief.Reclaim = false
+	k := &shieldedKernel{tree: tree, pod: sh, pids: pids, current: 300 * MiB}
+	k.step(true)
+	h := start(t, tree, cfg, "", "")
+	for range 12 { // strained near the limit, never pressured: relief's throttle
+		h.window(0.05, 1000*MiB)
+		k.step(true)
+	}
+	if got := h.logs.records(t, "throttled pod", ""); len(got) != 1 || got[0]["pod_uid"] != "shielded" {
+		t.Fatalf("throttle records = %v, want the shielded pod throttled first:\n%s", got, h.logs)
+	}
+	if s := h.snapshot(); len(s.Throttles) != 1 || !s.Throttles[0].Contained {
+		t.Errorf("status throttles = %+v, want the shielded pod contained:\n%s", s.Throttles, h.logs)
+	}
+	if got := h.logs.records(t, "", MsgKilled); len(got) != 0 {
+		t.Errorf("kills: %v", got)
+	}
+	for _, msg := range []string{
+		"every process left in the victim protects itself (oom_score_adj -1000); nothing killed",
+		"memory pressure, but no pod may be killed: all are protected or unreadable",
+	} {
+		if got := h.logs.records(t, msg, ""); len(got) != 0 {
+			t.Errorf("%q: %v", msg, got)
+		}
+	}
+	if read(tree, sh, "memory.high") == "max" {
+		t.Errorf("the shielded pod is not held")
+	}
+}
