@@ -32,7 +32,9 @@
 //     names the processes to spare), its report back to policy and a look
 //     again at once, the kill history, and the thaw of what a crash left
 //     frozen and the memory.max it left lowered.
-//   - relief.go: the relief ladder's actions (relief.Ladder carries them out).
+//   - relief.go: the relief ladder's actions (relief.Ladder carries them
+//     out), the containment of a shielded grower on a kill verdict among
+//     them (act, in loop.go, contains before it kills).
 //   - status.go: `kube-oomd status`, served off the loop from its snapshot.
 //   - metrics.go: the Prometheus endpoint (metrics.listen), opened at
 //     start; the loop reports each event to the metrics package where it

@@ -72,6 +72,11 @@ func (d *Daemon) kill(v policy.Verdict, o policy.Observation) {
 	now := d.clock.Now()
 	victims, e, why := d.chooseVictims(v)
 	d.state = policy.Record(d.state, policy.Action{Kind: policy.ActKill, At: now, Pod: v.Victim})
+	if len(victims) == 0 && why == policy.WhyContained {
+		d.log.Info("memory pressure from a pod that spares its growing processes: contained, nobody killed", attrReason, reasonContained,
+			"verdict", string(v.Reason), "shed_bytes", e.Need, pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
+		return
+	}
 	if len(victims) == 0 {
 		msg := "memory pressure, but no pod kube-oomd may kill can end it: left to the kernel"
 		if why == "" {
@@ -368,7 +373,11 @@ func (d *Daemon) chooseVictims(v policy.Verdict) ([]policy.Candidate, policy.Epi
 		if !ok {
 			return nil, e, ""
 		}
-		c, ok := policy.Victim(policy.Rank(d.readPods([]cgroupv2.PodRef{ref}), d.th.Rank, e))
+		ranked := policy.Rank(d.readPods([]cgroupv2.PodRef{ref}), d.th.Rank, e)
+		c, ok := policy.Victim(ranked)
+		if !ok && len(ranked) == 1 && ranked[0].Shielded {
+			return nil, e, policy.WhyContained // contained instead (act)
+		}
 		if !ok {
 			return nil, e, ""
 		}

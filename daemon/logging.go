@@ -62,6 +62,7 @@ const (
 	reasonThrottle    = "relief-throttle"
 	reasonKernelKill  = "kernel-oom-kill"
 	reasonNoVictim    = "no-killable-pod"
+	reasonContained   = "shielded-pod-contained" // a pod whose growing processes a kill spares (-1000), held at its memory.high
 	reasonVictimMoved = "victim-changed"
 	reasonUntrusted   = "untrusted-state"
 )

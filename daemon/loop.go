@@ -91,7 +91,7 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 			report()
 			if k := d.deferred; k != nil && !d.actions.busy() {
 				d.deferred = nil
-				d.kill(k.v, k.o)
+				d.act(k.v, k.o)
 			}
 			d.setStatus()
 			observe, d.lookNow = d.lookNow, false
@@ -199,7 +199,7 @@ func (d *Daemon) observe(triggered bool) error {
 		return err
 	}
 	o := policy.Observation{Now: d.clock.Now(), Triggered: triggered, Kubepods: g, Local: local, Host: host,
-		Throttled: d.throttledHighs()}
+		Throttled: d.throttledHighs(), Contained: d.contained()}
 	var v policy.Verdict
 	d.state, v = policy.Decide(d.state, o, d.th)
 	d.verdict = v
@@ -226,7 +226,7 @@ func (d *Daemon) observe(triggered bool) error {
 		d.deferred = &deferredKill{v: v, o: o}
 		d.actions.interrupt()
 	case v.Kill:
-		d.kill(v, o)
+		d.act(v, o)
 	case d.cfg.Kill.Mode == config.ModeDryRun:
 		if v.Reclaim || v.Throttle {
 			d.log.Info("dry run: would relieve", "reclaim", v.Reclaim, "throttle", v.Throttle,
@@ -262,8 +262,30 @@ func (d *Daemon) readCandidates(v policy.Verdict) ([]policy.Candidate, policy.Ep
 	if now := d.clock.Now(); d.growth.Due(now, d.th.Window) {
 		d.growth = d.growth.Observe(pods, now)
 	}
-	e := policy.EpisodeOf(v, d.growth, d.th)
+	e := d.episode(v)
 	return policy.Rank(pods, d.th.Rank, e), e
+}
+
+// episode is the Episode of a verdict, with the contained pods that still
+// push against their memory.high (policy.Episode.Held).
+func (d *Daemon) episode(v policy.Verdict) policy.Episode {
+	e := policy.EpisodeOf(v, d.growth, d.th)
+	for _, t := range d.throttles {
+		if t.Contained && d.state.Pushing(t.Cgroup) {
+			if e.Held == nil {
+				e.Held = map[string]bool{}
+			}
+			e.Held[t.Cgroup] = true
+		}
+	}
+	return e
+}
+
+// act carries out a kill verdict: a shielded grower is contained first
+// (contain), then the victims policy chooses are killed (kill).
+func (d *Daemon) act(v policy.Verdict, o policy.Observation) {
+	d.contain(v, o)
+	d.kill(v, o)
 }
 
 // readPods reads pods; one whose files cannot be read is logged and left

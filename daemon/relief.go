@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/relief"
 )
@@ -30,7 +31,7 @@ func (d *Daemon) relieve(v policy.Verdict, o policy.Observation) {
 	}
 	var release []policy.ReleaseStep
 	if v.Release {
-		release = policy.PlanRelease(throttleStates(d.throttles), d.th)
+		release = policy.PlanRelease(d.throttleStates(), d.th)
 	}
 	if len(reclaim.Orders) == 0 && !throttling && len(release) == 0 {
 		return
@@ -88,7 +89,73 @@ func (d *Daemon) reliefCandidates(v policy.Verdict) []policy.Candidate {
 			refs = append(refs, r)
 		}
 	}
-	return policy.ReliefCandidates(policy.Rank(d.readPods(refs), d.th.Rank, policy.EpisodeOf(v, d.growth, d.th)))
+	return policy.ReliefCandidates(policy.Rank(d.readPods(refs), d.th.Rank, d.episode(v)))
+}
+
+// contain holds the shielded grower of a kill verdict, if there is one
+// (policy.PlanContain): a pod whose growing processes a kill spares, held
+// at a memory.high at or under its usage, through the ladder on the
+// worker. It is never killed, and its neighbours are not killed for it
+// (policy.Victims); in dry-run it is only logged.
+func (d *Daemon) contain(v policy.Verdict, o policy.Observation) {
+	if !d.th.Throttle || d.th.ReliefStall == 0 {
+		return
+	}
+	ranked, _ := d.readCandidates(v)
+	var shielded []policy.Candidate
+	for _, c := range ranked {
+		if c.Shielded {
+			shielded = append(shielded, c)
+		}
+	}
+	if len(shielded) == 0 {
+		return
+	}
+	plan, ok := policy.PlanContain(ranked, d.readHighs(shielded), d.throttleStates(), o.Kubepods, o.Host, d.th)
+	if !ok {
+		return
+	}
+	if d.cfg.Kill.Mode == config.ModeDryRun {
+		d.log.Warn("dry run: would contain a pod that spares its growing processes", d.pod(plan.Pod.UID, plan.Pod.QoS.String(), plan.Pod.Path),
+			attrReason, reasonContained, "memory_high_bytes", plan.Value, "pod_current_bytes", plan.Pod.Current)
+		return
+	}
+	ladder := d.ladder
+	d.actions.submit(job{name: "contain " + plan.Pod.UID, run: func(ctx context.Context) func() {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		res := ladder.Contain(ctx, plan)
+		throttles := ladder.Throttles()
+		return func() {
+			d.logLadder([]relief.Result{res}, "pod_current_bytes", plan.Pod.Current,
+				"pod_growth_bytes_per_second", int64(d.growthOf(ranked, plan.Pod.Path)), "shed_bytes", v.Need,
+				attrPressured, v.Pressured, attrStall, round(v.Stall), pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
+			d.setThrottles(throttles)
+		}
+	}}, o.Now)
+}
+
+func (d *Daemon) growthOf(ranked []policy.Candidate, path string) float64 {
+	for _, c := range ranked {
+		if c.Pod.Path == path {
+			return c.Growth
+		}
+	}
+	return 0
+}
+
+// contained returns the contained pods, by path (policy.Observation.Contained).
+func (d *Daemon) contained() map[string]bool {
+	var out map[string]bool
+	for _, t := range d.throttles {
+		if t.Contained {
+			if out == nil {
+				out = map[string]bool{}
+			}
+			out[t.Cgroup] = true
+		}
+	}
+	return out
 }
 
 // forgetThrottle drops the throttle of a pod that went away, on the worker.
@@ -129,6 +196,7 @@ func (d *Daemon) liftAll(why string) {
 func (d *Daemon) setThrottles(ts []relief.Throttle) {
 	d.throttles = ts
 	d.metrics.ThrottlesInForce(len(ts))
+	d.metrics.ContainedInForce(len(d.contained()))
 }
 
 func (d *Daemon) throttled(path string) bool {
@@ -140,10 +208,13 @@ func (d *Daemon) throttled(path string) bool {
 	return false
 }
 
-func throttleStates(ts []relief.Throttle) []policy.ThrottleState {
-	out := make([]policy.ThrottleState, len(ts))
-	for i, t := range ts {
-		out[i] = policy.ThrottleState{Path: t.Cgroup, Set: t.Set, Current: t.Current, Ceiling: t.Ceiling}
+// throttleStates are the throttles in force as policy sees them, with
+// whether each pod pushed against its memory.high in the last window.
+func (d *Daemon) throttleStates() []policy.ThrottleState {
+	out := make([]policy.ThrottleState, len(d.throttles))
+	for i, t := range d.throttles {
+		out[i] = policy.ThrottleState{Path: t.Cgroup, Set: t.Set, Current: t.Current, Ceiling: t.Ceiling,
+			Contained: t.Contained, Pushing: d.state.Pushing(t.Cgroup)}
 	}
 	return out
 }
@@ -173,6 +244,16 @@ func (d *Daemon) logLadder(results []relief.Result, extra ...any) {
 				"memory_high_bytes", t.Set, "original", cgroupv2.FormatLimit(t.Original), "ceiling_bytes", t.Ceiling, "via", d.via}, extra...)...)
 			d.metrics.Throttled()
 			d.last = "throttled " + t.UID
+		case relief.StepContain:
+			if r.Err != nil {
+				d.log.Error("cannot contain a pod that spares its growing processes: the kernel will kill its neighbours", pod, attrReason, reasonContained, attrError, r.Err)
+				continue
+			}
+			d.log.Warn("contained a pod that spares its growing processes (oom_score_adj -1000): held at its memory.high, never killed",
+				append([]any{pod, attrReason, reasonContained, "memory_high_bytes", t.Current, "original", cgroupv2.FormatLimit(t.Original),
+					"ceiling_bytes", t.Ceiling, "via", d.via}, extra...)...)
+			d.metrics.Contained()
+			d.last = "contained " + t.UID
 		case relief.StepRaise:
 			if r.Err != nil {
 				d.log.Error("cannot raise a throttle", pod, attrError, r.Err)

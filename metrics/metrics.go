@@ -34,6 +34,8 @@ type Metrics struct {
 
 	throttles      prometheus.Gauge
 	throttlesTotal prometheus.Counter
+	contained      prometheus.Gauge
+	containedTotal prometheus.Counter
 	reclaimed      prometheus.Counter
 
 	pressured prometheus.Gauge
@@ -63,6 +65,9 @@ func New(l Labels) *Metrics {
 		throttles: gauge("kube_oomd_throttles", "Pods throttled now (a temporary memory.high in force)."),
 		throttlesTotal: prometheus.NewCounter(prometheus.CounterOpts{Name: "kube_oomd_throttles_total",
 			Help: "Throttles set: a pod's memory.high lowered by the relief ladder."}),
+		contained: gauge("kube_oomd_contained_pods", "Pods contained now: their growing processes spare themselves from a kill (oom_score_adj -1000), so kube-oomd holds them at a memory.high at or under their usage."),
+		containedTotal: prometheus.NewCounter(prometheus.CounterOpts{Name: "kube_oomd_contained_total",
+			Help: "Containments: a pod whose growing processes a kill spares held at a memory.high at or under its usage."}),
 		reclaimed: prometheus.NewCounter(prometheus.CounterOpts{Name: "kube_oomd_reclaimed_bytes_total",
 			Help: "Page cache reclaimed from pods with memory.reclaim, in bytes."}),
 		pressured: gauge("kube_oomd_pressured_windows", "Consecutive pressured windows of the decision, as kube-oomd status shows them."),
@@ -72,7 +77,7 @@ func New(l Labels) *Metrics {
 		triggers: counterVec("kube_oomd_trigger_events_total", "PSI trigger events, by trigger (kubepods, host).", "trigger"),
 	}
 	m.reg.MustRegister(m.kills, m.wouldKill, m.kernelOOMKills, m.lastKillTime, m.lastKill,
-		m.throttles, m.throttlesTotal, m.reclaimed, m.pressured, m.strained, m.pods, m.triggers,
+		m.throttles, m.throttlesTotal, m.contained, m.containedTotal, m.reclaimed, m.pressured, m.strained, m.pods, m.triggers,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, q := range l.Classes {
 		m.kernelOOMKills.WithLabelValues(q)
@@ -149,6 +154,22 @@ func (m *Metrics) ThrottlesInForce(n int) {
 		return
 	}
 	m.throttles.Set(float64(n))
+}
+
+// Contained counts a containment: a shielded grower held at its memory.high.
+func (m *Metrics) Contained() {
+	if m == nil {
+		return
+	}
+	m.containedTotal.Inc()
+}
+
+// ContainedInForce says how many pods are contained now.
+func (m *Metrics) ContainedInForce(n int) {
+	if m == nil {
+		return
+	}
+	m.contained.Set(float64(n))
 }
 
 // Reclaimed counts bytes reclaimed from a pod.

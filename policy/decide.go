@@ -57,6 +57,10 @@ type Observation struct {
 	// Throttled holds, for each pod under a throttle (by cgroup path), the
 	// high counter of its memory.events: how often it hit its memory.high.
 	Throttled map[string]uint64
+	// Contained holds the throttled pods that are contained shielded
+	// growers (PlanContain), by cgroup path: pushing against their
+	// memory.high, they are held, never killed for it.
+	Contained map[string]bool
 }
 
 // State is what the decision remembers between observations. The zero
@@ -235,14 +239,18 @@ func Decide(s State, o Observation, th Thresholds) (State, Verdict) {
 		v.Kill, v.Reason = true, ReasonImminentOOM
 	case predicted:
 		v.Kill, v.Reason = true, ReasonPredicted
-	case leaking(s.watches, th.Windows) != "":
-		v.Kill, v.Reason, v.Victim = true, ReasonThrottled, leaking(s.watches, th.Windows)
+	case leaking(s.watches, th.Windows, o.Contained) != "":
+		v.Kill, v.Reason, v.Victim = true, ReasonThrottled, leaking(s.watches, th.Windows, o.Contained)
 	case v.Closed && th.ReliefStall > 0 && s.Strained > 0:
 		v.Reclaim = th.Reclaim
 		v.Throttle = th.Throttle && v.Near && s.Strained >= th.ThrottleAfter
 	}
 	return s, v
 }
+
+// Pushing says whether the throttled pod at path hit its memory.high (the
+// high counter of its memory.events.local rose) in the last window.
+func (s State) Pushing(path string) bool { return s.watches[path].pushed }
 
 // next counts a streak: one more if it goes on, else back to zero.
 func next(n int, on bool) int {

@@ -24,6 +24,10 @@
 //   - relief.go plans the relief ladder's steps: whom to reclaim from and
 //     how much, which pod to throttle and to what value and ceiling, and
 //     how far each throttle is released.
+//   - contain.go finds the shielded grower, a pod whose growing processes
+//     a kill spares (-1000), and plans its containment: a memory.high at
+//     or under its usage, held while it pushes, never a kill, and no
+//     bystander killed for it.
 //
 // Nothing here reads, writes, kills or waits: the daemon reads, the
 // killer and relief.Ladder act.

@@ -21,6 +21,7 @@ type Growth struct {
 type growthSample struct {
 	at     time.Time
 	unrecl uint64
+	spared uint64 // what the pod's spared (-1000) processes hold (Spared)
 }
 
 const (
@@ -51,9 +52,10 @@ func (g Growth) Observe(pods []cgroupv2.Pod, now time.Time) Growth {
 		if len(s) >= growthSamples {
 			s = s[len(s)-growthSamples+1:]
 		}
+		_, spared := Spared(p)
 		// A new slice each time: earlier Growth values share the old one.
 		out.byPod[p.Path] = append(append(make([]growthSample, 0, len(s)+1), s...),
-			growthSample{at: now, unrecl: p.Stat.Anon + p.Stat.Shmem})
+			growthSample{at: now, unrecl: p.Stat.Anon + p.Stat.Shmem, spared: spared})
 	}
 	return out
 }
@@ -62,6 +64,17 @@ func (g Growth) Observe(pods []cgroupv2.Pod, now time.Time) Growth {
 // oldest sample to its newest (negative when it shrank). A pod with one
 // sample has no rate yet.
 func (g Growth) Rates() map[string]float64 {
+	return g.rates(func(s growthSample) float64 { return float64(s.unrecl) })
+}
+
+// UnsparedRates returns each sampled pod's growth less what its spared
+// (-1000) processes grew: the growth a kill of the pod could stop. A pod
+// that grows while this does not is a shielded grower (see Candidate.Shielded).
+func (g Growth) UnsparedRates() map[string]float64 {
+	return g.rates(func(s growthSample) float64 { return float64(s.unrecl) - float64(s.spared) })
+}
+
+func (g Growth) rates(of func(growthSample) float64) map[string]float64 {
 	out := make(map[string]float64, len(g.byPod))
 	for path, s := range g.byPod {
 		if len(s) < 2 {
@@ -69,7 +82,7 @@ func (g Growth) Rates() map[string]float64 {
 		}
 		first, last := s[0], s[len(s)-1]
 		if d := last.at.Sub(first.at).Seconds(); d > 0 {
-			out[path] = (float64(last.unrecl) - float64(first.unrecl)) / d
+			out[path] = (of(last) - of(first)) / d
 		}
 	}
 	return out

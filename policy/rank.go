@@ -28,6 +28,14 @@ type Episode struct {
 	// Horizon is how long the room a kill makes must last to end the
 	// episode: the room is gone sooner if the pods left keep growing.
 	Horizon time.Duration
+	// Unspared is each pod's growth less what its spared (-1000)
+	// processes grew, by cgroup path (Growth.UnsparedRates): what a kill
+	// could stop.
+	Unspared map[string]float64
+	// Held are the pods contained now (see PlanContain) that pushed
+	// against their memory.high in the last window, by cgroup path: held
+	// still, they no longer grow, but they are still the cause.
+	Held map[string]bool
 }
 
 // Candidate is a pod with what the ranking made of it.
@@ -41,6 +49,7 @@ type Candidate struct {
 	Growth        float64 // bytes a second over the episode
 	Growing       bool    // Growth is at least GrowingRate
 	CanEnd        bool    // its kill alone frees what the episode needs (see Rank)
+	Shielded      bool    // a shielded grower: contained, never killed (see shielded)
 	Rank          int     // 1 is the next victim; 0 for a protected pod
 
 	score float64 // usage over request, a grower's at the horizon (Rank's fourth key)
@@ -93,6 +102,7 @@ func Rank(pods []cgroupv2.Pod, cfg RankConfig, e Episode) []Candidate {
 			// frees none of it, and would find nothing to signal.
 			cs[i].Frees = 0
 		}
+		cs[i].Shielded = shielded(cs[i], e)
 		growth += max(rate, 0)
 	}
 	for i := range cs {
@@ -160,9 +170,10 @@ func cmpBool(a, b bool) int {
 	return 1
 }
 
-// Victim returns the first killable candidate of a ranking.
+// Victim returns the first killable candidate of a ranking: never a
+// shielded grower, whose kill would spare what grows.
 func Victim(ranked []Candidate) (Candidate, bool) {
-	if len(ranked) > 0 && ranked[0].Protected == "" {
+	if len(ranked) > 0 && ranked[0].Protected == "" && !ranked[0].Shielded {
 		return ranked[0], true
 	}
 	return Candidate{}, false
@@ -181,18 +192,27 @@ const WhyAllProtected = "every pod is protected"
 //   - a pod that frees less than MinVictim is never chosen;
 //   - if nothing kube-oomd may kill can end the episode, it chooses no
 //     one and says why: the episode is left to the kernel.
+//   - a shielded grower (Candidate.Shielded) is never chosen: its kill
+//     would not stop its growth. It is contained instead (PlanContain),
+//     and while one is the cause, no pod that does not grow is chosen
+//     either: the others are bystanders, and killing them only feeds it.
+//     When that leaves no one, why is WhyContained.
 func Victims(ranked []Candidate, e Episode, cfg RankConfig) ([]Candidate, string) {
 	var eligible []Candidate
-	overRequest := false
+	overRequest, shieldedCause := false, false
 	for _, c := range ranked {
-		if c.Protected == "" && c.AboveRequest() >= max(cfg.MinVictim, 1) {
+		if c.Protected == "" && !c.Shielded && c.AboveRequest() >= max(cfg.MinVictim, 1) {
 			overRequest = true
 		}
+		shieldedCause = shieldedCause || c.Shielded
 	}
 	for _, c := range ranked {
-		if c.Protected == "" && (c.OverRequest() || !overRequest) {
+		if c.Protected == "" && !c.Shielded && (c.OverRequest() || !overRequest) && (c.Growing || !shieldedCause) {
 			eligible = append(eligible, c)
 		}
+	}
+	if len(eligible) == 0 && shieldedCause {
+		return nil, WhyContained
 	}
 	if len(eligible) == 0 {
 		return nil, WhyAllProtected
@@ -220,7 +240,10 @@ func Victims(ranked []Candidate, e Episode, cfg RankConfig) ([]Candidate, string
 		}
 	}
 	why := "the pods that may be killed cannot free what kubepods must shed"
-	if overRequest {
+	switch {
+	case shieldedCause:
+		return nil, WhyContained
+	case overRequest:
 		why = "the pods over their request cannot free what kubepods must shed, and pods within their request are not killed for them"
 	}
 	return nil, fmt.Sprintf("%s: together they would free %s; kubepods must shed %s to get under the near-limit line, and its pods grow %s a second",
@@ -275,5 +298,5 @@ func LargestContainer(p cgroupv2.Pod) (cgroupv2.Container, bool) {
 // each pod's growth, and the cooldown as the horizon (the room a kill
 // makes must last that long).
 func EpisodeOf(v Verdict, g Growth, th Thresholds) Episode {
-	return Episode{Need: v.Need, Rates: g.Rates(), Horizon: th.Cooldown}
+	return Episode{Need: v.Need, Rates: g.Rates(), Unspared: g.UnsparedRates(), Horizon: th.Cooldown}
 }

@@ -119,6 +119,9 @@ type ThrottleState struct {
 	Set     uint64 // the value the throttle set
 	Current uint64 // in force now
 	Ceiling uint64
+	// Contained: it holds a shielded grower (PlanContain). Pushing: the
+	// pod hit its memory.high in the last window (State.Pushing).
+	Contained, Pushing bool
 }
 
 // ReleaseStep is the next value of one throttle being released. Done: the
@@ -129,7 +132,10 @@ type ReleaseStep struct {
 	Done bool
 }
 
-// PlanRelease raises every throttle one step, in path order.
+// PlanRelease raises every throttle one step, in path order, but for a
+// contained pod that still pushes against its memory.high: released, it
+// would grow again, and it cannot be killed. It stays held until it stops
+// pushing, then is released as any throttle is.
 func PlanRelease(ts []ThrottleState, th Thresholds) []ReleaseStep {
 	byPath := map[string]ThrottleState{}
 	for _, t := range ts {
@@ -138,6 +144,9 @@ func PlanRelease(ts []ThrottleState, th Thresholds) []ReleaseStep {
 	var out []ReleaseStep
 	for _, p := range slices.Sorted(maps.Keys(byPath)) {
 		t := byPath[p]
+		if t.Contained && t.Pushing {
+			continue
+		}
 		next, done := releaseStep(t.Current, t.Set, th.ReleaseStep, t.Ceiling, th.PageSize)
 		out = append(out, ReleaseStep{Path: p, Next: next, Done: done})
 	}
@@ -175,6 +184,7 @@ func releaseStep(current, set uint64, step float64, ceiling, pageSize uint64) (n
 type throttleWatch struct {
 	lastHigh uint64 // the pod's memory.events high counter at the last window
 	rising   int    // consecutive windows in which it rose while strained
+	pushed   bool   // it rose in the last window, strained or not
 }
 
 // watchThrottled folds one completed window into the watches of the
@@ -190,7 +200,7 @@ func watchThrottled(ws map[string]throttleWatch, highs map[string]uint64, v Verd
 	for path, high := range highs {
 		w, known := ws[path]
 		rising := known && high > w.lastHigh
-		w.lastHigh = high
+		w.lastHigh, w.pushed = high, rising
 		w.rising = next(w.rising, rising && v.Strained > 0 && v.Near)
 		out[path] = w
 	}
@@ -198,10 +208,12 @@ func watchThrottled(ws map[string]throttleWatch, highs map[string]uint64, v Verd
 }
 
 // leaking returns the throttled pod that has pushed against its throttle
-// for windows windows, or "" (the first by path, if several).
-func leaking(ws map[string]throttleWatch, windows int) string {
+// for windows windows, or "" (the first by path, if several). A contained
+// pod is never one: its growing processes are spared, a kill would not
+// stop it, and being held is what containment is for.
+func leaking(ws map[string]throttleWatch, windows int, contained map[string]bool) string {
 	for _, p := range slices.Sorted(maps.Keys(ws)) {
-		if ws[p].rising >= windows {
+		if ws[p].rising >= windows && !contained[p] {
 			return p
 		}
 	}

@@ -31,6 +31,7 @@ type StepKind string
 const (
 	StepReclaim  StepKind = "reclaim"  // memory.reclaim from one pod
 	StepThrottle StepKind = "throttle" // memory.high lowered on one pod
+	StepContain  StepKind = "contain"  // a shielded grower held at or under its usage
 	StepRaise    StepKind = "raise"    // a throttle raised one release step
 	StepLift     StepKind = "lift"     // the original memory.high given back
 	StepForget   StepKind = "forget"   // a throttled pod went away
@@ -171,6 +172,44 @@ func (l *Ladder) Throttle(ctx context.Context, p policy.ThrottlePlan) Result {
 		return Result{Kind: StepThrottle, Throttle: t, Err: err}
 	}
 	return Result{Kind: StepThrottle, Throttle: t}
+}
+
+// Contain holds a shielded grower (policy.PlanContain) at the planned
+// memory.high and marks its throttle contained. A pod already throttled
+// keeps its throttle's original and ceiling; its memory.high is only ever
+// lowered. A new one is recorded before memory.high is lowered, as
+// Throttle does.
+func (l *Ladder) Contain(ctx context.Context, p policy.ThrottlePlan) Result {
+	t, ok := l.throttles[p.Pod.Path]
+	if !ok {
+		r := l.Throttle(ctx, p)
+		r.Kind = StepContain
+		if r.Err == nil {
+			l.throttles[p.Pod.Path].Contained = true
+			r.Throttle.Contained = true
+			r.Err = l.save()
+		}
+		return r
+	}
+	was := *t
+	t.Contained = true
+	if p.Value < t.Current {
+		t.Set, t.Current = p.Value, p.Value
+	}
+	if err := l.save(); err != nil {
+		*t = was
+		return Result{Kind: StepContain, Throttle: was, Err: fmt.Errorf("not contained: the state file that lets a restart give the limit back cannot be written: %w", err)}
+	}
+	if t.Current < was.Current {
+		if err := l.setHigh(ctx, t.Cgroup, t.Current); err != nil {
+			// The throttle as it was stays in force (setHigh fails before
+			// the value changes, or the kernel holds the lower one: either
+			// is a limit the state file covers).
+			*t = was
+			return Result{Kind: StepContain, Throttle: was, Err: errors.Join(err, l.save())}
+		}
+	}
+	return Result{Kind: StepContain, Throttle: *t}
 }
 
 // Release carries out release steps: each throttle rises to its next

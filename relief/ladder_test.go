@@ -162,3 +162,36 @@ func TestLadderSetterCallsHaveADeadline(t *testing.T) {
 		t.Fatal("a hanging setter hung the ladder")
 	}
 }
+
+// Issue 19 item 12: Contain throttles a shielded grower and marks it
+// contained, in the state file too; a pod already throttled keeps its
+// original and ceiling, and is lowered, never raised.
+func TestLadderContains(t *testing.T) {
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
+	store := Store{Path: filepath.Join(t.TempDir(), "throttles.json")}
+	l := ladderOn(t, tree, store, nil)
+	be := podRead(t, tree, "be", cgroupv2.BestEffort)
+	ctx := context.Background()
+	if r := l.Throttle(ctx, policy.ThrottlePlan{Pod: be, Original: cgroupv2.Unlimited, Value: 290 << 20, Ceiling: 1 << 30}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	r := l.Contain(ctx, policy.ThrottlePlan{Pod: be, Original: 290 << 20, Value: 280 << 20, Ceiling: 2 << 30})
+	if r.Err != nil || r.Kind != StepContain || !r.Throttle.Contained {
+		t.Fatalf("Contain = %+v, want a contained throttle", r)
+	}
+	if got := high(t, tree, be.Path); got != "293601280" {
+		t.Errorf("memory.high = %s, want 280 MiB", got)
+	}
+	ts, _ := store.Load()
+	if len(ts) != 1 || !ts[0].Contained || ts[0].Original != cgroupv2.Unlimited || ts[0].Ceiling != 1<<30 || ts[0].Current != 280<<20 {
+		t.Errorf("state = %+v, want contained at 280 MiB with the original throttle's original and ceiling", ts)
+	}
+	if r := l.Contain(ctx, policy.ThrottlePlan{Pod: be, Original: cgroupv2.Unlimited, Value: 300 << 20, Ceiling: 1 << 30}); r.Err != nil || high(t, tree, be.Path) != "293601280" {
+		t.Errorf("Contain above the throttle raised it: %+v, memory.high %s", r, high(t, tree, be.Path))
+	}
+	bu := podRead(t, tree, "bu", cgroupv2.Burstable)
+	r = l.Contain(ctx, policy.ThrottlePlan{Pod: bu, Original: cgroupv2.Unlimited, Value: 400 << 20, Ceiling: 2 << 30})
+	if r.Err != nil || !r.Throttle.Contained || high(t, tree, bu.Path) != "419430400" || len(l.Throttles()) != 2 {
+		t.Errorf("Contain of a pod not throttled: %+v, memory.high %s", r, high(t, tree, bu.Path))
+	}
+}

@@ -17,6 +17,9 @@ type Throttle struct {
 	Current  uint64    `json:"current"`  // in force now (rises while released)
 	Ceiling  uint64    `json:"ceiling"`  // where release ends and Original comes back
 	Since    time.Time `json:"since"`
+	// Contained: it holds a pod whose growing processes a kill spares
+	// (-1000), which kube-oomd contains instead (policy.PlanContain).
+	Contained bool `json:"contained,omitempty"`
 }
 
 // Store keeps the throttles in force in a file, so that a daemon that

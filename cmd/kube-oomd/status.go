@@ -117,7 +117,11 @@ func renderStatus(w io.Writer, s daemon.Status) error {
 		if n, ok := named[t.UID]; ok {
 			who = n + " (" + shown(t.UID) + ")"
 		}
-		fmt.Fprintf(w, "  %s %s: memory.high %s (set %s, original %s) for %s, %s\n", t.QoS, who,
+		what := "memory.high"
+		if t.Contained {
+			what = "contained (its growing processes spare themselves from a kill): memory.high"
+		}
+		fmt.Fprintf(w, "  %s %s: %s %s (set %s, original %s) for %s, %s\n", t.QoS, who, what,
 			config.FormatSize(t.Current), config.FormatSize(t.Set), cgroupv2.FormatLimit(t.Original),
 			time.Since(t.Since).Round(time.Second), shown(t.Cgroup))
 	}
