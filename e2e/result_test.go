@@ -3,9 +3,11 @@
 package e2e
 
 import (
+	"cmp"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -150,4 +152,25 @@ func (r *R) podName(prefix, uid string) string {
 		}
 	}
 	return "?"
+}
+
+// decodeResult decodes the result under prefix ("" for the whole result)
+// into a scenario's typed struct, T, and reports as a test error each
+// field the guest did not write: a field is required unless its json tag
+// says omitempty, so a renamed fact fails loudly instead of reading zero.
+func decodeResult[T any](r *R, prefix string) T {
+	r.t.Helper()
+	var v T
+	var src any = r.m
+	if prefix != "" {
+		src = r.get(prefix)
+	}
+	b, _ := json.Marshal(src)
+	if err := json.Unmarshal(b, &v); err != nil {
+		r.t.Errorf("result %s: does not decode into %T: %v", cmp.Or(prefix, "(all)"), v, err)
+	}
+	for _, m := range missingFields(reflect.TypeOf(v), src, prefix) {
+		r.t.Errorf("result %s: missing (the guest did not write it)", m)
+	}
+	return v
 }
