@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"reflect"
 	"slices"
 	"testing"
@@ -25,5 +26,20 @@ func TestMissingFields(t *testing.T) {
 	want := []string{"run.leaker.alive", "run.killed"}
 	if !slices.Equal(got, want) {
 		t.Errorf("missingFields = %q, want %q", got, want)
+	}
+}
+
+func TestTextReadsWordsAndNumbers(t *testing.T) {
+	var v struct {
+		A, B, C text
+	}
+	if err := json.Unmarshal([]byte(`{"A": "max", "B": -1000, "C": 268435456}`), &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.A != "max" || v.B != "-1000" || v.C != "268435456" {
+		t.Errorf("got %q %q %q", v.A, v.B, v.C)
+	}
+	if err := json.Unmarshal([]byte(`{"A": true}`), &v); err == nil {
+		t.Errorf("a boolean read as text")
 	}
 }

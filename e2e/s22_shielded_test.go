@@ -1,0 +1,116 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"slices"
+	"testing"
+)
+
+func init() { register("22", gateAndCompare, checkShielded) }
+
+// shieldedRun is one run of scenario 22, as the guest writes it.
+type shieldedRun struct {
+	DaemonSurvived bool `json:"daemon_survived"`
+	Alive          struct {
+		BApp bool `json:"B-app"`
+		GApp bool `json:"G-app"`
+	} `json:"alive"`
+	PodAlive struct {
+		B bool `json:"B"`
+		G bool `json:"G"`
+	} `json:"pod_alive"`
+	Ep struct {
+		TimedOut bool `json:"timed_out"`
+		AllDead  bool `json:"all_dead"`
+		Pods     map[string]struct {
+			First      *text    `json:"first"`
+			ThrottledS float64  `json:"throttled_s"`
+			Values     []string `json:"values"`
+		} `json:"pods"`
+	} `json:"ep"`
+	Pods struct {
+		S struct {
+			UID string `json:"uid"`
+		} `json:"S"`
+	} `json:"pods"`
+	SMemoryHigh   text    `json:"s_memory_high"`
+	SCurrentBytes float64 `json:"s_current_bytes"`
+	SHighEvents   float64 `json:"s_high_events"`
+	SMainAdj      text    `json:"s_main_adj"`
+	SChildAdj     text    `json:"s_child_adj"`
+	SChildAlive   bool    `json:"s_child_alive"`
+	OOMKillDelta  float64 `json:"kubepods_oom_kill_delta"`
+}
+
+// checkShielded: scenario 22 (issue 19 item 12). A BestEffort pod whose
+// growing processes are all at oom_score_adj -1000 is contained at a
+// memory.high at or under its usage, held while it pushes, and nobody dies:
+// no kill, no kernel OOM kill, the bystanders alive and never throttled.
+func checkShielded(t *testing.T, r *R) {
+	d := decodeResult[shieldedRun](r, "daemon")
+	hold := r.num("hold_s")
+	printEpisodeTable(t, "scenario 22: a BestEffort pod at -1000 whose child leaks 20 MiB/s",
+		withKernel(t, episodeRun{r, "kernel"}, episodeRun{r, "daemon"})...)
+
+	if !d.DaemonSurvived {
+		t.Errorf("daemon: kube-oomd did not survive the run")
+	}
+	if !d.Alive.BApp || !d.Alive.GApp || !d.PodAlive.B || !d.PodAlive.G {
+		t.Errorf("daemon: a bystander died: B-app %v, G-app %v, pod B %v, pod G %v", d.Alive.BApp, d.Alive.GApp, d.PodAlive.B, d.PodAlive.G)
+	}
+	if !d.Ep.TimedOut || d.Ep.AllDead {
+		t.Errorf("daemon: the episode ended early (timed_out %v, all_dead %v): the bystanders died", d.Ep.TimedOut, d.Ep.AllDead)
+	}
+	if d.OOMKillDelta != 0 {
+		t.Errorf("daemon: the kernel OOM-killed %v processes in kubepods", d.OOMKillDelta)
+	}
+	for _, k := range r.records("daemon", "kill") {
+		t.Errorf("daemon: kube-oomd killed %s (%s), reason %s: a shielded pod must be contained, not killed", k.str("pod_uid"), r.podName("daemon", k.str("pod_uid")), k.str("reason"))
+	}
+	// The containment record, naming S, at or under its usage; after it,
+	// no "left to the kernel".
+	first := -1.0
+	for _, k := range r.records("daemon", "other") {
+		if k.str("reason") != "shielded-pod-contained" || k.str("pod_uid") != d.Pods.S.UID || k.str("memory_high_bytes") == "" {
+			continue
+		}
+		if first < 0 {
+			first = k.num("monotonic_s")
+			if hi, cur := k.num("memory_high_bytes"), k.num("pod_current_bytes"); cur > 0 && hi > cur {
+				t.Errorf("daemon: contained at memory.high %.0f, above the pod's usage %.0f", hi, cur)
+			}
+			t.Logf("daemon: %s", k.str("message"))
+		}
+	}
+	if first < 0 {
+		t.Fatalf("daemon: no record with reason shielded-pod-contained names pod S %s", d.Pods.S.UID)
+	}
+	for _, k := range r.records("daemon", "other") {
+		if k.str("reason") == "no-killable-pod" && k.num("monotonic_s") > first {
+			t.Errorf("daemon: %q after the containment", k.str("message"))
+		}
+	}
+	// Held from soon after the leak's start to the end, at or under its
+	// usage; the bystanders never throttled.
+	s := d.Ep.Pods["S"]
+	if s.First == nil || s.ThrottledS < hold-20 {
+		t.Errorf("daemon: pod S's memory.high was other than max for %.1f s of the %.0f s hold (first at %v)", s.ThrottledS, hold, s.First)
+	}
+	for _, pod := range []string{"B", "G"} {
+		if v := d.Ep.Pods[pod].Values; !slices.Equal(v, []string{"max"}) {
+			t.Errorf("daemon: bystander %s's pod memory.high was %v, want only max", pod, v)
+		}
+	}
+	if d.SMemoryHigh == "max" {
+		t.Errorf("daemon: pod S's memory.high is max at the end: released while it pushed")
+	} else if hi := r.num("daemon.s_memory_high"); d.SCurrentBytes > hi+8<<20 {
+		t.Errorf("daemon: pod S uses %.0f B over its memory.high %.0f B", d.SCurrentBytes, hi)
+	}
+	// kube-oomd killed none of S's -1000 processes.
+	if d.SMainAdj != "-1000" || d.SChildAdj != "-1000" || !d.SChildAlive {
+		t.Errorf("daemon: S's main process at %s, its child at %s (alive %v): want both at -1000, the child alive", d.SMainAdj, d.SChildAdj, d.SChildAlive)
+	}
+	t.Logf("daemon: S held at %s (usage %.0f MiB), memory.high not max for %.1f s of %.0f s; S's high events %.0f",
+		mib(string(d.SMemoryHigh)), d.SCurrentBytes/(1<<20), s.ThrottledS, hold, d.SHighEvents)
+}
