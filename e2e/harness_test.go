@@ -106,6 +106,17 @@ func TestE2E(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// KUBE_OOMD_E2E_RESULTS=SHARE: check a kept share's results again
+	// (the scenarios it ran), without building or booting anything: for
+	// working on the assertions.
+	if kept := os.Getenv("KUBE_OOMD_E2E_RESULTS"); kept != "" {
+		b, err := os.ReadFile(filepath.Join(kept, "scenarios.txt"))
+		if err != nil {
+			t.Fatalf("KUBE_OOMD_E2E_RESULTS=%s: not a kept share: %v", kept, err)
+		}
+		checkResults(t, filepath.Join(kept, "results"), strings.Fields(string(b)))
+		return
+	}
 	share, err := os.MkdirTemp("", "kube-oomd-e2e-")
 	if err != nil {
 		t.Fatal(err)
@@ -230,6 +241,12 @@ func TestE2E(t *testing.T) {
 		}
 		return nil
 	})
+	checkResults(t, results, names)
+}
+
+// checkResults makes each scenario's assertions on the guest's results,
+// one subtest each.
+func checkResults(t *testing.T, results string, names []string) {
 	timings := readTimings(filepath.Join(results, "timings.txt"))
 	t.Logf("guest boot to runner: %.1f s; scenario times: %s", timings["boot"], formatTimings(timings, names))
 
