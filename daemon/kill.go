@@ -320,7 +320,7 @@ func (d *Daemon) killed(record KillRecord, fields []any, res killer.Result, err 
 	case errors.Is(err, killer.ErrChanged):
 		d.log.Warn("victim changed before the kill; nothing killed", append(fields, attrError, err)...)
 		return
-	case errors.Is(err, killer.ErrAllSpared):
+	case errors.Is(err, killer.ErrAllSpared) && res.Method == "":
 		d.log.Warn("every process left in the victim protects itself (oom_score_adj -1000); nothing killed",
 			append(fields, attrReason, reasonVictimMoved, "spared_pids", res.Spared, attrError, err)...)
 		return
@@ -337,6 +337,11 @@ func (d *Daemon) killed(record KillRecord, fields []any, res killer.Result, err 
 		fields = append(fields, attrLowered, res.Containers, attrOOMKills, record.OOMKills)
 	}
 	switch {
+	case errors.Is(err, killer.ErrNotConfirmed) && errors.Is(err, killer.ErrAllSpared):
+		// The method oom killed all it could; what is left protects
+		// itself (a spared process's children inherit its -1000).
+		d.log.Warn("killed every process it may; those left protect themselves (oom_score_adj -1000) and keep their memory", append(fields, attrError, err)...)
+		record.Error = err.Error()
 	case errors.Is(err, killer.ErrNotConfirmed) && res.Spared > 0:
 		// A spared (-1000) process may start new ones: stress-ng restarts
 		// its workers. They are the next kill's, once they grow.

@@ -234,3 +234,20 @@ func TestRestartPutsBackLimits(t *testing.T) {
 		t.Errorf("limits record left after restore: %v", err)
 	}
 }
+
+// Issue 19 item 2: a kill with kill.method oom whose fallback found only
+// processes that protect themselves (a spared process's children, at
+// -1000 too) killed something: it is recorded as a kill, not confirmed,
+// and not logged as "nothing killed".
+func TestKillLeavingOnlySparedIsRecordedUnconfirmed(t *testing.T) {
+	var logs logBuffer
+	d := &Daemon{log: slog.New(slog.NewJSONHandler(&logs, nil)), clock: clock.NewFake(epoch)}
+	err := fmt.Errorf("killer: x: %w: %w", killer.ErrNotConfirmed, killer.ErrAllSpared)
+	d.killed(KillRecord{UID: "be"}, nil, killer.Result{Method: killer.MethodOOM, Containers: 1, PIDs: 2, Spared: 2}, err)
+	if k := d.kills; len(k) != 1 || k[0].Confirmed || k[0].Method != string(killer.MethodOOM) || k[0].Error == "" {
+		t.Errorf("kills = %+v, want one, method oom, not confirmed, with the error", k)
+	}
+	if got := logs.records(t, "", MsgKilled); len(got) != 1 || got[0]["confirmed"] != false {
+		t.Errorf("kill records = %v, want one, not confirmed:\n%s", got, logs.String())
+	}
+}

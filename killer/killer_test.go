@@ -982,28 +982,32 @@ func TestKillVetRefuses(t *testing.T) {
 	}
 }
 
-// A Vet that passes runs once, after the pidfds are open and before the
-// kill is written; the kill then goes ahead.
+// A Vet that passes runs first after the pidfds are open and before the
+// kill is written; the kill then goes ahead. The freezer path calls it
+// again once frozen, right before its signals (issue 19 item 2).
 func TestKillVetPasses(t *testing.T) {
 	for _, withKill := range []bool{true, false} {
 		t.Run(fmt.Sprintf("kill=%v", withKill), func(t *testing.T) {
 			f := newFake(t, withKill)
 			opens := countOpens(t)
 			calls, opensAtVet := 0, 0
-			var atVet string
+			var atVet []string
 			tg := f.target()
 			tg.Vet = func() ([]int, error) {
 				calls++
-				opensAtVet = *opens
-				atVet = f.read("cgroup.kill") + "/" + f.read("cgroup.freeze")
+				if calls == 1 {
+					opensAtVet = *opens
+				}
+				atVet = append(atVet, f.read("cgroup.kill")+"/"+f.read("cgroup.freeze"))
 				return nil, nil
 			}
 			res, err, _ := runKill(t, context.Background(), f.killer(5*time.Second), tg, &kernel{f: f})
 			if err != nil {
 				t.Fatalf("Kill: %v", err)
 			}
-			if calls != 1 || opensAtVet != 3 || atVet != "/0" {
-				t.Errorf("Vet called %d times, with %d pidfds open and cgroup.kill/freeze %q; want once, 3, \"/0\"", calls, opensAtVet, atVet)
+			want := map[bool]string{true: "/0", false: "/0 /1"}[withKill]
+			if opensAtVet != 3 || strings.Join(atVet, " ") != want {
+				t.Errorf("Vet called %d times, first with %d pidfds open, with cgroup.kill/freeze %q; want 3 pidfds, %q", calls, opensAtVet, atVet, want)
 			}
 			if !res.Confirmed || res.PIDs != 3 || res.Spared != 0 {
 				t.Errorf("Confirmed/PIDs/Spared = %v/%d/%d, want true/3/0", res.Confirmed, res.PIDs, res.Spared)
