@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -281,36 +282,84 @@ func (d *Daemon) vet(p *cgroupv2.Pod) func() ([]int, error) {
 // thawLeftovers thaws what a kill on the freezer path left frozen when the
 // daemon died between freeze and thaw.
 func (d *Daemon) thawLeftovers() {
-	results, err := d.freezeLog().ThawLeftovers()
-	if err != nil {
-		d.log.Error("cannot read the freeze record of an earlier run: check the cgroups it names for cgroup.freeze 1",
-			attrFile, d.freezeLog().Path, attrError, err)
-	}
-	for _, r := range results {
-		if r.Err != nil {
-			d.log.Error("cannot thaw a cgroup an earlier run froze: write 0 to its cgroup.freeze", attrCgroup, r.Cgroup, attrError, r.Err)
-			continue
-		}
-		d.log.Warn("thawed a cgroup an earlier run left frozen", attrCgroup, r.Cgroup, attrReason, "earlier-run")
-	}
+	log := d.freezeLog()
+	results, err := log.ThawLeftovers()
+	d.logThawed(log.Path, results, err, reasonEarlierRun)
 }
 
 // restoreLimits puts back the memory.max that a kill with kill.method oom
 // lowered when the daemon died before it put it back.
 func (d *Daemon) restoreLimits() {
-	results, err := d.limitLog().RestoreLeftovers()
+	log := d.limitLog()
+	results, err := log.RestoreLeftovers()
+	d.logRestored(log.Path, results, err, reasonEarlierRun)
+}
+
+// retryLeftovers retries, on the worker, what a kill of this run could
+// not undo and left in its records: a memory.max not put back, a cgroup
+// not thawed. It runs at each rescan, as a throttle that could not be
+// lifted is retried at each release: a container left at memory.max 0
+// would OOM-kill every process it starts until then. Not while an action
+// is in flight or queued (a kill's records name what it has lowered or
+// frozen for now): the next rescan tries again.
+func (d *Daemon) retryLeftovers() {
+	limits, frozen := d.limitLog(), d.freezeLog()
+	if d.actions.busy() || (!recorded(limits.Path) && !recorded(frozen.Path)) {
+		return
+	}
+	d.actions.submit(job{name: "put back", run: func(context.Context) func() {
+		restored, rerr := limits.RestoreLeftovers()
+		thawed, terr := frozen.ThawLeftovers()
+		return func() {
+			d.logRestored(limits.Path, restored, rerr, reasonRetry)
+			d.logThawed(frozen.Path, thawed, terr, reasonRetry)
+		}
+	}}, d.clock.Now())
+}
+
+// recorded says whether a record file is there.
+func recorded(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// logThawed logs what FreezeLog.ThawLeftovers did.
+func (d *Daemon) logThawed(file string, results []killer.ThawResult, err error, why string) {
 	if err != nil {
-		d.log.Error("cannot read the limits record of an earlier run: check the containers it names for memory.max 0",
-			attrFile, d.limitLog().Path, attrError, err)
+		d.log.Error("cannot read the freeze record: check the cgroups it names for cgroup.freeze 1",
+			attrFile, file, attrError, err)
 	}
 	for _, r := range results {
 		if r.Err != nil {
-			d.log.Error("cannot put back the memory.max of a container an earlier run lowered: write it by hand",
-				attrCgroup, r.Cgroup, attrMemoryMax, cgroupv2.FormatLimit(r.Max), attrError, r.Err)
+			d.log.Error("cannot thaw a cgroup a kill froze: write 0 to its cgroup.freeze (retried at each rescan)", attrCgroup, r.Cgroup,
+				attrReason, why, attrError, r.Err)
 			continue
 		}
-		d.log.Warn("put back the memory.max of a container an earlier run lowered", attrCgroup, r.Cgroup,
-			attrMemoryMax, cgroupv2.FormatLimit(r.Max), attrReason, "earlier-run")
+		msg := "thawed a cgroup a kill left frozen"
+		if why == reasonEarlierRun {
+			msg = "thawed a cgroup an earlier run left frozen"
+		}
+		d.log.Warn(msg, attrCgroup, r.Cgroup, attrReason, why)
+	}
+}
+
+// logRestored logs what LimitLog.RestoreLeftovers did.
+func (d *Daemon) logRestored(file string, results []killer.RestoreResult, err error, why string) {
+	if err != nil {
+		d.log.Error("cannot read the limits record: check the containers it names for memory.max 0",
+			attrFile, file, attrError, err)
+	}
+	for _, r := range results {
+		if r.Err != nil {
+			d.log.Error("cannot put back the memory.max of a container a kill lowered: write it by hand (retried at each rescan)",
+				attrCgroup, r.Cgroup, attrMemoryMax, cgroupv2.FormatLimit(r.Max), attrReason, why, attrError, r.Err)
+			continue
+		}
+		msg := "put back the memory.max of a container a kill left lowered"
+		if why == reasonEarlierRun {
+			msg = "put back the memory.max of a container an earlier run lowered"
+		}
+		d.log.Warn(msg, attrCgroup, r.Cgroup, attrMemoryMax, cgroupv2.FormatLimit(r.Max), attrReason, why)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/cri"
+	"github.com/kube-oomd/kube-oomd/relief"
 	"github.com/kube-oomd/kube-oomd/systemd"
 )
 
@@ -64,6 +65,11 @@ const (
 	reasonNoVictim    = "no-killable-pod"
 	reasonVictimMoved = "victim-changed"
 	reasonUntrusted   = "untrusted-state"
+	// Why a kill's record was undone: at start, what an earlier run left
+	// (the throttles' own code, relief.LiftEarlierRun); or while running,
+	// what a kill of this run could not undo (retryLeftovers).
+	reasonEarlierRun = relief.LiftEarlierRun
+	reasonRetry      = "retry"
 )
 
 // podAttrs names a pod in a record, inline: UID, QoS class and cgroup, and

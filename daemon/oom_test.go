@@ -251,3 +251,44 @@ func TestKillLeavingOnlySparedIsRecordedUnconfirmed(t *testing.T) {
 		t.Errorf("kill records = %v, want one, not confirmed:\n%s", got, logs.String())
 	}
 }
+
+// Issue 19 item 4: a memory.max that a kill could not put back stays in
+// the limits record, and is retried while the daemon runs (at each
+// rescan, as a throttle that could not be lifted is retried), not only at
+// the next start.
+func TestLimitPutBackRetriedWhileRunning(t *testing.T) {
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
+	app := appContainer(t, tree, tree.PodPath("be", cgroupv2.BestEffort))
+	cfg := testConfig(config.ModePod)
+	cfg.Cgroup.RescanInterval = 10 * time.Second
+	h := start(t, tree, cfg, "", "")
+	// What a kill whose put-back failed leaves: the container at 0, and
+	// its original in the record.
+	tree.Write(app, "memory.max", "0")
+	id, err := cgroupv2.ID(tree.Layout().Abs(app))
+	if err != nil {
+		t.Fatal(err)
+	}
+	statefile.Save(filepath.Join(h.runDir, "limits.json"), []struct {
+		Cgroup   string `json:"cgroup"`
+		ID       uint64 `json:"id"`
+		Original uint64 `json:"original"`
+	}{{Cgroup: tree.Layout().Abs(app), ID: id, Original: 300 << 20}})
+	h.clock.Step(cfg.Cgroup.RescanInterval)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && h.file(app, "memory.max") != fmt.Sprint(300<<20) {
+		h.snapshot()
+		time.Sleep(time.Millisecond)
+	}
+	h.settle()
+	if got := h.file(app, "memory.max"); got != fmt.Sprint(300<<20) {
+		t.Fatalf("memory.max = %q a rescan later, want %d put back", got, 300<<20)
+	}
+	put := h.logs.records(t, "put back the memory.max of a container a kill left lowered", "")
+	if len(put) != 1 || put[0]["cgroup"] != tree.Layout().Abs(app) || put[0]["reason"] != "retry" {
+		t.Errorf("put-back records = %v, want one naming %s:\n%s", put, app, h.logs)
+	}
+	if _, err := os.Stat(filepath.Join(h.runDir, "limits.json")); !os.IsNotExist(err) {
+		t.Errorf("limits record left after the put-back: %v", err)
+	}
+}

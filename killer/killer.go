@@ -73,7 +73,11 @@
 // drops it once thawed; the daemon calls FreezeLog.ThawLeftovers at start
 // to thaw what a crash left frozen (freezelog.go). Never a limit left
 // lowered: the method oom keeps its LimitLog the same way, and the daemon
-// calls LimitLog.RestoreLeftovers at start (limitlog.go).
+// calls LimitLog.RestoreLeftovers at start (limitlog.go). A limit (or a
+// thaw) that a kill could not put back stays in its record, and the daemon
+// calls the same functions again while it runs, until it is back; a kill
+// of a container the record names keeps the recorded original (never the
+// 0 it may read), and 0 is never recorded as an original.
 //
 // Kernel facts are not decided here but in cgroupv2: which files the kernel
 // has comes probed once, as Killer.Features (cgroupv2/features.go), and

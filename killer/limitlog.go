@@ -55,7 +55,9 @@ const limitsHint = `it may name containers left at memory.max 0: write their "or
 // whose limit could not be put back (RestoreResult.Err), for the next start
 // to try again; with none it is removed. No record is no leftovers.
 //
-// The daemon calls it at start, before any kill. An error is about the
+// The daemon calls it at start, before any kill, and again while it runs
+// when the record is there with no kill in flight: what a kill could not
+// put back is retried. An error is about the
 // record itself: one that cannot be read is left as it is, and until then
 // no limit is lowered (the method oom falls back to the signal way).
 func (l *LimitLog) RestoreLeftovers() ([]RestoreResult, error) {
@@ -103,6 +105,23 @@ func (l *LimitLog) add(e limitEntry) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return statefile.Add(l.Path, e, limitsHint)
+}
+
+// find returns the entry of the record for the cgroup dir with the ID id,
+// if there is one: a limit an earlier kill lowered and could not put back.
+func (l *LimitLog) find(dir string, id uint64) (limitEntry, bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	entries, err := statefile.Load[limitEntry](l.Path, limitsHint)
+	if err != nil {
+		return limitEntry{}, false, err
+	}
+	for _, e := range entries {
+		if e.Cgroup == dir && e.ID == id {
+			return e, true, nil
+		}
+	}
+	return limitEntry{}, false, nil
 }
 
 // remove drops e, once its memory.max is back (or its cgroup gone).
