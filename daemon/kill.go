@@ -244,15 +244,19 @@ func (d *Daemon) oomContainers(p cgroupv2.Pod, target policy.Target) []killer.Co
 // restart thaws and puts back.
 func (d *Daemon) killer() killer.Killer {
 	return killer.Killer{Timeout: d.cfg.Kill.Timeout, Features: d.features, Clock: d.clock,
-		ProcRoot: d.opt.ProcRoot, Mount: d.layout.Mount, FreezeLog: d.freezeLog(), Limits: d.limitLog()}
+		ProcRoot: d.opt.ProcRoot, Mount: d.layout.Mount, FreezeLog: d.freezeLog(d.layout), Limits: d.limitLog(d.layout)}
 }
 
-func (d *Daemon) freezeLog() *killer.FreezeLog {
-	return &killer.FreezeLog{Path: filepath.Join(d.opt.RunDir, "frozen.json")}
+// freezeLog and limitLog are the records of frozen cgroups and lowered
+// limits; layout, the kubelet's, is what their entries are checked
+// against before any is undone (an entry that names no pod or container
+// of it is dropped, never written to).
+func (d *Daemon) freezeLog(layout cgroupv2.Layout) *killer.FreezeLog {
+	return &killer.FreezeLog{Path: filepath.Join(d.opt.RunDir, "frozen.json"), Layout: layout}
 }
 
-func (d *Daemon) limitLog() *killer.LimitLog {
-	return &killer.LimitLog{Path: filepath.Join(d.opt.RunDir, "limits.json")}
+func (d *Daemon) limitLog(layout cgroupv2.Layout) *killer.LimitLog {
+	return &killer.LimitLog{Path: filepath.Join(d.opt.RunDir, "limits.json"), Layout: layout}
 }
 
 // vet returns the check the killer makes right before the kill, with every
@@ -279,20 +283,25 @@ func (d *Daemon) vet(p *cgroupv2.Pod) func() ([]int, error) {
 	}
 }
 
-// thawLeftovers thaws what a kill on the freezer path left frozen when the
-// daemon died between freeze and thaw.
-func (d *Daemon) thawLeftovers() {
-	log := d.freezeLog()
-	results, err := log.ThawLeftovers()
-	d.logThawed(log.Path, results, err, reasonEarlierRun)
-}
-
-// restoreLimits puts back the memory.max that a kill with kill.method oom
-// lowered when the daemon died before it put it back.
-func (d *Daemon) restoreLimits() {
-	log := d.limitLog()
-	results, err := log.RestoreLeftovers()
-	d.logRestored(log.Path, results, err, reasonEarlierRun)
+// undoLeftovers thaws what a kill on the freezer path left frozen, and
+// puts back the memory.max a kill with kill.method oom left lowered, when
+// an earlier run died before it undid them. Without kubepods yet, no
+// record can name a live cgroup of the kubelet's, nor be checked: they
+// wait for the first rescan once it is found (retryLeftovers).
+func (d *Daemon) undoLeftovers() {
+	layout, err := d.detectLayout()
+	if err != nil {
+		if recorded(d.freezeLog(layout).Path) || recorded(d.limitLog(layout).Path) {
+			d.log.Info("records of an earlier run's kill left for the first rescan once the kubelet's pod cgroup is found",
+				attrFile, d.limitLog(layout).Path, attrError, err)
+		}
+		return
+	}
+	frozen, limits := d.freezeLog(layout), d.limitLog(layout)
+	thawed, err := frozen.ThawLeftovers()
+	d.logThawed(frozen.Path, thawed, err, reasonEarlierRun)
+	restored, err := limits.RestoreLeftovers()
+	d.logRestored(limits.Path, restored, err, reasonEarlierRun)
 }
 
 // retryLeftovers retries, on the worker, what a kill of this run could
@@ -303,7 +312,7 @@ func (d *Daemon) restoreLimits() {
 // is in flight or queued (a kill's records name what it has lowered or
 // frozen for now): the next rescan tries again.
 func (d *Daemon) retryLeftovers() {
-	limits, frozen := d.limitLog(), d.freezeLog()
+	limits, frozen := d.limitLog(d.layout), d.freezeLog(d.layout)
 	if d.actions.busy() || (!recorded(limits.Path) && !recorded(frozen.Path)) {
 		return
 	}
@@ -330,6 +339,11 @@ func (d *Daemon) logThawed(file string, results []killer.ThawResult, err error, 
 			attrFile, file, attrError, err)
 	}
 	for _, r := range results {
+		if errors.Is(r.Err, killer.ErrUntrusted) {
+			d.log.Warn("ignored an entry of the freeze record: not a pod or container of the kubelet, not thawed", attrFile, file,
+				attrCgroup, r.Cgroup, attrReason, reasonUntrusted, attrError, r.Err)
+			continue
+		}
 		if r.Err != nil {
 			d.log.Error("cannot thaw a cgroup a kill froze: write 0 to its cgroup.freeze (retried at each rescan)", attrCgroup, r.Cgroup,
 				attrReason, why, attrError, r.Err)
@@ -350,6 +364,11 @@ func (d *Daemon) logRestored(file string, results []killer.RestoreResult, err er
 			attrFile, file, attrError, err)
 	}
 	for _, r := range results {
+		if errors.Is(r.Err, killer.ErrUntrusted) {
+			d.log.Warn("ignored an entry of the limits record: not a container of the kubelet, its memory.max not written", attrFile, file,
+				attrCgroup, r.Cgroup, attrReason, reasonUntrusted, attrError, r.Err)
+			continue
+		}
 		if r.Err != nil {
 			d.log.Error("cannot put back the memory.max of a container a kill lowered: write it by hand (retried at each rescan)",
 				attrCgroup, r.Cgroup, attrMemoryMax, cgroupv2.FormatLimit(r.Max), attrReason, why, attrError, r.Err)

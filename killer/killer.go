@@ -77,7 +77,10 @@
 // thaw) that a kill could not put back stays in its record, and the daemon
 // calls the same functions again while it runs, until it is back; a kill
 // of a container the record names keeps the recorded original (never the
-// 0 it may read), and 0 is never recorded as an original.
+// 0 it may read), and 0 is never recorded as an original. Neither record
+// is trusted: an entry that names no container (limits) or no pod or
+// container (frozen) of the kubelet's layout (FreezeLog.Layout,
+// LimitLog.Layout) is never undone, and is dropped (ErrUntrusted).
 //
 // Kernel facts are not decided here but in cgroupv2: which files the kernel
 // has comes probed once, as Killer.Features (cgroupv2/features.go), and

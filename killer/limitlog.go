@@ -25,6 +25,11 @@ import (
 // serve several Killers in one process, not several processes.
 type LimitLog struct {
 	Path string // absolute
+	// Layout is the kubelet's: RestoreLeftovers trusts only the entries
+	// that name one of its containers (the method oom lowers nothing
+	// else). Without it (Kubepods ""), RestoreLeftovers leaves the record
+	// as it is.
+	Layout cgroupv2.Layout
 
 	mu sync.Mutex // each change reads, edits and writes the whole file
 }
@@ -55,6 +60,10 @@ const limitsHint = `it may name containers left at memory.max 0: write their "or
 // whose limit could not be put back (RestoreResult.Err), for the next start
 // to try again; with none it is removed. No record is no leftovers.
 //
+// The record is not trusted: an entry that names no container of
+// l.Layout (the method oom lowers nothing else) is reported with an error
+// wrapping ErrUntrusted, never written to, and dropped.
+//
 // The daemon calls it at start, before any kill, and again while it runs
 // when the record is there with no kill in flight: what a kill could not
 // put back is retried. An error is about the
@@ -67,8 +76,12 @@ func (l *LimitLog) RestoreLeftovers() ([]RestoreResult, error) {
 	if err != nil || len(entries) == 0 {
 		return nil, err
 	}
+	if err := checkable(l.Path, l.Layout); err != nil {
+		return nil, err
+	}
 	var results []RestoreResult
-	kept := undoLeftovers(entries, restoreLeftover, func(e limitEntry, err error) {
+	check := func(e limitEntry) error { return trusted(l.Layout, e.Cgroup, false) }
+	kept := undoLeftovers(entries, check, restoreLeftover, func(e limitEntry, err error) {
 		results = append(results, RestoreResult{Cgroup: e.Cgroup, Max: e.Original, Err: err})
 	})
 	if err := statefile.Save(l.Path, kept); err != nil {

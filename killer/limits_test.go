@@ -34,7 +34,7 @@ func noZeroOriginal(t *testing.T, log *LimitLog) func(string) {
 func TestKillOOMAgainKeepsRecordedOriginal(t *testing.T) {
 	f := newFake(t, true)
 	kl := f.oomKiller(t, 5*time.Second)
-	const scope = "cri-containerd-a.scope"
+	const scope = "cri-containerd-aaaaaaaaaaaa.scope"
 	dir := filepath.Join(f.dir, scope)
 	id, err := cgroupv2.ID(dir)
 	if err != nil {
@@ -62,7 +62,7 @@ func TestKillOOMAgainKeepsRecordedOriginal(t *testing.T) {
 func TestKillOOMNeverRecordsZero(t *testing.T) {
 	f := newFake(t, true)
 	kl := f.oomKiller(t, 200*time.Millisecond)
-	const scope = "cri-containerd-a.scope"
+	const scope = "cri-containerd-aaaaaaaaaaaa.scope"
 	writeAtomic(t, filepath.Join(f.dir, scope, "memory.max"), "0\n")
 	k := &kernel{f: f, onLower: noZeroOriginal(t, kl.Limits)}
 	res, err, _ := runKill(t, context.Background(), kl, f.oomTarget(t), k)

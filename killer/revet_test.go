@@ -45,7 +45,7 @@ func (f *fakeCG) fork(t *testing.T, sub string, protected map[int]bool) *child {
 // spared is not reported confirmed.
 func TestKillOOMFallbackSparesNewMinus1000(t *testing.T) {
 	f := newFake(t, true)
-	const scope = "cri-containerd-a.scope"
+	const scope = "cri-containerd-aaaaaaaaaaaa.scope"
 	parent := f.children[f.procsOf(scope)[0]]
 	protected := map[int]bool{parent.pid: true}
 	var forked *child
@@ -90,7 +90,7 @@ func TestKillFreezeSparesChildForkedAfterVet(t *testing.T) {
 	f := newFake(t, false)
 	spared := f.spareOne(t)
 	protected := map[int]bool{spared.pid: true}
-	const scope = "cri-containerd-b.scope"
+	const scope = "cri-containerd-bbbbbbbbbbbb.scope"
 	var forked *child
 	k := &kernel{f: f, onFreeze: func() { forked = f.fork(t, scope, protected) }}
 	tg := f.target()
