@@ -902,10 +902,10 @@ func TestInCgroup(t *testing.T) {
 		{"0::" + pod + "\n", pod, true, false},
 		{"0::" + pod + "/cri-containerd-aaaaaaaaaaaa.scope\n", pod, true, false},
 		{"0::" + pod + "x/cri-containerd-aaaaaaaaaaaa.scope\n", pod, false, false},          // a sibling with a longer name
-		{"0::/kubepods.slice/kubepods-burstable.slice\n", pod, false, false},     // the parent
-		{"0::/system.slice/containerd.service\n", pod, false, false},             // elsewhere
+		{"0::/kubepods.slice/kubepods-burstable.slice\n", pod, false, false},                // the parent
+		{"0::/system.slice/containerd.service\n", pod, false, false},                        // elsewhere
 		{"0::" + pod + "/cri-containerd-aaaaaaaaaaaa.scope (deleted)\n", pod, false, false}, // removed
-		{"0::/../.." + pod + "\n", pod, false, false},                            // outside our namespace
+		{"0::/../.." + pod + "\n", pod, false, false},                                       // outside our namespace
 		{"0::/..\n", "/", false, false},
 		{"0::/system.slice\n", "/", true, false},
 		{"12:memory:/x\n1:name=systemd:/y\n0::" + pod + "\n", pod, true, false}, // hybrid host

@@ -242,7 +242,9 @@ func TestKillOOMNoRecord(t *testing.T) {
 func TestLimitLogRestoreLeftovers(t *testing.T) {
 	root := t.TempDir()
 	layout := cgroupv2.Layout{Mount: root, Kubepods: "/", Driver: cgroupv2.DriverSystemd}
-	ctr := func(name string) string { return filepath.Join(root, "kubepods-podx.slice", "cri-containerd-"+name+".scope") }
+	ctr := func(name string) string {
+		return filepath.Join(root, "kubepods-podx.slice", "cri-containerd-"+name+".scope")
+	}
 	mk := func(name, max string, withMax bool) (string, uint64) {
 		dir := ctr(name)
 		os.MkdirAll(dir, 0o755)
