@@ -378,7 +378,11 @@ func (d *Daemon) logRestored(file string, results []killer.RestoreResult, err er
 		if why == reasonEarlierRun {
 			msg = "put back the memory.max of a container an earlier run lowered"
 		}
-		d.log.Warn(msg, attrCgroup, r.Cgroup, attrMemoryMax, cgroupv2.FormatLimit(r.Max), attrReason, why)
+		attrs := []any{attrCgroup, r.Cgroup, attrMemoryMax, cgroupv2.FormatLimit(r.Max), attrReason, why}
+		if r.Swap > 0 {
+			attrs = append(attrs, attrSwapMax, cgroupv2.FormatLimit(r.Swap))
+		}
+		d.log.Warn(msg, attrs...)
 	}
 }
 

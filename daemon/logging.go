@@ -55,6 +55,7 @@ const (
 	attrOOMKills  = "oom_kills"          // processes the kernel OOM killer killed in a pod (since the last look, or in a kill with kill.method oom)
 	attrLowered   = "lowered_containers" // kill.method oom: containers whose memory.max a kill lowered and put back
 	attrMemoryMax = "memory_max"         // a memory.max put back, as the file writes it
+	attrSwapMax   = "memory_swap_max"    // a memory.swap.max put back with it, as the file writes it
 )
 
 // Reason codes of the records that are not kills (those are policy.Reason).

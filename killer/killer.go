@@ -14,7 +14,10 @@
 // so that the container runtime reports it OOMKilled (exit 137, reason
 // OOMKilled), which a kill by signal never is. For each container still
 // the one chosen, with processes to kill, it records the container's
-// memory.max in the Killer's LimitLog, then writes 0 to it: the kernel
+// memory.max (and its memory.swap.max, where there is one above 0) in the
+// Killer's LimitLog, then writes 0 to memory.swap.max (on a node with
+// swap, memory.max 0 alone would swap the victim out before any OOM kill)
+// and 0 to memory.max: the kernel
 // reclaims, then OOM-kills in the container, one process at a time (all
 // at once where memory.oom.group is 1), until its usage fits or no task is
 // left that it may kill: every process of the container but those at
@@ -25,7 +28,8 @@
 // writing thread (internal/interrupt). Once every lowered container is
 // empty, or holds only spared processes, or at the deadline, each
 // original memory.max is put back (through the directory fd opened when it
-// was checked, so never into another cgroup) and dropped from the record.
+// was checked, so never into another cgroup), memory.swap.max's with it,
+// and dropped from the record.
 // If processes other than spared ones are left at the deadline, the
 // fallback kills the whole target the signal way, once Vet has looked
 // again (Result.Method "oom+cgroup.kill" or "oom+freeze+sigkill"); if

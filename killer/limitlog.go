@@ -39,6 +39,10 @@ type limitEntry struct {
 	Cgroup   string `json:"cgroup"`   // absolute directory of the container
 	ID       uint64 `json:"id"`       // its cgroupv2.ID when it was lowered
 	Original uint64 `json:"original"` // memory.max before; cgroupv2.Unlimited is "max"
+	// Swap is memory.swap.max before, lowered to 0 ahead of memory.max
+	// (else the kernel swaps the victim out before it OOM-kills); 0: not
+	// lowered (no swap controller, or already 0).
+	Swap uint64 `json:"swap_original,omitempty"`
 }
 
 // RestoreResult is a container of the record that RestoreLeftovers found
@@ -46,6 +50,7 @@ type limitEntry struct {
 type RestoreResult struct {
 	Cgroup string // the container's absolute directory
 	Max    uint64 // the memory.max put back (cgroupv2.Unlimited: "max")
+	Swap   uint64 // the memory.swap.max put back; 0: none was lowered
 	Err    error  // nil: put back; else it stays in the record
 }
 
@@ -82,7 +87,7 @@ func (l *LimitLog) RestoreLeftovers() ([]RestoreResult, error) {
 	var results []RestoreResult
 	check := func(e limitEntry) error { return trusted(l.Layout, e.Cgroup, false) }
 	kept := undoLeftovers(entries, check, restoreLeftover, func(e limitEntry, err error) {
-		results = append(results, RestoreResult{Cgroup: e.Cgroup, Max: e.Original, Err: err})
+		results = append(results, RestoreResult{Cgroup: e.Cgroup, Max: e.Original, Swap: e.Swap, Err: err})
 	})
 	if err := statefile.Save(l.Path, kept); err != nil {
 		return results, fmt.Errorf("%s: %w", l.Path, err)
@@ -104,11 +109,18 @@ func restoreLeftover(e limitEntry) (ours bool, err error) {
 	return true, nil
 }
 
-// restoreMax writes e.Original to memory.max of the cgroup dirfd, e's. A
-// higher limit takes at once: the write does not block.
+// restoreMax writes e.Original to memory.max of the cgroup dirfd, e's,
+// then e.Swap, if lowered, to its memory.swap.max. A higher limit takes at
+// once: the write does not block.
 func restoreMax(dirfd int, e limitEntry) error {
 	if err := writeAt(dirfd, "memory.max", cgroupv2.FormatLimit(e.Original)); err != nil {
 		return fmt.Errorf("write %s to %s/memory.max: %w", cgroupv2.FormatLimit(e.Original), e.Cgroup, err)
+	}
+	if e.Swap == 0 {
+		return nil
+	}
+	if err := writeAt(dirfd, "memory.swap.max", cgroupv2.FormatLimit(e.Swap)); err != nil {
+		return fmt.Errorf("write %s to %s/memory.swap.max: %w", cgroupv2.FormatLimit(e.Swap), e.Cgroup, err)
 	}
 	return nil
 }

@@ -77,3 +77,46 @@ func TestKillOOMNeverRecordsZero(t *testing.T) {
 		t.Errorf("%s memory.max = %q, want 0 as it was: nothing to put back", scope, got)
 	}
 }
+
+// Issue 19, swap: on a node with swap, memory.max 0 alone makes the kernel
+// swap the victim's anonymous memory out before its OOM killer kills.
+// The method oom sets memory.swap.max to 0 first (its original recorded
+// with memory.max's, in the same entry), and puts both back.
+func TestKillOOMSwapOffFirst(t *testing.T) {
+	f := newFake(t, true)
+	kl := f.oomKiller(t, 5*time.Second)
+	const scope = "cri-containerd-aaaaaaaaaaaa.scope"
+	swap := filepath.Join(scope, "memory.swap.max")
+	writeAtomic(t, filepath.Join(f.dir, swap), "1073741824\n")
+	var atLower string
+	var entries []limitEntry
+	k := &kernel{f: f, oom: true, onLower: func(sub string) {
+		if sub == scope {
+			atLower = f.read(swap)
+			entries, _ = statefile.Load[limitEntry](kl.Limits.Path, limitsHint)
+		}
+	}}
+	res, err, _ := runKill(t, context.Background(), kl, f.oomTarget(t), k)
+	if err != nil || !res.Confirmed || res.Method != MethodOOM {
+		t.Fatalf("Kill = %+v, %v; want the method oom, confirmed", res, err)
+	}
+	if atLower != "0" {
+		t.Errorf("memory.swap.max = %q when memory.max was lowered, want 0 first", atLower)
+	}
+	found := false
+	for _, e := range entries {
+		if e.Cgroup == filepath.Join(f.dir, scope) && e.Swap == 1<<30 {
+			found = true
+		}
+		if e.Cgroup == filepath.Join(f.dir, "cri-containerd-bbbbbbbbbbbb.scope") && e.Swap != 0 {
+			t.Errorf("entry %+v: a container without memory.swap.max records none", e)
+		}
+	}
+	if !found {
+		t.Errorf("limits record %+v does not hold memory.swap.max's original", entries)
+	}
+	if got := f.read(swap); got != "1073741824" {
+		t.Errorf("memory.swap.max = %q after the kill, want 1073741824 put back", got)
+	}
+	limitsPutBack(t, f, kl.Limits)
+}

@@ -177,19 +177,43 @@ func (k Killer) lower(wctx context.Context, dirfd int, c Container) (limitEntry,
 				c.Cgroup, errZeroMax, k.Limits.Path)
 		}
 		e = limitEntry{Cgroup: c.Cgroup, ID: c.ID, Original: orig}
+		// On a node with swap, memory.max 0 alone swaps the victim out
+		// before the OOM killer kills: swap goes to 0 first.
+		swap, err := cgroupv2.ReadUint(filepath.Join(c.Cgroup, "memory.swap.max"))
+		switch {
+		case errors.Is(err, cgroupv2.ErrMissingFile): // no swap controller: nothing to swap to
+		case err != nil:
+			return limitEntry{}, fmt.Errorf("killer: %s: read memory.swap.max: %w; not lowered", c.Cgroup, err)
+		default:
+			e.Swap = swap // 0: already none, nothing to put back
+		}
 		// Write ahead: a crash while the limit is lowered must leave it
 		// named for the next start to put back (LimitLog).
 		if err := k.Limits.add(e); err != nil {
 			return e, fmt.Errorf("killer: %s: %w, and a limit that a restart could not put back is never lowered: %w; not lowered", c.Cgroup, errNotRecorded, err)
 		}
 	}
-	if err := writeMax(wctx, dirfd); err != nil {
+	err = nil
+	if e.Swap > 0 {
+		err = writeAt(dirfd, "memory.swap.max", "0")
+	}
+	if err == nil {
+		err = writeMax(wctx, dirfd)
+	}
+	if err != nil {
 		if gone(dirfd) {
 			err = cgroupv2.ErrGone
 		}
-		err = fmt.Errorf("killer: %s: write 0 to memory.max: %w; not lowered", c.Cgroup, err)
+		err = fmt.Errorf("killer: %s: write 0 to memory.swap.max and memory.max: %w; not lowered", c.Cgroup, err)
 		if recorded {
 			return e, err // as it was: still in the record, for the retry
+		}
+		if e.Swap > 0 && !gone(dirfd) {
+			// memory.swap.max may be 0 already: back, or kept in the
+			// record for the retry.
+			if rerr := restoreMax(dirfd, e); rerr != nil {
+				return e, errors.Join(err, fmt.Errorf("killer: %s: LEFT LOWERED, kept in the limits record for the retry: %w", c.Cgroup, rerr))
+			}
 		}
 		if rerr := k.Limits.remove(e); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("killer: %s: still in the limits record (the next start will write %s to its memory.max): %w",
