@@ -309,3 +309,15 @@ func (l Layout) PodOf(rel string) (PodRef, bool) {
 	}
 	return PodRef{UID: uid, QoS: q, Path: path.Clean(rel)}, true
 }
+
+// ContainerOf tells whether a directory path (relative to the mount) is a
+// container of a pod of this layout (a directory of the pod that a
+// container runtime named, ContainerName; a runtime's helper included),
+// and which pod.
+func (l Layout) ContainerOf(rel string) (PodRef, bool) {
+	rel = path.Clean(rel)
+	if _, _, _, ok := ContainerName(path.Base(rel)); !ok {
+		return PodRef{}, false
+	}
+	return l.PodOf(path.Dir(rel))
+}

@@ -132,3 +132,36 @@ func TestQoSText(t *testing.T) {
 		t.Error("Platinum is a QoS class")
 	}
 }
+
+// PodOf and ContainerOf accept only the kubelet's pods and their
+// containers under kubepods: what a state file may name.
+func TestPodOfContainerOf(t *testing.T) {
+	l := cgroupv2.Layout{Mount: "/sys/fs/cgroup", Kubepods: "/kubepods.slice", Driver: cgroupv2.DriverSystemd}
+	pod := "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1234_ab.slice"
+	ctr := pod + "/cri-containerd-0123456789abcdef.scope"
+	for _, tc := range []struct {
+		rel      string
+		pod, ctr bool
+	}{
+		{pod, true, false},
+		{ctr, false, true},
+		{"/kubepods.slice/kubepods-pod1234.slice/crio-0123456789abcdef.scope", false, true},
+		{"/system.slice/kubelet.service", false, false},
+		{"/kubepods.slice", false, false},
+		{"/kubepods.slice/kubepods-burstable.slice", false, false},
+		{"/other.slice/kubepods-burstable.slice/kubepods-burstable-pod1234.slice/cri-containerd-0123456789abcdef.scope", false, false},
+		{pod + "/nested/cri-containerd-0123456789abcdef.scope", false, false},
+		{pod + "/cri-containerd-nothex.scope", false, false},
+	} {
+		if _, ok := l.PodOf(tc.rel); ok != tc.pod {
+			t.Errorf("PodOf(%q) = %v, want %v", tc.rel, ok, tc.pod)
+		}
+		ref, ok := l.ContainerOf(tc.rel)
+		if ok != tc.ctr {
+			t.Errorf("ContainerOf(%q) = %v, want %v", tc.rel, ok, tc.ctr)
+		}
+		if ok && ref.UID != "1234-ab" && ref.UID != "1234" {
+			t.Errorf("ContainerOf(%q) pod UID = %q", tc.rel, ref.UID)
+		}
+	}
+}

@@ -155,10 +155,10 @@ func Run(ctx context.Context, o Options) error {
 
 func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	// First, under the instance lock: what a crashed run left frozen or
-	// lowered is undone even if this start fails, or waits for the
-	// kubelet, further on.
-	d.thawLeftovers()
-	d.restoreLimits()
+	// lowered is undone even if this start fails further on. (With no
+	// kubepods yet, no record can name a live cgroup of it: the records
+	// wait for the first rescan once it is found.)
+	d.undoLeftovers()
 	// Then the metrics endpoint: a scrape works while the daemon waits for
 	// the kubelet, and a listener that cannot be opened fails the start at
 	// once.
@@ -261,10 +261,13 @@ func (d *Daemon) checkKernel() error {
 // not exist yet: then the daemon tells systemd it is up, so that neither
 // the kubelet's start nor a package install waits on it, and waits,
 // petting the watchdog and taking reloads.
+// detectLayout finds the kubelet's layout as the config says it.
+func (d *Daemon) detectLayout() (cgroupv2.Layout, error) {
+	return cgroupv2.DetectLayout(d.opt.CgroupRoot, d.cfg.Cgroup.Kubepods, cgroupv2.Driver(d.cfg.Cgroup.Driver))
+}
+
 func (d *Daemon) waitForKubepods(ctx context.Context, hup <-chan os.Signal) (cgroupv2.Layout, error) {
-	detect := func() (cgroupv2.Layout, error) {
-		return cgroupv2.DetectLayout(d.opt.CgroupRoot, d.cfg.Cgroup.Kubepods, cgroupv2.Driver(d.cfg.Cgroup.Driver))
-	}
+	detect := d.detectLayout
 	l, err := detect()
 	if err == nil || !errors.Is(err, cgroupv2.ErrNoKubepods) {
 		return l, err

@@ -31,7 +31,8 @@
 //     other, each with the last check right before its kill, which also
 //     names the processes to spare), its report back to policy and a look
 //     again at once, the kill history, and the thaw of what a crash left
-//     frozen and the memory.max it left lowered.
+//     frozen and the memory.max it left lowered (at start, and at each
+//     rescan what a kill of this run could not undo).
 //   - relief.go: the relief ladder's actions (relief.Ladder carries them
 //     out), the containment of a shielded grower on a kill verdict among
 //     them (act, in loop.go, contains before it kills).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -248,15 +249,19 @@ func (d *Daemon) oomContainers(p cgroupv2.Pod, target policy.Target) []killer.Co
 // restart thaws and puts back.
 func (d *Daemon) killer() killer.Killer {
 	return killer.Killer{Timeout: d.cfg.Kill.Timeout, Features: d.features, Clock: d.clock,
-		ProcRoot: d.opt.ProcRoot, Mount: d.layout.Mount, FreezeLog: d.freezeLog(), Limits: d.limitLog()}
+		ProcRoot: d.opt.ProcRoot, Mount: d.layout.Mount, FreezeLog: d.freezeLog(d.layout), Limits: d.limitLog(d.layout)}
 }
 
-func (d *Daemon) freezeLog() *killer.FreezeLog {
-	return &killer.FreezeLog{Path: filepath.Join(d.opt.RunDir, "frozen.json")}
+// freezeLog and limitLog are the records of frozen cgroups and lowered
+// limits; layout, the kubelet's, is what their entries are checked
+// against before any is undone (an entry that names no pod or container
+// of it is dropped, never written to).
+func (d *Daemon) freezeLog(layout cgroupv2.Layout) *killer.FreezeLog {
+	return &killer.FreezeLog{Path: filepath.Join(d.opt.RunDir, "frozen.json"), Layout: layout}
 }
 
-func (d *Daemon) limitLog() *killer.LimitLog {
-	return &killer.LimitLog{Path: filepath.Join(d.opt.RunDir, "limits.json")}
+func (d *Daemon) limitLog(layout cgroupv2.Layout) *killer.LimitLog {
+	return &killer.LimitLog{Path: filepath.Join(d.opt.RunDir, "limits.json"), Layout: layout}
 }
 
 // vet returns the check the killer makes right before the kill, with every
@@ -283,39 +288,106 @@ func (d *Daemon) vet(p *cgroupv2.Pod) func() ([]int, error) {
 	}
 }
 
-// thawLeftovers thaws what a kill on the freezer path left frozen when the
-// daemon died between freeze and thaw.
-func (d *Daemon) thawLeftovers() {
-	results, err := d.freezeLog().ThawLeftovers()
+// undoLeftovers thaws what a kill on the freezer path left frozen, and
+// puts back the memory.max a kill with kill.method oom left lowered, when
+// an earlier run died before it undid them. Without kubepods yet, no
+// record can name a live cgroup of the kubelet's, nor be checked: they
+// wait for the first rescan once it is found (retryLeftovers).
+func (d *Daemon) undoLeftovers() {
+	layout, err := d.detectLayout()
 	if err != nil {
-		d.log.Error("cannot read the freeze record of an earlier run: check the cgroups it names for cgroup.freeze 1",
-			attrFile, d.freezeLog().Path, attrError, err)
+		if recorded(d.freezeLog(layout).Path) || recorded(d.limitLog(layout).Path) {
+			d.log.Info("records of an earlier run's kill left for the first rescan once the kubelet's pod cgroup is found",
+				attrFile, d.limitLog(layout).Path, attrError, err)
+		}
+		return
+	}
+	frozen, limits := d.freezeLog(layout), d.limitLog(layout)
+	thawed, err := frozen.ThawLeftovers()
+	d.logThawed(frozen.Path, thawed, err, reasonEarlierRun)
+	restored, err := limits.RestoreLeftovers()
+	d.logRestored(limits.Path, restored, err, reasonEarlierRun)
+}
+
+// retryLeftovers retries, on the worker, what a kill of this run could
+// not undo and left in its records: a memory.max not put back, a cgroup
+// not thawed. It runs at each rescan, as a throttle that could not be
+// lifted is retried at each release: a container left at memory.max 0
+// would OOM-kill every process it starts until then. Not while an action
+// is in flight or queued (a kill's records name what it has lowered or
+// frozen for now): the next rescan tries again.
+func (d *Daemon) retryLeftovers() {
+	limits, frozen := d.limitLog(d.layout), d.freezeLog(d.layout)
+	if d.actions.busy() || (!recorded(limits.Path) && !recorded(frozen.Path)) {
+		return
+	}
+	d.actions.submit(job{name: "put back", run: func(context.Context) func() {
+		restored, rerr := limits.RestoreLeftovers()
+		thawed, terr := frozen.ThawLeftovers()
+		return func() {
+			d.logRestored(limits.Path, restored, rerr, reasonRetry)
+			d.logThawed(frozen.Path, thawed, terr, reasonRetry)
+		}
+	}}, d.clock.Now())
+}
+
+// recorded says whether a record file is there.
+func recorded(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// logThawed logs what FreezeLog.ThawLeftovers did.
+func (d *Daemon) logThawed(file string, results []killer.ThawResult, err error, why string) {
+	if err != nil {
+		d.log.Error("cannot read the freeze record: check the cgroups it names for cgroup.freeze 1",
+			attrFile, file, attrError, err)
 	}
 	for _, r := range results {
-		if r.Err != nil {
-			d.log.Error("cannot thaw a cgroup an earlier run froze: write 0 to its cgroup.freeze", attrCgroup, r.Cgroup, attrError, r.Err)
+		if errors.Is(r.Err, killer.ErrUntrusted) {
+			d.log.Warn("ignored an entry of the freeze record: not a pod or container of the kubelet, not thawed", attrFile, file,
+				attrCgroup, r.Cgroup, attrReason, reasonUntrusted, attrError, r.Err)
 			continue
 		}
-		d.log.Warn("thawed a cgroup an earlier run left frozen", attrCgroup, r.Cgroup, attrReason, "earlier-run")
+		if r.Err != nil {
+			d.log.Error("cannot thaw a cgroup a kill froze: write 0 to its cgroup.freeze (retried at each rescan)", attrCgroup, r.Cgroup,
+				attrReason, why, attrError, r.Err)
+			continue
+		}
+		msg := "thawed a cgroup a kill left frozen"
+		if why == reasonEarlierRun {
+			msg = "thawed a cgroup an earlier run left frozen"
+		}
+		d.log.Warn(msg, attrCgroup, r.Cgroup, attrReason, why)
 	}
 }
 
-// restoreLimits puts back the memory.max that a kill with kill.method oom
-// lowered when the daemon died before it put it back.
-func (d *Daemon) restoreLimits() {
-	results, err := d.limitLog().RestoreLeftovers()
+// logRestored logs what LimitLog.RestoreLeftovers did.
+func (d *Daemon) logRestored(file string, results []killer.RestoreResult, err error, why string) {
 	if err != nil {
-		d.log.Error("cannot read the limits record of an earlier run: check the containers it names for memory.max 0",
-			attrFile, d.limitLog().Path, attrError, err)
+		d.log.Error("cannot read the limits record: check the containers it names for memory.max 0",
+			attrFile, file, attrError, err)
 	}
 	for _, r := range results {
-		if r.Err != nil {
-			d.log.Error("cannot put back the memory.max of a container an earlier run lowered: write it by hand",
-				attrCgroup, r.Cgroup, attrMemoryMax, cgroupv2.FormatLimit(r.Max), attrError, r.Err)
+		if errors.Is(r.Err, killer.ErrUntrusted) {
+			d.log.Warn("ignored an entry of the limits record: not a container of the kubelet, its memory.max not written", attrFile, file,
+				attrCgroup, r.Cgroup, attrReason, reasonUntrusted, attrError, r.Err)
 			continue
 		}
-		d.log.Warn("put back the memory.max of a container an earlier run lowered", attrCgroup, r.Cgroup,
-			attrMemoryMax, cgroupv2.FormatLimit(r.Max), attrReason, "earlier-run")
+		if r.Err != nil {
+			d.log.Error("cannot put back the memory.max of a container a kill lowered: write it by hand (retried at each rescan)",
+				attrCgroup, r.Cgroup, attrMemoryMax, cgroupv2.FormatLimit(r.Max), attrReason, why, attrError, r.Err)
+			continue
+		}
+		msg := "put back the memory.max of a container a kill left lowered"
+		if why == reasonEarlierRun {
+			msg = "put back the memory.max of a container an earlier run lowered"
+		}
+		attrs := []any{attrCgroup, r.Cgroup, attrMemoryMax, cgroupv2.FormatLimit(r.Max), attrReason, why}
+		if r.Swap > 0 {
+			attrs = append(attrs, attrSwapMax, cgroupv2.FormatLimit(r.Swap))
+		}
+		d.log.Warn(msg, attrs...)
 	}
 }
 
@@ -325,7 +397,7 @@ func (d *Daemon) killed(record KillRecord, fields []any, res killer.Result, err 
 	case errors.Is(err, killer.ErrChanged):
 		d.log.Warn("victim changed before the kill; nothing killed", append(fields, attrError, err)...)
 		return
-	case errors.Is(err, killer.ErrAllSpared):
+	case errors.Is(err, killer.ErrAllSpared) && res.Method == "":
 		d.log.Warn("every process left in the victim protects itself (oom_score_adj -1000); nothing killed",
 			append(fields, attrReason, reasonVictimMoved, "spared_pids", res.Spared, attrError, err)...)
 		return
@@ -342,6 +414,11 @@ func (d *Daemon) killed(record KillRecord, fields []any, res killer.Result, err 
 		fields = append(fields, attrLowered, res.Containers, attrOOMKills, record.OOMKills)
 	}
 	switch {
+	case errors.Is(err, killer.ErrNotConfirmed) && errors.Is(err, killer.ErrAllSpared):
+		// The method oom killed all it could; what is left protects
+		// itself (a spared process's children inherit its -1000).
+		d.log.Warn("killed every process it may; those left protect themselves (oom_score_adj -1000) and keep their memory", append(fields, attrError, err)...)
+		record.Error = err.Error()
 	case errors.Is(err, killer.ErrNotConfirmed) && res.Spared > 0:
 		// A spared (-1000) process may start new ones: stress-ng restarts
 		// its workers. They are the next kill's, once they grow.

@@ -8,6 +8,7 @@ import (
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/cri"
+	"github.com/kube-oomd/kube-oomd/relief"
 	"github.com/kube-oomd/kube-oomd/systemd"
 )
 
@@ -54,6 +55,7 @@ const (
 	attrOOMKills  = "oom_kills"          // processes the kernel OOM killer killed in a pod (since the last look, or in a kill with kill.method oom)
 	attrLowered   = "lowered_containers" // kill.method oom: containers whose memory.max a kill lowered and put back
 	attrMemoryMax = "memory_max"         // a memory.max put back, as the file writes it
+	attrSwapMax   = "memory_swap_max"    // a memory.swap.max put back with it, as the file writes it
 )
 
 // Reason codes of the records that are not kills (those are policy.Reason).
@@ -65,6 +67,11 @@ const (
 	reasonContained   = "shielded-pod-contained" // a pod whose growing processes a kill spares (-1000), held at its memory.high
 	reasonVictimMoved = "victim-changed"
 	reasonUntrusted   = "untrusted-state"
+	// Why a kill's record was undone: at start, what an earlier run left
+	// (the throttles' own code, relief.LiftEarlierRun); or while running,
+	// what a kill of this run could not undo (retryLeftovers).
+	reasonEarlierRun = relief.LiftEarlierRun
+	reasonRetry      = "retry"
 )
 
 // podAttrs names a pod in a record, inline: UID, QoS class and cgroup, and

@@ -71,6 +71,7 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 			observe = d.handleChange(c)
 		case <-rescan.C():
 			d.resync(false)
+			d.retryLeftovers()
 			observe = true
 		case <-watchdog:
 			d.notify.Watchdog()

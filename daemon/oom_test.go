@@ -2,10 +2,12 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,10 +135,13 @@ func TestPodTrackerInducedKills(t *testing.T) {
 	}
 }
 
-// What a crashed run left lowered is put back first thing, not once the
-// daemon has found kubepods: a daemon that waits for the kubelet (here, for
-// a kubepods it was told of that is not there yet) has already put it back.
-func TestLimitsPutBackWhileWaitingForKubepods(t *testing.T) {
+// What a crashed run left lowered is put back first thing, once the
+// record is checked against the kubelet's layout (issue 19 item 5). A
+// daemon that waits for the kubelet (here, for a kubepods it was told of
+// that is not there yet) has no layout to check it against, and no live
+// container can be under a kubepods that does not exist: the record is
+// left as it is, nothing written, and the log says so.
+func TestLimitsLeftWhileWaitingForKubepods(t *testing.T) {
 	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
 	app := appContainer(t, tree, tree.PodPath("be", cgroupv2.BestEffort))
 	tree.Write(app, "memory.max", "0")
@@ -159,9 +164,16 @@ func TestLimitsPutBackWhileWaitingForKubepods(t *testing.T) {
 	t.Cleanup(h.stop)
 	opt := h.options(filepath.Join(t.TempDir(), "absent.toml"), run)
 	go func() { h.done <- Run(ctx, opt) }()
+	before, _ := os.ReadFile(filepath.Join(run, "limits.json"))
 	h.clock.BlockUntil(1) // waiting for kubepods
-	if got := h.file(app, "memory.max"); got != fmt.Sprint(300<<20) {
-		t.Errorf("memory.max = %q while the daemon waits for kubepods, want %d put back", got, 300<<20)
+	if got := h.file(app, "memory.max"); got != "0" {
+		t.Errorf("memory.max = %q while the daemon waits for kubepods: written from a record not checked", got)
+	}
+	if after, _ := os.ReadFile(filepath.Join(run, "limits.json")); string(after) != string(before) {
+		t.Errorf("limits record changed to %q while the daemon waits for kubepods", after)
+	}
+	if !strings.Contains(h.logs.String(), "left for the first rescan") {
+		t.Errorf("the log does not say the records wait:\n%s", h.logs)
 	}
 }
 
@@ -232,5 +244,113 @@ func TestRestartPutsBackLimits(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(run, "limits.json")); !os.IsNotExist(err) {
 		t.Errorf("limits record left after restore: %v", err)
+	}
+}
+
+// Issue 19 item 2: a kill with kill.method oom whose fallback found only
+// processes that protect themselves (a spared process's children, at
+// -1000 too) killed something: it is recorded as a kill, not confirmed,
+// and not logged as "nothing killed".
+func TestKillLeavingOnlySparedIsRecordedUnconfirmed(t *testing.T) {
+	var logs logBuffer
+	d := &Daemon{log: slog.New(slog.NewJSONHandler(&logs, nil)), clock: clock.NewFake(epoch)}
+	err := fmt.Errorf("killer: x: %w: %w", killer.ErrNotConfirmed, killer.ErrAllSpared)
+	d.killed(KillRecord{UID: "be"}, nil, killer.Result{Method: killer.MethodOOM, Containers: 1, PIDs: 2, Spared: 2}, err)
+	if k := d.kills; len(k) != 1 || k[0].Confirmed || k[0].Method != string(killer.MethodOOM) || k[0].Error == "" {
+		t.Errorf("kills = %+v, want one, method oom, not confirmed, with the error", k)
+	}
+	if got := logs.records(t, "", MsgKilled); len(got) != 1 || got[0]["confirmed"] != false {
+		t.Errorf("kill records = %v, want one, not confirmed:\n%s", got, logs.String())
+	}
+}
+
+// Issue 19 item 4: a memory.max that a kill could not put back stays in
+// the limits record, and is retried while the daemon runs (at each
+// rescan, as a throttle that could not be lifted is retried), not only at
+// the next start.
+func TestLimitPutBackRetriedWhileRunning(t *testing.T) {
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
+	app := appContainer(t, tree, tree.PodPath("be", cgroupv2.BestEffort))
+	cfg := testConfig(config.ModePod)
+	cfg.Cgroup.RescanInterval = 10 * time.Second
+	h := start(t, tree, cfg, "", "")
+	// What a kill whose put-back failed leaves: the container at 0, and
+	// its original in the record.
+	tree.Write(app, "memory.max", "0")
+	id, err := cgroupv2.ID(tree.Layout().Abs(app))
+	if err != nil {
+		t.Fatal(err)
+	}
+	statefile.Save(filepath.Join(h.runDir, "limits.json"), []struct {
+		Cgroup   string `json:"cgroup"`
+		ID       uint64 `json:"id"`
+		Original uint64 `json:"original"`
+	}{{Cgroup: tree.Layout().Abs(app), ID: id, Original: 300 << 20}})
+	h.clock.Step(cfg.Cgroup.RescanInterval)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && h.file(app, "memory.max") != fmt.Sprint(300<<20) {
+		h.snapshot()
+		time.Sleep(time.Millisecond)
+	}
+	h.settle()
+	if got := h.file(app, "memory.max"); got != fmt.Sprint(300<<20) {
+		t.Fatalf("memory.max = %q a rescan later, want %d put back", got, 300<<20)
+	}
+	put := h.logs.records(t, "put back the memory.max of a container a kill left lowered", "")
+	if len(put) != 1 || put[0]["cgroup"] != tree.Layout().Abs(app) || put[0]["reason"] != "retry" {
+		t.Errorf("put-back records = %v, want one naming %s:\n%s", put, app, h.logs)
+	}
+	if _, err := os.Stat(filepath.Join(h.runDir, "limits.json")); !os.IsNotExist(err) {
+		t.Errorf("limits record left after the put-back: %v", err)
+	}
+}
+
+// Issue 19 item 5: limits.json and frozen.json are not trusted. A record
+// naming kubelet.service (with "original" 0) is never written to at
+// start: each such entry is logged with the file and the cgroup, and
+// dropped.
+func TestRestartRejectsUntrustedRecords(t *testing.T) {
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
+	const kubelet = "/system.slice/kubelet.service"
+	tree.Write(kubelet, "memory.max", "1073741824")
+	tree.Write(kubelet, "cgroup.freeze", "1")
+	dir := tree.Layout().Abs(kubelet)
+	id, err := cgroupv2.ID(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := t.TempDir()
+	limits, frozen := filepath.Join(run, "limits.json"), filepath.Join(run, "frozen.json")
+	statefile.Save(limits, []struct {
+		Cgroup   string `json:"cgroup"`
+		ID       uint64 `json:"id"`
+		Original uint64 `json:"original"`
+	}{{Cgroup: dir, ID: id, Original: 0}})
+	statefile.Save(frozen, []struct {
+		Cgroup string `json:"cgroup"`
+		ID     uint64 `json:"id"`
+	}{{Cgroup: dir, ID: id}})
+	h := start(t, tree, testConfig(config.ModePod), "", run)
+	if got := h.file(kubelet, "memory.max"); got != "1073741824" {
+		t.Errorf("kubelet.service memory.max = %q: written from the limits record", got)
+	}
+	if got := h.file(kubelet, "cgroup.freeze"); got != "1" {
+		t.Errorf("kubelet.service cgroup.freeze = %q: written from the freeze record", got)
+	}
+	for _, file := range []string{limits, frozen} {
+		found := false
+		for _, line := range strings.Split(strings.TrimSpace(h.logs.String()), "\n") {
+			var r map[string]any
+			json.Unmarshal([]byte(line), &r)
+			if r["file"] == file && r["cgroup"] == dir && r["reason"] == reasonUntrusted {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no record naming %s and %s as untrusted:\n%s", file, dir, h.logs)
+		}
+		if _, err := os.Stat(file); !os.IsNotExist(err) {
+			t.Errorf("%s kept: %v; want the rejected entry dropped", file, err)
+		}
 	}
 }

@@ -93,6 +93,15 @@ func (k Killer) freezeKill(ctx context.Context, dirfd int, t Target, procs *proc
 			errs = append(errs, fmt.Errorf("re-list processes: %w", err))
 			break
 		}
+		// Right before this round's signals, with the cgroup frozen:
+		// what was forked since the last check is checked too.
+		if err := vetAgain(t, procs); err != nil {
+			if n == 0 {
+				return 0, false, fmt.Errorf("killer: %s: %w: %w; nothing killed", t.Cgroup, ErrChanged, err)
+			}
+			errs = append(errs, err)
+			break
+		}
 		// Name and check every listed process before signalling any. Only
 		// processes listed now are killed: one that left the cgroup since
 		// step 2 is not the victim any more.

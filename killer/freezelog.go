@@ -3,6 +3,9 @@ package killer
 import (
 	"errors"
 	"fmt"
+	"path"
+	"path/filepath"
+	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -29,6 +32,10 @@ import (
 // processes.
 type FreezeLog struct {
 	Path string // absolute
+	// Layout is the kubelet's: ThawLeftovers trusts only the entries
+	// that name one of its pods or containers (trusted). Without it
+	// (Kubepods ""), ThawLeftovers leaves the record as it is.
+	Layout cgroupv2.Layout
 
 	mu sync.Mutex // each change reads, edits and writes the whole file
 }
@@ -49,7 +56,9 @@ type ThawResult struct {
 // ThawLeftovers thaws what a kill left frozen: for each cgroup in the
 // record that still exists and is still the cgroup that was frozen (its
 // ID; a new cgroup at the same path is not touched), it writes 0 to
-// cgroup.freeze and reports it. Then the record keeps only the cgroups that
+// cgroup.freeze and reports it. The record is not trusted: an entry that
+// names no pod or container of l.Layout (a kill freezes nothing else) is
+// reported with an error wrapping ErrUntrusted, not touched, and dropped. Then the record keeps only the cgroups that
 // could not be thawed (ThawResult.Err), for the next start to try again;
 // with none it is removed. No record is no leftovers.
 //
@@ -67,8 +76,12 @@ func (l *FreezeLog) ThawLeftovers() ([]ThawResult, error) {
 	if len(entries) == 0 {
 		return nil, nil
 	}
+	if err := checkable(l.Path, l.Layout); err != nil {
+		return nil, err
+	}
 	var results []ThawResult
-	kept := undoLeftovers(entries, thawLeftover, func(e frozenEntry, err error) {
+	check := func(e frozenEntry) error { return trusted(l.Layout, e.Cgroup, true) }
+	kept := undoLeftovers(entries, check, thawLeftover, func(e frozenEntry, err error) {
 		results = append(results, ThawResult{Cgroup: e.Cgroup, Err: err})
 	})
 	if err := l.save(kept); err != nil {
@@ -79,10 +92,15 @@ func (l *FreezeLog) ThawLeftovers() ([]ThawResult, error) {
 
 // undoLeftovers undoes what each entry of a write-ahead record names, with
 // undo, which says whether the entry's cgroup is still the one recorded
-// (ours), and reports each one that is. It returns the entries to keep:
-// those whose undo failed, for the next start to try again.
-func undoLeftovers[E any](entries []E, undo func(E) (ours bool, err error), report func(E, error)) (kept []E) {
+// (ours), and reports each one that is. An entry that check refuses is
+// reported with check's error, never undone, and dropped. It returns the
+// entries to keep: those whose undo failed, for the next try.
+func undoLeftovers[E any](entries []E, check func(E) error, undo func(E) (ours bool, err error), report func(E, error)) (kept []E) {
 	for _, e := range entries {
+		if err := check(e); err != nil {
+			report(e, err)
+			continue
+		}
 		ours, err := undo(e)
 		if !ours {
 			continue
@@ -93,6 +111,45 @@ func undoLeftovers[E any](entries []E, undo func(E) (ours bool, err error), repo
 		}
 	}
 	return kept
+}
+
+// ErrUntrusted: an entry of a record (frozen.json, limits.json) names a
+// cgroup that no kill of kube-oomd could have recorded: it is not
+// touched, and dropped from the record.
+var ErrUntrusted = errors.New("not a cgroup a kill records")
+
+// checkable says whether the record at path can be checked against
+// layout: without the kubelet's layout, no entry is trusted, and the
+// record is left as it is, for a later call.
+func checkable(path string, layout cgroupv2.Layout) error {
+	if layout.Kubepods == "" || layout.Mount == "" {
+		return fmt.Errorf("%s: no kubelet layout to check its entries against: left as it is", path)
+	}
+	return nil
+}
+
+// trusted checks that dir, a record's entry, names what a kill could have
+// recorded: a clean absolute directory under layout's mount that layout
+// says is a container of one of its pods, or (pods true) a pod. The one
+// layout check is cgroupv2's (Layout.ContainerOf, Layout.PodOf), as for
+// the throttle state file.
+func trusted(layout cgroupv2.Layout, dir string, pods bool) error {
+	rel, err := filepath.Rel(layout.Mount, dir)
+	if !filepath.IsAbs(dir) || filepath.Clean(dir) != dir || err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return fmt.Errorf("%w: %q is not a clean absolute directory under the cgroup2 mount %s", ErrUntrusted, dir, layout.Mount)
+	}
+	rel = path.Join("/", filepath.ToSlash(rel))
+	if _, ok := layout.ContainerOf(rel); ok {
+		return nil
+	}
+	if _, ok := layout.PodOf(rel); ok && pods {
+		return nil
+	}
+	what := "a container"
+	if pods {
+		what = "a pod or a container"
+	}
+	return fmt.Errorf("%w: %s is not %s of the kubelet under %s: not touched, dropped from the record", ErrUntrusted, dir, what, layout.Kubepods)
 }
 
 // openLeftover opens the directory of a cgroup that a record names, if it

@@ -71,7 +71,7 @@ func TestFreezeLogThawsAfterCrash(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake(t, false)
-			log := &FreezeLog{Path: filepath.Join(t.TempDir(), "run", "frozen.json")}
+			log := &FreezeLog{Path: filepath.Join(t.TempDir(), "run", "frozen.json"), Layout: f.layout()}
 			res, err, rec := frozenKill(t, f, log, nil)
 			if err != nil || res.Method != MethodFreezeSigkill {
 				t.Fatalf("Kill: %v, %+v", err, res)
@@ -153,7 +153,7 @@ func TestFreezeLogUnwritablePreventsFreeze(t *testing.T) {
 // A thaw that fails keeps its entry, for the next start to try again.
 func TestFreezeLogKeepsWhatCouldNotBeThawed(t *testing.T) {
 	f := newFake(t, false)
-	log := &FreezeLog{Path: filepath.Join(t.TempDir(), "frozen.json")}
+	log := &FreezeLog{Path: filepath.Join(t.TempDir(), "frozen.json"), Layout: f.layout()}
 	freeze := filepath.Join(f.dir, "cgroup.freeze")
 	unwritable := func() { // writes to a directory fail (EISDIR)
 		os.Remove(freeze)

@@ -14,7 +14,10 @@
 // so that the container runtime reports it OOMKilled (exit 137, reason
 // OOMKilled), which a kill by signal never is. For each container still
 // the one chosen, with processes to kill, it records the container's
-// memory.max in the Killer's LimitLog, then writes 0 to it: the kernel
+// memory.max (and its memory.swap.max, where there is one above 0) in the
+// Killer's LimitLog, then writes 0 to memory.swap.max (on a node with
+// swap, memory.max 0 alone would swap the victim out before any OOM kill)
+// and 0 to memory.max: the kernel
 // reclaims, then OOM-kills in the container, one process at a time (all
 // at once where memory.oom.group is 1), until its usage fits or no task is
 // left that it may kill: every process of the container but those at
@@ -25,10 +28,14 @@
 // writing thread (internal/interrupt). Once every lowered container is
 // empty, or holds only spared processes, or at the deadline, each
 // original memory.max is put back (through the directory fd opened when it
-// was checked, so never into another cgroup) and dropped from the record.
+// was checked, so never into another cgroup), memory.swap.max's with it,
+// and dropped from the record.
 // If processes other than spared ones are left at the deadline, the
-// fallback kills the whole target the signal way, with the same spare
-// list (Result.Method "oom+cgroup.kill" or "oom+freeze+sigkill"). The
+// fallback kills the whole target the signal way, once Vet has looked
+// again (Result.Method "oom+cgroup.kill" or "oom+freeze+sigkill"); if
+// what is left is all spared by then (children a spared process forked,
+// at -1000 as it is), the kill is not confirmed: ErrNotConfirmed and
+// ErrAllSpared, Result.Method "oom". The
 // sandbox and runtime helpers are never lowered: in pod mode the method
 // oom leaves the pod's sandbox running, as a kernel OOM kill does, and
 // the kubelet restarts the containers by their restart policy. A
@@ -40,7 +47,9 @@
 // by a pidfd and right before the kill (the first write to cgroup.kill,
 // cgroup.freeze or, with the method oom, memory.max), it calls the
 // Target's Vet, the caller's own last check. Either failing is
-// ErrChanged, nothing killed.
+// ErrChanged, nothing killed. Vet is called again right before each
+// later round of signals (the method oom's fallback, each freezer pass
+// once frozen), so that nothing forked since is signalled unchecked.
 // cgroup.procs lists PID numbers, and a number may pass to a process
 // elsewhere between the listing and pidfd_open: so the freezer path
 // signals a process only through its pidfd, and only once
@@ -68,7 +77,14 @@
 // drops it once thawed; the daemon calls FreezeLog.ThawLeftovers at start
 // to thaw what a crash left frozen (freezelog.go). Never a limit left
 // lowered: the method oom keeps its LimitLog the same way, and the daemon
-// calls LimitLog.RestoreLeftovers at start (limitlog.go).
+// calls LimitLog.RestoreLeftovers at start (limitlog.go). A limit (or a
+// thaw) that a kill could not put back stays in its record, and the daemon
+// calls the same functions again while it runs, until it is back; a kill
+// of a container the record names keeps the recorded original (never the
+// 0 it may read), and 0 is never recorded as an original. Neither record
+// is trusted: an entry that names no container (limits) or no pod or
+// container (frozen) of the kubelet's layout (FreezeLog.Layout,
+// LimitLog.Layout) is never undone, and is dropped (ErrUntrusted).
 //
 // Kernel facts are not decided here but in cgroupv2: which files the kernel
 // has comes probed once, as Killer.Features (cgroupv2/features.go), and
@@ -101,14 +117,22 @@ import (
 type Target struct {
 	Cgroup string // absolute directory of the cgroup to kill
 	ID     uint64 // cgroupv2.ID of that directory when the victim was chosen
-	// Vet, if set, is called once, after the pidfds of the target's
+	// Vet, if set, is called first after the pidfds of the target's
 	// processes are open and immediately before the kill is written (to
 	// cgroup.kill, or before the freeze, or before the method oom records
 	// and lowers the first memory.max): the caller re-reads the victim
-	// and re-checks it there (is it still killable?).
+	// and re-checks it there (is it still killable?). It is called again
+	// right before every later round of signals: the method oom's
+	// fallback (before cgroup.kill or the freeze), and each pass of the
+	// freezer path once frozen. So a process forked since the last call
+	// (the child of a spared -1000 process inherits -1000) is checked
+	// before it is signalled; what a call spares adds to what earlier
+	// calls spared.
 	//
-	// A non-nil err aborts the kill with nothing killed; Kill's error then
-	// wraps ErrChanged and err, and spare is ignored.
+	// A non-nil err from the first call aborts the kill with nothing
+	// killed; Kill's error then wraps ErrChanged and err, and spare is
+	// ignored. From a later call it stops the signals there: what was
+	// signalled stays so, nothing more is, and the error says why.
 	//
 	// spare lists the PIDs the kill must never signal: the processes that
 	// protect themselves with oom_score_adj -1000 (the kubelet never sets
@@ -342,7 +366,16 @@ func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 			err       error
 			signalled bool
 		)
-		sig, confirmed, waitErr, signalled, err = k.signal(ctx, clk, dirfd, t, procs)
+		if res.Method != "" {
+			// The fallback, OOMWait after Vet: the processes forked
+			// meanwhile were never vetted (the child of a spared -1000
+			// process is at -1000 too, and the kernel spared it). Look
+			// again before any signal, cgroup.kill included.
+			err = vetAgain(t, procs)
+		}
+		if err == nil {
+			sig, confirmed, waitErr, signalled, err = k.signal(ctx, clk, dirfd, t, procs)
+		}
 		switch {
 		case signalled:
 			res.Method = res.Method.then(sig.Method)
@@ -353,9 +386,15 @@ func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 		case res.Method == "":
 			sig.Before = res.Before
 			return sig, errors.Join(note, err)
-		case errors.Is(err, ErrChanged) || errors.Is(err, ErrAllSpared):
+		case errors.Is(err, ErrAllSpared):
+			// The method oom killed all it could: what is left protects
+			// itself, and keeps its memory. Not over, and said so.
+			res.Spared = max(res.Spared, len(procs.spared))
+			waitErr = fmt.Errorf("the method oom left %d processes that protect themselves (oom_score_adj -1000 at the last check) and keep their memory; the fallback signalled none: %w",
+				len(procs.spared), ErrAllSpared)
+		case errors.Is(err, ErrChanged) && !errors.Is(err, errRefused):
 			// The method oom left nothing the fallback could signal:
-			// the cgroup went, or only spared processes are left.
+			// the cgroup went, or its processes exited meanwhile.
 			confirmed = true
 		default:
 			// Not wrapped: the fallback's "nothing killed" is not this
@@ -375,6 +414,27 @@ func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 		return res, errors.Join(err, note)
 	}
 	return res, note
+}
+
+// errRefused: Target.Vet, called again right before a signal, refused
+// the kill. What was signalled before stays signalled; nothing more is.
+var errRefused = errors.New("refused by the check right before the signal")
+
+// vetAgain calls t.Vet again, right before a round of signals, and spares
+// what it spares now as well: a process forked since the last call (the
+// child of a spared -1000 process is at -1000 too), or one that lowered
+// its oom_score_adj. PIDs spared before stay spared (too much, never too
+// little). An error wraps errRefused and Vet's.
+func vetAgain(t Target, procs *procSet) error {
+	if t.Vet == nil {
+		return nil
+	}
+	spare, err := t.Vet()
+	if err != nil {
+		return fmt.Errorf("%w: %w", errRefused, err)
+	}
+	procs.setSpare(spare)
+	return nil
 }
 
 // then is the method of a kill that m finished after k: "oom+cgroup.kill".

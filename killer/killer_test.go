@@ -139,7 +139,7 @@ const before, afterKill = 1 << 30, 4 << 20
 
 // originalMax is the memory.max of each cgroup of a fakeCG, by its path
 // below the pod ("" is the pod).
-var originalMax = map[string]string{"": "max", "cri-containerd-a.scope": "536870912", "cri-containerd-b.scope": "max"}
+var originalMax = map[string]string{"": "max", "cri-containerd-aaaaaaaaaaaa.scope": "536870912", "cri-containerd-bbbbbbbbbbbb.scope": "max"}
 
 func writeAtomic(t *testing.T, path, content string) {
 	t.Helper()
@@ -167,7 +167,7 @@ func newFake(t *testing.T, withKill bool) *fakeCG {
 	root := t.TempDir()
 	mount := filepath.Join(root, "cgroup")
 	f := &fakeCG{dir: filepath.Join(mount, "kubepods-burstable-podabc.slice"), mount: mount, proc: filepath.Join(root, "proc"), children: map[int]*child{}}
-	layout := map[string]int{"": 0, "cri-containerd-a.scope": 2, "cri-containerd-b.scope": 1}
+	layout := map[string]int{"": 0, "cri-containerd-aaaaaaaaaaaa.scope": 2, "cri-containerd-bbbbbbbbbbbb.scope": 1}
 	for sub, n := range layout {
 		d := filepath.Join(f.dir, sub)
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -205,6 +205,12 @@ func newFake(t *testing.T, withKill bool) *fakeCG {
 }
 
 func (f *fakeCG) target() Target { return Target{Cgroup: f.dir, ID: f.id} }
+
+// layout is the kubelet's layout of the tree: its pod sits right in the
+// mount, as a Guaranteed pod in kubepods "/".
+func (f *fakeCG) layout() cgroupv2.Layout {
+	return cgroupv2.Layout{Mount: f.mount, Kubepods: "/", Driver: cgroupv2.DriverSystemd}
+}
 
 // killer is a Killer for this tree: its /proc and mount.
 func (f *fakeCG) killer(timeout time.Duration) Killer {
@@ -367,7 +373,7 @@ func (k *kernel) step(t *testing.T) {
 
 // lowerStep looks at each container's memory.max (see kernel.oom).
 func (k *kernel) lowerStep() {
-	for _, sub := range []string{"cri-containerd-a.scope", "cri-containerd-b.scope"} {
+	for _, sub := range []string{"cri-containerd-aaaaaaaaaaaa.scope", "cri-containerd-bbbbbbbbbbbb.scope"} {
 		if k.f.read(filepath.Join(sub, "memory.max")) != "0" || k.lowered[sub] {
 			continue
 		}
@@ -524,14 +530,14 @@ func TestKillFreezeFallback(t *testing.T) {
 					keep = append(keep, s)
 				}
 			}
-			if strings.HasSuffix(filepath.Dir(p), "cri-containerd-b.scope") {
+			if strings.HasSuffix(filepath.Dir(p), "cri-containerd-bbbbbbbbbbbb.scope") {
 				keep = append(keep, strconv.Itoa(late.pid))
 			}
 			writeAtomic(t, p, strings.Join(keep, "\n")+"\n")
 			return nil
 		})
 		f.children[late.pid] = late
-		f.setProcCgroup(t, late.pid, filepath.Join(f.dir, "cri-containerd-b.scope"))
+		f.setProcCgroup(t, late.pid, filepath.Join(f.dir, "cri-containerd-bbbbbbbbbbbb.scope"))
 	}}
 
 	res, err, _ := runKill(t, context.Background(), f.killer(5*time.Second), f.target(), k)
@@ -623,7 +629,7 @@ func setOpenPidfd(t *testing.T, open func(pid int) (int, error)) {
 func TestKillFreezeSkipsProcessOutsideCgroup(t *testing.T) {
 	f := newFake(t, false)
 	outsider := startChild(t) // not in f.children: not the pod's
-	f.setProcs(t, "cri-containerd-b.scope", append(f.procsOf("cri-containerd-b.scope"), outsider.pid)...)
+	f.setProcs(t, "cri-containerd-bbbbbbbbbbbb.scope", append(f.procsOf("cri-containerd-bbbbbbbbbbbb.scope"), outsider.pid)...)
 	f.setProcCgroup(t, outsider.pid, filepath.Join(f.mount, "system.slice", "other.service"))
 
 	res, err, _ := runKill(t, context.Background(), f.killer(5*time.Second), f.target(), &kernel{f: f})
@@ -650,7 +656,7 @@ func TestKillFreezeSkipsProcessOutsideCgroup(t *testing.T) {
 func TestKillFreezeRecycledPID(t *testing.T) {
 	f := newFake(t, false)
 	const recycled = 1<<22 + 7
-	const scope = "cri-containerd-b.scope"
+	const scope = "cri-containerd-bbbbbbbbbbbb.scope"
 	outsider := startChild(t)
 	k := &kernel{f: f, onFreeze: func() {
 		f.setProcs(t, scope, append(f.procsOf(scope), recycled)...)
@@ -894,12 +900,12 @@ func TestInCgroup(t *testing.T) {
 		err       bool
 	}{
 		{"0::" + pod + "\n", pod, true, false},
-		{"0::" + pod + "/cri-containerd-a.scope\n", pod, true, false},
-		{"0::" + pod + "x/cri-containerd-a.scope\n", pod, false, false},          // a sibling with a longer name
-		{"0::/kubepods.slice/kubepods-burstable.slice\n", pod, false, false},     // the parent
-		{"0::/system.slice/containerd.service\n", pod, false, false},             // elsewhere
-		{"0::" + pod + "/cri-containerd-a.scope (deleted)\n", pod, false, false}, // removed
-		{"0::/../.." + pod + "\n", pod, false, false},                            // outside our namespace
+		{"0::" + pod + "/cri-containerd-aaaaaaaaaaaa.scope\n", pod, true, false},
+		{"0::" + pod + "x/cri-containerd-aaaaaaaaaaaa.scope\n", pod, false, false},          // a sibling with a longer name
+		{"0::/kubepods.slice/kubepods-burstable.slice\n", pod, false, false},                // the parent
+		{"0::/system.slice/containerd.service\n", pod, false, false},                        // elsewhere
+		{"0::" + pod + "/cri-containerd-aaaaaaaaaaaa.scope (deleted)\n", pod, false, false}, // removed
+		{"0::/../.." + pod + "\n", pod, false, false},                                       // outside our namespace
 		{"0::/..\n", "/", false, false},
 		{"0::/system.slice\n", "/", true, false},
 		{"12:memory:/x\n1:name=systemd:/y\n0::" + pod + "\n", pod, true, false}, // hybrid host
@@ -982,28 +988,32 @@ func TestKillVetRefuses(t *testing.T) {
 	}
 }
 
-// A Vet that passes runs once, after the pidfds are open and before the
-// kill is written; the kill then goes ahead.
+// A Vet that passes runs first after the pidfds are open and before the
+// kill is written; the kill then goes ahead. The freezer path calls it
+// again once frozen, right before its signals (issue 19 item 2).
 func TestKillVetPasses(t *testing.T) {
 	for _, withKill := range []bool{true, false} {
 		t.Run(fmt.Sprintf("kill=%v", withKill), func(t *testing.T) {
 			f := newFake(t, withKill)
 			opens := countOpens(t)
 			calls, opensAtVet := 0, 0
-			var atVet string
+			var atVet []string
 			tg := f.target()
 			tg.Vet = func() ([]int, error) {
 				calls++
-				opensAtVet = *opens
-				atVet = f.read("cgroup.kill") + "/" + f.read("cgroup.freeze")
+				if calls == 1 {
+					opensAtVet = *opens
+				}
+				atVet = append(atVet, f.read("cgroup.kill")+"/"+f.read("cgroup.freeze"))
 				return nil, nil
 			}
 			res, err, _ := runKill(t, context.Background(), f.killer(5*time.Second), tg, &kernel{f: f})
 			if err != nil {
 				t.Fatalf("Kill: %v", err)
 			}
-			if calls != 1 || opensAtVet != 3 || atVet != "/0" {
-				t.Errorf("Vet called %d times, with %d pidfds open and cgroup.kill/freeze %q; want once, 3, \"/0\"", calls, opensAtVet, atVet)
+			want := map[bool]string{true: "/0", false: "/0 /1"}[withKill]
+			if opensAtVet != 3 || strings.Join(atVet, " ") != want {
+				t.Errorf("Vet called %d times, first with %d pidfds open, with cgroup.kill/freeze %q; want 3 pidfds, %q", calls, opensAtVet, atVet, want)
 			}
 			if !res.Confirmed || res.PIDs != 3 || res.Spared != 0 {
 				t.Errorf("Confirmed/PIDs/Spared = %v/%d/%d, want true/3/0", res.Confirmed, res.PIDs, res.Spared)
@@ -1023,7 +1033,7 @@ func TestKillVetPasses(t *testing.T) {
 // container scope (b), so that the other scope (a) has two to kill.
 func (f *fakeCG) spareOne(t *testing.T) *child {
 	t.Helper()
-	pids := f.procsOf("cri-containerd-b.scope")
+	pids := f.procsOf("cri-containerd-bbbbbbbbbbbb.scope")
 	if len(pids) != 1 {
 		t.Fatalf("scope b lists %v, want one process", pids)
 	}
@@ -1158,7 +1168,7 @@ func TestKillSpareNotConfirmedWhileAnotherLives(t *testing.T) {
 	f := newFake(t, false)
 	spared := f.spareOne(t)
 	late := startChild(t)
-	const scope = "cri-containerd-b.scope"
+	const scope = "cri-containerd-bbbbbbbbbbbb.scope"
 	k := &kernel{f: f, onThaw: func() {
 		f.setProcs(t, scope, append(f.procsOf(scope), late.pid)...)
 		f.children[late.pid] = late

@@ -25,6 +25,11 @@ import (
 // serve several Killers in one process, not several processes.
 type LimitLog struct {
 	Path string // absolute
+	// Layout is the kubelet's: RestoreLeftovers trusts only the entries
+	// that name one of its containers (the method oom lowers nothing
+	// else). Without it (Kubepods ""), RestoreLeftovers leaves the record
+	// as it is.
+	Layout cgroupv2.Layout
 
 	mu sync.Mutex // each change reads, edits and writes the whole file
 }
@@ -34,6 +39,10 @@ type limitEntry struct {
 	Cgroup   string `json:"cgroup"`   // absolute directory of the container
 	ID       uint64 `json:"id"`       // its cgroupv2.ID when it was lowered
 	Original uint64 `json:"original"` // memory.max before; cgroupv2.Unlimited is "max"
+	// Swap is memory.swap.max before, lowered to 0 ahead of memory.max
+	// (else the kernel swaps the victim out before it OOM-kills); 0: not
+	// lowered (no swap controller, or already 0).
+	Swap uint64 `json:"swap_original,omitempty"`
 }
 
 // RestoreResult is a container of the record that RestoreLeftovers found
@@ -41,6 +50,7 @@ type limitEntry struct {
 type RestoreResult struct {
 	Cgroup string // the container's absolute directory
 	Max    uint64 // the memory.max put back (cgroupv2.Unlimited: "max")
+	Swap   uint64 // the memory.swap.max put back; 0: none was lowered
 	Err    error  // nil: put back; else it stays in the record
 }
 
@@ -55,7 +65,13 @@ const limitsHint = `it may name containers left at memory.max 0: write their "or
 // whose limit could not be put back (RestoreResult.Err), for the next start
 // to try again; with none it is removed. No record is no leftovers.
 //
-// The daemon calls it at start, before any kill. An error is about the
+// The record is not trusted: an entry that names no container of
+// l.Layout (the method oom lowers nothing else) is reported with an error
+// wrapping ErrUntrusted, never written to, and dropped.
+//
+// The daemon calls it at start, before any kill, and again while it runs
+// when the record is there with no kill in flight: what a kill could not
+// put back is retried. An error is about the
 // record itself: one that cannot be read is left as it is, and until then
 // no limit is lowered (the method oom falls back to the signal way).
 func (l *LimitLog) RestoreLeftovers() ([]RestoreResult, error) {
@@ -65,9 +81,13 @@ func (l *LimitLog) RestoreLeftovers() ([]RestoreResult, error) {
 	if err != nil || len(entries) == 0 {
 		return nil, err
 	}
+	if err := checkable(l.Path, l.Layout); err != nil {
+		return nil, err
+	}
 	var results []RestoreResult
-	kept := undoLeftovers(entries, restoreLeftover, func(e limitEntry, err error) {
-		results = append(results, RestoreResult{Cgroup: e.Cgroup, Max: e.Original, Err: err})
+	check := func(e limitEntry) error { return trusted(l.Layout, e.Cgroup, false) }
+	kept := undoLeftovers(entries, check, restoreLeftover, func(e limitEntry, err error) {
+		results = append(results, RestoreResult{Cgroup: e.Cgroup, Max: e.Original, Swap: e.Swap, Err: err})
 	})
 	if err := statefile.Save(l.Path, kept); err != nil {
 		return results, fmt.Errorf("%s: %w", l.Path, err)
@@ -89,11 +109,18 @@ func restoreLeftover(e limitEntry) (ours bool, err error) {
 	return true, nil
 }
 
-// restoreMax writes e.Original to memory.max of the cgroup dirfd, e's. A
-// higher limit takes at once: the write does not block.
+// restoreMax writes e.Original to memory.max of the cgroup dirfd, e's,
+// then e.Swap, if lowered, to its memory.swap.max. A higher limit takes at
+// once: the write does not block.
 func restoreMax(dirfd int, e limitEntry) error {
 	if err := writeAt(dirfd, "memory.max", cgroupv2.FormatLimit(e.Original)); err != nil {
 		return fmt.Errorf("write %s to %s/memory.max: %w", cgroupv2.FormatLimit(e.Original), e.Cgroup, err)
+	}
+	if e.Swap == 0 {
+		return nil
+	}
+	if err := writeAt(dirfd, "memory.swap.max", cgroupv2.FormatLimit(e.Swap)); err != nil {
+		return fmt.Errorf("write %s to %s/memory.swap.max: %w", cgroupv2.FormatLimit(e.Swap), e.Cgroup, err)
 	}
 	return nil
 }
@@ -103,6 +130,23 @@ func (l *LimitLog) add(e limitEntry) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return statefile.Add(l.Path, e, limitsHint)
+}
+
+// find returns the entry of the record for the cgroup dir with the ID id,
+// if there is one: a limit an earlier kill lowered and could not put back.
+func (l *LimitLog) find(dir string, id uint64) (limitEntry, bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	entries, err := statefile.Load[limitEntry](l.Path, limitsHint)
+	if err != nil {
+		return limitEntry{}, false, err
+	}
+	for _, e := range entries {
+		if e.Cgroup == dir && e.ID == id {
+			return e, true, nil
+		}
+	}
+	return limitEntry{}, false, nil
 }
 
 // remove drops e, once its memory.max is back (or its cgroup gone).

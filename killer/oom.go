@@ -153,32 +153,80 @@ var errNotRecorded = errors.New("memory.max not recorded")
 // lower records c's memory.max in k.Limits, then writes 0 to it through
 // dirfd, c's directory. The write returns when the kernel's OOM killer is
 // done in c, or when wctx ends (interrupt.Write): the limit is in force
-// either way. An error means nothing is lowered, and nothing left in the
+// either way. An error means nothing is lowered, and nothing added to the
 // record; it wraps cgroupv2.ErrGone when the container went meanwhile.
+//
+// A container the record already names (the same cgroup, by its ID) is
+// one an earlier kill could not put back: its limit may still be the 0
+// that kill wrote, so the recorded original is kept, and nothing added.
+// Otherwise 0 is never recorded: it is the value kube-oomd lowers to,
+// never one to put back; a container at 0 that the record does not name
+// is not lowered (errZeroMax), and is left to the fallback.
 func (k Killer) lower(wctx context.Context, dirfd int, c Container) (limitEntry, error) {
-	orig, err := cgroupv2.ReadUint(filepath.Join(c.Cgroup, "memory.max"))
+	e, recorded, err := k.Limits.find(c.Cgroup, c.ID)
 	if err != nil {
-		return limitEntry{}, fmt.Errorf("killer: %s: read memory.max: %w; not lowered", c.Cgroup, err)
-	}
-	e := limitEntry{Cgroup: c.Cgroup, ID: c.ID, Original: orig}
-	// Write ahead: a crash while the limit is lowered must leave it named
-	// for the next start to put back (LimitLog).
-	if err := k.Limits.add(e); err != nil {
 		return e, fmt.Errorf("killer: %s: %w, and a limit that a restart could not put back is never lowered: %w; not lowered", c.Cgroup, errNotRecorded, err)
 	}
-	if err := writeMax(wctx, dirfd); err != nil {
+	if !recorded {
+		orig, err := cgroupv2.ReadUint(filepath.Join(c.Cgroup, "memory.max"))
+		if err != nil {
+			return limitEntry{}, fmt.Errorf("killer: %s: read memory.max: %w; not lowered", c.Cgroup, err)
+		}
+		if orig == 0 {
+			return limitEntry{}, fmt.Errorf("killer: %s: %w: no original to put back after the kill, as the limits record %s names none; not lowered, left to the signal way. If kube-oomd left it so, write the container's limit back to its memory.max",
+				c.Cgroup, errZeroMax, k.Limits.Path)
+		}
+		e = limitEntry{Cgroup: c.Cgroup, ID: c.ID, Original: orig}
+		// On a node with swap, memory.max 0 alone swaps the victim out
+		// before the OOM killer kills: swap goes to 0 first.
+		swap, err := cgroupv2.ReadUint(filepath.Join(c.Cgroup, "memory.swap.max"))
+		switch {
+		case errors.Is(err, cgroupv2.ErrMissingFile): // no swap controller: nothing to swap to
+		case err != nil:
+			return limitEntry{}, fmt.Errorf("killer: %s: read memory.swap.max: %w; not lowered", c.Cgroup, err)
+		default:
+			e.Swap = swap // 0: already none, nothing to put back
+		}
+		// Write ahead: a crash while the limit is lowered must leave it
+		// named for the next start to put back (LimitLog).
+		if err := k.Limits.add(e); err != nil {
+			return e, fmt.Errorf("killer: %s: %w, and a limit that a restart could not put back is never lowered: %w; not lowered", c.Cgroup, errNotRecorded, err)
+		}
+	}
+	err = nil
+	if e.Swap > 0 {
+		err = writeAt(dirfd, "memory.swap.max", "0")
+	}
+	if err == nil {
+		err = writeMax(wctx, dirfd)
+	}
+	if err != nil {
 		if gone(dirfd) {
 			err = cgroupv2.ErrGone
 		}
-		err = fmt.Errorf("killer: %s: write 0 to memory.max: %w; not lowered", c.Cgroup, err)
+		err = fmt.Errorf("killer: %s: write 0 to memory.swap.max and memory.max: %w; not lowered", c.Cgroup, err)
+		if recorded {
+			return e, err // as it was: still in the record, for the retry
+		}
+		if e.Swap > 0 && !gone(dirfd) {
+			// memory.swap.max may be 0 already: back, or kept in the
+			// record for the retry.
+			if rerr := restoreMax(dirfd, e); rerr != nil {
+				return e, errors.Join(err, fmt.Errorf("killer: %s: LEFT LOWERED, kept in the limits record for the retry: %w", c.Cgroup, rerr))
+			}
+		}
 		if rerr := k.Limits.remove(e); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("killer: %s: still in the limits record (the next start will write %s to its memory.max): %w",
-				c.Cgroup, cgroupv2.FormatLimit(orig), rerr))
+				c.Cgroup, cgroupv2.FormatLimit(e.Original), rerr))
 		}
 		return e, err
 	}
 	return e, nil
 }
+
+// errZeroMax: a container's memory.max is 0, and the limits record holds
+// no original for it.
+var errZeroMax = errors.New("memory.max is already 0")
 
 // writeMax writes 0 to memory.max of the cgroup dirfd, interrupted when
 // wctx ends. The kernel sets the limit before it reclaims and OOM-kills,

@@ -18,7 +18,7 @@ import (
 func (f *fakeCG) oomTarget(t *testing.T) Target {
 	t.Helper()
 	tg := f.target()
-	for _, sub := range []string{"cri-containerd-a.scope", "cri-containerd-b.scope"} {
+	for _, sub := range []string{"cri-containerd-aaaaaaaaaaaa.scope", "cri-containerd-bbbbbbbbbbbb.scope"} {
 		dir := filepath.Join(f.dir, sub)
 		id, err := cgroupv2.ID(dir)
 		if err != nil {
@@ -157,7 +157,7 @@ func TestKillOOMFallback(t *testing.T) {
 	k := &kernel{f: f, onLower: recordAt(t, f, kl.Limits, seen)} // lowered, but the OOM killer kills nothing
 	var maxAtKill string
 	tg := f.oomTarget(t)
-	k.onCgroupKill = func() { maxAtKill = f.read("cri-containerd-a.scope/memory.max") }
+	k.onCgroupKill = func() { maxAtKill = f.read("cri-containerd-aaaaaaaaaaaa.scope/memory.max") }
 	res, err, took := runKill(t, context.Background(), kl, tg, k)
 	if err != nil {
 		t.Fatalf("Kill: %v", err)
@@ -176,7 +176,7 @@ func TestKillOOMFallback(t *testing.T) {
 	if len(seen) != 2 {
 		t.Errorf("the kernel saw %v lowered with their record; want both containers", seen)
 	}
-	if maxAtKill != originalMax["cri-containerd-a.scope"] {
+	if maxAtKill != originalMax["cri-containerd-aaaaaaaaaaaa.scope"] {
 		t.Errorf("memory.max was %q at cgroup.kill; want the original put back before the fallback", maxAtKill)
 	}
 	limitsPutBack(t, f, kl.Limits)
@@ -191,7 +191,7 @@ func TestKillOOMVetFirst(t *testing.T) {
 	tg := f.oomTarget(t)
 	var atVet []string
 	tg.Vet = func() ([]int, error) {
-		atVet = append(atVet, f.read("cri-containerd-a.scope/memory.max"), f.read("cri-containerd-b.scope/memory.max"))
+		atVet = append(atVet, f.read("cri-containerd-aaaaaaaaaaaa.scope/memory.max"), f.read("cri-containerd-bbbbbbbbbbbb.scope/memory.max"))
 		if _, err := os.Stat(kl.Limits.Path); err == nil {
 			t.Error("limits record written before Vet")
 		}
@@ -241,8 +241,12 @@ func TestKillOOMNoRecord(t *testing.T) {
 // keeps only what it could not put back.
 func TestLimitLogRestoreLeftovers(t *testing.T) {
 	root := t.TempDir()
+	layout := cgroupv2.Layout{Mount: root, Kubepods: "/", Driver: cgroupv2.DriverSystemd}
+	ctr := func(name string) string {
+		return filepath.Join(root, "kubepods-podx.slice", "cri-containerd-"+name+".scope")
+	}
 	mk := func(name, max string, withMax bool) (string, uint64) {
-		dir := filepath.Join(root, name)
+		dir := ctr(name)
 		os.MkdirAll(dir, 0o755)
 		os.WriteFile(filepath.Join(dir, "cgroup.events"), []byte(events(true, false)), 0o644)
 		if withMax {
@@ -254,14 +258,15 @@ func TestLimitLogRestoreLeftovers(t *testing.T) {
 		}
 		return dir, id
 	}
-	same, sameID := mk("same", "0", true)
-	other, otherID := mk("other", "0", true)
-	stuck, stuckID := mk("stuck", "", false) // memory.max cannot be written
-	log := &LimitLog{Path: filepath.Join(root, "run", "limits.json")}
+	same, sameID := mk("aaaaaaaaaaa1", "0", true)
+	other, otherID := mk("aaaaaaaaaaa2", "0", true)
+	stuck, stuckID := mk("aaaaaaaaaaa3", "", false) // memory.max cannot be written
+	log := &LimitLog{Path: filepath.Join(root, "run", "limits.json"), Layout: layout}
+	gone := ctr("aaaaaaaaaaa4")
 	entries := []limitEntry{
 		{Cgroup: same, ID: sameID, Original: 1 << 30},
 		{Cgroup: other, ID: otherID + 1, Original: cgroupv2.Unlimited}, // another cgroup at the path now
-		{Cgroup: filepath.Join(root, "gone"), ID: 7, Original: cgroupv2.Unlimited},
+		{Cgroup: gone, ID: 7, Original: cgroupv2.Unlimited},
 		{Cgroup: stuck, ID: stuckID, Original: cgroupv2.Unlimited},
 	}
 	for _, e := range entries {
@@ -282,7 +287,7 @@ func TestLimitLogRestoreLeftovers(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(other, "memory.max")); string(b) != "0\n" {
 		t.Errorf("%s memory.max = %q: another cgroup's limit was written", other, b)
 	}
-	if _, err := os.Stat(filepath.Join(root, "gone")); !os.IsNotExist(err) {
+	if _, err := os.Stat(gone); !os.IsNotExist(err) {
 		t.Errorf("a gone cgroup was created: %v", err)
 	}
 	b, _ := os.ReadFile(log.Path)
