@@ -65,3 +65,34 @@ func TestStartWithFIFOStateFiles(t *testing.T) {
 		}
 	}
 }
+
+// The lock file is root's, in the run directory: a symbolic link planted at
+// its path is refused, never followed (the lock truncates its file to
+// write the PID), and so is a FIFO, at once.
+func TestLockRefusesSymlinkAndFIFO(t *testing.T) {
+	run := t.TempDir()
+	victim := filepath.Join(t.TempDir(), "victim")
+	os.WriteFile(victim, []byte("precious"), 0o644)
+	if err := os.Symlink(victim, filepath.Join(run, lockName)); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := lockInstance(run); err == nil || !strings.Contains(err.Error(), filepath.Join(run, lockName)) {
+		if l != nil {
+			l.release()
+		}
+		t.Errorf("lock through a symlink: %v; want an error naming the lock file", err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious" {
+		t.Errorf("the symlink's target was written: %q", b)
+	}
+	run = t.TempDir()
+	if err := unix.Mkfifo(filepath.Join(run, lockName), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := lockInstance(run); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		if l != nil {
+			l.release()
+		}
+		t.Errorf("lock on a FIFO: %v; want an error saying it is not a regular file", err)
+	}
+}
