@@ -28,6 +28,12 @@ type Options struct {
 	Config     config.Config
 	ConfigPath string // reloaded on SIGHUP and on change
 	Defaulted  bool   // no file at ConfigPath: running on the defaults
+	// Load, if set, reads the config at start, in place of Config and
+	// Defaulted. Run calls it only once it holds the instance lock and has
+	// undone what a crashed run left (see undoLeftovers): a config that
+	// does not load fails the start, with Load's error, but never leaves a
+	// pod frozen, a container's memory.max lowered or a throttle in force.
+	Load       func() (cfg config.Config, defaulted bool, err error)
 	DryRunFlag bool   // --dry-run, which a reload must keep
 	CgroupRoot string // the cgroup2 mount, /sys/fs/cgroup
 	ProcRoot   string // /proc
@@ -111,16 +117,42 @@ type deferredKill struct {
 }
 
 // Run runs the daemon until ctx is cancelled or a watcher fails.
+//
+// Start-up goes in this order, so that no config, logger or listener can
+// stop a start before the leftovers of a crashed run are undone: take
+// SIGHUP, take the instance lock, undo the leftovers (logging on the
+// default logger), and only then load the config (Options.Load), which
+// may fail the start.
 func Run(ctx context.Context, o Options) error {
+	if o.Clock == nil {
+		o.Clock = clock.Real()
+	}
+	if o.Stderr == nil {
+		o.Stderr = io.Discard
+	}
+	hup := o.hup
+	if hup == nil {
+		// From the first instant: systemctl reload must never kill the
+		// daemon, not even while it waits for the kubelet.
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGHUP)
+		defer signal.Stop(c)
+		hup = c
+	}
+	lock, err := lockInstance(o.RunDir)
+	if err != nil {
+		return fmt.Errorf("cannot start: %w", err)
+	}
+	defer lock.release()
+	undoLeftovers(ctx, o)
+	if o.Load != nil {
+		if o.Config, o.Defaulted, err = o.Load(); err != nil {
+			return err
+		}
+	}
 	d := &Daemon{opt: o, cfg: o.Config, defaulted: o.Defaulted, clock: o.Clock, notify: o.Notifier, log: o.Logger, metrics: o.metrics}
 	if d.metrics == nil && d.cfg.Metrics.Listen != "" {
 		d.metrics = metrics.New(metricLabels())
-	}
-	if d.clock == nil {
-		d.clock = clock.Real()
-	}
-	if d.opt.Stderr == nil {
-		d.opt.Stderr = io.Discard
 	}
 	d.logFormat = "caller's"
 	if d.log == nil {
@@ -131,20 +163,6 @@ func Run(ctx context.Context, o Options) error {
 		d.log, d.logFormat = log, format
 	}
 	d.started = d.clock.Now()
-	lock, err := lockInstance(o.RunDir)
-	if err != nil {
-		return fmt.Errorf("cannot start: %w", err)
-	}
-	defer lock.release()
-	hup := o.hup
-	if hup == nil {
-		// From the first instant: systemctl reload must never kill the
-		// daemon, not even while it waits for the kubelet.
-		c := make(chan os.Signal, 1)
-		signal.Notify(c, syscall.SIGHUP)
-		defer signal.Stop(c)
-		hup = c
-	}
 	if d.defaulted {
 		d.log.Warn("no config file, running on built-in defaults", attrConfig, o.ConfigPath)
 	} else {
@@ -153,11 +171,70 @@ func Run(ctx context.Context, o Options) error {
 	return d.run(ctx, hup)
 }
 
+// undoLeftovers undoes what a crashed run left, under the instance lock and
+// before the config is read, so that it depends on nothing but the run
+// directory and the cgroup root: it thaws what a kill left frozen, puts
+// back the memory.max a kill lowered, and gives back the throttles in
+// force (relief.GiveBackDirect). Each undo is logged on Options.Logger, or
+// before the config on the default logger (journald under systemd, else
+// text on stderr).
+func undoLeftovers(ctx context.Context, o Options) {
+	log := o.Logger
+	if log == nil {
+		// The defaults always make a logger.
+		log, _, _ = NewLogger(config.Default().Log, o.Stderr)
+	}
+	// No config yet: detectLayout looks under the kubelet's defaults.
+	u := &Daemon{opt: o, log: log, clock: o.Clock}
+	u.undoLeftovers()
+	u.giveBackThrottles(ctx)
+}
+
+// giveBackThrottles writes back, to the file, the memory.high of each pod
+// an earlier run left throttled (relief.GiveBackDirect). Before the config
+// is read, the layout is the one found under the kubelet's default parent
+// cgroups: throttles under a cgroup.kubepods of the config's, or not found
+// (the kubelet not started yet), wait for the ladder's Restore (startLadder).
+func (d *Daemon) giveBackThrottles(ctx context.Context) {
+	store := d.throttleStore()
+	layout, lerr := cgroupv2.DetectLayout(d.opt.CgroupRoot, "", "")
+	if lerr != nil {
+		ts, err := store.Load()
+		switch {
+		case err != nil:
+			d.log.Error("cannot read the throttles of an earlier run", attrFile, store.Path, attrError, err)
+		case len(ts) > 0:
+			d.log.Warn("cannot give back the throttles of an earlier run before the config is read: they are given back once it is",
+				attrFile, store.Path, attrError, lerr)
+		}
+		return
+	}
+	results, err := relief.GiveBackDirect(ctx, layout, store)
+	if err != nil {
+		d.log.Error("cannot read or save the throttles of an earlier run", attrFile, store.Path, attrError, err)
+	}
+	for _, r := range results {
+		if t := r.Throttle; r.Kind == relief.StepLift && r.Err == nil && layout.Driver == cgroupv2.DriverSystemd {
+			d.log.Info("wrote back memory.high set by an earlier run to the file: its unit's MemoryHigh is given back over D-Bus once the config is read",
+				d.pod(t.UID, t.QoS, t.Cgroup), attrReason, r.Why, "memory_high", cgroupv2.FormatLimit(t.Original), attrFile, store.Path)
+			continue
+		}
+		d.logLadder([]relief.Result{r})
+	}
+}
+
+// throttleStore is the throttles' state file in the run directory.
+func (d *Daemon) throttleStore() relief.Store {
+	return relief.Store{Path: filepath.Join(d.opt.RunDir, "throttles.json")}
+}
+
 func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal) error {
-	// First, under the instance lock: what a crashed run left frozen or
-	// lowered is undone even if this start fails further on. (With no
-	// kubepods yet, no record can name a live cgroup of it: the records
-	// wait for the first rescan once it is found.)
+	// What a crashed run left frozen, lowered or throttled is undone
+	// already (Run, before the config, in the layout under the kubelet's
+	// default parent cgroups); again now in the config's layout, for a
+	// cgroup.kubepods of its own. (With no kubepods yet, no record can name
+	// a live cgroup of it: the records wait for the first rescan once it is
+	// found.)
 	d.undoLeftovers()
 	// Then the metrics endpoint: a scrape works while the daemon waits for
 	// the kubelet, and a listener that cannot be opened fails the start at
@@ -324,11 +401,11 @@ func (d *Daemon) startLadder(ctx context.Context) {
 	}
 	d.ladder = relief.NewLadder(relief.LadderConfig{
 		Layout: d.layout, Setter: setter, PageSize: d.features.PageSize, Clock: d.clock,
-		Store: relief.Store{Path: filepath.Join(d.opt.RunDir, "throttles.json")},
+		Store: d.throttleStore(),
 	})
 	results, err := d.ladder.Restore(ctx)
 	if err != nil {
-		d.log.Error("cannot read or save the throttles of an earlier run", attrFile, filepath.Join(d.opt.RunDir, "throttles.json"), attrError, err)
+		d.log.Error("cannot read or save the throttles of an earlier run", attrFile, d.throttleStore().Path, attrError, err)
 	}
 	d.logLadder(results)
 	d.setThrottles(d.ladder.Throttles())

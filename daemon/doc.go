@@ -13,7 +13,9 @@
 // status` while an action is in flight.
 //
 // Each concern has one file and one owner:
-//   - daemon.go: start-up (kernel checks, the kubelet's cgroup, features,
+//   - daemon.go: start-up (the instance lock, then the undo of what a
+//     crashed run left frozen, lowered or throttled, before the config is
+//     read, then the config, kernel checks, the kubelet's cgroup, features,
 //     triggers, pods, the relief ladder) and a clean stop.
 //   - lock.go: one daemon at a time, per run directory.
 //   - loop.go: the loop, the observation (with each pod's growth sampled

@@ -29,15 +29,28 @@ func lockInstance(runDir string) (*instanceLock, error) {
 		return nil, err
 	}
 	path := filepath.Join(runDir, lockName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+	// Never through a symbolic link (the PID is written over the file),
+	// never blocking, only a regular file.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o600)
+	if errors.Is(err, unix.ELOOP) {
+		return nil, fmt.Errorf("lock %s: a symbolic link, never followed: remove it", path)
+	}
 	if err != nil {
 		return nil, err
 	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = fmt.Errorf("not a regular file (%v): remove it", fi.Mode().Type())
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		b, _ := os.ReadFile(path)
+		b := make([]byte, 32)
+		n, _ := f.ReadAt(b, 0)
 		f.Close()
 		owner := "another process"
-		if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); perr == nil {
+		if pid, perr := strconv.Atoi(strings.TrimSpace(string(b[:n]))); perr == nil {
 			owner = fmt.Sprintf("pid %d", pid)
 		}
 		if errors.Is(err, unix.EWOULDBLOCK) {

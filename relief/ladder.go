@@ -105,19 +105,8 @@ func (l *Ladder) Restore(ctx context.Context) ([]Result, error) {
 	var out []Result
 	for _, t := range ts {
 		t := t
-		if _, ok := l.cfg.Layout.PodOf(t.Cgroup); !ok {
-			out = append(out, Result{Kind: StepIgnore, Throttle: t,
-				Err: fmt.Errorf("%q is not a pod cgroup under %s: not touched", t.Cgroup, l.cfg.Layout.Kubepods)})
-			continue
-		}
-		id, err := cgroupv2.ID(l.abs(t.Cgroup))
-		switch {
-		case errors.Is(err, cgroupv2.ErrGone):
-			out = append(out, Result{Kind: StepForget, Throttle: t})
-			continue
-		case err == nil && t.ID != 0 && id != t.ID:
-			out = append(out, Result{Kind: StepIgnore, Throttle: t,
-				Err: fmt.Errorf("%s is another cgroup now (ID %d, throttled %d): its memory.high is not ours, not touched", t.Cgroup, id, t.ID)})
+		if r, ours := leftover(l.cfg.Layout, t); !ours {
+			out = append(out, r)
 			continue
 		}
 		l.throttles[t.Cgroup] = &t
@@ -125,6 +114,71 @@ func (l *Ladder) Restore(ctx context.Context) ([]Result, error) {
 		out = append(out, r)
 	}
 	return out, l.save()
+}
+
+// leftover checks a throttle that an earlier run left in the state file,
+// which is not trusted: ours is true when it names a pod cgroup of layout
+// that is still the cgroup throttled (its ID, when recorded). Else r says
+// why not: StepIgnore (not a pod cgroup, or the path was reused) or
+// StepForget (the pod is gone, and its limit with it).
+func leftover(layout cgroupv2.Layout, t Throttle) (r Result, ours bool) {
+	if _, ok := layout.PodOf(t.Cgroup); !ok {
+		return Result{Kind: StepIgnore, Throttle: t,
+			Err: fmt.Errorf("%q is not a pod cgroup under %s: not touched", t.Cgroup, layout.Kubepods)}, false
+	}
+	id, err := cgroupv2.ID(layout.Abs(t.Cgroup))
+	switch {
+	case errors.Is(err, cgroupv2.ErrGone):
+		return Result{Kind: StepForget, Throttle: t}, false
+	case err == nil && t.ID != 0 && id != t.ID:
+		return Result{Kind: StepIgnore, Throttle: t,
+			Err: fmt.Errorf("%s is another cgroup now (ID %d, throttled %d): its memory.high is not ours, not touched", t.Cgroup, id, t.ID)}, false
+	}
+	return Result{}, true
+}
+
+// GiveBackDirect gives back each throttle that an earlier run left in
+// store, by writing its original memory.high to the file directly
+// (FileSetter), with the same checks as Restore. It is for a start that
+// has no config yet, nor a D-Bus connection: whatever follows (a config
+// that does not parse, say), no pod stays throttled by a crashed run.
+//
+// An entry whose pod is gone leaves the store, and so does one given back
+// on the cgroupfs driver, where the file is all there is. On the systemd
+// driver one given back stays, for Restore to give the unit's MemoryHigh
+// back over D-Bus once the daemon has its setter: the direct write alone
+// would be undone by a daemon-reload. An entry that fails the checks stays
+// too (layout is a guess before the config is read; Restore checks it
+// again against the config's), and so does one that could not be given
+// back. An error is about the store itself, as for Restore.
+func GiveBackDirect(ctx context.Context, layout cgroupv2.Layout, store Store) ([]Result, error) {
+	ts, err := store.Load()
+	if err != nil || len(ts) == 0 {
+		return nil, err
+	}
+	setter := FileSetter{Mount: layout.Mount}
+	var out []Result
+	var kept []Throttle
+	for _, t := range ts {
+		r, ours := leftover(layout, t)
+		if ours {
+			r = Result{Kind: StepLift, Throttle: t, Why: LiftEarlierRun}
+			if err := setter.SetHigh(ctx, t.Cgroup, t.Original); err != nil && !errors.Is(err, cgroupv2.ErrGone) {
+				r.Err = err
+			}
+		}
+		out = append(out, r)
+		if (r.Kind == StepLift && layout.Driver == cgroupv2.DriverSystemd) || r.Kind == StepIgnore || r.Err != nil {
+			kept = append(kept, t)
+		}
+	}
+	if len(kept) == len(ts) {
+		return out, nil
+	}
+	if err := store.Save(kept); err != nil {
+		return out, fmt.Errorf("save the throttles to %s: %w", store.Path, err)
+	}
+	return out, nil
 }
 
 // Reclaim asks the kernel to reclaim page cache from the pods of the plan,

@@ -172,3 +172,47 @@ func TestReclaimInterrupted(t *testing.T) {
 		t.Errorf("Reclaim after the context ended = %+v, %v; want interrupted, no chunk, no error", r, err)
 	}
 }
+
+// GiveBackDirect writes each earlier run's throttle back to memory.high,
+// checked as Restore checks it. On the cgroupfs driver an entry given back
+// or gone leaves the store; one that is not a pod cgroup of the layout (a
+// guess, before the config) stays for Restore, and is not written.
+func TestGiveBackDirect(t *testing.T) {
+	mount := t.TempDir()
+	layout := cgroupv2.Layout{Mount: mount, Kubepods: "/kubepods", Driver: cgroupv2.DriverCgroupfs}
+	pod, other := "/kubepods/besteffort/pod1", "/elsewhere/pod2"
+	for _, p := range []string{pod, other} {
+		os.MkdirAll(filepath.Join(mount, p), 0o755)
+		os.WriteFile(filepath.Join(mount, p, "memory.high"), []byte("104857600\n"), 0o644)
+	}
+	id, err := cgroupv2.ID(filepath.Join(mount, pod))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Store{Path: filepath.Join(t.TempDir(), "throttles.json")}
+	s.Save([]Throttle{
+		{Cgroup: pod, ID: id, UID: "1", Original: cgroupv2.Unlimited, Set: 100 << 20},
+		{Cgroup: other, UID: "2", Original: cgroupv2.Unlimited, Set: 100 << 20},
+		{Cgroup: "/kubepods/besteffort/pod3", UID: "3", Original: cgroupv2.Unlimited, Set: 100 << 20},
+	})
+	res, err := GiveBackDirect(context.Background(), layout, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := []StepKind{}
+	for _, r := range res {
+		kinds = append(kinds, r.Kind)
+	}
+	if len(res) != 3 || res[0].Kind != StepLift || res[0].Err != nil || res[0].Why != LiftEarlierRun || res[1].Kind != StepIgnore || res[2].Kind != StepForget {
+		t.Errorf("results %v (%+v); want lift, ignore, forget", kinds, res)
+	}
+	if b, _ := os.ReadFile(filepath.Join(mount, pod, "memory.high")); strings.TrimSpace(string(b)) != "max" {
+		t.Errorf("memory.high of the pod = %q, want max", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(mount, other, "memory.high")); strings.TrimSpace(string(b)) != "104857600" {
+		t.Errorf("memory.high of a cgroup not a pod's = %q: written", b)
+	}
+	if ts, err := s.Load(); err != nil || len(ts) != 1 || ts[0].Cgroup != other {
+		t.Errorf("store after = %+v, %v; want only the entry not checked against the config's layout", ts, err)
+	}
+}

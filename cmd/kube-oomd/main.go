@@ -79,6 +79,12 @@ func (e *env) flags(name string) *flag.FlagSet {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	e := &env{stdout: stdout, stderr: stderr, cgroupRoot: "/sys/fs/cgroup", procRoot: "/proc", runDir: "/run/kube-oomd"}
+	return e.main(ctx, args)
+}
+
+// main runs the command line on e and returns the exit code.
+func (e *env) main(ctx context.Context, args []string) int {
+	stdout, stderr := e.stdout, e.stderr
 	// Global flags may also come before the command.
 	global := e.flags("kube-oomd")
 	global.Usage = func() { fmt.Fprintf(stderr, usage, "/etc/kube-oomd/kube-oomd.toml") }

@@ -20,7 +20,10 @@ const MiB = 1 << 20
 func kube(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = run(context.Background(), args, &out, &errb)
+	// The run directory is the test's own: never /run/kube-oomd, which a
+	// daemon (or another test run) may hold.
+	e := &env{stdout: &out, stderr: &errb, cgroupRoot: "/sys/fs/cgroup", procRoot: "/proc", runDir: t.TempDir()}
+	code = e.main(context.Background(), args)
 	return code, out.String(), errb.String()
 }
 
@@ -291,5 +294,91 @@ func TestUsage(t *testing.T) {
 	}
 	if code, out, _ := kube(t, "version"); code != 0 || !strings.HasPrefix(out, "kube-oomd ") {
 		t.Errorf("version: exit %d, %q", code, out)
+	}
+}
+
+// A crashed run's leftovers (a pod left frozen, a container left at
+// memory.max 0, a throttle in force) are undone by the next `run`, under
+// its instance lock, before it reads its config: a config that a reload
+// had refused fails the start, as it must, and leaves nothing frozen,
+// lowered or throttled behind; each undo is logged all the same.
+func TestRunUndoesLeftoversDespiteBadConfig(t *testing.T) {
+	for _, d := range []cgroupv2.Driver{cgroupv2.DriverSystemd, cgroupv2.DriverCgroupfs} {
+		t.Run(string(d), func(t *testing.T) {
+			tree := cgrouptest.Node(t, d)
+			l := tree.Layout()
+			id := func(rel string) uint64 {
+				id, err := cgroupv2.ID(l.Abs(rel))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return id
+			}
+			be := tree.PodPath("be", cgroupv2.BestEffort)
+			bu := tree.PodPath("bu", cgroupv2.Burstable)
+			p, err := cgroupv2.NewReader(l, tree.Proc).ReadPod(cgroupv2.PodRef{Path: bu})
+			if err != nil {
+				t.Fatal(err)
+			}
+			app := ""
+			for _, c := range p.Containers {
+				if c.App() {
+					app = c.Path
+				}
+			}
+			tree.Write(be, "cgroup.freeze", "1")
+			tree.Write(app, "memory.max", "0")
+			tree.Write(bu, "memory.high", "104857600")
+			run := t.TempDir()
+			write := func(name, text string) {
+				if err := os.WriteFile(filepath.Join(run, name), []byte(text), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			write("frozen.json", fmt.Sprintf(`[{"cgroup": %q, "id": %d}]`, l.Abs(be), id(be)))
+			write("limits.json", fmt.Sprintf(`[{"cgroup": %q, "id": %d, "original": %d}]`, l.Abs(app), id(app), 300*MiB))
+			write("throttles.json", fmt.Sprintf(`[{"cgroup": %q, "id": %d, "uid": "bu", "qos": "Burstable", "original": %d, "set": 104857600, "current": 104857600, "since": "2026-01-02T03:04:05Z"}]`,
+				bu, id(bu), cgroupv2.Unlimited))
+			bad := writeConfig(t, "[kill]\nmode = \"podd\"\n")
+
+			var out, errb bytes.Buffer
+			e := &env{stdout: &out, stderr: &errb, cgroupRoot: "/sys/fs/cgroup", procRoot: "/proc", runDir: run}
+			code := e.main(context.Background(), []string{"--cgroup-root", tree.Mount, "--proc-root", tree.Proc, "run", "--config", bad})
+			errs := errb.String()
+			if code != 1 || !strings.Contains(errs, bad+":2: kill.mode:") {
+				t.Errorf("exit %d, stderr %q: want 1 and the config's error", code, errs)
+			}
+			file := func(rel, name string) string {
+				b, _ := os.ReadFile(filepath.Join(l.Abs(rel), name))
+				return strings.TrimSpace(string(b))
+			}
+			if got := file(be, "cgroup.freeze"); got != "0" {
+				t.Errorf("%s cgroup.freeze = %q, want 0: left frozen", be, got)
+			}
+			if got := file(app, "memory.max"); got != fmt.Sprint(300*MiB) {
+				t.Errorf("%s memory.max = %q, want %d put back", app, got, 300*MiB)
+			}
+			if got := file(bu, "memory.high"); got != "max" {
+				t.Errorf("%s memory.high = %q, want max given back", bu, got)
+			}
+			restored := "restored memory.high set by an earlier run"
+			if d == cgroupv2.DriverSystemd {
+				restored = "wrote back memory.high set by an earlier run to the file"
+			}
+			for _, msg := range []string{"thawed a cgroup an earlier run left frozen", "put back the memory.max of a container an earlier run lowered", restored} {
+				if !strings.Contains(errs, msg) {
+					t.Errorf("stderr does not say %q:\n%s", msg, errs)
+				}
+			}
+			// The records are undone: gone, but for a throttle on the
+			// systemd driver, which stays for the next start to give the
+			// unit's MemoryHigh back over D-Bus.
+			for _, name := range []string{"frozen.json", "limits.json", "throttles.json"} {
+				_, err := os.Stat(filepath.Join(run, name))
+				if kept := d == cgroupv2.DriverSystemd && name == "throttles.json"; kept != (err == nil) {
+					t.Errorf("%s: %v; want kept %v", name, err, kept)
+				}
+			}
+		})
 	}
 }

@@ -22,19 +22,21 @@ func (e *env) runDaemon(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("run takes no arguments, got %q", fs.Args())}
 	}
-	cfg, defaulted, err := loadConfig(*cfgPath)
-	if err != nil {
-		return err
-	}
-	if *dryRun {
-		cfg.Kill.Mode = config.ModeDryRun
-	}
 	path := *cfgPath
 	if path == "" {
 		path = config.DefaultPath
 	}
+	// The config is loaded by the daemon, once it has undone what a
+	// crashed run left: a bad config must not keep a pod frozen.
+	load := func() (config.Config, bool, error) {
+		cfg, defaulted, err := loadConfig(*cfgPath)
+		if err == nil && *dryRun {
+			cfg.Kill.Mode = config.ModeDryRun
+		}
+		return cfg, defaulted, err
+	}
 	return daemon.Run(ctx, daemon.Options{
-		Config: cfg, ConfigPath: path, Defaulted: defaulted, DryRunFlag: *dryRun,
+		Load: load, ConfigPath: path, DryRunFlag: *dryRun,
 		CgroupRoot: e.cgroupRoot, ProcRoot: e.procRoot, RunDir: e.runDir,
 		Stderr: e.stderr, Version: versionString(), Notifier: systemd.NewNotifier(),
 	})
