@@ -136,12 +136,12 @@ func TestPodTrackerInducedKills(t *testing.T) {
 }
 
 // What a crashed run left lowered is put back first thing, once the
-// record is checked against the kubelet's layout (issue 19 item 5). A
-// daemon that waits for the kubelet (here, for a kubepods it was told of
-// that is not there yet) has no layout to check it against, and no live
-// container can be under a kubepods that does not exist: the record is
-// left as it is, nothing written, and the log says so.
-func TestLimitsLeftWhileWaitingForKubepods(t *testing.T) {
+// record is checked against the kubelet's layout (issue 19 item 5), and
+// before the config is read (item 3): against the layout under the
+// kubelet's default parent cgroups. A record of a container under the
+// default kubepods is put back even while the daemon then waits for the
+// kubepods its config names; the log says where it came from.
+func TestLimitsPutBackBeforeWaitingForKubepods(t *testing.T) {
 	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
 	app := appContainer(t, tree, tree.PodPath("be", cgroupv2.BestEffort))
 	tree.Write(app, "memory.max", "0")
@@ -164,16 +164,15 @@ func TestLimitsLeftWhileWaitingForKubepods(t *testing.T) {
 	t.Cleanup(h.stop)
 	opt := h.options(filepath.Join(t.TempDir(), "absent.toml"), run)
 	go func() { h.done <- Run(ctx, opt) }()
-	before, _ := os.ReadFile(filepath.Join(run, "limits.json"))
 	h.clock.BlockUntil(1) // waiting for kubepods
-	if got := h.file(app, "memory.max"); got != "0" {
-		t.Errorf("memory.max = %q while the daemon waits for kubepods: written from a record not checked", got)
+	if got := h.file(app, "memory.max"); got != "314572800" {
+		t.Errorf("memory.max = %q while the daemon waits for kubepods, want the recorded 314572800 put back before the config", got)
 	}
-	if after, _ := os.ReadFile(filepath.Join(run, "limits.json")); string(after) != string(before) {
-		t.Errorf("limits record changed to %q while the daemon waits for kubepods", after)
+	if _, err := os.Lstat(filepath.Join(run, "limits.json")); !os.IsNotExist(err) {
+		t.Errorf("limits record still there after its put-back: %v", err)
 	}
-	if !strings.Contains(h.logs.String(), "left for the first rescan") {
-		t.Errorf("the log does not say the records wait:\n%s", h.logs)
+	if !strings.Contains(h.logs.String(), reasonEarlierRun) {
+		t.Errorf("the log does not say the put-back is an earlier run's:\n%s", h.logs)
 	}
 }
 
