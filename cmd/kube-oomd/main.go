@@ -166,7 +166,11 @@ func (e *env) exit(c command, err error) int {
 		fmt.Fprintf(e.stderr, "kube-oomd: %v\nRun 'kube-oomd --help' for the commands.\n", err)
 		return exitUsage
 	case errors.As(err, &ue), e.flagsFailed:
-		fmt.Fprintf(e.stderr, "kube-oomd: %s: %v\nRun 'kube-oomd %s --help' for its usage.\n", c.name, err, c.name)
+		msg := err.Error()
+		if !strings.HasPrefix(msg, c.name+" ") { // the flag package's errors do not name the command
+			msg = c.name + ": " + msg
+		}
+		fmt.Fprintf(e.stderr, "kube-oomd: %s\nRun 'kube-oomd %s --help' for its usage.\n", msg, c.name)
 		return exitUsage
 	case errors.Is(err, context.Canceled):
 		return exitOK
@@ -209,9 +213,10 @@ Usage: kube-oomd [GLOBAL FLAGS] COMMAND [FLAGS]
 
 Commands:
 `)
+	// packaging/check.sh finds the commands as "  kube-oomd COMMAND".
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 	for _, c := range commands() {
-		fmt.Fprintf(tw, "  %s\t%s\n", strings.TrimSpace(c.name+" "+c.args), c.summary)
+		fmt.Fprintf(tw, "  kube-oomd %s\t%s\n", strings.TrimSpace(c.name+" "+c.args), c.summary)
 	}
 	tw.Flush()
 	fmt.Fprint(w, `
