@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/kube-oomd/kube-oomd/internal/suggest"
 )
 
 // Load reads and parses the file at path; see [Parse]. If the file does not
@@ -170,13 +172,7 @@ func unknownSection(name string, v any) error {
 // miss or the section the key belongs in.
 func unknownKey(section, key string) error {
 	valid := sectionKeys(section)
-	best, bestDist := "", 3 // suggest only within two edits
-	for _, v := range valid {
-		if d := editDistance(strings.ToLower(key), v); d < bestDist {
-			best, bestDist = v, d
-		}
-	}
-	if best != "" {
+	if best, ok := suggest.Nearest(key, valid); ok {
 		return fmt.Errorf("unknown key; did you mean %s.%s?", section, best)
 	}
 	for _, s := range sections() {
@@ -185,25 +181,4 @@ func unknownKey(section, key string) error {
 		}
 	}
 	return fmt.Errorf("unknown key; valid keys in [%s] are %s", section, strings.Join(valid, ", "))
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			sub := prev[j-1]
-			if a[i-1] != b[j-1] {
-				sub++
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, sub)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

@@ -20,7 +20,9 @@
 //     the same. The Watcher reports it once as Event.Gone and drops the
 //     trigger.
 //   - With PSI compiled in but off (psi=0, CONFIG_PSI_DEFAULT_DISABLED),
-//     reads and trigger writes fail with EOPNOTSUPP: ErrDisabled.
+//     reads and trigger writes fail with EOPNOTSUPP: ErrDisabled. Recent
+//     kernels do not even create /proc/pressure then; Probe reads
+//     /proc/cmdline to tell psi=0 from a kernel without CONFIG_PSI.
 //
 // The package logs nothing and holds no state outside the values it returns.
 package psi

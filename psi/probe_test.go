@@ -52,3 +52,42 @@ func TestProbe(t *testing.T) {
 		}
 	})
 }
+
+// A kernel booted with psi=0 (or built with CONFIG_PSI_DEFAULT_DISABLED)
+// has no /proc/pressure at all on recent kernels: Probe tells it from a
+// kernel without PSI by the command line, and names the boot parameter.
+func TestProbePSIOffAtBoot(t *testing.T) {
+	for _, tc := range []struct {
+		cmdline  string
+		disabled bool
+	}{
+		{"root=/dev/sda1 psi=0 quiet", true},
+		{"psi=off", true},
+		{"psi=n", true},
+		{"psi=1 psi=0", true}, // the last one counts, as in the kernel
+		{"psi=0 psi=1", false},
+		{"root=/dev/sda1 quiet", false},
+		{"", false},
+	} {
+		root := t.TempDir()
+		if tc.cmdline != "" {
+			if err := os.WriteFile(filepath.Join(root, "cmdline"), []byte(tc.cmdline+"\n"), 0o444); err != nil {
+				t.Fatal(err)
+			}
+		}
+		err := Probe(root)
+		msg := err.Error()
+		if tc.disabled {
+			if !errors.Is(err, ErrDisabled) || errors.Is(err, ErrUnsupported) || !strings.Contains(msg, "psi=1") || strings.Contains(msg, "CONFIG_PSI,") ||
+				!strings.Contains(msg, filepath.Join(root, "cmdline")) {
+				t.Errorf("cmdline %q: Probe = %v; want ErrDisabled, naming psi=1 and the command line", tc.cmdline, err)
+			}
+			continue
+		}
+		// Without psi=0 it may still be off by default (RHEL 8's
+		// CONFIG_PSI_DEFAULT_DISABLED): the message says both.
+		if !errors.Is(err, ErrUnsupported) || errors.Is(err, ErrDisabled) || !strings.Contains(msg, "CONFIG_PSI") || !strings.Contains(msg, "psi=1") {
+			t.Errorf("cmdline %q: Probe = %v; want ErrUnsupported naming CONFIG_PSI and psi=1", tc.cmdline, err)
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -380,5 +382,177 @@ func TestRunUndoesLeftoversDespiteBadConfig(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// -h, --help and `help` print the usage on stdout and exit 0, for the
+// program and for each command.
+func TestHelpExitsZero(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // in stdout
+	}{
+		{[]string{"--help"}, "Usage:"},
+		{[]string{"-h"}, "Usage:"},
+		{[]string{"help"}, "Usage:"},
+		{[]string{"--cgroup-root", "/x", "--help"}, "Usage:"},
+		{[]string{"run", "--help"}, "Usage: kube-oomd run"},
+		{[]string{"run", "-h"}, "--dry-run"},
+		{[]string{"check-config", "--help"}, "Usage: kube-oomd check-config"},
+		{[]string{"pods", "--help"}, "Usage: kube-oomd pods"},
+		{[]string{"pods", "-h"}, "--json"},
+		{[]string{"status", "--help"}, "Usage: kube-oomd status"},
+		{[]string{"status", "-h"}, "--socket"},
+		{[]string{"version", "--help"}, "Usage: kube-oomd version"},
+		{[]string{"help", "pods"}, "Usage: kube-oomd pods"},
+	} {
+		code, out, errs := kube(t, tc.args...)
+		if code != 0 || !strings.Contains(out, tc.want) || errs != "" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 0, %q on stdout, nothing on stderr", tc.args, code, out, tc.want, errs)
+		}
+	}
+}
+
+// A command line that cannot be understood exits 2 and says why once, on
+// stderr, with where to find the usage.
+func TestUsageErrorsExitTwoAndSayItOnce(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // exactly once in stderr
+	}{
+		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"--cgroup-root"}, "flag needs an argument: -cgroup-root"},
+		{[]string{"pods", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"pods", "--json=maybe"}, "invalid boolean value"},
+		{[]string{"run", "--nope"}, "flag provided but not defined: -nope"},
+		{[]string{"check-config", "--x"}, "flag provided but not defined: -x"},
+		{[]string{"check-config", "a", "b"}, "at most one file"},
+		{[]string{"status", "extra"}, "status takes no arguments"},
+		{[]string{"status", "--socket"}, "flag needs an argument: -socket"},
+		{[]string{"version", "extra"}, "version takes no arguments"},
+		{[]string{"help", "nope"}, `unknown command "nope"`},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+	} {
+		code, out, errs := kube(t, tc.args...)
+		if code != 2 || out != "" || strings.Count(errs, tc.want) != 1 || strings.Count(errs, "kube-oomd: ") != 1 || !strings.Contains(errs, "--help") ||
+			len(tc.args) > 0 && strings.Count(errs, tc.args[0]) > 2 {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2, nothing on stdout, %q once on stderr and where to find the usage", tc.args, code, out, errs, tc.want)
+		}
+	}
+}
+
+// A mistyped command gets the nearest one, as a mistyped config key does.
+func TestUnknownCommandSuggests(t *testing.T) {
+	for _, tc := range []struct{ cmd, want string }{
+		{"stauts", `did you mean "status"?`},
+		{"pod", `did you mean "pods"?`},
+		{"check-conifg", `did you mean "check-config"?`},
+		{"verison", `did you mean "version"?`},
+		{"Run", `did you mean "run"?`},
+		{"xyzzy", ""},
+	} {
+		code, _, errs := kube(t, tc.cmd)
+		if code != 2 || tc.want != "" && !strings.Contains(errs, tc.want) || tc.want == "" && strings.Contains(errs, "did you mean") {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tc.cmd, code, errs, tc.want)
+		}
+	}
+}
+
+// `version` and `--version` print the version (the -X main.version one
+// when set), the commit and the Go version; the first line is the one
+// packaging/check.sh compares.
+func TestVersion(t *testing.T) {
+	for _, set := range []string{"", "v9.8.7"} {
+		old := version
+		version = set
+		for _, args := range [][]string{{"version"}, {"--version"}} {
+			code, out, errs := kube(t, args...)
+			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+			if code != 0 || errs != "" || !strings.HasPrefix(lines[0], "kube-oomd ") || !strings.Contains(out, "commit ") || !strings.Contains(out, "go "+runtime.Version()) {
+				t.Errorf("%q (version %q): exit %d, stdout %q, stderr %q; want 0, the version, commit and Go version", args, set, code, out, errs)
+			}
+			if set != "" && lines[0] != "kube-oomd "+set {
+				t.Errorf("%q: first line %q, want %q", args, lines[0], "kube-oomd "+set)
+			}
+		}
+		version = old
+	}
+}
+
+// Sizes in the text tables are shown as kubectl shows quantities: the
+// largest binary unit, at most one decimal; --json keeps the bytes.
+func TestHumanSize(t *testing.T) {
+	for _, tc := range []struct {
+		n    uint64
+		want string
+	}{
+		{0, "0"},
+		{512, "512"},
+		{1023, "1023"},
+		{1024, "1Ki"},
+		{1536, "1.5Ki"},
+		{800000 * 1024, "781.3Mi"},
+		{4096, "4Ki"},
+		{448 * MiB, "448Mi"},
+		{600000000, "572.2Mi"},
+		{1536 * MiB, "1.5Gi"},
+		{MiB - 1, "1Mi"},           // 1023.999Ki rounds up to the next unit
+		{1<<30 - 1<<20/100, "1Gi"}, // likewise
+		{3 << 40, "3Ti"},
+		{1<<64 - 1, "16Ei"},
+	} {
+		if got := humanSize(tc.n); got != tc.want {
+			t.Errorf("humanSize(%d) = %q, want %q", tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestPodsTableSizes(t *testing.T) {
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
+	tree.AddPod(cgrouptest.Pod{UID: "odd", QoS: cgroupv2.Burstable, Current: 600000000, Max: 800000 * 1024,
+		Containers: []cgrouptest.Container{{Current: 600000000 - 4096}}})
+	code, out, errs := kube(t, "pods", "--cgroup-root", tree.Mount, "--proc-root", tree.Proc, "--config", writeConfig(t, noRuntime))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	size := regexp.MustCompile(`^[0-9]+(\.[0-9])?(Ki|Mi|Gi|Ti)?$`)
+	var seen bool
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		f := strings.Fields(line)
+		for _, col := range f[5:8] { // WORKING SET, REQUEST, LIMIT
+			if col != "none" && !size.MatchString(col) {
+				t.Errorf("size %q is not as kubectl shows it: %q", col, line)
+			}
+		}
+		if f[3] == "odd" {
+			seen = true
+			if f[7] != "781.3Mi" {
+				t.Errorf("odd's limit shown %q, want 781.3Mi: %q", f[7], line)
+			}
+		}
+	}
+	if !seen {
+		t.Errorf("pod odd not shown:\n%s", out)
+	}
+	rows, _, _ := podsJSON(t, tree)
+	if rows["odd"]["limit_bytes"] != float64(800000*1024) {
+		t.Errorf("--json limit_bytes = %v, want the exact bytes", rows["odd"]["limit_bytes"])
+	}
+}
+
+// With PSI compiled in but switched off at boot (psi=0), /proc/pressure is
+// not there at all on recent kernels: the refusal names the boot
+// parameter, not a kernel build option.
+func TestRunRefusesWithPSIOff(t *testing.T) {
+	tree := cgrouptest.New(t, cgroupv2.DriverSystemd)
+	if err := os.RemoveAll(filepath.Join(tree.Proc, "pressure")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tree.Proc, "cmdline"), []byte("BOOT_IMAGE=/vmlinuz root=/dev/sda1 psi=0 quiet\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := kube(t, "--cgroup-root", tree.Mount, "--proc-root", tree.Proc, "run", "--config", writeConfig(t, "[log]\nformat = \"text\"\n"))
+	if code != 1 || !strings.Contains(errs, "psi=1") || strings.Contains(errs, "CONFIG_PSI,") {
+		t.Errorf("exit %d, stderr %q: want a refusal naming the boot parameter psi=1", code, errs)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -18,6 +19,18 @@ import (
 	"github.com/kube-oomd/kube-oomd/policy"
 )
 
+// podsHelp is what `kube-oomd pods --help` says.
+const podsHelp = `Scans the live cgroup tree once and prints the pods ranked as victims, as
+the daemon would rank them now (rank 1 is the next victim, - protected).
+It asks the container runtime (runtime.endpoint) once, within
+runtime.timeout, for the pods' namespaces and names; without an answer it
+names them by UID and says why on stderr. Sizes are shown as kubectl
+shows them (448Mi, 1.5Gi); --json gives them in bytes.
+A pod that cannot be read (a file missing or malformed) is left out, as
+the daemon leaves it out, and named after the others on stderr, one line
+per pod with the file and what is wrong. Exit status 0 when at least one
+pod could be read (or there is none), 1 when no pod could be read.`
+
 // pods is `kube-oomd pods`: one scan of the live tree, ranked as the daemon
 // would rank it now. A pod that cannot be read is left out of the ranking,
 // as the daemon leaves it out, and named on stderr after the pods it could
@@ -25,23 +38,7 @@ import (
 func (e *env) pods(args []string) error {
 	fs := e.flags("pods")
 	asJSON := fs.Bool("json", false, "print JSON")
-	cfgPath := fs.String("config", "", "config file for kill.protect, memory.min_victim and [runtime] (default "+config.DefaultPath+" if present)")
-	fs.Usage = func() {
-		fmt.Fprint(e.stderr, `Usage: kube-oomd pods [--json] [--config FILE]
-
-Scans the live cgroup tree once and prints the pods ranked as victims, as
-the daemon would rank them now (rank 1 is the next victim, 0 protected).
-It asks the container runtime (runtime.endpoint) once, within
-runtime.timeout, for the pods' namespaces and names; without an answer it
-names them by UID and says why on stderr.
-A pod that cannot be read (a file missing or malformed) is left out, as
-the daemon leaves it out, and named after the others on stderr, one line
-per pod with the file and what is wrong. Exit status 0 when at least one
-pod could be read (or there is none), 1 when no pod could be read.
-
-`)
-		fs.PrintDefaults()
-	}
+	cfgPath := fs.String("config", "", "config `FILE` for kill.protect, memory.min_victim and [runtime] (default "+config.DefaultPath+" if present)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -125,7 +122,7 @@ func writePodTable(w io.Writer, rows []daemon.PodRow, prefix string) error {
 			rank = "-"
 		}
 		if p.LimitBytes != nil {
-			limit = config.FormatSize(*p.LimitBytes)
+			limit = humanSize(*p.LimitBytes)
 		}
 		switch {
 		case p.Protected:
@@ -136,10 +133,32 @@ func writePodTable(w io.Writer, rows []daemon.PodRow, prefix string) error {
 			prot = "no (too small)"
 		}
 		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%s\t%s\n", prefix, rank, orDash(p.Namespace), orDash(p.Name), shown(p.UID), p.QoS,
-			config.FormatSize(p.WorkingSetBytes), config.FormatSize(p.RequestBytes), limit,
+			humanSize(p.WorkingSetBytes), humanSize(p.RequestBytes), limit,
 			p.PSISomeAvg10, p.PSIFullAvg10, prot, shown(p.Cgroup))
 	}
 	return tw.Flush()
+}
+
+// humanSize is n bytes as kubectl shows a quantity: in the largest binary
+// unit it reaches, with at most one decimal (800Ki, 448Mi, 1.5Gi); under
+// 1Ki, the bytes. Every size in the text tables is shown so; --json keeps
+// the exact bytes.
+func humanSize(n uint64) string {
+	if n < 1024 {
+		return strconv.FormatUint(n, 10)
+	}
+	const units = "KMGTPE"
+	f, i := float64(n)/1024, 0
+	for f >= 1024 && i < len(units)-1 {
+		f /= 1024
+		i++
+	}
+	r := math.Round(f*10) / 10
+	if r >= 1024 && i < len(units)-1 { // 1023.96Ki is 1Mi, not 1024Ki
+		i++
+		r = math.Round(f/1024*10) / 10
+	}
+	return strconv.FormatFloat(r, 'f', -1, 64) + units[i:i+1] + "i"
 }
 
 // orDash is s as shown, or "-" for a name the runtime did not give.

@@ -7,10 +7,10 @@ import (
 	"io"
 	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
-	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/daemon"
 )
 
@@ -21,11 +21,19 @@ import (
 // ErrNotRunning says there is no daemon to ask.
 var errNotRunning = errors.New("kube-oomd is not running")
 
+// statusHelp is what `kube-oomd status --help` says.
+const statusHelp = `Asks the running daemon, over its root-only socket, what it sees and did:
+its config, the node's features, the PSI triggers, the decision, the pods
+ranked (as kube-oomd pods shows them), the throttles and the last kills.
+Run it as root. Sizes are shown as kubectl shows them (448Mi, 1.5Gi);
+--json prints the daemon's answer as it is, with sizes in bytes.
+Exit status 1 when the daemon cannot be asked (not running, or not root).`
+
 // statusCmd is `kube-oomd status`.
 func (e *env) statusCmd(args []string) error {
 	fs := e.flags("status")
 	asJSON := fs.Bool("json", false, "print JSON")
-	socket := fs.String("socket", daemon.DefaultSocket, "the daemon's status socket")
+	socket := fs.String("socket", daemon.DefaultSocket, "`PATH` of the daemon's status socket")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -34,8 +42,7 @@ func (e *env) statusCmd(args []string) error {
 	}
 	conn, err := net.DialTimeout("unix", *socket, 5*time.Second)
 	if err != nil {
-		return fmt.Errorf("%w (no answer on %s: %v); start it with `systemctl start kube-oomd`, or see the pods without it with `kube-oomd pods`",
-			errNotRunning, *socket, errors.Unwrap(err))
+		return dialError(*socket, err)
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
@@ -54,6 +61,18 @@ func (e *env) statusCmd(args []string) error {
 	return renderStatus(e.stdout, s)
 }
 
+// dialError says why the daemon could not be asked on socket. Without
+// permission (not root: /run/kube-oomd is 0700, the socket 0600) it may
+// well be running.
+func dialError(socket string, err error) error {
+	if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) {
+		return fmt.Errorf("cannot ask the daemon on %s: %w; only root may: run it as root (sudo kube-oomd status), or see the pods without it with `kube-oomd pods`",
+			socket, errors.Unwrap(err))
+	}
+	return fmt.Errorf("%w (no answer on %s: %v); start it with `systemctl start kube-oomd`, or see the pods without it with `kube-oomd pods`",
+		errNotRunning, socket, errors.Unwrap(err))
+}
+
 // renderStatus prints the status for a person.
 func renderStatus(w io.Writer, s daemon.Status) error {
 	cfg := s.ConfigFile
@@ -66,7 +85,7 @@ func renderStatus(w io.Writer, s daemon.Status) error {
 	fmt.Fprintf(w, "Config:   %s, mode %v\n", cfg, kill["mode"])
 	f := s.Features
 	fmt.Fprintf(w, "Node:     kernel %s (page %s), %s driver, pods under %s, cgroup.kill %s, memory.reclaim %s, memory.high via %s\n",
-		f.Kernel, config.FormatSize(f.PageSize), f.Driver, f.Kubepods, yesNo(f.CgroupKill), yesNo(f.MemoryReclaim), f.MemoryHighVia)
+		f.Kernel, humanSize(f.PageSize), f.Driver, f.Kubepods, yesNo(f.CgroupKill), yesNo(f.MemoryReclaim), f.MemoryHighVia)
 
 	fmt.Fprintln(w, "\nTriggers:")
 	for _, t := range s.Triggers {
@@ -87,7 +106,7 @@ func renderStatus(w io.Writer, s daemon.Status) error {
 	fmt.Fprintf(w, "\nDecision: %d of %d pressured windows, %d strained, %d calm, %d calm or not near the limit (throttles release after relief.release_after of these); last window's stall %.1f%%; memory near the limit: %s",
 		dc.PressuredWindows, dc.WindowsNeeded, dc.StrainedWindows, dc.CalmWindows, dc.RelievedWindows, dc.StallShare*100, yesNo(dc.NearLimit))
 	if dc.Limit > 0 {
-		fmt.Fprintf(w, " (%s of %s)", config.FormatSize(dc.Usage), config.FormatSize(dc.Limit))
+		fmt.Fprintf(w, " (%s of %s)", humanSize(dc.Usage), humanSize(dc.Limit))
 	}
 	if dc.Cooling {
 		fmt.Fprint(w, "; cooling down after a kill")
@@ -122,7 +141,7 @@ func renderStatus(w io.Writer, s daemon.Status) error {
 			what = "contained (its growing processes spare themselves from a kill): memory.high"
 		}
 		fmt.Fprintf(w, "  %s %s: %s %s (set %s, original %s) for %s, %s\n", t.QoS, who, what,
-			config.FormatSize(t.Current), config.FormatSize(t.Set), cgroupv2.FormatLimit(t.Original),
+			humanSize(t.Current), humanSize(t.Set), limitSize(t.Original),
 			time.Since(t.Since).Round(time.Second), shown(t.Cgroup))
 	}
 
@@ -144,9 +163,17 @@ func renderStatus(w io.Writer, s daemon.Status) error {
 			target = fmt.Sprintf("container %q, %s", k.Container, escaped(strings.TrimPrefix(k.Target, "container ")))
 		}
 		fmt.Fprintf(w, "  %s %s %s %s (%s), reason %s, freed %s, %s\n", k.Time.Format(time.RFC3339), what, k.QoS, who,
-			target, shown(k.Reason), config.FormatSize(k.FreedBytes), shown(k.Cgroup))
+			target, shown(k.Reason), humanSize(k.FreedBytes), shown(k.Cgroup))
 	}
 	return nil
+}
+
+// limitSize is a cgroup limit as shown: max, or its size.
+func limitSize(v uint64) string {
+	if v == cgroupv2.Unlimited {
+		return "max"
+	}
+	return humanSize(v)
 }
 
 func yesNo(b bool) string {

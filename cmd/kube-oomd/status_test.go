@@ -2,9 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -57,8 +60,8 @@ func TestStatusRenders(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"mode dry-run", "page 4KiB", "1 of 2 pressured windows, 3 strained, 0 calm, 4 calm or not near the limit", "Action in flight: kill be", "Pods, ranked", "1     -          -     be",
-		"2     shop       db-0  bu", "Burstable shop/db-0 (bu): memory.high 500MiB (set 400MiB, original max)",
+	for _, want := range []string{"mode dry-run", "page 4Ki", "1 of 2 pressured windows, 3 strained, 0 calm, 4 calm or not near the limit", "Action in flight: kill be", "Pods, ranked", "1     -          -     be",
+		"2     shop       db-0  bu", "Burstable shop/db-0 (bu): memory.high 500Mi (set 400Mi, original max)",
 		"would have killed (dry run) BestEffort old (pod)", `killed Burstable shop/cart (u2) (container "app", /k/u2/cri-containerd-0123.scope)`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)
@@ -78,5 +81,37 @@ func TestStatusWithoutDaemon(t *testing.T) {
 	code, _, errs := kube(t, "status", "--socket", filepath.Join(t.TempDir(), "none.sock"))
 	if code != 1 || !strings.Contains(errs, "not running") || !strings.Contains(errs, "kube-oomd pods") {
 		t.Errorf("exit %d, stderr %q: want a plain 'not running' that points to kube-oomd pods", code, errs)
+	}
+}
+
+// Without permission on the socket (not root: /run/kube-oomd is 0700 and
+// the socket 0600) the daemon may well be running: status says to ask as
+// root, not to start it.
+func TestStatusWithoutPermission(t *testing.T) {
+	sock := "/run/kube-oomd/status.sock"
+	for _, errno := range []syscall.Errno{syscall.EACCES, syscall.EPERM} {
+		err := dialError(sock, &net.OpError{Op: "dial", Net: "unix", Err: os.NewSyscallError("connect", errno)})
+		msg := err.Error()
+		if !strings.Contains(msg, "as root") || !strings.Contains(msg, "sudo kube-oomd status") || !strings.Contains(msg, sock) ||
+			strings.Contains(msg, "not running") || strings.Contains(msg, "systemctl start") || !errors.Is(err, errno) {
+			t.Errorf("%v: %q; want: run it as root, naming the socket, and the errno wrapped", errno, msg)
+		}
+	}
+	err := dialError(sock, &net.OpError{Op: "dial", Net: "unix", Err: os.NewSyscallError("connect", syscall.ENOENT)})
+	if !errors.Is(err, errNotRunning) || !strings.Contains(err.Error(), "systemctl start kube-oomd") {
+		t.Errorf("ENOENT: %q; want not running, and how to start it", err)
+	}
+
+	if os.Geteuid() == 0 {
+		t.Skip("root may connect to any socket: the rest needs another user")
+	}
+	sock = serve(t, daemon.Status{})
+	if err := os.Chmod(filepath.Dir(sock), 0); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(filepath.Dir(sock), 0o700)
+	code, _, errs := kube(t, "status", "--socket", sock)
+	if code != 1 || !strings.Contains(errs, "as root") || strings.Count(errs, "kube-oomd:") != 1 {
+		t.Errorf("exit %d, stderr %q: want 1 and to run it as root", code, errs)
 	}
 }
