@@ -28,7 +28,7 @@ source "$E2E_GUEST/episode.sh"
 daemon_required
 
 HEADROOM_MB=${SHIELD_HEADROOM_MB:-112}   # free under the limit when the leak starts, as 01
-HOLD_S=${SHIELD_HOLD_S:-60}              # the daemon run: how long S must stay held
+HOLD_S=${SHIELD_HOLD_S:-40}              # the daemon run: how long S must stay held
 LEAK_CAP_MB=$((EP_LIMIT_MB * 2))         # never reached: the limit (or the throttle) comes first
 fact hold_s "$HOLD_S"
 make_file "$EP_HOT" "$EP_HOT_MB"
