@@ -32,6 +32,8 @@ func fuzzSeeds() []string {
 		"kill.mode = \"pod\"\n[relief]\nreclaim_max = \"1KiB\"\n",
 		"[cgroup]\nkubepods = \"/a\\u0000b\"\n[kill]\ntimeout = \"30s\"\nprotect = [\"/a/\", \"/../x\"]\n",
 		"a.b.c = 1\n[x.y]\nz = \"\"\"\n\n\"\"\"\n",
+		"0.\"\"=\"\"", // issue 19 item 11: an empty quoted key
+		"\n[a]\nb = 1\n''.x = 2\n\"\" = 3\n",
 	}
 }
 
@@ -146,20 +148,23 @@ func FuzzKeyLines(f *testing.F) {
 		}
 		p := parser{md: &md, lines: newLineIndex(text)}
 		lines := strings.Split(text, "\n")
-		var walk func(key toml.Key, prim toml.Primitive)
-		walk = func(key toml.Key, prim toml.Primitive) {
-			v, at := p.locate(prim)
+		var walk func(key toml.Key, prim toml.Primitive, table pos)
+		walk = func(key toml.Key, prim toml.Primitive, parent pos) {
+			v, at := p.locate(prim, parent)
 			line := at.line
 			if line < 1 || line > len(lines) {
 				t.Fatalf("key %s at line %d, want one of 1..%d", key, line, len(lines))
 			}
 			// A bare name is spelt as it is, unless written quoted with
-			// escapes.
+			// escapes. A table holding an empty key is on that key's line
+			// (see locate).
 			name, text := key[len(key)-1], lines[line-1]
-			if key[len(key)-1:].String() == name && !strings.Contains(text, `\`) && !strings.Contains(text, name) {
+			m, isTable := v.(map[string]any)
+			_, hasEmpty := m[""]
+			if key[len(key)-1:].String() == name && !strings.Contains(text, `\`) && !strings.Contains(text, name) && !hasEmpty {
 				t.Errorf("key %s at line %d: %q", key, line, lines[line-1])
 			}
-			if _, ok := v.(map[string]any); !ok {
+			if !isTable {
 				return
 			}
 			var table map[string]toml.Primitive
@@ -167,11 +172,11 @@ func FuzzKeyLines(f *testing.F) {
 				t.Fatalf("%s: %v", key, err)
 			}
 			for name, prim := range table {
-				walk(append(key[:len(key):len(key)], name), prim)
+				walk(append(key[:len(key):len(key)], name), prim, at)
 			}
 		}
 		for name, prim := range top {
-			walk(toml.Key{name}, prim)
+			walk(toml.Key{name}, prim, pos{})
 		}
 	})
 }

@@ -81,23 +81,23 @@ func (p *parser) fail(key toml.Key, at pos, err error) {
 // section applies one top-level entry of the file, normally a [section].
 func (p *parser) section(name string, prim toml.Primitive) {
 	key := toml.Key{name}
-	v, at := p.locate(prim)
+	v, sectionAt := p.locate(prim, pos{})
 	if !slices.Contains(sections(), name) {
-		p.fail(key, at, unknownSection(name, v))
+		p.fail(key, sectionAt, unknownSection(name, v))
 		return
 	}
 	if _, ok := v.(map[string]any); !ok {
-		p.fail(key, at, fmt.Errorf("%s is a section, not %s; write it as a [%s] table of keys", name, typeName(v), name))
+		p.fail(key, sectionAt, fmt.Errorf("%s is a section, not %s; write it as a [%s] table of keys", name, typeName(v), name))
 		return
 	}
 	var table map[string]toml.Primitive
 	if err := p.md.PrimitiveDecode(prim, &table); err != nil {
-		p.fail(key, at, err) // not expected: v is a table
+		p.fail(key, sectionAt, err) // not expected: v is a table
 		return
 	}
 	for _, n := range slices.Sorted(maps.Keys(table)) {
 		key := toml.Key{name, n}
-		v, at := p.locate(table[n])
+		v, at := p.locate(table[n], sectionAt)
 		k, ok := lookup(key.String())
 		if !ok {
 			p.fail(key, at, unknownKey(name, n))

@@ -394,6 +394,16 @@ func TestParseErrors(t *testing.T) {
 			[]wantErr{{3, "kill.modee", []string{"unknown key"}}}},
 		{"quoted unknown", "[kill]\n\"mo.de\" = 1",
 			[]wantErr{{2, `kill."mo.de"`, []string{"unknown key"}}}},
+		// Issue 19 item 11: the toml package records an empty key's
+		// position under its table's name, not under its own.
+		{"empty quoted key", "\n[kill]\nmode = \"pod\"\n\"\" = 1",
+			[]wantErr{{4, `kill.""`, []string{"unknown key"}}}},
+		{"empty quoted key, dotted", "\n\nkill.\"\"=\"\"",
+			[]wantErr{{3, `kill.""`, []string{"unknown key"}}}},
+		// In an inline table the toml package keeps no position for it at
+		// all: the table's line.
+		{"empty quoted key, inline", "\nkill = { mode = \"pod\",\n '' = 1 }",
+			[]wantErr{{2, `kill.""`, []string{"unknown key"}}}},
 		{"key after multi-line string", "[cgroup]\nkubepods = \"\"\"\nmodee = 1\n\"\"\"\n[kill]\nmodee = 1",
 			[]wantErr{
 				{2, "cgroup.kubepods", []string{"must start with"}},
