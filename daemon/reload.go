@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -95,11 +94,15 @@ func (d *Daemon) reload() {
 	d.notify.Reloading()
 	defer d.notify.Ready()
 	path := d.opt.ConfigPath
-	cfg, err := config.Load(path)
+	data, err := config.Read(path) // never blocks: a FIFO there is an error
 	if errors.Is(err, fs.ErrNotExist) && d.defaulted {
 		return // still no file: still the defaults
 	}
-	if err == nil && !d.defaulted && emptyFile(path) {
+	var cfg config.Config
+	if err == nil {
+		cfg, err = config.Parse(path, data)
+	}
+	if err == nil && !d.defaulted && emptyFile(data) {
 		err = fmt.Errorf("%s is empty: an empty file would mean every default (and kill.mode %q); "+
 			"write the keys you want, or delete the file to run on the defaults and restart", path, config.ModePod)
 	}
@@ -151,12 +154,8 @@ func (d *Daemon) reload() {
 	}
 }
 
-// emptyFile says whether the file holds nothing but blanks and comments.
-func emptyFile(path string) bool {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return false
-	}
+// emptyFile says whether a file's text is nothing but blanks and comments.
+func emptyFile(b []byte) bool {
 	for _, line := range strings.Split(string(b), "\n") {
 		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "#") {
 			return false

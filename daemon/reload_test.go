@@ -304,3 +304,39 @@ func TestStatusServerOutlivesAcceptErrors(t *testing.T) {
 		t.Errorf("reported %d errors, want one until Accept works again", n)
 	}
 }
+
+// Issue 19 item 8: a FIFO at the config path fails the reload at once; it
+// must not block the loop (and starve the watchdog) until someone writes.
+func TestReloadOfAFIFOFailsAtOnce(t *testing.T) {
+	path := writeConfig(t, "[kill]\nmode = \"dry-run\"\n")
+	cfg, _ := config.Load(path)
+	cfg.Cgroup.RescanInterval = 24 * time.Hour
+	h := start(t, cgrouptest.Node(t, cgroupv2.DriverSystemd), cfg, path, "")
+	os.Remove(path)
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan Status, 1)
+	go func() {
+		h.hup <- syscall.SIGHUP
+		reply := make(chan Status, 1)
+		h.status <- reply
+		served <- <-reply
+	}()
+	select {
+	case s := <-served:
+		if mode(s) != "dry-run" {
+			t.Errorf("mode %v after a failed reload, want dry-run as before", mode(s))
+		}
+	case <-time.After(20 * time.Second):
+		go func() { // writers let the blocked reads end
+			for range 3 {
+				os.WriteFile(path, nil, 0o644)
+			}
+		}()
+		t.Fatal("the loop blocked reading a FIFO at the config path")
+	}
+	if r := h.logs.records(t, "config reload failed: keeping the configuration in force", ""); len(r) != 1 || !strings.Contains(fmt.Sprint(r[0]), "is a FIFO, not a regular file") {
+		t.Errorf("want the failed reload logged, naming the FIFO:\n%s", h.logs)
+	}
+}
