@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/BurntSushi/toml"
+	"github.com/kube-oomd/kube-oomd/internal/rundir"
 )
 
 // fuzzSeeds returns TOML snippets for the fuzz targets, besides the shipped
@@ -216,11 +217,11 @@ func FuzzParseEndpoint(f *testing.F) {
 }
 
 // FuzzCheckListen checks metrics.listen: an accepted value is "", a clean
-// absolute path that fits a unix socket, or host:port with a port from 1
-// to 65535; ListenNetwork tells them apart as the value reads.
+// absolute path that fits a unix socket, or host:port with a port from
+// 1024 to 65535; ListenNetwork tells them apart as the value reads.
 func FuzzCheckListen(f *testing.F) {
 	for _, s := range []string{"", "127.0.0.1:9723", ":9723", "[::1]:1", "localhost:65535", "/run/kube-oomd/metrics.sock",
-		"/", "/a/", "/a//b", "run/x.sock", "x.sock", "127.0.0.1:0", "1.2.3.4:65536", "h:1", "unix:///a", "[::1%eth0]:80", "/\x00"} {
+		"/", "/a/", "/a//b", "run/x.sock", "x.sock", "127.0.0.1:0", "1.2.3.4:65536", "h:1", ":1023", ":1024", "/run/kube-oomd/status.sock", "/run/kube-oomd/x", "unix:///a", "[::1%eth0]:80", "/\x00"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -236,9 +237,12 @@ func FuzzCheckListen(f *testing.F) {
 			if path.Clean(s) != s || len(s) > maxSocketPath || strings.ContainsRune(s, 0) || s == "/" {
 				t.Fatalf("checkListen(%q) accepted a path that is not a socket's", s)
 			}
+			if what, own := rundir.Own(rundir.Dir, s); own {
+				t.Fatalf("checkListen(%q) accepted kube-oomd's own %s", s, what)
+			}
 		case NetworkTCP:
 			_, port, err := net.SplitHostPort(s)
-			if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 1 || n > 65535 {
+			if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 1024 || n > 65535 {
 				t.Fatalf("checkListen(%q) accepted host:port with port %q (%v)", s, port, err)
 			}
 		default:

@@ -16,6 +16,7 @@ import (
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/cri"
 	"github.com/kube-oomd/kube-oomd/internal/clock"
+	"github.com/kube-oomd/kube-oomd/internal/rundir"
 	"github.com/kube-oomd/kube-oomd/metrics"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/psi"
@@ -321,11 +322,11 @@ func (d *Daemon) startLadder(ctx context.Context) {
 	}
 	d.ladder = relief.NewLadder(relief.LadderConfig{
 		Layout: d.layout, Setter: setter, PageSize: d.features.PageSize, Clock: d.clock,
-		Store: relief.Store{Path: filepath.Join(d.opt.RunDir, "throttles.json")},
+		Store: relief.Store{Path: filepath.Join(d.opt.RunDir, rundir.Throttles)},
 	})
 	results, err := d.ladder.Restore(ctx)
 	if err != nil {
-		d.log.Error("cannot read or save the throttles of an earlier run", attrFile, filepath.Join(d.opt.RunDir, "throttles.json"), attrError, err)
+		d.log.Error("cannot read or save the throttles of an earlier run", attrFile, filepath.Join(d.opt.RunDir, rundir.Throttles), attrError, err)
 	}
 	d.logLadder(results)
 	d.setThrottles(d.ladder.Throttles())

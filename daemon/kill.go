@@ -9,6 +9,7 @@ import (
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/internal/rundir"
 	"github.com/kube-oomd/kube-oomd/killer"
 	"github.com/kube-oomd/kube-oomd/metrics"
 	"github.com/kube-oomd/kube-oomd/policy"
@@ -247,11 +248,11 @@ func (d *Daemon) killer() killer.Killer {
 }
 
 func (d *Daemon) freezeLog() *killer.FreezeLog {
-	return &killer.FreezeLog{Path: filepath.Join(d.opt.RunDir, "frozen.json")}
+	return &killer.FreezeLog{Path: filepath.Join(d.opt.RunDir, rundir.Frozen)}
 }
 
 func (d *Daemon) limitLog() *killer.LimitLog {
-	return &killer.LimitLog{Path: filepath.Join(d.opt.RunDir, "limits.json")}
+	return &killer.LimitLog{Path: filepath.Join(d.opt.RunDir, rundir.Limits)}
 }
 
 // vet returns the check the killer makes right before the kill, with every

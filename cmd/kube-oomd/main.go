@@ -22,6 +22,8 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/kube-oomd/kube-oomd/internal/rundir"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
@@ -78,7 +80,7 @@ func (e *env) flags(name string) *flag.FlagSet {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := &env{stdout: stdout, stderr: stderr, cgroupRoot: "/sys/fs/cgroup", procRoot: "/proc", runDir: "/run/kube-oomd"}
+	e := &env{stdout: stdout, stderr: stderr, cgroupRoot: "/sys/fs/cgroup", procRoot: "/proc", runDir: rundir.Dir}
 	// Global flags may also come before the command.
 	global := e.flags("kube-oomd")
 	global.Usage = func() { fmt.Fprintf(stderr, usage, "/etc/kube-oomd/kube-oomd.toml") }

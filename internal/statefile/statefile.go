@@ -19,6 +19,9 @@ import (
 	"slices"
 )
 
+// TempSuffix names the copy Save writes before renaming it into place.
+const TempSuffix = ".tmp"
+
 // Save writes items to path as JSON, atomically (a temporary file, then a
 // rename), creating the directory root-only. No items remove the file.
 func Save[T any](path string, items []T) error {
@@ -35,7 +38,7 @@ func Save[T any](path string, items []T) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
+	tmp := path + TempSuffix
 	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
 		os.Remove(tmp)
 		return err
