@@ -11,7 +11,9 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -190,6 +192,41 @@ func TestLoadMissingFile(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "nope.toml"))
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Load of a missing file: %v, want an error wrapping fs.ErrNotExist", err)
+	}
+}
+
+// Issue 19 item 8: a FIFO at the config path would block the read (and
+// the daemon's loop with it) until someone writes to it; a device never
+// ends. Load refuses whatever is not a regular file, at once.
+func TestLoadRefusesWhatIsNotARegularFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "kube-oomd.toml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for path, what := range map[string]string{fifo: "is a FIFO, not a regular file", dir: "is a directory, not a regular file"} {
+		done := make(chan error, 1)
+		go func() { _, err := Load(path); done <- err }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), path+" "+what) {
+				t.Errorf("Load(%s): %v, want ErrNotRegular: %q", path, err, what)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("Load(%s) blocked", path)
+		}
+	}
+}
+
+// A config file is small: one that is not is refused, not read whole.
+func TestLoadRefusesAHugeFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kube-oomd.toml")
+	if err := os.WriteFile(path, bytes.Repeat([]byte("# comment\n"), MaxFileSize/10+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "1MiB") {
+		t.Errorf("Load of a %d-byte file: %v, want ErrTooLarge naming the file and the bound", MaxFileSize+10, err)
 	}
 }
 

@@ -2,10 +2,23 @@ package config
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 )
+
+// Errors of Read about the file itself.
+var (
+	ErrNotRegular = errors.New("not a regular file")
+	ErrTooLarge   = errors.New("is larger than the most a config file may be")
+)
+
+// notRegularError is ErrNotRegular for a file of a given type.
+type notRegularError struct{ what string }
+
+func (e *notRegularError) Error() string { return "is a " + e.what + ", not a regular file" }
+func (e *notRegularError) Unwrap() error { return ErrNotRegular }
 
 // Error is one problem in a configuration file.
 type Error struct {

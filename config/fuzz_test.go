@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/BurntSushi/toml"
+	"github.com/kube-oomd/kube-oomd/internal/rundir"
 )
 
 // fuzzSeeds returns TOML snippets for the fuzz targets, besides the shipped
@@ -32,6 +33,8 @@ func fuzzSeeds() []string {
 		"kill.mode = \"pod\"\n[relief]\nreclaim_max = \"1KiB\"\n",
 		"[cgroup]\nkubepods = \"/a\\u0000b\"\n[kill]\ntimeout = \"30s\"\nprotect = [\"/a/\", \"/../x\"]\n",
 		"a.b.c = 1\n[x.y]\nz = \"\"\"\n\n\"\"\"\n",
+		"0.\"\"=\"\"", // issue 19 item 11: an empty quoted key
+		"\n[a]\nb = 1\n''.x = 2\n\"\" = 3\n",
 	}
 }
 
@@ -146,20 +149,23 @@ func FuzzKeyLines(f *testing.F) {
 		}
 		p := parser{md: &md, lines: newLineIndex(text)}
 		lines := strings.Split(text, "\n")
-		var walk func(key toml.Key, prim toml.Primitive)
-		walk = func(key toml.Key, prim toml.Primitive) {
-			v, at := p.locate(prim)
+		var walk func(key toml.Key, prim toml.Primitive, table pos)
+		walk = func(key toml.Key, prim toml.Primitive, parent pos) {
+			v, at := p.locate(prim, parent)
 			line := at.line
 			if line < 1 || line > len(lines) {
 				t.Fatalf("key %s at line %d, want one of 1..%d", key, line, len(lines))
 			}
 			// A bare name is spelt as it is, unless written quoted with
-			// escapes.
+			// escapes. A table holding an empty key is on that key's line
+			// (see locate).
 			name, text := key[len(key)-1], lines[line-1]
-			if key[len(key)-1:].String() == name && !strings.Contains(text, `\`) && !strings.Contains(text, name) {
+			m, isTable := v.(map[string]any)
+			_, hasEmpty := m[""]
+			if key[len(key)-1:].String() == name && !strings.Contains(text, `\`) && !strings.Contains(text, name) && !hasEmpty {
 				t.Errorf("key %s at line %d: %q", key, line, lines[line-1])
 			}
-			if _, ok := v.(map[string]any); !ok {
+			if !isTable {
 				return
 			}
 			var table map[string]toml.Primitive
@@ -167,11 +173,11 @@ func FuzzKeyLines(f *testing.F) {
 				t.Fatalf("%s: %v", key, err)
 			}
 			for name, prim := range table {
-				walk(append(key[:len(key):len(key)], name), prim)
+				walk(append(key[:len(key):len(key)], name), prim, at)
 			}
 		}
 		for name, prim := range top {
-			walk(toml.Key{name}, prim)
+			walk(toml.Key{name}, prim, pos{})
 		}
 	})
 }
@@ -211,11 +217,11 @@ func FuzzParseEndpoint(f *testing.F) {
 }
 
 // FuzzCheckListen checks metrics.listen: an accepted value is "", a clean
-// absolute path that fits a unix socket, or host:port with a port from 1
-// to 65535; ListenNetwork tells them apart as the value reads.
+// absolute path that fits a unix socket, or host:port with a port from
+// 1024 to 65535; ListenNetwork tells them apart as the value reads.
 func FuzzCheckListen(f *testing.F) {
 	for _, s := range []string{"", "127.0.0.1:9723", ":9723", "[::1]:1", "localhost:65535", "/run/kube-oomd/metrics.sock",
-		"/", "/a/", "/a//b", "run/x.sock", "x.sock", "127.0.0.1:0", "1.2.3.4:65536", "h:1", "unix:///a", "[::1%eth0]:80", "/\x00"} {
+		"/", "/a/", "/a//b", "run/x.sock", "x.sock", "127.0.0.1:0", "1.2.3.4:65536", "h:1", ":1023", ":1024", "/run/kube-oomd/status.sock", "/run/kube-oomd/x", "unix:///a", "[::1%eth0]:80", "/\x00"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -231,9 +237,12 @@ func FuzzCheckListen(f *testing.F) {
 			if path.Clean(s) != s || len(s) > maxSocketPath || strings.ContainsRune(s, 0) || s == "/" {
 				t.Fatalf("checkListen(%q) accepted a path that is not a socket's", s)
 			}
+			if what, own := rundir.Own(rundir.Dir, s); own {
+				t.Fatalf("checkListen(%q) accepted kube-oomd's own %s", s, what)
+			}
 		case NetworkTCP:
 			_, port, err := net.SplitHostPort(s)
-			if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 1 || n > 65535 {
+			if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 1024 || n > 65535 {
 				t.Fatalf("checkListen(%q) accepted host:port with port %q (%v)", s, port, err)
 			}
 		default:

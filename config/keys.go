@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kube-oomd/kube-oomd/internal/rundir"
 )
 
 // keys is the table of configuration keys, in the order of the shipped
@@ -358,8 +360,14 @@ func ListenNetwork(listen string) string {
 	return NetworkTCP
 }
 
+// minPort is the lowest TCP port metrics.listen takes: the unit's
+// CapabilityBoundingSet= has no CAP_NET_BIND_SERVICE for those below.
+const minPort = 1024
+
 // checkListen checks a value of metrics.listen. A socket's path must be
-// clean and fit in sun_path; host:port must have a port from 1 to 65535
+// clean, fit in sun_path and be none of kube-oomd's own files in its run
+// directory (a socket bound there would take the status socket's place, or
+// a state file's); host:port must have a port from minPort to 65535
 // (0 would be a port no scraper knows) and a host that is an IP address,
 // "localhost", or empty for every address: a name that needs DNS could
 // fail or change at each start.
@@ -379,6 +387,9 @@ func checkListen(s string) error {
 		case len(s) > maxSocketPath:
 			return fmt.Errorf("%q is %d bytes long; a unix socket's path is at most %d", s, len(s), maxSocketPath)
 		}
+		if what, own := rundir.Own(rundir.Dir, s); own {
+			return fmt.Errorf("%q is kube-oomd's own %s; name another socket, like %q", s, what, path.Join(rundir.Dir, "metrics.sock"))
+		}
 		return nil
 	}
 	if strings.HasPrefix(s, "unix:") {
@@ -391,8 +402,13 @@ func checkListen(s string) error {
 	case err != nil:
 		return fmt.Errorf("%q is neither %s", s, forms)
 	}
-	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-		return fmt.Errorf("%q: the port must be a number from 1 to 65535", s)
+	n, err := strconv.ParseUint(port, 10, 16)
+	switch {
+	case err != nil || n == 0:
+		return fmt.Errorf("%q: the port must be a number from %d to 65535", s, minPort)
+	case n < minPort:
+		return fmt.Errorf("%q: ports below %d need CAP_NET_BIND_SERVICE, which the unit does not give; use a port from %d up, like %q",
+			s, minPort, minPort, net.JoinHostPort(host, "9723"))
 	}
 	if _, err := netip.ParseAddr(host); err != nil && host != "" && host != "localhost" {
 		return fmt.Errorf(`%q: the host must be an IP address, "localhost", or empty for every address`, s)

@@ -24,6 +24,11 @@ import (
 // Start. Tables that exist only through dotted keys or deeper headers
 // ("kill.mode = ..." makes "kill", "[a.b]" makes "a") have no position of
 // their own; they take that of the first key defined in them.
+//
+// An empty key ("" = 1) has no position of its own either: the toml
+// package records it under the name of the key's table, in place of the
+// table's. So a key without a position takes that of its table, and a
+// table that holds an empty key is placed on that key's line.
 
 // probe is a toml.Unmarshaler that keeps the raw value and fails, so that
 // the decoder returns the key's position in a toml.ParseError.
@@ -48,29 +53,34 @@ func (a pos) before(b pos) bool {
 
 // locate returns the raw value of prim (string, int64, float64, bool,
 // []any, map[string]any, []map[string]any or time.Time) and where the file
-// defines it.
-func (p *parser) locate(prim toml.Primitive) (any, pos) {
+// defines it; table is where its table is (pos{} at the top level).
+func (p *parser) locate(prim toml.Primitive, table pos) (any, pos) {
 	var pr probe
 	err := p.md.PrimitiveDecode(prim, &pr)
 	var pe toml.ParseError
 	// ParseError does not wrap the probe's error; its Message is the text.
 	if !errors.As(err, &pe) || pe.Message != errProbe.Error() {
-		return pr.v, pos{}
+		return pr.v, table
 	}
 	if pe.Position.Line > 0 {
 		return pr.v, pos{p.lines.line(pe.Position.Start), pe.Position.Start}
 	}
-	// A table made implicitly: where the first key within it is.
+	// A table made implicitly: where the first key within it is. None of
+	// its keys is an empty one without a position (which would have given
+	// the table one), so none of them needs the table's.
 	var first pos
 	if _, ok := pr.v.(map[string]any); ok {
-		var table map[string]toml.Primitive
-		if p.md.PrimitiveDecode(prim, &table) == nil {
-			for _, n := range slices.Sorted(maps.Keys(table)) {
-				if _, at := p.locate(table[n]); at.line > 0 && (first.line == 0 || at.before(first)) {
+		var keys map[string]toml.Primitive
+		if p.md.PrimitiveDecode(prim, &keys) == nil {
+			for _, n := range slices.Sorted(maps.Keys(keys)) {
+				if _, at := p.locate(keys[n], pos{}); at.line > 0 && (first.line == 0 || at.before(first)) {
 					first = at
 				}
 			}
 		}
+	}
+	if first.line == 0 {
+		first = table // an empty key: the toml package put it on its table
 	}
 	return pr.v, first
 }

@@ -3,25 +3,83 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/BurntSushi/toml"
 
 	"github.com/kube-oomd/kube-oomd/internal/suggest"
 )
 
-// Load reads and parses the file at path; see [Parse]. If the file does not
-// exist the error wraps fs.ErrNotExist, so that a caller can fall back to
-// [Default] for the default path.
+// Load reads and parses the file at path; see [Read] and [Parse]. If the
+// file does not exist the error wraps fs.ErrNotExist, so that a caller can
+// fall back to [Default] for the default path.
 func Load(path string) (Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := Read(path)
 	if err != nil {
-		return Config{}, fmt.Errorf("read config: %w", err)
+		return Config{}, err
 	}
 	return Parse(path, data)
+}
+
+// MaxFileSize is the largest config file read: the shipped one, every key
+// with its comment, is a few KiB.
+const MaxFileSize = 1 << 20
+
+// Read reads the config file at path, without ever blocking: it must be a
+// regular file (a FIFO would block the read until someone writes to it, a
+// device would never end) of at most MaxFileSize bytes. Otherwise the
+// error wraps ErrNotRegular or ErrTooLarge; a missing file wraps
+// fs.ErrNotExist.
+func Read(path string) ([]byte, error) {
+	// O_NONBLOCK: opening a FIFO for reading would wait for a writer.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s %w: the config must be a file; move that %s away and write the config there",
+			path, &notRegularError{what: fileType(fi.Mode())}, fileType(fi.Mode()))
+	}
+	tooLarge := fmt.Errorf("%s %w (%s): the config is a few KiB; is it the right file?", path, ErrTooLarge, FormatSize(MaxFileSize))
+	if fi.Size() > MaxFileSize {
+		return nil, tooLarge
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1)) // it may grow meanwhile
+	if err != nil {
+		return nil, fmt.Errorf("read config %s: %w", path, err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, tooLarge
+	}
+	return data, nil
+}
+
+// fileType names the type of a file that is not a regular one.
+func fileType(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "FIFO"
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "block device"
+	}
+	return "special file"
 }
 
 // Parse parses a configuration file's contents. It starts from [Default]
@@ -83,23 +141,23 @@ func (p *parser) fail(key toml.Key, at pos, err error) {
 // section applies one top-level entry of the file, normally a [section].
 func (p *parser) section(name string, prim toml.Primitive) {
 	key := toml.Key{name}
-	v, at := p.locate(prim)
+	v, sectionAt := p.locate(prim, pos{})
 	if !slices.Contains(sections(), name) {
-		p.fail(key, at, unknownSection(name, v))
+		p.fail(key, sectionAt, unknownSection(name, v))
 		return
 	}
 	if _, ok := v.(map[string]any); !ok {
-		p.fail(key, at, fmt.Errorf("%s is a section, not %s; write it as a [%s] table of keys", name, typeName(v), name))
+		p.fail(key, sectionAt, fmt.Errorf("%s is a section, not %s; write it as a [%s] table of keys", name, typeName(v), name))
 		return
 	}
 	var table map[string]toml.Primitive
 	if err := p.md.PrimitiveDecode(prim, &table); err != nil {
-		p.fail(key, at, err) // not expected: v is a table
+		p.fail(key, sectionAt, err) // not expected: v is a table
 		return
 	}
 	for _, n := range slices.Sorted(maps.Keys(table)) {
 		key := toml.Key{name, n}
-		v, at := p.locate(table[n])
+		v, at := p.locate(table[n], sectionAt)
 		k, ok := lookup(key.String())
 		if !ok {
 			p.fail(key, at, unknownKey(name, n))

@@ -96,6 +96,8 @@ func TestParseValid(t *testing.T) {
 		{"metrics tcp every address", "[metrics]\nlisten = \":9723\"", func(c *Config) { c.Metrics.Listen = ":9723" }},
 		{"metrics tcp ipv6", "[metrics]\nlisten = \"[::1]:9723\"", func(c *Config) { c.Metrics.Listen = "[::1]:9723" }},
 		{"metrics tcp localhost", "[metrics]\nlisten = \"localhost:65535\"", func(c *Config) { c.Metrics.Listen = "localhost:65535" }},
+		{"metrics tcp lowest port", "[metrics]\nlisten = \"127.0.0.1:1024\"", func(c *Config) { c.Metrics.Listen = "127.0.0.1:1024" }},
+		{"metrics unix, another directory", "[metrics]\nlisten = \"/run/status.sock\"", func(c *Config) { c.Metrics.Listen = "/run/status.sock" }},
 		{"metrics unix", "[metrics]\nlisten = \"/run/kube-oomd/metrics.sock\"", func(c *Config) { c.Metrics.Listen = "/run/kube-oomd/metrics.sock" }},
 
 		{"dotted keys", "kill.mode = \"dry-run\"\nlog.level = \"debug\"", func(c *Config) {
@@ -343,11 +345,25 @@ func TestParseErrors(t *testing.T) {
 		{"listen no port", "[metrics]\nlisten = \"127.0.0.1\"",
 			[]wantErr{{2, "metrics.listen", []string{`is neither host:port`}}}},
 		{"listen port zero", "[metrics]\nlisten = \"127.0.0.1:0\"",
-			[]wantErr{{2, "metrics.listen", []string{`"127.0.0.1:0": the port must be a number from 1 to 65535`}}}},
+			[]wantErr{{2, "metrics.listen", []string{`"127.0.0.1:0": the port must be a number from 1024 to 65535`}}}},
 		{"listen port too big", "[metrics]\nlisten = \"127.0.0.1:65536\"",
-			[]wantErr{{2, "metrics.listen", []string{`from 1 to 65535`}}}},
+			[]wantErr{{2, "metrics.listen", []string{`from 1024 to 65535`}}}},
 		{"listen port name", "[metrics]\nlisten = \"127.0.0.1:http\"",
-			[]wantErr{{2, "metrics.listen", []string{`from 1 to 65535`}}}},
+			[]wantErr{{2, "metrics.listen", []string{`from 1024 to 65535`}}}},
+		// Issue 19 item 10: the unit gives no CAP_NET_BIND_SERVICE.
+		{"listen privileged port", "[metrics]\nlisten = \":80\"",
+			[]wantErr{{2, "metrics.listen", []string{`":80": ports below 1024 need CAP_NET_BIND_SERVICE`, `like ":9723"`}}}},
+		// Issue 19 item 10: kube-oomd's own files in its run directory.
+		{"listen on the status socket", "[metrics]\nlisten = \"/run/kube-oomd/status.sock\"",
+			[]wantErr{{2, "metrics.listen", []string{`"/run/kube-oomd/status.sock" is kube-oomd's own status socket`, `"/run/kube-oomd/metrics.sock"`}}}},
+		{"listen on a state file", "[metrics]\nlisten = \"/run/kube-oomd/limits.json\"",
+			[]wantErr{{2, "metrics.listen", []string{`is kube-oomd's own`}}}},
+		{"listen on a state file's temporary copy", "[metrics]\nlisten = \"/run/kube-oomd/throttles.json.tmp\"",
+			[]wantErr{{2, "metrics.listen", []string{`is kube-oomd's own`}}}},
+		{"listen on the lock", "[metrics]\nlisten = \"/var/run/kube-oomd/kube-oomd.lock\"",
+			[]wantErr{{2, "metrics.listen", []string{`is kube-oomd's own lock`}}}},
+		{"listen on the run directory", "[metrics]\nlisten = \"/run/kube-oomd\"",
+			[]wantErr{{2, "metrics.listen", []string{`is kube-oomd's own run directory`}}}},
 		{"listen host name", "[metrics]\nlisten = \"node1.example.com:9723\"",
 			[]wantErr{{2, "metrics.listen", []string{`the host must be an IP address, "localhost", or empty`}}}},
 		{"listen unix scheme", "[metrics]\nlisten = \"unix:///run/kube-oomd/metrics.sock\"",
@@ -394,6 +410,16 @@ func TestParseErrors(t *testing.T) {
 			[]wantErr{{3, "kill.modee", []string{"unknown key"}}}},
 		{"quoted unknown", "[kill]\n\"mo.de\" = 1",
 			[]wantErr{{2, `kill."mo.de"`, []string{"unknown key"}}}},
+		// Issue 19 item 11: the toml package records an empty key's
+		// position under its table's name, not under its own.
+		{"empty quoted key", "\n[kill]\nmode = \"pod\"\n\"\" = 1",
+			[]wantErr{{4, `kill.""`, []string{"unknown key"}}}},
+		{"empty quoted key, dotted", "\n\nkill.\"\"=\"\"",
+			[]wantErr{{3, `kill.""`, []string{"unknown key"}}}},
+		// In an inline table the toml package keeps no position for it at
+		// all: the table's line.
+		{"empty quoted key, inline", "\nkill = { mode = \"pod\",\n '' = 1 }",
+			[]wantErr{{2, `kill.""`, []string{"unknown key"}}}},
 		{"key after multi-line string", "[cgroup]\nkubepods = \"\"\"\nmodee = 1\n\"\"\"\n[kill]\nmodee = 1",
 			[]wantErr{
 				{2, "cgroup.kubepods", []string{"must start with"}},

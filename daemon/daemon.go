@@ -16,6 +16,7 @@ import (
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/cri"
 	"github.com/kube-oomd/kube-oomd/internal/clock"
+	"github.com/kube-oomd/kube-oomd/internal/rundir"
 	"github.com/kube-oomd/kube-oomd/metrics"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/psi"
@@ -225,7 +226,7 @@ func (d *Daemon) giveBackThrottles(ctx context.Context) {
 
 // throttleStore is the throttles' state file in the run directory.
 func (d *Daemon) throttleStore() relief.Store {
-	return relief.Store{Path: filepath.Join(d.opt.RunDir, "throttles.json")}
+	return relief.Store{Path: filepath.Join(d.opt.RunDir, rundir.Throttles)}
 }
 
 func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal) error {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/internal/rundir"
 	"github.com/kube-oomd/kube-oomd/killer"
 	"github.com/kube-oomd/kube-oomd/metrics"
 	"github.com/kube-oomd/kube-oomd/policy"
@@ -257,11 +258,11 @@ func (d *Daemon) killer() killer.Killer {
 // against before any is undone (an entry that names no pod or container
 // of it is dropped, never written to).
 func (d *Daemon) freezeLog(layout cgroupv2.Layout) *killer.FreezeLog {
-	return &killer.FreezeLog{Path: filepath.Join(d.opt.RunDir, "frozen.json"), Layout: layout}
+	return &killer.FreezeLog{Path: filepath.Join(d.opt.RunDir, rundir.Frozen), Layout: layout}
 }
 
 func (d *Daemon) limitLog(layout cgroupv2.Layout) *killer.LimitLog {
-	return &killer.LimitLog{Path: filepath.Join(d.opt.RunDir, "limits.json"), Layout: layout}
+	return &killer.LimitLog{Path: filepath.Join(d.opt.RunDir, rundir.Limits), Layout: layout}
 }
 
 // vet returns the check the killer makes right before the kill, with every

@@ -8,14 +8,12 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kube-oomd/kube-oomd/internal/rundir"
 	"golang.org/x/sys/unix"
 )
 
 // ErrAlreadyRunning reports a second `kube-oomd run` on a node where one runs.
 var ErrAlreadyRunning = errors.New("kube-oomd is already running")
-
-// lockName is the lock file in the run directory.
-const lockName = "kube-oomd.lock"
 
 // instanceLock makes sure one daemon at a time owns the run directory: its
 // throttle state, its status socket. A second instance would give the
@@ -28,7 +26,7 @@ func lockInstance(runDir string) (*instanceLock, error) {
 	if err := os.MkdirAll(runDir, 0o700); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(runDir, lockName)
+	path := filepath.Join(runDir, rundir.Lock)
 	// Never through a symbolic link (the PID is written over the file),
 	// never blocking, only a regular file.
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o600)

@@ -20,7 +20,7 @@ type loopInputs struct {
 	changes       <-chan cgroupv2.Change
 	errc          <-chan error
 	hup           <-chan os.Signal
-	configChanged <-chan struct{}
+	configChanged <-chan configEvent
 	status        <-chan chan<- Status
 	runtime       <-chan runtimeState // nil when the runtime is not asked
 }
@@ -78,11 +78,15 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 		case <-in.hup:
 			d.log.Info("SIGHUP: reloading the config", attrConfig, d.opt.ConfigPath)
 			d.reload()
-		case <-in.configChanged:
-			edits.changed() // reload once the file is finished
+		case ev := <-in.configChanged:
+			if edits.note(ev) {
+				d.log.Info(msgConfigWriting, attrConfig, d.opt.ConfigPath)
+			}
 		case <-edits.C():
-			d.log.Info("config file changed: reloading", attrConfig, d.opt.ConfigPath)
-			d.reload()
+			if edits.due() {
+				d.log.Info("config file changed: reloading", attrConfig, d.opt.ConfigPath)
+				d.reload()
+			}
 		case reply := <-in.status:
 			reply <- d.snapshot()
 		case s := <-in.runtime:

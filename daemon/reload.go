@@ -10,39 +10,83 @@ import (
 	"reflect"
 	"strings"
 	"time"
+	"unsafe"
 
-	"github.com/fsnotify/fsnotify"
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/internal/clock"
 	"github.com/kube-oomd/kube-oomd/relief"
+	"golang.org/x/sys/unix"
 )
 
-// Reloading the configuration: on SIGHUP (systemctl reload), and when the
-// file changes on disk. An invalid file keeps the configuration in force.
+// Reloading the configuration: on SIGHUP (systemctl reload), at once, and
+// when the file changes on disk. An invalid file keeps the configuration in
+// force.
 
-// configSettle is how long the config file must stay unchanged after an
-// edit before it is reloaded: a file rewritten in place (">", tee, some
-// editors) is empty or cut short for a moment, and that is valid TOML
-// meaning "all defaults".
+// A config file edited on disk is applied once its writer has finished:
+// closed it after writing (IN_CLOSE_WRITE), or renamed it into place
+// (IN_MOVED_TO). A write that is not followed by a close is never applied,
+// however long the writer pauses (`cat >` typed by hand, a stalled ssh, a
+// template rendered line by line): a half-written file is valid TOML more
+// often than not, and its defaults may kill. fsnotify reports no close, so
+// the watcher speaks inotify itself.
+
+// configSettle is how long the config file must stay finished after an
+// edit before it is reloaded: a script that writes it in several steps
+// (">" then ">>") closes it after each.
 const configSettle = time.Second
 
-// settler turns a burst of file events into one reload, configSettle after
-// the last of them, on the daemon's clock.
-type settler struct {
-	clock clock.Clock
-	timer clock.Timer
-}
+// msgConfigWriting is logged when a writer begins to change the file.
+const msgConfigWriting = "config file is being written: it is applied once the writer closes it"
 
-// changed (re)starts the wait.
-func (s *settler) changed() {
-	if s.timer == nil {
-		s.timer = s.clock.NewTimer(configSettle)
-		return
+// configEvent is what the watcher saw happen to the config file.
+type configEvent uint8
+
+const (
+	// configWriting: the file was created, truncated or written to, and
+	// its writer has not closed it yet.
+	configWriting configEvent = iota + 1
+	// configWritten: a writer closed the file, or a file was renamed (or
+	// made, not being a regular file) into its place.
+	configWritten
+)
+
+func (e configEvent) String() string {
+	switch e {
+	case configWriting:
+		return "writing"
+	case configWritten:
+		return "written"
 	}
-	s.timer.Reset(configSettle)
+	return fmt.Sprintf("configEvent(%d)", uint8(e))
 }
 
-// C fires once the file has been quiet for configSettle; never before a change.
+// settler turns the watcher's events into reloads: one, configSettle after
+// the last completed write, and none while a write is unfinished. It runs
+// on the daemon's clock.
+type settler struct {
+	clock   clock.Clock
+	timer   clock.Timer
+	pending bool // a completed write not applied yet
+	writing bool // written to since the last completed write
+}
+
+// note takes one event; it reports whether a write began.
+func (s *settler) note(ev configEvent) (began bool) {
+	switch ev {
+	case configWriting:
+		began, s.writing = !s.writing, true
+	case configWritten:
+		s.pending, s.writing = true, false
+		if s.timer == nil {
+			s.timer = s.clock.NewTimer(configSettle)
+		} else {
+			s.timer.Reset(configSettle)
+		}
+	}
+	return began
+}
+
+// C fires configSettle after the last completed write; never before one.
 func (s *settler) C() <-chan time.Time {
 	if s.timer == nil {
 		return nil
@@ -50,42 +94,96 @@ func (s *settler) C() <-chan time.Time {
 	return s.timer.C()
 }
 
-// watchConfig watches the config file's directory (editors replace files
-// rather than write them in place) and says when the file changed. It
-// returns a nil channel when the directory does not exist.
-func watchConfig(ctx context.Context, path string) (<-chan struct{}, error) {
-	dir := filepath.Dir(path)
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		return nil, err
+// due, once C fired, says whether to reload: a completed write is waiting,
+// and no other write has begun since. A write that has begun waits for its
+// own close, which starts the wait again.
+func (s *settler) due() bool {
+	if !s.pending || s.writing {
+		return false
 	}
-	if err := w.Add(dir); err != nil {
-		w.Close()
-		if errors.Is(err, fs.ErrNotExist) {
+	s.pending = false
+	return true
+}
+
+// configWatchMask is what the watcher asks inotify for, on the config
+// file's directory (editors and `install` replace the file rather than
+// write it).
+const configWatchMask = unix.IN_CLOSE_WRITE | unix.IN_MOVED_TO | unix.IN_CREATE | unix.IN_MODIFY | unix.IN_ONLYDIR
+
+// watchConfig watches the config file's directory and says what happens
+// to the file. It returns a nil channel when the directory does not exist.
+// The channel is never closed; the watcher stops with ctx.
+func watchConfig(ctx context.Context, path string) (<-chan configEvent, error) {
+	dir, name := filepath.Split(filepath.Clean(path))
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return nil, fmt.Errorf("watch %s: inotify: %w", path, err)
+	}
+	// Non-blocking, the file is read through Go's poller, so that Close
+	// ends a Read in progress.
+	f := os.NewFile(uintptr(fd), "inotify")
+	if _, err := unix.InotifyAddWatch(fd, filepath.Clean(dir), configWatchMask); err != nil {
+		f.Close()
+		if errors.Is(err, unix.ENOENT) {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("watch %s: %w", dir, err)
 	}
-	out := make(chan struct{}, 1)
+	out := make(chan configEvent)
 	go func() {
-		defer w.Close()
+		<-ctx.Done()
+		f.Close()
+	}()
+	go func() {
+		buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
 		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-w.Errors:
-			case ev := <-w.Events:
-				if filepath.Clean(ev.Name) != filepath.Clean(path) || ev.Has(fsnotify.Chmod) {
+			n, err := f.Read(buf)
+			if err != nil {
+				return // closed with ctx; nothing else fails on an inotify fd
+			}
+			for off := 0; off+unix.SizeofInotifyEvent <= n; {
+				ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+				raw := buf[off+unix.SizeofInotifyEvent : min(n, off+unix.SizeofInotifyEvent+int(ev.Len))]
+				off += unix.SizeofInotifyEvent + int(ev.Len)
+				e, ok := configEventOf(ev.Mask, strings.TrimRight(string(raw), "\x00"), name, dir)
+				if !ok {
 					continue
 				}
 				select {
-				case out <- struct{}{}:
-				default: // one pending reload covers many events
+				case out <- e:
+				case <-ctx.Done():
+					return
 				}
 			}
 		}
 	}()
 	return out, nil
+}
+
+// configEventOf says what one inotify event in dir means for the config
+// file called name, if anything.
+func configEventOf(mask uint32, evName, name, dir string) (configEvent, bool) {
+	switch {
+	case mask&unix.IN_Q_OVERFLOW != 0:
+		// Events were lost: whatever they were, the file may have been
+		// finished meanwhile. Reload (a write still open makes the next
+		// event configWriting, and its close a reload again).
+		return configWritten, true
+	case evName != name:
+		return 0, false
+	case mask&(unix.IN_CLOSE_WRITE|unix.IN_MOVED_TO) != 0:
+		return configWritten, true
+	case mask&unix.IN_CREATE != 0:
+		// A regular file is being written; a symlink, a FIFO, a directory
+		// made there is done (and a reload says what is wrong with it).
+		if fi, err := os.Lstat(filepath.Join(dir, name)); err == nil && !fi.Mode().IsRegular() {
+			return configWritten, true
+		}
+		return configWriting, true
+	case mask&unix.IN_MODIFY != 0:
+		return configWriting, true
+	}
+	return 0, false
 }
 
 // reload loads the config file again and applies it, whole or not at all.
@@ -95,11 +193,15 @@ func (d *Daemon) reload() {
 	d.notify.Reloading()
 	defer d.notify.Ready()
 	path := d.opt.ConfigPath
-	cfg, err := config.Load(path)
+	data, err := config.Read(path) // never blocks: a FIFO there is an error
 	if errors.Is(err, fs.ErrNotExist) && d.defaulted {
 		return // still no file: still the defaults
 	}
-	if err == nil && !d.defaulted && emptyFile(path) {
+	var cfg config.Config
+	if err == nil {
+		cfg, err = config.Parse(path, data)
+	}
+	if err == nil && !d.defaulted && emptyFile(data) {
 		err = fmt.Errorf("%s is empty: an empty file would mean every default (and kill.mode %q); "+
 			"write the keys you want, or delete the file to run on the defaults and restart", path, config.ModePod)
 	}
@@ -151,12 +253,8 @@ func (d *Daemon) reload() {
 	}
 }
 
-// emptyFile says whether the file holds nothing but blanks and comments.
-func emptyFile(path string) bool {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return false
-	}
+// emptyFile says whether a file's text is nothing but blanks and comments.
+func emptyFile(b []byte) bool {
 	for _, line := range strings.Split(string(b), "\n") {
 		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "#") {
 			return false

@@ -86,14 +86,50 @@ func TestConfigEditIsNoticed(t *testing.T) {
 	if err != nil || changed == nil {
 		t.Fatalf("watchConfig: %v", err)
 	}
+	next := func(want configEvent, what string) {
+		t.Helper()
+		select {
+		case ev := <-changed:
+			if ev != want {
+				t.Fatalf("%s: event %v, want %v", what, ev, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no event", what)
+		}
+	}
 	// An editor's save: write a new file, rename it over the old one.
 	tmp := path + ".swp"
 	os.WriteFile(tmp, []byte("[kill]\nmode = \"dry-run\"\n"), 0o644)
 	os.Rename(tmp, path)
+	next(configWritten, "rename into place")
+	// cat > file: truncated and written, then closed.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next(configWriting, "truncated")
+	f.WriteString("[kill]\n")
+	next(configWriting, "written to")
+	f.Close()
+	next(configWritten, "closed")
+	// >>: each step is a completed write.
+	f, _ = os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	f.WriteString("mode = \"pod\"\n")
+	next(configWriting, "appended to")
+	f.Close()
+	next(configWritten, "closed after appending")
+	// Something other than a regular file put there is not written to.
+	os.Remove(path)
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	next(configWritten, "a FIFO made there")
+	// Other names in the directory are not the config.
+	os.WriteFile(path+".other", nil, 0o644)
 	select {
-	case <-changed:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no reload after the config file was replaced")
+	case ev := <-changed:
+		t.Fatalf("event %v for another file", ev)
+	default:
 	}
 }
 
@@ -166,31 +202,49 @@ func TestStatusSocketAnswers(t *testing.T) {
 	}
 }
 
-// A burst of edits is one reload, configSettle after the last of them.
+// A burst of completed writes is one reload, configSettle after the last
+// of them; a write begun and not finished holds the reload back until it is.
 func TestSettlerWaitsForTheLastEdit(t *testing.T) {
 	c := clock.NewFake(epoch)
 	s := &settler{clock: c}
 	if s.C() != nil {
 		t.Fatal("a settler with no edit must never fire")
 	}
-	fired := func() bool {
+	due := func() bool {
 		select {
 		case <-s.C():
-			return true
+			return s.due()
 		default:
 			return false
 		}
 	}
-	s.changed()
+	s.note(configWriting) // a writer holds the file open: never due
+	c.Step(time.Hour)
+	if s.C() != nil || s.due() {
+		t.Fatal("a write not finished must never be applied")
+	}
+	s.note(configWritten)
 	c.Step(configSettle - time.Millisecond)
-	s.changed() // the editor is still writing
+	s.note(configWritten) // the next step of a script
 	c.Step(configSettle - time.Millisecond)
-	if fired() {
+	if due() {
 		t.Fatal("reloaded while the file was still changing")
 	}
 	c.Step(time.Millisecond)
-	if !fired() || fired() {
+	if !due() || due() {
 		t.Fatal("want one reload once the file was quiet for configSettle")
+	}
+	// Finished, then opened again and written to before the wait is over.
+	s.note(configWritten)
+	s.note(configWriting)
+	c.Step(time.Hour)
+	if due() {
+		t.Fatal("reloaded a file being written")
+	}
+	s.note(configWritten)
+	c.Step(configSettle)
+	if !due() {
+		t.Fatal("want a reload once the writer closed the file")
 	}
 }
 
@@ -302,5 +356,82 @@ func TestStatusServerOutlivesAcceptErrors(t *testing.T) {
 	}
 	if n := reported.Load(); n != 1 {
 		t.Errorf("reported %d errors, want one until Accept works again", n)
+	}
+}
+
+// Issue 19 item 8: a FIFO at the config path fails the reload at once; it
+// must not block the loop (and starve the watchdog) until someone writes.
+func TestReloadOfAFIFOFailsAtOnce(t *testing.T) {
+	path := writeConfig(t, "[kill]\nmode = \"dry-run\"\n")
+	cfg, _ := config.Load(path)
+	cfg.Cgroup.RescanInterval = 24 * time.Hour
+	h := start(t, cgrouptest.Node(t, cgroupv2.DriverSystemd), cfg, path, "")
+	os.Remove(path)
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan Status, 1)
+	go func() {
+		h.hup <- syscall.SIGHUP
+		reply := make(chan Status, 1)
+		h.status <- reply
+		served <- <-reply
+	}()
+	select {
+	case s := <-served:
+		if mode(s) != "dry-run" {
+			t.Errorf("mode %v after a failed reload, want dry-run as before", mode(s))
+		}
+	case <-time.After(20 * time.Second):
+		go func() { // writers let the blocked reads end
+			for range 3 {
+				os.WriteFile(path, nil, 0o644)
+			}
+		}()
+		t.Fatal("the loop blocked reading a FIFO at the config path")
+	}
+	if r := h.logs.records(t, "config reload failed: keeping the configuration in force", ""); len(r) != 1 || !strings.Contains(fmt.Sprint(r[0]), "is a FIFO, not a regular file") {
+		t.Errorf("want the failed reload logged, naming the FIFO:\n%s", h.logs)
+	}
+}
+
+// Issue 19 item 1: a config written in place is applied only once the
+// writer closes it, however long it pauses half-way: `cat >` typed by hand,
+// a stalled ssh, a template rendered line by line.
+func TestConfigHalfWrittenIsNotApplied(t *testing.T) {
+	path := writeConfig(t, "[kill]\nmode = \"dry-run\"\nprotect = [\"/kubepods.slice/keep*\"]\n")
+	cfg, _ := config.Load(path)
+	cfg.Cgroup.RescanInterval = 24 * time.Hour
+	h := start(t, cgrouptest.Node(t, cgroupv2.DriverSystemd), cfg, path, "")
+	killSettings := func() string {
+		s := h.snapshot()
+		return fmt.Sprint(mode(s), " ", s.Config["kill"].(map[string]any)["protect"])
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.WriteString("[kill]\nmode = \"pod\"\n") // and the writer stalls, the file open
+	for deadline := time.Now().Add(10 * time.Second); len(h.logs.records(t, msgConfigWriting, "")) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the loop never heard of the write:\n%s", h.logs)
+		}
+		h.clock.Step(configSettle) // past the old settle time
+		if got := killSettings(); got != "dry-run [/kubepods.slice/keep*]" {
+			t.Fatalf("a half-written config is in force: %s", got)
+		}
+	}
+	h.clock.Step(time.Hour)
+	if got := killSettings(); got != "dry-run [/kubepods.slice/keep*]" {
+		t.Fatalf("a half-written config is in force: %s", got)
+	}
+	f.WriteString("protect = [\"/kubepods.slice/keep*\"]\n")
+	f.Close()
+	for deadline := time.Now().Add(10 * time.Second); killSettings() != "pod [/kubepods.slice/keep*]"; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the finished file was never applied: %s\n%s", killSettings(), h.logs)
+		}
+		h.clock.Step(configSettle)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/internal/clock"
+	"github.com/kube-oomd/kube-oomd/internal/rundir"
 	"github.com/kube-oomd/kube-oomd/psi"
 )
 
@@ -73,10 +74,10 @@ func TestLockRefusesSymlinkAndFIFO(t *testing.T) {
 	run := t.TempDir()
 	victim := filepath.Join(t.TempDir(), "victim")
 	os.WriteFile(victim, []byte("precious"), 0o644)
-	if err := os.Symlink(victim, filepath.Join(run, lockName)); err != nil {
+	if err := os.Symlink(victim, filepath.Join(run, rundir.Lock)); err != nil {
 		t.Fatal(err)
 	}
-	if l, err := lockInstance(run); err == nil || !strings.Contains(err.Error(), filepath.Join(run, lockName)) {
+	if l, err := lockInstance(run); err == nil || !strings.Contains(err.Error(), filepath.Join(run, rundir.Lock)) {
 		if l != nil {
 			l.release()
 		}
@@ -86,7 +87,7 @@ func TestLockRefusesSymlinkAndFIFO(t *testing.T) {
 		t.Errorf("the symlink's target was written: %q", b)
 	}
 	run = t.TempDir()
-	if err := unix.Mkfifo(filepath.Join(run, lockName), 0o600); err != nil {
+	if err := unix.Mkfifo(filepath.Join(run, rundir.Lock), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if l, err := lockInstance(run); err == nil || !strings.Contains(err.Error(), "not a regular file") {

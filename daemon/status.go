@@ -13,13 +13,14 @@ import (
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/cri"
+	"github.com/kube-oomd/kube-oomd/internal/rundir"
 	"github.com/kube-oomd/kube-oomd/internal/unixsock"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/relief"
 )
 
 // DefaultSocket is where `kube-oomd status` asks the daemon.
-const DefaultSocket = "/run/kube-oomd/status.sock"
+const DefaultSocket = rundir.Dir + "/" + rundir.StatusSock
 
 // Status is the daemon's answer to `kube-oomd status`, as JSON.
 type Status struct {
@@ -193,7 +194,7 @@ func groupMap(v slog.Value) map[string]any {
 // and the connection's own goroutine reads and ranks the pods, so that a
 // scan of many pods never holds up the loop.
 func (d *Daemon) serveStatus(ctx context.Context) (<-chan chan<- Status, error) {
-	path := filepath.Join(d.opt.RunDir, "status.sock")
+	path := filepath.Join(d.opt.RunDir, rundir.StatusSock)
 	if err := os.MkdirAll(d.opt.RunDir, 0o700); err != nil {
 		return nil, err
 	}

@@ -32,6 +32,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/internal/rundir"
 	"github.com/kube-oomd/kube-oomd/internal/suggest"
 )
 
@@ -122,7 +123,7 @@ func (e *env) flags(name string) *flag.FlagSet {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := &env{stdout: stdout, stderr: stderr, cgroupRoot: "/sys/fs/cgroup", procRoot: "/proc", runDir: "/run/kube-oomd"}
+	e := &env{stdout: stdout, stderr: stderr, cgroupRoot: "/sys/fs/cgroup", procRoot: "/proc", runDir: rundir.Dir}
 	return e.main(ctx, args)
 }
 

@@ -253,6 +253,14 @@ func TestCheckConfig(t *testing.T) {
 	if code, _, errs := kube(t, "check-config", bad); code != 1 || !strings.Contains(errs, bad+":2: metrics.listen: ") {
 		t.Errorf("relative metrics.listen: exit %d, stderr %q; want 1 and FILE:LINE: metrics.listen", code, errs)
 	}
+	// Issue 19 item 10: kube-oomd's own files, and ports it may not bind.
+	for _, listen := range []string{"/run/kube-oomd/status.sock", "/run/kube-oomd/limits.json", "/run/kube-oomd/kube-oomd.lock",
+		"/run/kube-oomd/throttles.json", "/run/kube-oomd/frozen.json", "127.0.0.1:443"} {
+		bad = writeConfig(t, "[metrics]\nlisten = \""+listen+"\"\n")
+		if code, _, errs := kube(t, "check-config", bad); code != 1 || !strings.Contains(errs, bad+":2: metrics.listen: ") {
+			t.Errorf("metrics.listen %q: exit %d, stderr %q; want 1 and FILE:LINE: metrics.listen", listen, code, errs)
+		}
+	}
 }
 
 func TestRunRefusesBadConfig(t *testing.T) {

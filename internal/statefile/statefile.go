@@ -42,6 +42,9 @@ var (
 	ErrTooLarge = errors.New("larger than a state file may be")
 )
 
+// TempSuffix names the copy Save writes before renaming it into place.
+const TempSuffix = ".tmp"
+
 // Save writes items to path as JSON, atomically (a temporary file, then a
 // rename), creating the directory root-only. No items remove the file.
 // A record larger than MaxSize is not written (ErrTooLarge): Load would
@@ -64,7 +67,7 @@ func Save[T any](path string, items []T) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
+	tmp := path + TempSuffix
 	if err := writeNew(tmp, b); err != nil {
 		return err
 	}
