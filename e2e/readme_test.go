@@ -78,27 +78,28 @@ func TestReadmeInstallIsScenario11(t *testing.T) {
 	}
 }
 
-// TestReadmeSedMatchesShippedConfig: the README switches modes with sed on
-// the line `mode = "pod"` of the installed config, which is the shipped
-// packaging/kube-oomd.toml: that line must be there, once.
-func TestReadmeSedMatchesShippedConfig(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "packaging", "kube-oomd.toml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := len(regexp.MustCompile(`(?m)^mode = "pod"$`).FindAll(b, -1)); n != 1 {
-		t.Errorf("packaging/kube-oomd.toml has %d lines `mode = \"pod\"`, want 1 (the README's sed needs it)", n)
-	}
-	var seds int
+// TestReadmeRolloutUsesTheFragment: the README rolls out with the shipped
+// dry-run fragment and arms by removing it: it never edits the conffile
+// (an edited conffile stops each later upgrade at dpkg's prompt), and the
+// fragment it copies is the one the packages ship, which sets dry-run.
+func TestReadmeRolloutUsesTheFragment(t *testing.T) {
+	const frag = "/usr/share/kube-oomd/10-dry-run.toml"
+	var cp, rm bool
 	for _, l := range installBlock(t, filepath.Join("..", "README.md")) {
-		if strings.HasPrefix(l, "sed ") {
-			seds++
-			if !strings.Contains(l, "/etc/kube-oomd/kube-oomd.toml") {
-				t.Errorf("README install block: %q does not edit /etc/kube-oomd/kube-oomd.toml", l)
-			}
+		if strings.HasPrefix(l, "sed ") || strings.Contains(l, "> /etc/kube-oomd/kube-oomd.toml ") || strings.HasSuffix(l, "/etc/kube-oomd/kube-oomd.toml") {
+			t.Errorf("README install block edits the conffile: %q", l)
 		}
+		cp = cp || l == "cp "+frag+" /etc/kube-oomd/kube-oomd.toml.d/"
+		rm = rm || l == "rm /etc/kube-oomd/kube-oomd.toml.d/10-dry-run.toml"
 	}
-	if seds != 2 {
-		t.Errorf("README install block has %d sed lines, want 2 (to dry-run and back)", seds)
+	if !cp || !rm {
+		t.Errorf("README install block: copies the dry-run fragment %v, removes it %v: want both", cp, rm)
+	}
+	b, err := os.ReadFile(filepath.Join("..", "packaging", "10-dry-run.toml"))
+	if err != nil {
+		t.Fatalf("the shipped dry-run fragment: %v", err)
+	}
+	if !regexp.MustCompile(`(?m)^\[kill\]\s*\nmode = "dry-run"$`).Match(b) {
+		t.Errorf("packaging/10-dry-run.toml does not set [kill] mode = \"dry-run\":\n%s", b)
 	}
 }

@@ -17,20 +17,25 @@ func checkDeb(t *testing.T, r *R) {
 	r.match("pre.load_state", `^not-found$`)
 	r.isFalse("pre.transient_unit_file")
 	r.eq("pre.processes", 0)
-	// The README's sed relies on this line of the shipped config.
-	r.eq("shipped_mode_lines", 1)
 
 	// Each README step ran and succeeded.
-	for _, s := range []string{"dpkg", "enable", "status", "sed_dry", "reload_dry", "journal_would", "sed_pod", "reload_pod", "journal_kill", "status_cmd", "purge"} {
+	for _, s := range []string{"dpkg", "dryrun_fragment", "metrics_fragment", "check_config", "enable", "status", "journal_would", "metrics_would", "arm", "reload_pod", "journal_kill", "status_cmd", "purge"} {
 		if rc := r.num(s + ".rc"); rc != 0 {
 			t.Errorf("step %s: `%s` exited %v:\n%s", s, r.str(s+".cmd"), rc, r.str(s+".out"))
 		}
 	}
-	// dpkg -i: the postinst enabled and started it, with the shipped config.
-	r.match("dpkg.is_enabled", `^enabled$`)
-	r.match("dpkg.is_active", `^active$`)
+	// dpkg -i: installed disabled and stopped, the next step printed, the
+	// shipped config in place with every key commented out, the drop-in
+	// directory there.
+	r.match("dpkg.is_enabled", `^disabled$`)
+	r.match("dpkg.is_active", `^inactive$`)
+	r.match("dpkg.out", `cp /usr/share/kube-oomd/10-dry-run\.toml /etc/kube-oomd/kube-oomd\.toml\.d/`)
 	r.isTrue("dpkg.installed_conf_same")
-	r.eq("dpkg.installed_mode_lines", 1)
+	r.eq("dpkg.installed_key_lines", 0)
+	r.isTrue("dpkg.dropin_dir")
+	// check-config reads the conffile and the two fragments.
+	r.match("check_config.out", `10-dry-run\.toml`)
+	r.match("check_config.out", `20-metrics\.toml`)
 	// enable --now: a running Type=notify service that said READY=1.
 	r.match("enable.ActiveState", `^active$`)
 	r.match("enable.SubState", `^running$`)
@@ -40,21 +45,22 @@ func checkDeb(t *testing.T, r *R) {
 	r.eq("enable.oom_score_adj", -1000)
 	r.match("enable.cgroup", `^/system\.slice/kube-oomd\.service$`)
 	r.match("enable.exe", `^/usr/bin/kube-oomd$`)
+	r.match("enable.is_enabled", `^enabled$`)
+	// The fragment is in force: dry-run from the first start.
+	r.match("enable.mode", `^dry-run$`)
 	t.Logf("running: pid %v, StatusText %q", r.get("enable.MainPID"), r.str("enable.StatusText"))
 	r.match("status.out", `Active: active \(running\)`)
 
-	// The reloads: the mode changed, the process did not.
+	// Armed by removing the fragment and a reload: the mode changed, the
+	// process did not.
 	pid := r.str("enable.MainPID")
-	r.match("sed_dry.mode_line", `^mode = "dry-run"$`)
-	r.match("reload_dry.record", `^config reloaded .*mode=dry-run`)
-	r.match("sed_pod.mode_line", `^mode = "pod"$`)
 	r.match("reload_pod.record", `^config reloaded .*mode=pod`)
-	for _, p := range []string{"reload_dry.pid", "reload_pod.pid", "status_cmd.pid"} {
+	r.match("reload_pod.mode", `^pod$`)
+	for _, p := range []string{"reload_pod.pid", "status_cmd.pid"} {
 		if got := r.str(p); got != pid {
 			t.Errorf("%s = %s: kube-oomd restarted (MainPID was %s after enable --now)", p, got, pid)
 		}
 	}
-	r.match("reload_dry.active", `^active$`)
 	r.match("reload_pod.active", `^active$`)
 
 	// Dry run: the README's query shows the would-kill record of the leaker.
@@ -69,6 +75,8 @@ func checkDeb(t *testing.T, r *R) {
 		t.Logf("would-kill record: reason %v, KUBE_OOMD_POD_UID %v", rec["KUBE_OOMD_REASON"], rec["KUBE_OOMD_POD_UID"])
 	}
 	r.isTrue("dry.pod_alive.G")
+	// ... and the metric the README's rollout watches counts it.
+	r.match("metrics_would.out", `(?m)^kube_oomd_would_kill_total\{qos="BestEffort",reason="[a-z-]+"\} [1-9]`)
 
 	// Pod mode: the README's query shows the kill of the leaker.
 	r.isTrue("kill.watch.died")
@@ -101,10 +109,8 @@ func checkDeb(t *testing.T, r *R) {
 	r.isTrue("kill.pod_alive.G")
 	r.isFalse("kill.alive.leaker")
 
-	// Metrics on the unix socket under /run/kube-oomd, the unit as shipped.
-	r.match("metrics.listen_line", `^listen = "/run/kube-oomd/metrics\.sock"$`)
-	r.eq("metrics.restart_rc", 0)
-	r.match("metrics.active", `^active$`)
+	// Metrics on the unix socket under /run/kube-oomd (the fragment), the
+	// unit as shipped.
 	r.eq("metrics.after_kill.rc", 0)
 	r.eq("metrics.after_kill.socket_mode", 600)
 	checkDebMetrics(t, r)

@@ -4,15 +4,17 @@
 # <!-- install:end -->), in that order, each fed verbatim to `step` below;
 # e2e/readme_test.go checks that every line of that block is a line of this
 # file, in order. Between the steps the scenario checks what each did: the
-# postinst enabled and started the service, it is a running Type=notify
-# service at oom_score_adj -1000 in system.slice, each reload switched the
-# mode without a restart, a leak under dry-run left a "would kill" record and
-# one under "pod" a kill record naming the leaker, `kube-oomd status`
-# answers, and the purge leaves nothing behind. Between the install and
-# `enable --now`, it turns metrics on (metrics.listen on a unix socket under
-# /run/kube-oomd, the shipped unit as it is) and restarts the service, as
-# [metrics] takes a restart; after the kill it scrapes them with curl and
-# records the daemon's VmRSS. The Go side asserts it all.
+# package installs kube-oomd disabled and stopped and prints the next step,
+# its conffile has every key commented out, the roll-out is by fragments in
+# /etc/kube-oomd/kube-oomd.toml.d/ (the shipped dry-run fragment, and one
+# that turns metrics on, on a unix socket under /run/kube-oomd, the unit as
+# shipped), `enable --now` starts a Type=notify service at oom_score_adj
+# -1000 in system.slice in dry-run, a leak then leaves a "would kill"
+# record and the metric counts it, removing the fragment and a reload arm
+# it without a restart, a leak then leaves a kill record naming the leaker,
+# `kube-oomd status` answers, and the purge leaves nothing behind. After
+# the kill it scrapes the metrics with curl and records the daemon's VmRSS,
+# then turns metrics to TCP. The Go side asserts it all.
 #
 # It must run last: it installs a system-wide kube-oomd.service, where the
 # other scenarios run a transient unit of that name.
@@ -156,7 +158,6 @@ fact pre.transient_unit_file "$([ -e /run/systemd/transient/kube-oomd.service ] 
 fact pre.processes "$(pgrep -x kube-oomd | wc -l)"
 # Their /run/kube-oomd (status.sock) is theirs, not the package's.
 rm -rf /run/kube-oomd
-fact shipped_mode_lines "$(grep -c '^mode = "pod"$' "$SHIPPED_CONF")"
 
 mkdir -p "$INSTALL_DIR"
 rm -f "$INSTALL_DIR"/*.deb
@@ -165,21 +166,28 @@ make_file "$DATA/hot.dat" "$HOT_MB"
 # The node first, so that the daemon finds kubepods when it starts.
 kubepods_setup systemd "${LIMIT_MB}M"
 
-# ---- install
+# ---- install: disabled and stopped, the next step printed
 step dpkg <<'CMD'
 dpkg -i kube-oomd_*_amd64.deb
 CMD
 fact dpkg.is_enabled "$(systemctl is-enabled kube-oomd 2>&1)"
 fact dpkg.is_active "$(systemctl is-active kube-oomd 2>&1)"
 fact dpkg.installed_conf_same "$(cmp -s /etc/kube-oomd/kube-oomd.toml "$SHIPPED_CONF" && echo true || echo false)"
-fact dpkg.installed_mode_lines "$(grep -c '^mode = "pod"$' /etc/kube-oomd/kube-oomd.toml)"
+# Every key of the conffile is commented out: the defaults are built in.
+fact dpkg.installed_key_lines "$(grep -cv '^\s*\(#\|$\)' /etc/kube-oomd/kube-oomd.toml)"
+fact dpkg.dropin_dir "$([ -d /etc/kube-oomd/kube-oomd.toml.d ] && echo true || echo false)"
 
-# ---- metrics on, on the unit as shipped: [metrics] takes a restart.
-config_set /etc/kube-oomd/kube-oomd.toml metrics listen "\"$METRICS_SOCK\""
-fact metrics.listen_line "$(grep '^listen = ' /etc/kube-oomd/kube-oomd.toml)"
-timeout 120 systemctl restart kube-oomd
-fact metrics.restart_rc $?
-fact metrics.active "$(systemctl is-active kube-oomd 2>&1)"
+# ---- roll out in dry-run, with metrics on a unix socket (fragments: the
+# conffile is never edited, so an upgrade never stops at dpkg's prompt)
+step dryrun_fragment <<'CMD'
+cp /usr/share/kube-oomd/10-dry-run.toml /etc/kube-oomd/kube-oomd.toml.d/
+CMD
+step metrics_fragment <<'CMD'
+printf '[metrics]\nlisten = "/run/kube-oomd/metrics.sock"\n' > /etc/kube-oomd/kube-oomd.toml.d/20-metrics.toml
+CMD
+step check_config <<'CMD'
+kube-oomd check-config
+CMD
 
 step enable <<'CMD'
 systemctl enable --now kube-oomd
@@ -190,23 +198,22 @@ pid=$(main_pid)
 fact enable.oom_score_adj "$(cat "/proc/$pid/oom_score_adj" 2>/dev/null)"
 fact enable.cgroup "$(sed -n 's/^0:://p' "/proc/$pid/cgroup" 2>/dev/null)"
 fact enable.exe "$(readlink "/proc/$pid/exe")"
+fact enable.is_enabled "$(systemctl is-enabled kube-oomd 2>&1)"
+# The mode in force, as kube-oomd status --json says it (kill.mode).
+status_mode() {
+	timeout 30 kube-oomd status --json 2>/dev/null | python3 -c '
+import json, sys
+c = json.load(sys.stdin).get("config", {})
+m = c.get("kill.mode") or c.get("kill", {}).get("mode") if isinstance(c, dict) else None
+print(m or "unknown")' 2>/dev/null || echo unknown
+}
+fact enable.mode "$(status_mode)"
 
 step status <<'CMD'
 systemctl status kube-oomd
 CMD
 
-# ---- dry-run
-cursor=$(journal_cursor)
-step sed_dry <<'CMD'
-sed -i 's/^mode = "pod"/mode = "dry-run"/' /etc/kube-oomd/kube-oomd.toml
-CMD
-fact sed_dry.mode_line "$(grep '^mode = ' /etc/kube-oomd/kube-oomd.toml)"
-step reload_dry <<'CMD'
-systemctl reload kube-oomd
-CMD
-fact reload_dry.record "$(wait_reload "$cursor" dry-run)"
-fact reload_dry.pid "$(main_pid)"
-fact reload_dry.active "$(systemctl is-active kube-oomd)"
+# ---- dry-run: what it would have killed, in the journal and the metrics
 leak dry
 # The would-kill record is written before the kernel kills the leaker; give
 # the journal a moment anyway.
@@ -218,22 +225,25 @@ done
 step journal_would <<'CMD'
 journalctl -u kube-oomd MESSAGE_ID=23add67a5aff44b8a893a749c6904f70 KUBE_OOMD_QOS=BestEffort
 CMD
+step metrics_would <<'CMD'
+curl -s --unix-socket /run/kube-oomd/metrics.sock http://localhost/metrics | grep '^kube_oomd_would_kill_total'
+CMD
 record_for "$WORK/would.json" "${POD_UID[BE]}" >"$WORK/would.rec.json"
 fact dry.record "@json:$WORK/would.rec.json"
 pods_cleanup
 
-# ---- pod
+# ---- arm it: the fragment goes, and a reload (no restart)
 cursor=$(journal_cursor)
-step sed_pod <<'CMD'
-sed -i 's/^mode = "dry-run"/mode = "pod"/' /etc/kube-oomd/kube-oomd.toml
+step arm <<'CMD'
+rm /etc/kube-oomd/kube-oomd.toml.d/10-dry-run.toml
 CMD
-fact sed_pod.mode_line "$(grep '^mode = ' /etc/kube-oomd/kube-oomd.toml)"
 step reload_pod <<'CMD'
 systemctl reload kube-oomd
 CMD
 fact reload_pod.record "$(wait_reload "$cursor" pod)"
 fact reload_pod.pid "$(main_pid)"
 fact reload_pod.active "$(systemctl is-active kube-oomd)"
+fact reload_pod.mode "$(status_mode)"
 leak kill
 for _ in $(seq 1 20); do
 	records "$WORK/kill.json" "$MID_KILL"
@@ -256,7 +266,7 @@ fact status_cmd.pid "$(main_pid)"
 
 # ---- metrics over TCP (README, Metrics): on the unit as shipped the start
 # fails and says what to do; with the packaged drop-in it serves.
-config_set /etc/kube-oomd/kube-oomd.toml metrics listen '"127.0.0.1:9723"'
+printf '[metrics]\nlisten = "127.0.0.1:9723"\n' >/etc/kube-oomd/kube-oomd.toml.d/20-metrics.toml
 DAEMON_CURSOR=$(journal_cursor)
 timeout 60 systemctl restart kube-oomd >/dev/null 2>&1
 fact metrics_tcp.shipped_unit_rc $?
