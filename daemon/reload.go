@@ -94,6 +94,8 @@ func watchConfig(ctx context.Context, path string) (<-chan struct{}, error) {
 func (d *Daemon) reload() {
 	d.notify.Reloading()
 	defer d.notify.Ready()
+	failed := false // each "config reload failed" sets it, for kube_oomd_config_last_reload_successful
+	defer func() { d.metrics.ConfigReloaded(!failed, d.clock.Now()) }()
 	path := d.opt.ConfigPath
 	cfg, err := config.Load(path)
 	if errors.Is(err, fs.ErrNotExist) && d.defaulted {
@@ -105,6 +107,7 @@ func (d *Daemon) reload() {
 	}
 	if err != nil {
 		d.log.Error("config reload failed: keeping the configuration in force", attrConfig, path, attrError, err)
+		failed = true
 		return
 	}
 	if d.opt.DryRunFlag {
@@ -132,12 +135,14 @@ func (d *Daemon) reload() {
 	if cfg.Log != d.cfg.Log && d.opt.Logger == nil {
 		if log, format, err = NewLogger(cfg.Log, d.opt.Stderr); err != nil {
 			d.log.Error("config reload failed: keeping the configuration in force", attrConfig, path, attrError, err)
+			failed = true
 			return
 		}
 	}
 	if d.triggers != nil { // nil while waiting for the kubelet's cgroup
 		if err := d.applyTriggers(cfg); err != nil {
 			d.log.Error("config reload failed: cannot register the new PSI triggers; keeping the configuration in force", attrConfig, path, attrError, err)
+			failed = true
 			return
 		}
 	}
