@@ -70,3 +70,12 @@ packages: ## .deb and .rpm for amd64 and arm64 into dist/ (nfpm, pinned; VERSION
 
 check-packages: ## check dist/'s packages: contents, conffile, scripts, man page; systemd-analyze verify the unit
 	GO='$(GO)' sh packaging/check.sh dist
+
+# The alerts, dashboard and runbook of packaging/monitoring/ (see
+# docs/runbook.md): promtool checks and unit-tests the rules; the Go tests
+# of metrics/ check every series they query is served.
+.PHONY: check-monitoring
+check-packages: check-monitoring
+
+check-monitoring: ## promtool check rules and test rules on packaging/monitoring/ (promtool extracted from Debian's prometheus package if missing)
+	sh packaging/monitoring/check.sh

@@ -184,8 +184,8 @@ func TestLadderThrottlesThenReleases(t *testing.T) {
 	if s := h.snapshot(); len(s.Throttles) != 1 || s.Throttles[0].Cgroup != bu {
 		t.Errorf("status throttles = %+v", s.Throttles)
 	}
-	if m := h.scrape(); m["kube_oomd_throttles"] != 1 || m["kube_oomd_throttles_total"] != 1 {
-		t.Errorf("kube_oomd_throttles %v, kube_oomd_throttles_total %v; want 1 and 1", m["kube_oomd_throttles"], m["kube_oomd_throttles_total"])
+	if m := h.scrape(); m["kube_oomd_throttled_pods"] != 1 || m["kube_oomd_throttles_total"] != 1 {
+		t.Errorf("kube_oomd_throttled_pods %v, kube_oomd_throttles_total %v; want 1 and 1", m["kube_oomd_throttled_pods"], m["kube_oomd_throttles_total"])
 	}
 
 	h.windows(8, 0, 1000*MiB) // calm: release step by step, then restore
@@ -202,8 +202,8 @@ func TestLadderThrottlesThenReleases(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(h.runDir, "throttles.json")); !os.IsNotExist(err) {
 		t.Errorf("state file left after release: %v", err)
 	}
-	if m := h.scrape(); m["kube_oomd_throttles"] != 0 || m["kube_oomd_throttles_total"] != 1 {
-		t.Errorf("after the release: kube_oomd_throttles %v, kube_oomd_throttles_total %v; want 0 and 1", m["kube_oomd_throttles"], m["kube_oomd_throttles_total"])
+	if m := h.scrape(); m["kube_oomd_throttled_pods"] != 0 || m["kube_oomd_throttles_total"] != 1 {
+		t.Errorf("after the release: kube_oomd_throttled_pods %v, kube_oomd_throttles_total %v; want 0 and 1", m["kube_oomd_throttled_pods"], m["kube_oomd_throttles_total"])
 	}
 }
 

@@ -86,6 +86,7 @@ func (d *Daemon) kill(v policy.Verdict, o policy.Observation) {
 		}
 		d.log.Warn(msg, attrReason, reasonNoVictim, "verdict", string(v.Reason), "why", why,
 			"shed_bytes", e.Need, pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
+		d.metrics.KillSkipped(reasonNoVictim)
 		return
 	}
 	var kills []pendingKill
@@ -197,6 +198,7 @@ func (d *Daemon) prepareKill(victim policy.Candidate, v policy.Verdict, o policy
 		if id, err = cgroupv2.ID(d.layout.Abs(target.Path)); err != nil {
 			d.log.Warn("victim changed before the kill; nothing killed", d.podRef(victim.Pod.Ref()),
 				attrReason, reasonVictimMoved, attrError, err)
+			d.metrics.KillSkipped(reasonVictimMoved)
 			return pendingKill{}, false
 		}
 	}
@@ -368,6 +370,9 @@ func (d *Daemon) logRestored(file string, results []killer.RestoreResult, err er
 	if err != nil {
 		d.log.Error("cannot read the limits record: check the containers it names for memory.max 0",
 			attrFile, file, attrError, err)
+		d.metrics.PutBackFailed(1)
+	} else {
+		d.metrics.LoweredLimits(stillLowered(results))
 	}
 	for _, r := range results {
 		if errors.Is(r.Err, killer.ErrUntrusted) {
@@ -378,6 +383,7 @@ func (d *Daemon) logRestored(file string, results []killer.RestoreResult, err er
 		if r.Err != nil {
 			d.log.Error("cannot put back the memory.max of a container a kill lowered: write it by hand (retried at each rescan)",
 				attrCgroup, r.Cgroup, attrMemoryMax, cgroupv2.FormatLimit(r.Max), attrReason, why, attrError, r.Err)
+			d.metrics.PutBackFailed(1)
 			continue
 		}
 		msg := "put back the memory.max of a container a kill left lowered"
@@ -392,18 +398,33 @@ func (d *Daemon) logRestored(file string, results []killer.RestoreResult, err er
 	}
 }
 
+// stillLowered counts the containers RestoreLeftovers left in the record:
+// those it could not put back (an untrusted entry is dropped).
+func stillLowered(results []killer.RestoreResult) int {
+	n := 0
+	for _, r := range results {
+		if r.Err != nil && !errors.Is(r.Err, killer.ErrUntrusted) {
+			n++
+		}
+	}
+	return n
+}
+
 // killed logs a kill's outcome; it runs on the loop.
 func (d *Daemon) killed(record KillRecord, fields []any, res killer.Result, err error) {
 	switch {
 	case errors.Is(err, killer.ErrChanged):
 		d.log.Warn("victim changed before the kill; nothing killed", append(fields, attrError, err)...)
+		d.metrics.KillSkipped(reasonVictimMoved)
 		return
 	case errors.Is(err, killer.ErrAllSpared) && res.Method == "":
 		d.log.Warn("every process left in the victim protects itself (oom_score_adj -1000); nothing killed",
 			append(fields, attrReason, reasonVictimMoved, "spared_pids", res.Spared, attrError, err)...)
+		d.metrics.KillSkipped(reasonVictimMoved)
 		return
 	case err != nil && res.Method == "":
 		d.log.Error("kill failed", append(fields, attrError, err)...)
+		d.metrics.KillFailed(record.Reason, metrics.KillFailed)
 		record.Error = err.Error()
 		d.kills.add(record)
 		return
@@ -413,6 +434,12 @@ func (d *Daemon) killed(record KillRecord, fields []any, res killer.Result, err 
 		"released", res.Released, "confirmed", res.Confirmed, attrTook, res.Took.Round(time.Millisecond).String())
 	if res.Containers > 0 {
 		fields = append(fields, attrLowered, res.Containers, attrOOMKills, record.OOMKills)
+	}
+	switch {
+	case errors.Is(err, killer.ErrNotConfirmed):
+		d.metrics.KillFailed(record.Reason, metrics.KillUnconfirmed)
+	case err != nil:
+		d.metrics.KillFailed(record.Reason, metrics.KillFailed)
 	}
 	switch {
 	case errors.Is(err, killer.ErrNotConfirmed) && errors.Is(err, killer.ErrAllSpared):
@@ -438,7 +465,7 @@ func (d *Daemon) killed(record KillRecord, fields []any, res killer.Result, err 
 	record.Method, record.FreedBytes, record.Confirmed = string(res.Method), res.Freed, res.Confirmed
 	d.kills.add(record)
 	d.metrics.Killed(metrics.Kill{Namespace: record.Namespace, Pod: record.Name, UID: record.UID,
-		QoS: record.QoS, Reason: record.Reason, Method: record.Method, At: record.Time})
+		QoS: record.QoS, Reason: record.Reason, Method: record.Method, At: record.Time, Took: res.Took, Freed: res.Freed})
 }
 
 // chooseVictims reads and ranks the candidates of a kill verdict and lets

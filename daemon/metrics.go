@@ -23,8 +23,14 @@ import (
 // metrics package; the loop reports each event to d.metrics where it
 // records it (kill.go: kills and dry-run kills; loop.go: the kernel's own
 // OOM kills and the decision's windows; relief.go: throttles and reclaim;
-// triggers.go: trigger events; here: the pods). d.metrics is nil when
-// metrics are off, and its methods are then no-ops.
+// triggers.go: trigger events; here: the pods, the build and the config
+// loaded at start). The dangerous states each have theirs: kill.go, a kill
+// due and not made (KillSkipped), failed or not confirmed (KillFailed), a
+// memory.max not put back (LoweredLimits, PutBackFailed); relief.go, a
+// throttle not given back (ThrottleReleaseFailed); reload.go, a reload
+// that failed (ConfigReloaded); names.go, the runtime unreachable
+// (RuntimeUp). d.metrics is nil when metrics are off, and its methods are
+// then no-ops.
 
 // Descriptors. A kill opens files: the victim cgroup's directory and a
 // few files in it, and a pidfd per process of the victim (without which
@@ -90,6 +96,7 @@ func metricLabels() metrics.Labels {
 		l.Methods = append(l.Methods, string(m))
 	}
 	l.Triggers = []string{triggerKubepods, triggerHost}
+	l.Skips = []string{reasonNoVictim, reasonVictimMoved}
 	return l
 }
 
@@ -107,6 +114,8 @@ func (d *Daemon) serveMetrics(ctx context.Context) (stop func(), err error) {
 		func(l *syscall.Rlimit) error { return syscall.Setrlimit(syscall.RLIMIT_NOFILE, l) }); err != nil {
 		d.log.Warn("kube-oomd may run out of file descriptors for its kills", attrError, err)
 	}
+	d.metrics.BuildInfo(d.opt.Version)
+	d.metrics.ConfigReloaded(true, d.clock.Now()) // loaded at start, or the defaults
 	addr := d.cfg.Metrics.Listen
 	network := config.ListenNetwork(addr)
 	if network == "" {

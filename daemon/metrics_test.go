@@ -12,13 +12,17 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/cgroupv2/cgrouptest"
 	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/internal/clock"
 	"github.com/kube-oomd/kube-oomd/internal/unixsock"
+	"github.com/kube-oomd/kube-oomd/killer"
 	"github.com/kube-oomd/kube-oomd/metrics"
 	"github.com/kube-oomd/kube-oomd/metrics/metricstest"
+	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/relief"
 )
 
@@ -300,5 +304,139 @@ func TestDescriptorsRaiseTheSoftLimit(t *testing.T) {
 				t.Errorf("%q does not say what to do (%q)", err, tc.wantWords)
 			}
 		})
+	}
+}
+
+// A kill that was due and not made (every pod protected) is counted by
+// its journal reason: the kernel's OOM killer is left to act, and on-call
+// must hear of it.
+func TestMetricsOfASkippedKill(t *testing.T) {
+	tree := cgrouptest.New(t, cgroupv2.DriverSystemd)
+	tree.AddPod(cgrouptest.Pod{UID: "crit", QoS: cgroupv2.BestEffort, Current: 900 * MiB,
+		Containers: []cgrouptest.Container{{Current: 899 * MiB, Adj: []int{-997}}}})
+	h := start(t, tree, killOnly(config.ModePod), "", "")
+	h.windows(3, 0.5, 1000*MiB)
+	m := h.scrape()
+	for series, want := range map[string]float64{
+		`kube_oomd_kills_skipped_total{reason="` + reasonNoVictim + `"}`:    1,
+		`kube_oomd_kills_skipped_total{reason="` + reasonVictimMoved + `"}`: 0,
+	} {
+		if got, ok := m[series]; !ok || got != want {
+			t.Errorf("%s = %v (served: %v), want %v:\n%s", series, got, ok, want, h.logs)
+		}
+	}
+	if n := sum(m, "kube_oomd_kills_total{"); n != 0 {
+		t.Errorf("%v kills counted with every pod protected", n)
+	}
+}
+
+// The config's last load is served: successful at start, 0 after an
+// invalid reload (with the time of the last good one kept), 1 again after
+// a valid one. The build is named by the version the daemon was given.
+func TestMetricsOfAReload(t *testing.T) {
+	path := writeConfig(t, "[kill]\nmode = \"pod\"\n")
+	cfg, _ := config.Load(path)
+	h := start(t, cgrouptest.Node(t, cgroupv2.DriverSystemd), cfg, path, "")
+	at := float64(h.clock.Now().Unix())
+	m := h.scrape()
+	if m["kube_oomd_config_last_reload_successful"] != 1 || m["kube_oomd_config_last_reload_success_timestamp_seconds"] != at {
+		t.Errorf("at start: successful %v at %v, want 1 at %v", m["kube_oomd_config_last_reload_successful"],
+			m["kube_oomd_config_last_reload_success_timestamp_seconds"], at)
+	}
+	if sum(m, `kube_oomd_build_info{goversion="`) != 1 || sum(m, "kube_oomd_build_info") != 1 {
+		t.Errorf("%v kube_oomd_build_info series, want one", sum(m, "kube_oomd_build_info"))
+	}
+	for s := range m {
+		if strings.HasPrefix(s, "kube_oomd_build_info") && !strings.Contains(s, `version="test"`) {
+			t.Errorf("%s: want the daemon's version, test", s)
+		}
+	}
+	os.WriteFile(path, []byte("[kill]\nmode = \"everything\"\n"), 0o644)
+	h.reload()
+	if m := h.scrape(); m["kube_oomd_config_last_reload_successful"] != 0 || m["kube_oomd_config_last_reload_success_timestamp_seconds"] != at {
+		t.Errorf("after an invalid reload: successful %v, last success at %v; want 0, at %v", m["kube_oomd_config_last_reload_successful"],
+			m["kube_oomd_config_last_reload_success_timestamp_seconds"], at)
+	}
+	os.WriteFile(path, []byte("[kill]\nmode = \"dry-run\"\n"), 0o644)
+	h.reload()
+	if m := h.scrape(); m["kube_oomd_config_last_reload_successful"] != 1 {
+		t.Errorf("after a valid reload: successful %v, want 1", m["kube_oomd_config_last_reload_successful"])
+	}
+}
+
+// The runtime's state, as the resolver reports it, is served.
+func TestMetricsOfTheRuntime(t *testing.T) {
+	d := &Daemon{log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: metrics.New(metricLabels())}
+	if _, ok := metricstest.Scrape(t, d.metrics.Handler())["kube_oomd_runtime_up"]; ok {
+		t.Errorf("kube_oomd_runtime_up served before the runtime was asked")
+	}
+	d.logRuntime(runtimeState{socket: "/run/containerd/containerd.sock", err: errors.New("connection refused")})
+	if got := metricstest.Scrape(t, d.metrics.Handler())["kube_oomd_runtime_up"]; got != 0 {
+		t.Errorf("kube_oomd_runtime_up = %v with the runtime unreachable, want 0", got)
+	}
+	d.logRuntime(runtimeState{socket: "/run/containerd/containerd.sock"})
+	if got := metricstest.Scrape(t, d.metrics.Handler())["kube_oomd_runtime_up"]; got != 1 {
+		t.Errorf("kube_oomd_runtime_up = %v once the runtime answers, want 1", got)
+	}
+}
+
+// A kill that failed or was not confirmed is counted by its reason and
+// result; a kill is timed and what it freed counted; a victim that
+// changed is a kill skipped.
+func TestMetricsOfKillOutcomes(t *testing.T) {
+	d := &Daemon{log: slog.New(slog.NewTextHandler(io.Discard, nil)), clock: clock.NewFake(epoch), metrics: metrics.New(metricLabels())}
+	rec := KillRecord{UID: "be", QoS: "BestEffort", Reason: string(policy.ReasonPressure)}
+	d.killed(rec, nil, killer.Result{}, errors.New("open cgroup.kill: permission denied"))
+	d.killed(rec, nil, killer.Result{Method: killer.MethodCgroupKill, Took: 5 * time.Second}, fmt.Errorf("x: %w", killer.ErrNotConfirmed))
+	d.killed(rec, nil, killer.Result{Method: killer.MethodCgroupKill, Took: 20 * time.Millisecond, Freed: 100 << 20, Confirmed: true}, nil)
+	d.killed(rec, nil, killer.Result{}, fmt.Errorf("x: %w", killer.ErrChanged))
+	m := metricstest.Scrape(t, d.metrics.Handler())
+	for series, want := range map[string]float64{
+		`kube_oomd_kill_failures_total{reason="sustained-pressure",result="failed"}`:      1,
+		`kube_oomd_kill_failures_total{reason="sustained-pressure",result="unconfirmed"}`: 1,
+		`kube_oomd_kills_skipped_total{reason="victim-changed"}`:                          1,
+		`kube_oomd_kill_duration_seconds_count`:                                           2,
+		`kube_oomd_kill_duration_seconds_bucket{le="0.025"}`:                              1,
+		`kube_oomd_freed_bytes_total{qos="BestEffort"}`:                                   100 << 20,
+	} {
+		if got, ok := m[series]; !ok || got != want {
+			t.Errorf("%s = %v (served: %v), want %v", series, got, ok, want)
+		}
+	}
+}
+
+// A memory.max not put back is served as a lowered limit until a later
+// attempt puts it back, and each failed attempt is counted.
+func TestMetricsOfLimitsNotPutBack(t *testing.T) {
+	d := &Daemon{log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: metrics.New(metricLabels())}
+	scrape := func() (float64, float64) {
+		m := metricstest.Scrape(t, d.metrics.Handler())
+		return m["kube_oomd_lowered_limits"], m["kube_oomd_limit_putback_failures_total"]
+	}
+	d.logRestored("limits.json", []killer.RestoreResult{
+		{Cgroup: "/a", Err: errors.New("write: device busy")},
+		{Cgroup: "/b"},
+		{Cgroup: "/c", Err: fmt.Errorf("x: %w", killer.ErrUntrusted)},
+	}, nil, reasonRetry)
+	if lowered, failures := scrape(); lowered != 1 || failures != 1 {
+		t.Errorf("lowered %v, failures %v; want 1 and 1", lowered, failures)
+	}
+	d.logRestored("limits.json", nil, errors.New("limits.json: bad JSON"), reasonRetry)
+	if lowered, failures := scrape(); lowered != 1 || failures != 2 {
+		t.Errorf("after an unreadable record: lowered %v, failures %v; want 1 (as last known) and 2", lowered, failures)
+	}
+	d.logRestored("limits.json", []killer.RestoreResult{{Cgroup: "/a"}}, nil, reasonRetry)
+	if lowered, failures := scrape(); lowered != 0 || failures != 2 {
+		t.Errorf("once put back: lowered %v, failures %v; want 0 and 2", lowered, failures)
+	}
+}
+
+// A throttle that cannot be given back is counted.
+func TestMetricsOfAThrottleNotGivenBack(t *testing.T) {
+	d := &Daemon{log: slog.New(slog.NewTextHandler(io.Discard, nil)), clock: clock.NewFake(epoch), metrics: metrics.New(metricLabels())}
+	d.logLadder([]relief.Result{{Kind: relief.StepLift, Why: relief.LiftPressureCleared, Err: errors.New("write memory.high: EBUSY"),
+		Throttle: relief.Throttle{UID: "bu", QoS: "Burstable", Cgroup: "/kubepods.slice/bu"}}})
+	if got := metricstest.Scrape(t, d.metrics.Handler())["kube_oomd_throttle_release_failures_total"]; got != 1 {
+		t.Errorf("kube_oomd_throttle_release_failures_total = %v, want 1", got)
 	}
 }

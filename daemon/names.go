@@ -54,6 +54,7 @@ func (d *Daemon) newNames(ctx context.Context) (*cri.Resolver, <-chan runtimeSta
 
 // logRuntime logs what the resolver reported of the runtime.
 func (d *Daemon) logRuntime(s runtimeState) {
+	d.metrics.RuntimeUp(s.err == nil)
 	if s.err != nil {
 		d.log.Warn("cannot ask the container runtime for the pods' names: pods are named by UID only until it answers; "+
 			"set runtime.endpoint to its CRI socket, or to \"none\"",

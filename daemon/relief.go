@@ -264,6 +264,7 @@ func (d *Daemon) logLadder(results []relief.Result, extra ...any) {
 			if r.Err != nil {
 				d.log.Error("cannot restore memory.high: the throttle stays in force and is retried", pod, attrReason, r.Why,
 					"memory_high", cgroupv2.FormatLimit(t.Original), attrError, r.Err)
+				d.metrics.ThrottleReleaseFailed()
 				continue
 			}
 			msg := "throttle released"

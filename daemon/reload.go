@@ -192,6 +192,8 @@ func configEventOf(mask uint32, evName, name, dir string) (configEvent, bool) {
 func (d *Daemon) reload() {
 	d.notify.Reloading()
 	defer d.notify.Ready()
+	failed := false // each "config reload failed" sets it, for kube_oomd_config_last_reload_successful
+	defer func() { d.metrics.ConfigReloaded(!failed, d.clock.Now()) }()
 	path := d.opt.ConfigPath
 	data, err := config.Read(path) // never blocks: a FIFO there is an error
 	if errors.Is(err, fs.ErrNotExist) && d.defaulted {
@@ -207,6 +209,7 @@ func (d *Daemon) reload() {
 	}
 	if err != nil {
 		d.log.Error("config reload failed: keeping the configuration in force", attrConfig, path, attrError, err)
+		failed = true
 		return
 	}
 	if d.opt.DryRunFlag {
@@ -234,12 +237,14 @@ func (d *Daemon) reload() {
 	if cfg.Log != d.cfg.Log && d.opt.Logger == nil {
 		if log, format, err = NewLogger(cfg.Log, d.opt.Stderr); err != nil {
 			d.log.Error("config reload failed: keeping the configuration in force", attrConfig, path, attrError, err)
+			failed = true
 			return
 		}
 	}
 	if d.triggers != nil { // nil while waiting for the kubelet's cgroup
 		if err := d.applyTriggers(cfg); err != nil {
 			d.log.Error("config reload failed: cannot register the new PSI triggers; keeping the configuration in force", attrConfig, path, attrError, err)
+			failed = true
 			return
 		}
 	}

@@ -2,9 +2,12 @@
 // every series and the listener that serves them at /metrics (the config
 // key metrics.listen). Nothing in it reads the cgroup tree, the pods or any
 // other kernel state of the node: the daemon's loop reports each event
-// (a kill, a dry-run kill, the kernel's own OOM kills in a pod, a throttle,
-// reclaimed bytes, the decision's windows, pods coming and going, a PSI
-// trigger event) through a small typed API at the moment it records it,
+// (a kill, a dry-run kill, a kill due and not made, a kill failed or not
+// confirmed, the kernel's own OOM kills in a pod, a throttle, one that
+// cannot be given back, a memory.max not put back, reclaimed bytes, the
+// decision's windows, pods coming and going, a PSI trigger event, a config
+// reload, the container runtime answering or not) through a small typed
+// API at the moment it records it,
 // and a scrape only serves the registry. client_golang's metrics are
 // goroutine-safe, so the loop never waits for a scrape, nor a scrape for
 // the loop. The only reads at scrape time are the standard collectors'

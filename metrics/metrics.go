@@ -2,6 +2,9 @@ package metrics
 
 import (
 	"net/http"
+	"runtime"
+	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,7 +22,21 @@ type Labels struct {
 	Classes  []string // QoS classes: cgroupv2.Classes
 	Methods  []string // kill methods: killer.Methods
 	Triggers []string // PSI trigger keys, as `kube-oomd status` shows them
+	Skips    []string // why a kill that was due was not made: the daemon's reason codes (no-killable-pod, victim-changed)
 }
+
+// The results of kube_oomd_kill_failures_total.
+const (
+	KillFailed      = "failed"      // nothing killed, or killed with an error (a memory.max not put back)
+	KillUnconfirmed = "unconfirmed" // killed, but the cgroup did not empty in time
+)
+
+// killResults are KillFailed and KillUnconfirmed, each series made at 0.
+var killResults = []string{KillFailed, KillUnconfirmed}
+
+// killDurationBuckets cover a kill's took: milliseconds for cgroup.kill,
+// up to kill.timeout (5s by default) and the method oom's wait beside it.
+var killDurationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
 
 // Metrics are the daemon's series. Its methods may be called from any
 // goroutine; on a nil *Metrics they do nothing.
@@ -32,17 +49,30 @@ type Metrics struct {
 	lastKillTime   prometheus.Gauge
 	lastKill       *lastKill
 
-	throttles      prometheus.Gauge
-	throttlesTotal prometheus.Counter
-	contained      prometheus.Gauge
-	containedTotal prometheus.Counter
-	reclaimed      prometheus.Counter
+	killsSkipped  *prometheus.CounterVec
+	killFailures  *prometheus.CounterVec
+	killDuration  prometheus.Histogram
+	freed         *prometheus.CounterVec
+	lowered       prometheus.Gauge
+	putBackFailed prometheus.Counter
+
+	throttled       prometheus.Gauge
+	throttlesTotal  prometheus.Counter
+	releaseFailures prometheus.Counter
+	contained       prometheus.Gauge
+	containedTotal  prometheus.Counter
+	reclaimed       prometheus.Counter
 
 	pressured prometheus.Gauge
 	strained  prometheus.Gauge
 
 	pods     *prometheus.GaugeVec
 	triggers *prometheus.CounterVec
+
+	reloadOK   prometheus.Gauge
+	reloadTime prometheus.Gauge
+	runtimeUp  *prometheus.GaugeVec // no label: its one series is made when first reported
+	buildInfo  *prometheus.GaugeVec
 }
 
 // New makes the registry with every series of kube-oomd, the Go runtime's
@@ -62,9 +92,23 @@ func New(l Labels) *Metrics {
 		lastKill: &lastKill{desc: prometheus.NewDesc("kube_oomd_last_kill_info",
 			"The last pod kube-oomd killed: one series, replaced at each kill.",
 			[]string{"namespace", "pod", "uid", "qos", "reason", "method"}, nil)},
-		throttles: gauge("kube_oomd_throttles", "Pods throttled now (a temporary memory.high in force)."),
+		killsSkipped: counterVec("kube_oomd_kills_skipped_total",
+			"Kills that were due and not made, by why (no-killable-pod, victim-changed): the kernel's OOM killer is left to act.", "reason"),
+		killFailures: counterVec("kube_oomd_kill_failures_total",
+			"Kills that failed (nothing killed, or killed with an error) or were not confirmed (the cgroup did not empty in time), by the kill's reason and result (failed, unconfirmed).",
+			"reason", "result"),
+		killDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kube_oomd_kill_duration_seconds",
+			Help: "How long kills took, from the kill to the cgroup's emptying (or the timeout): the kill record's took.", Buckets: killDurationBuckets}),
+		freed: counterVec("kube_oomd_freed_bytes_total", "Bytes kills freed (the victim's memory.current before, less after), by the victim's QoS class.", "qos"),
+		lowered: gauge("kube_oomd_lowered_limits",
+			"Containers a kill with kill.method oom left at a lowered memory.max (0) that could not be put back yet, as the last attempt found them; retried at each rescan."),
+		putBackFailed: prometheus.NewCounter(prometheus.CounterOpts{Name: "kube_oomd_limit_putback_failures_total",
+			Help: "Failed attempts at putting back a memory.max a kill lowered (or at reading their record)."}),
+		throttled: gauge("kube_oomd_throttled_pods", "Pods throttled now (a temporary memory.high in force)."),
 		throttlesTotal: prometheus.NewCounter(prometheus.CounterOpts{Name: "kube_oomd_throttles_total",
 			Help: "Throttles set: a pod's memory.high lowered by the relief ladder."}),
+		releaseFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "kube_oomd_throttle_release_failures_total",
+			Help: "Failed attempts at giving a throttled pod its memory.high back; the throttle stays in force and is retried."}),
 		contained: gauge("kube_oomd_contained_pods", "Pods contained now: their growing processes spare themselves from a kill (oom_score_adj -1000), so kube-oomd holds them at a memory.high at or under their usage."),
 		containedTotal: prometheus.NewCounter(prometheus.CounterOpts{Name: "kube_oomd_contained_total",
 			Help: "Containments: a pod whose growing processes a kill spares held at a memory.high at or under its usage."}),
@@ -75,13 +119,32 @@ func New(l Labels) *Metrics {
 		pods: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kube_oomd_pods",
 			Help: "Pods kube-oomd follows, by QoS class."}, []string{"qos"}),
 		triggers: counterVec("kube_oomd_trigger_events_total", "PSI trigger events, by trigger (kubepods, host).", "trigger"),
+		reloadOK: gauge("kube_oomd_config_last_reload_successful",
+			"1 if the last load of the config file (at start, on SIGHUP or on change) succeeded, 0 if it failed and the configuration before it stays in force."),
+		reloadTime: gauge("kube_oomd_config_last_reload_success_timestamp_seconds",
+			"When the config file was last loaded successfully, in seconds since the epoch."),
+		runtimeUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kube_oomd_runtime_up",
+			Help: "1 if the container runtime (CRI) answered when last asked for the pods' names, 0 if it could not be asked; absent with runtime.endpoint \"none\" and until first asked."}, nil),
+		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kube_oomd_build_info",
+			Help: "kube-oomd's build: its version, the VCS revision and the Go version it was built from; always 1."}, []string{"version", "revision", "goversion"}),
 	}
 	m.reg.MustRegister(m.kills, m.wouldKill, m.kernelOOMKills, m.lastKillTime, m.lastKill,
-		m.throttles, m.throttlesTotal, m.contained, m.containedTotal, m.reclaimed, m.pressured, m.strained, m.pods, m.triggers,
+		m.killsSkipped, m.killFailures, m.killDuration, m.freed, m.lowered, m.putBackFailed,
+		m.throttled, m.throttlesTotal, m.releaseFailures, m.contained, m.containedTotal, m.reclaimed, m.pressured, m.strained, m.pods, m.triggers,
+		m.reloadOK, m.reloadTime, m.runtimeUp, m.buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, r := range l.Skips {
+		m.killsSkipped.WithLabelValues(r)
+	}
+	for _, r := range l.Reasons {
+		for _, res := range killResults {
+			m.killFailures.WithLabelValues(r, res)
+		}
+	}
 	for _, q := range l.Classes {
 		m.kernelOOMKills.WithLabelValues(q)
 		m.pods.WithLabelValues(q)
+		m.freed.WithLabelValues(q)
 		for _, r := range l.Reasons {
 			m.wouldKill.WithLabelValues(r, q)
 			for _, k := range l.Methods {
@@ -94,6 +157,9 @@ func New(l Labels) *Metrics {
 	}
 	return m
 }
+
+// seconds is t in seconds since the epoch.
+func seconds(t time.Time) float64 { return float64(t.Unix()) + float64(t.Nanosecond())/1e9 }
 
 func gauge(name, help string) prometheus.Gauge {
 	return prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
@@ -111,15 +177,20 @@ type Kill struct {
 	Reason         string
 	Method         string
 	At             time.Time
+	Took           time.Duration // from the kill to the cgroup's emptying, or the timeout
+	Freed          uint64        // bytes
 }
 
-// Killed counts a kill, and makes it the last one.
+// Killed counts a kill, how long it took and what it freed, and makes it
+// the last one.
 func (m *Metrics) Killed(k Kill) {
 	if m == nil {
 		return
 	}
 	m.kills.WithLabelValues(k.Reason, k.QoS, k.Method).Inc()
-	m.lastKillTime.Set(float64(k.At.Unix()) + float64(k.At.Nanosecond())/1e9)
+	m.killDuration.Observe(k.Took.Seconds())
+	m.freed.WithLabelValues(k.QoS).Add(float64(k.Freed))
+	m.lastKillTime.Set(seconds(k.At))
 	m.lastKill.set(k)
 }
 
@@ -140,6 +211,97 @@ func (m *Metrics) KernelOOMKills(qos string, n uint64) {
 	m.kernelOOMKills.WithLabelValues(qos).Add(float64(n))
 }
 
+// KillSkipped counts a kill that was due and not made, with the reason
+// code the journal gives it.
+func (m *Metrics) KillSkipped(reason string) {
+	if m == nil {
+		return
+	}
+	m.killsSkipped.WithLabelValues(reason).Inc()
+}
+
+// KillFailed counts a kill of that reason that failed or was not
+// confirmed (result: KillFailed or KillUnconfirmed).
+func (m *Metrics) KillFailed(reason, result string) {
+	if m == nil {
+		return
+	}
+	m.killFailures.WithLabelValues(reason, result).Inc()
+}
+
+// LoweredLimits says how many containers are left at a memory.max a kill
+// lowered, as the last attempt at putting them back found.
+func (m *Metrics) LoweredLimits(n int) {
+	if m == nil {
+		return
+	}
+	m.lowered.Set(float64(n))
+}
+
+// PutBackFailed counts n failed attempts at putting back a memory.max.
+func (m *Metrics) PutBackFailed(n int) {
+	if m == nil {
+		return
+	}
+	m.putBackFailed.Add(float64(n))
+}
+
+// ThrottleReleaseFailed counts a throttle that could not be given back.
+func (m *Metrics) ThrottleReleaseFailed() {
+	if m == nil {
+		return
+	}
+	m.releaseFailures.Inc()
+}
+
+// ConfigReloaded reports a load of the config file at that time: ok, or
+// failed (the configuration before it stays in force).
+func (m *Metrics) ConfigReloaded(ok bool, at time.Time) {
+	if m == nil {
+		return
+	}
+	if !ok {
+		m.reloadOK.Set(0)
+		return
+	}
+	m.reloadOK.Set(1)
+	m.reloadTime.Set(seconds(at))
+}
+
+// RuntimeUp reports whether the container runtime answered (true) or
+// could not be asked (false).
+func (m *Metrics) RuntimeUp(up bool) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if up {
+		v = 1
+	}
+	m.runtimeUp.WithLabelValues().Set(v)
+}
+
+// BuildInfo makes kube_oomd_build_info's one series: version as the
+// build set it (main.version, what `kube-oomd version` prints, without
+// its revision in parentheses), and the VCS revision and Go version from
+// the binary's build information.
+func (m *Metrics) BuildInfo(version string) {
+	if m == nil {
+		return
+	}
+	version, _, _ = strings.Cut(version, " ")
+	revision := ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				revision = s.Value
+			}
+		}
+	}
+	m.buildInfo.Reset()
+	m.buildInfo.WithLabelValues(version, revision, runtime.Version()).Set(1)
+}
+
 // Throttled counts a throttle set.
 func (m *Metrics) Throttled() {
 	if m == nil {
@@ -153,7 +315,7 @@ func (m *Metrics) ThrottlesInForce(n int) {
 	if m == nil {
 		return
 	}
-	m.throttles.Set(float64(n))
+	m.throttled.Set(float64(n))
 }
 
 // Contained counts a containment: a shielded grower held at its memory.high.
