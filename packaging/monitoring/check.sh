@@ -17,8 +17,10 @@ if [ -z "$promtool" ]; then
 		mkdir -p "$CACHE"
 		dl=$(mktemp -d)
 		trap 'rm -rf "$dl"' EXIT INT TERM
-		(cd "$dl" && apt-get download prometheus) || {
-			echo "check-monitoring: apt-get download prometheus failed (apt-get update first?); or set PROMTOOL=/path/to/promtool" >&2
+		# A fresh machine may have no package lists yet: update once, then.
+		(cd "$dl" && apt-get download prometheus) ||
+			{ apt-get update -q >&2 && (cd "$dl" && apt-get download prometheus); } || {
+			echo "check-monitoring: apt-get download prometheus failed, after apt-get update too; or set PROMTOOL=/path/to/promtool" >&2
 			exit 1
 		}
 		dpkg -x "$dl"/prometheus_*.deb "$dl/x"
