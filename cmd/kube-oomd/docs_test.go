@@ -195,7 +195,7 @@ func checkExitCodes(t *testing.T, name string, got map[int]string) {
 		switch {
 		case !ok:
 			t.Errorf("%s does not list exit code %d", name, c)
-		case !strings.Contains(strings.Join(strings.Fields(text), " "), word):
+		case !strings.Contains(strings.ToLower(strings.Join(strings.Fields(text), " ")), word):
 			t.Errorf("%s: exit code %d does not say %q: %q", name, c, word, text)
 		}
 	}
