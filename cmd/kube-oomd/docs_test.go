@@ -52,9 +52,9 @@ func openings(t *testing.T) map[string]string {
 	man := readDoc(t, "packaging/kube-oomd.8")
 	nfpm := readDoc(t, "packaging/nfpm.yaml")
 	return map[string]string{
-		"README.md (before its first section)":           between(t, "README.md", readme, "# kube-oomd\n", "\n## "),
-		"packaging/kube-oomd.8 (DESCRIPTION)":            between(t, "packaging/kube-oomd.8", man, "\n.SH DESCRIPTION\n", "\n.PP\nIt needs root"),
-		"packaging/nfpm.yaml (description)":              between(t, "packaging/nfpm.yaml", nfpm, "\ndescription: |-\n", "\n\n"),
+		"README.md (before its first section)":            between(t, "README.md", readme, "# kube-oomd\n", "\n## "),
+		"packaging/kube-oomd.8 (DESCRIPTION)":             between(t, "packaging/kube-oomd.8", man, "\n.SH DESCRIPTION\n", "\n.PP\nIt needs root"),
+		"packaging/nfpm.yaml (description)":               between(t, "packaging/nfpm.yaml", nfpm, "\ndescription: |-\n", "\n\n"),
 		"packaging/kube-oomd.8 (memory.min_victim entry)": between(t, "packaging/kube-oomd.8", man, "\n.BR memory.min_victim ", "\n.TP\n"),
 	}
 }
