@@ -203,19 +203,27 @@ func (d *Daemon) prepareKill(victim policy.Candidate, v policy.Verdict, o policy
 		}
 	}
 	names, _ := d.names.Lookup(victim.Pod.UID)
+	frees := victim.Frees
+	if target.Container != "" { // container mode: what the container holds, not the pod
+		for _, c := range victim.Pod.Containers {
+			if c.Path == target.Path {
+				frees = min(frees, c.Current)
+			}
+		}
+	}
 	fields := []any{
 		podAttrs(victim.Pod.UID, victim.Pod.QoS.String(), victim.Pod.Path, names),
 		attrReason, string(v.Reason), "target", target.String(), "rank", victim.Rank,
 		"pod_working_set_bytes", victim.Pod.WorkingSet, "pod_request_bytes", victim.Request, "request_source", string(victim.RequestSource),
 		"pod_above_request_bytes", victim.AboveRequest(), "pod_growth_bytes_per_second", int64(victim.Growth),
-		"frees_bytes", victim.Frees, "shed_bytes", e.Need,
+		"frees_bytes", frees, "shed_bytes", e.Need,
 		attrPressured, v.Pressured, attrStrained, v.Strained, attrStall, round(v.Stall),
 		"unreclaimable_bytes_per_second", int64(v.Rate),
 		pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host),
 	}
 	record := KillRecord{Time: d.clock.Now(), UID: victim.Pod.UID, Namespace: names.Namespace, Name: names.Name,
 		QoS: victim.Pod.QoS.String(), Cgroup: victim.Pod.Path, Reason: string(v.Reason), Target: target.String(),
-		GrowthPerSecond: int64(victim.Growth), AboveRequest: victim.AboveRequest(), Frees: victim.Frees, Shed: e.Need,
+		GrowthPerSecond: int64(victim.Growth), AboveRequest: victim.AboveRequest(), Frees: frees, Shed: e.Need,
 		Spared: len(victim.Spared)}
 	if target.Container != "" {
 		if record.Container, _ = names.Container(target.Container); record.Container != "" {
@@ -458,6 +466,8 @@ func (d *Daemon) killed(record KillRecord, fields []any, res killer.Result, err 
 	case err != nil:
 		d.log.Error("killed, but something went wrong", append(fields, attrError, err)...)
 		record.Error = err.Error()
+	case record.Target != "pod":
+		d.log.Warn("killed container", fields...)
 	default:
 		d.log.Warn("killed pod", fields...)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/cri"
+	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/relief"
 	"github.com/kube-oomd/kube-oomd/systemd"
 )
@@ -73,6 +74,22 @@ const (
 	reasonEarlierRun = relief.LiftEarlierRun
 	reasonRetry      = "retry"
 )
+
+// ReasonCodes lists every code a record's reason (KUBE_OOMD_REASON) can
+// hold: the kills' (policy.Reasons), the relief ladder's and the throttles'
+// lifts (relief.Lift*), and the others above. The docs' reason table is
+// checked against it.
+func ReasonCodes() []string {
+	var codes []string
+	for _, r := range policy.Reasons() {
+		codes = append(codes, string(r))
+	}
+	return append(codes,
+		reasonReclaim, reasonThrottle, reasonContained,
+		relief.LiftPressureCleared, relief.LiftPodKilled, relief.LiftStopping, relief.LiftReliefOff,
+		relief.LiftEarlierRun, relief.LiftThrottleFailed, reasonRetry,
+		reasonKernelKill, reasonNoVictim, reasonVictimMoved, reasonUntrusted)
+}
 
 // podAttrs names a pod in a record, inline: UID, QoS class and cgroup, and
 // its namespace and name when the container runtime said them (see

@@ -125,3 +125,30 @@ func journalCapture(fields *[]map[string]string) slog.Handler {
 		return nil
 	})
 }
+
+// In container mode the record says a container was killed, and what its
+// kill frees is the container's memory, not the whole pod's working set
+// (the pod here holds 300 MiB, its app container 299 MiB).
+func TestContainerKillRecordIsTheContainers(t *testing.T) {
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
+	socket, app := nameBE(t, tree)
+	tree.Write(app, "cgroup.kill", "")
+	cfg := killOnly(config.ModeContainer)
+	cfg.Runtime.Endpoint = socket
+	h := start(t, tree, cfg, "", "")
+	waitLog(t, h, msgRuntimeAnswers)
+	h.windows(3, 0.5, 1000*MiB)
+	got := h.logs.records(t, "", MsgKilled)
+	if len(got) != 1 {
+		t.Fatalf("kill records = %v, want one:\n%s", got, h.logs)
+	}
+	if msg := got[0]["msg"]; msg != "killed container" {
+		t.Errorf("kill record says %q, want %q", msg, "killed container")
+	}
+	if f, want := got[0]["frees_bytes"], float64(299*MiB); f != want {
+		t.Errorf("frees_bytes = %v, want the container's %v", f, want)
+	}
+	if k := h.snapshot().Kills; len(k) != 1 || k[0].Frees != 299*MiB {
+		t.Errorf("status kills = %+v, want frees 299 MiB", k)
+	}
+}
