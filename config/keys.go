@@ -82,7 +82,7 @@ var keys = []key{
 		ModePod, enum(ModePod, ModeContainer, ModeDryRun)),
 	// "oom" by default: the kubelet then reports the victim OOMKilled, as
 	// Kubernetes users expect of a memory kill (measured on a real node,
-	// README's kill section); flipping it is this line, the shipped file,
+	// docs/design.md's kill section); flipping it is this line, the shipped file,
 	// the README's row and the man page.
 	newKey("kill.method", func(c *Config) *string { return &c.Kill.Method },
 		MethodOOM, enum(MethodSignal, MethodOOM)),
@@ -102,7 +102,7 @@ var keys = []key{
 
 	// Off by default: an endpoint is one more thing to secure, and the
 	// shipped unit allows no TCP (a unix socket under /run/kube-oomd works
-	// with it as it is; TCP needs the drop-in, see README's Metrics).
+	// with it as it is; TCP needs the drop-in, see docs/metrics.md).
 	newKey("metrics.listen", func(c *Config) *string { return &c.Metrics.Listen },
 		"", listen()),
 }
