@@ -174,6 +174,29 @@ func checkDebMetrics(t *testing.T, r *R) {
 	if v := value("kube_oomd_last_kill_timestamp_seconds"); !(v > 0) {
 		t.Errorf("kube_oomd_last_kill_timestamp_seconds = %v, want > 0 after the kill", v)
 	}
+	// The on-call series (issue 21): served after a kill, as the rules in
+	// packaging/monitoring/ read them.
+	if v := value("kube_oomd_config_last_reload_successful"); v != 1 {
+		t.Errorf("kube_oomd_config_last_reload_successful = %v, want 1 (the reload that armed it applied)", v)
+	}
+	if v := value("kube_oomd_kill_duration_seconds_count"); v < 1 {
+		t.Errorf("kube_oomd_kill_duration_seconds_count = %v, want at least the kill", v)
+	}
+	if v := value(`kube_oomd_freed_bytes_total{qos="BestEffort"}`); !(v > 0) {
+		t.Errorf(`kube_oomd_freed_bytes_total{qos="BestEffort"} = %v, want > 0 after the kill`, v)
+	}
+	if v, ok := samples["kube_oomd_lowered_limits"].(float64); !ok || v != 0 {
+		t.Errorf("kube_oomd_lowered_limits = %v, want 0: every memory.max put back after the kill", samples["kube_oomd_lowered_limits"])
+	}
+	for _, prefix := range []string{"kube_oomd_build_info{", "kube_oomd_kills_skipped_total{", "kube_oomd_kill_failures_total{", "kube_oomd_throttled_pods"} {
+		found := false
+		for s := range samples {
+			found = found || strings.HasPrefix(s, prefix)
+		}
+		if !found {
+			t.Errorf("no %s series in the scrape after the kill", strings.TrimSuffix(prefix, "{"))
+		}
+	}
 	if _, ok := samples["go_goroutines"]; !ok {
 		t.Errorf("no go_goroutines in the scrape: the Go collector is not served")
 	}
