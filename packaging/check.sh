@@ -339,7 +339,7 @@ for arch in $ARCHES; do
 		# -ldflags out of the build info).
 		grep -qaF "$version" "$bin" || fail "$deb: the binary does not hold its version $version"
 		if [ "$arch" = "$(host_arch)" ]; then
-			out=$("$bin" version 2>&1)
+			out=$("$bin" version 2>&1 | head -n 1)
 			[ "$out" = "kube-oomd $version" ] || fail "$deb: \`kube-oomd version\` says \"$out\", not \"kube-oomd $version\""
 			verify_root=$d/root
 		fi
