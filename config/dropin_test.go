@@ -69,8 +69,8 @@ func TestLoadSetMerges(t *testing.T) {
 				"10-a.toml": "[kill]\nmode = \"dry-run\"\ncooldown = \"20s\"\n",
 				"9-c.toml":  "[kill]\nmode = \"pod\"\n", // "9" sorts after "2"
 			},
-			check: func(c Config) string { return want(c.Kill.Mode, ModePod) + want(c.Kill.Cooldown, 20*time.Second) },
-			read:  []string{"kube-oomd.toml", "10-a.toml", "20-b.toml", "9-c.toml"},
+			check:   func(c Config) string { return want(c.Kill.Mode, ModePod) + want(c.Kill.Cooldown, 20*time.Second) },
+			read:    []string{"kube-oomd.toml", "10-a.toml", "20-b.toml", "9-c.toml"},
 			sources: map[string]string{"kill.mode": "9-c.toml", "kill.cooldown": "10-a.toml"},
 		},
 		{
