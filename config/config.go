@@ -36,6 +36,10 @@ const (
 	KindFull = "full"
 )
 
+// KeyKillMode is the dotted name of kill.mode, which the daemon's
+// --dry-run flag overrides.
+const KeyKillMode = "kill.mode"
+
 // Values of kill.mode.
 const (
 	ModePod       = "pod"
