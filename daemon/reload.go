@@ -18,8 +18,10 @@ import (
 )
 
 // Reloading the configuration: on SIGHUP (systemctl reload), at once, and
-// when the file changes on disk. An invalid file keeps the configuration in
-// force.
+// when the file or a fragment of its drop-in directory changes on disk (a
+// fragment added, removed, renamed in or away; the directory made). The
+// file and its fragments are applied together, whole or not at all: an
+// invalid one keeps the configuration in force.
 
 // A config file edited on disk is applied once its writer has finished:
 // closed it after writing (IN_CLOSE_WRITE), or renamed it into place

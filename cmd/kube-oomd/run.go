@@ -12,7 +12,7 @@ import (
 // runDaemon is `kube-oomd run`.
 func (e *env) runDaemon(ctx context.Context, args []string) error {
 	fs := e.flags("run")
-	cfgPath := fs.String("config", "", "config file (default "+config.DefaultPath+")")
+	cfgPath := fs.String("config", "", "config file, read with the *.toml fragments of FILE.d/ (default "+config.DefaultPath+")")
 	dryRun := fs.Bool("dry-run", false, "log what would be killed, kill nothing (overrides kill.mode)")
 	if err := fs.Parse(args); err != nil {
 		return err
