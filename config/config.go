@@ -1,5 +1,7 @@
 // Package config loads and checks kube-oomd's configuration file,
-// /etc/kube-oomd/kube-oomd.toml.
+// /etc/kube-oomd/kube-oomd.toml, and the fragments of its drop-in
+// directory, /etc/kube-oomd/kube-oomd.toml.d/*.toml, read after it in
+// lexical order and overriding it key by key ([LoadSet], dropin.go).
 //
 // Every key is optional: [Parse] starts from [Default] and overlays what the
 // file sets. Durations are Go duration strings ("2s", "500ms"), sizes are
@@ -35,6 +37,10 @@ const (
 	KindSome = "some"
 	KindFull = "full"
 )
+
+// KeyKillMode is the dotted name of kill.mode, which the daemon's
+// --dry-run flag overrides.
+const KeyKillMode = "kill.mode"
 
 // Values of kill.mode.
 const (

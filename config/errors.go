@@ -29,6 +29,7 @@ type Error struct {
 
 	err error // underlying error, if any
 	off int   // byte offset in the file, to order errors on one line
+	seq int   // the file's place in the order read, to order errors of several files
 }
 
 // Error formats the problem as "FILE:LINE: key: msg", leaving out the parts
@@ -53,7 +54,8 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying error, such as a toml.ParseError.
 func (e *Error) Unwrap() error { return e.err }
 
-// Errors holds every problem found in one file, in file order.
+// Errors holds every problem found in a file, or in a file and its
+// fragments, in the order read and then in file order.
 type Errors []*Error
 
 // Error lists the problems one per line.
@@ -74,10 +76,10 @@ func (es Errors) Unwrap() []error {
 	return errs
 }
 
-// sort orders the problems as they come in the file, by line and then
-// offset; problems at one place by key.
+// sort orders the problems by file, in the order read, then as they come
+// in the file, by line and then offset; problems at one place by key.
 func (es Errors) sort() {
 	slices.SortStableFunc(es, func(a, b *Error) int {
-		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.off, b.off), cmp.Compare(a.Key, b.Key))
+		return cmp.Or(cmp.Compare(a.seq, b.seq), cmp.Compare(a.Line, b.Line), cmp.Compare(a.off, b.off), cmp.Compare(a.Key, b.Key))
 	})
 }

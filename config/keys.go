@@ -78,7 +78,7 @@ var keys = []key{
 	newKey("relief.release_step", func(c *Config) *float64 { return &c.Relief.ReleaseStep },
 		0.25, ratio(0.05, 1)),
 
-	newKey("kill.mode", func(c *Config) *string { return &c.Kill.Mode },
+	newKey(KeyKillMode, func(c *Config) *string { return &c.Kill.Mode },
 		ModePod, enum(ModePod, ModeContainer, ModeDryRun)),
 	// "oom" by default: the kubelet then reports the victim OOMKilled, as
 	// Kubernetes users expect of a memory kill (measured on a real node,

@@ -90,6 +90,30 @@ func fileType(m fs.FileMode) string {
 // comes alone; otherwise all bad values, wrong types and unknown keys are
 // reported together.
 func Parse(file string, data []byte) (Config, error) {
+	m := newMerger()
+	m.add(file, data)
+	return m.finish()
+}
+
+// merger overlays files on [Default] one after the other, key by key, and
+// collects the problems of all of them.
+type merger struct {
+	cfg   Config
+	at    map[string]pos // where the file that last set each key sets it
+	seq   map[string]int // which file that is: its place in the order read
+	files []File         // the files added, in order
+	errs  Errors
+}
+
+func newMerger() *merger {
+	return &merger{cfg: Default(), at: map[string]pos{}, seq: map[string]int{}}
+}
+
+// add overlays one file's contents. A TOML syntax error leaves the file
+// out, reported alone for it; the files after it are still checked.
+func (m *merger) add(file string, data []byte) {
+	seq := len(m.files)
+	m.files = append(m.files, File{Path: file})
 	text := string(data)
 	// Each value stays a toml.Primitive until its key is known: the toml
 	// package's own decoding into Config would stop at the first error and
@@ -98,43 +122,49 @@ func Parse(file string, data []byte) (Config, error) {
 	var top map[string]toml.Primitive
 	md, err := toml.Decode(text, &top)
 	if err != nil {
-		return Config{}, Errors{syntaxError(file, text, err)}
+		e := syntaxError(file, text, err)
+		e.seq = seq
+		m.errs = append(m.errs, e)
+		return
 	}
-
-	p := parser{file: file, md: &md, lines: newLineIndex(text), cfg: Default(), at: map[string]pos{}}
+	p := parser{m: m, file: file, seq: seq, md: &md, lines: newLineIndex(text)}
 	for _, name := range slices.Sorted(maps.Keys(top)) {
 		p.section(name, top[name])
 	}
-	for _, o := range orders {
-		p.checkOrder(o)
-	}
-
-	if len(p.errs) > 0 {
-		p.errs.sort()
-		return Config{}, p.errs
-	}
-	return p.cfg, nil
 }
 
-// parser collects the configuration and the problems of one file.
+// finish checks the orders between keys on the merged configuration and
+// returns it, or every problem of every file.
+func (m *merger) finish() (Config, error) {
+	for _, o := range orders {
+		m.checkOrder(o)
+	}
+	if len(m.errs) > 0 {
+		m.errs.sort()
+		return Config{}, m.errs
+	}
+	return m.cfg, nil
+}
+
+// parser reads one file into its merger.
 type parser struct {
+	m     *merger
 	file  string
+	seq   int // the file's place in the order read
 	md    *toml.MetaData
 	lines lineIndex
-	cfg   Config
-	at    map[string]pos // where the file sets each key of the table
-	errs  Errors
 }
 
 // fail records a problem with key, defined at at.
 func (p *parser) fail(key toml.Key, at pos, err error) {
-	p.errs = append(p.errs, &Error{
+	p.m.errs = append(p.m.errs, &Error{
 		File: p.file,
 		Line: at.line,
 		Key:  key.String(),
 		Msg:  err.Error(),
 		err:  err,
 		off:  at.off,
+		seq:  p.seq,
 	})
 }
 
@@ -163,34 +193,60 @@ func (p *parser) section(name string, prim toml.Primitive) {
 			p.fail(key, at, unknownKey(name, n))
 			continue
 		}
-		p.at[k.name] = at
-		if err := k.set(&p.cfg, v); err != nil {
+		if err := k.set(&p.m.cfg, v); err != nil {
 			p.fail(key, at, err)
+			continue
 		}
+		p.m.at[k.name], p.m.seq[k.name] = at, p.seq
+		p.m.files[p.seq].Keys = append(p.m.files[p.seq].Keys, k.name)
 	}
 }
 
 // checkOrder checks that the value of o.lower is below that of o.upper,
-// reporting on whichever of the two keys comes later in the file (a key the
-// file leaves out comes first). It is skipped when either key was already
-// reported.
-func (p *parser) checkOrder(o order) {
-	for _, e := range p.errs {
+// reporting on whichever of the two keys comes later (in a later file, or
+// later in the same one; a key no file sets comes first). It is skipped
+// when either key was already reported.
+func (m *merger) checkOrder(o order) {
+	for _, e := range m.errs {
 		if e.Key == o.lower || e.Key == o.upper {
 			return
 		}
 	}
-	if o.holds(&p.cfg) {
+	if o.holds(&m.cfg) {
 		return
 	}
 	lo, _ := lookup(o.lower)
 	hi, _ := lookup(o.upper)
-	loText, hiText := fmt.Sprintf("%q", lo.toml(&p.cfg)), fmt.Sprintf("%q", hi.toml(&p.cfg))
-	if !p.at[o.lower].before(p.at[o.upper]) {
-		p.fail(toml.Key{lo.section(), lo.short()}, p.at[o.lower], fmt.Errorf("%s must be %s %s (%s)", loText, o.below, o.upper, hiText))
+	loText, hiText := fmt.Sprintf("%q", lo.toml(&m.cfg)), fmt.Sprintf("%q", hi.toml(&m.cfg))
+	if !m.before(o.lower, o.upper) {
+		m.fail(lo, fmt.Errorf("%s must be %s %s (%s)", loText, o.below, o.upper, hiText))
 	} else {
-		p.fail(toml.Key{hi.section(), hi.short()}, p.at[o.upper], fmt.Errorf("%s must be %s %s (%s)", hiText, o.above, o.lower, loText))
+		m.fail(hi, fmt.Errorf("%s must be %s %s (%s)", hiText, o.above, o.lower, loText))
 	}
+}
+
+// before reports whether key a is set before key b: in an earlier file,
+// or earlier in the same one. A key no file sets comes first.
+func (m *merger) before(a, b string) bool {
+	sa, oka := m.seq[a]
+	sb, okb := m.seq[b]
+	switch {
+	case !oka || !okb:
+		return !oka
+	case sa != sb:
+		return sa < sb
+	}
+	return m.at[a].before(m.at[b])
+}
+
+// fail records a problem with key k where the file that last set it sets
+// it (without a file when none does).
+func (m *merger) fail(k key, err error) {
+	e := &Error{Key: k.name, Msg: err.Error(), err: err, seq: m.seq[k.name]}
+	if at, ok := m.at[k.name]; ok {
+		e.File, e.Line, e.off = m.files[e.seq].Path, at.line, at.off
+	}
+	m.errs = append(m.errs, e)
 }
 
 // syntaxError turns a toml decoding error into an *Error.

@@ -27,14 +27,16 @@ import (
 // Options are what `kube-oomd run` hands the daemon.
 type Options struct {
 	Config     config.Config
-	ConfigPath string // reloaded on SIGHUP and on change
-	Defaulted  bool   // no file at ConfigPath: running on the defaults
+	ConfigPath string // reloaded, with its drop-in directory, on SIGHUP and on change
+	// Sources are the files Config was read from; Sources.Missing: no file
+	// at ConfigPath, running on the defaults (plus the fragments).
+	Sources config.Sources
 	// Load, if set, reads the config at start, in place of Config and
-	// Defaulted. Run calls it only once it holds the instance lock and has
+	// Sources. Run calls it only once it holds the instance lock and has
 	// undone what a crashed run left (see undoLeftovers): a config that
 	// does not load fails the start, with Load's error, but never leaves a
 	// pod frozen, a container's memory.max lowered or a throttle in force.
-	Load       func() (cfg config.Config, defaulted bool, err error)
+	Load       func() (config.Config, config.Sources, error)
 	DryRunFlag bool   // --dry-run, which a reload must keep
 	CgroupRoot string // the cgroup2 mount, /sys/fs/cgroup
 	ProcRoot   string // /proc
@@ -79,7 +81,7 @@ type observation struct {
 type Daemon struct {
 	opt       Options
 	cfg       config.Config
-	defaulted bool
+	sources   config.Sources // the files cfg was read from
 	log       *slog.Logger
 	logFormat string
 	clock     clock.Clock
@@ -147,11 +149,11 @@ func Run(ctx context.Context, o Options) error {
 	defer lock.release()
 	undoLeftovers(ctx, o)
 	if o.Load != nil {
-		if o.Config, o.Defaulted, err = o.Load(); err != nil {
+		if o.Config, o.Sources, err = o.Load(); err != nil {
 			return err
 		}
 	}
-	d := &Daemon{opt: o, cfg: o.Config, defaulted: o.Defaulted, clock: o.Clock, notify: o.Notifier, log: o.Logger, metrics: o.metrics}
+	d := &Daemon{opt: o, cfg: o.Config, sources: o.Sources, clock: o.Clock, notify: o.Notifier, log: o.Logger, metrics: o.metrics}
 	if d.metrics == nil && d.cfg.Metrics.Listen != "" {
 		d.metrics = metrics.New(metricLabels())
 	}
@@ -164,11 +166,12 @@ func Run(ctx context.Context, o Options) error {
 		d.log, d.logFormat = log, format
 	}
 	d.started = d.clock.Now()
-	if d.defaulted {
-		d.log.Warn("no config file, running on built-in defaults", attrConfig, o.ConfigPath)
+	if d.sources.Missing {
+		d.log.Warn("no config file, running on built-in defaults", attrConfig, o.ConfigPath, attrFiles, d.sources.Paths())
 	} else {
-		d.log.Info("config loaded", attrConfig, o.ConfigPath)
+		d.log.Info("config loaded", attrConfig, o.ConfigPath, attrFiles, d.sources.Paths())
 	}
+	d.logSources()
 	return d.run(ctx, hup)
 }
 
@@ -303,9 +306,11 @@ func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	}
 	go func() { errc <- d.pods.watcher.Run(ctx, changes) }()
 
-	configChanged, err := watchConfig(ctx, d.opt.ConfigPath)
+	configChanged, dropin, err := watchConfig(ctx, d.opt.ConfigPath)
 	if err != nil {
 		d.log.Warn("cannot watch the config file: reload it with SIGHUP (systemctl reload kube-oomd)", attrConfig, d.opt.ConfigPath, attrError, err)
+	} else if configChanged != nil && !dropin {
+		d.log.Debug("the config drop-in directory does not exist: it is watched once made (and SIGHUP reads it)", attrConfig, d.opt.ConfigPath, attrFile, config.DropinDir(d.opt.ConfigPath))
 	}
 	statusReq := (<-chan chan<- Status)(d.opt.testStatus)
 	if statusReq == nil {

@@ -423,7 +423,7 @@ func TestSecondInstanceRefuses(t *testing.T) {
 	if throttled == "max" {
 		t.Fatal("not throttled")
 	}
-	err := Run(context.Background(), Options{Config: cfg, ConfigPath: "/nonexistent", Defaulted: true,
+	err := Run(context.Background(), Options{Config: cfg, ConfigPath: "/nonexistent", Sources: config.Sources{Path: "/nonexistent", Missing: true},
 		CgroupRoot: tree.Mount, ProcRoot: tree.Proc, RunDir: h.runDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if !errors.Is(err, ErrAlreadyRunning) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) ||
 		!strings.Contains(err.Error(), "systemctl stop kube-oomd") {

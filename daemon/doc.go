@@ -42,7 +42,7 @@
 //   - metrics.go: the Prometheus endpoint (metrics.listen), opened at
 //     start; the loop reports each event to the metrics package where it
 //     records it, and a scrape reads only the registry, never the tree.
-//   - reload.go: SIGHUP and config edits.
+//   - reload.go: SIGHUP and config edits (the file and its drop-in directory).
 //   - logging.go: the names of log attributes, MESSAGE_IDs, the logger.
 //
 // Time comes from a clock.Clock, so that tests step it instead of sleeping.

@@ -145,14 +145,22 @@ func (h *harness) options(configPath, runDir string) Options {
 	if h.metrics == nil {
 		h.metrics = metrics.New(metricLabels())
 	}
-	return Options{metrics: h.metrics, Config: h.cfg, ConfigPath: configPath, Defaulted: !exists(configPath),
+	return Options{metrics: h.metrics, Config: h.cfg, ConfigPath: configPath, Sources: sourcesOf(configPath),
 		CgroupRoot: h.tree.Mount, ProcRoot: h.tree.Proc, RunDir: runDir, Version: "test",
 		Logger:   slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Notifier: systemd.NewNotifierFunc(func(s string) { h.mu.Lock(); h.states = append(h.states, s); h.mu.Unlock() }),
 		Clock:    h.clock, fakeTriggers: true, hup: h.hup, testPSI: h.psi, testStatus: h.status, observed: h.obs}
 }
 
-func exists(path string) bool { _, err := os.Stat(path); return err == nil }
+// sourcesOf says what files a config at path is read from, as Run's Load
+// would; the test's config itself may differ from theirs.
+func sourcesOf(path string) config.Sources {
+	if path == "" {
+		return config.Sources{Missing: true, NoDir: true}
+	}
+	_, src, _ := config.LoadSet(path, true)
+	return src
+}
 
 // stop cancels the daemon and waits for it, draining what the loop sends.
 func (h *harness) stop() {

@@ -38,6 +38,7 @@ const (
 	attrError        = "error"         // what went wrong
 	attrFile         = "file"          // a file kube-oomd read or wrote
 	attrConfig       = "config"        // the config file's path
+	attrFiles        = "config_files"  // the config file and its fragments read, in order
 	attrKubepods     = "kubepods"      // the pods' parent cgroup's path
 	attrMode         = "mode"          // kill.mode in force
 	attrListen       = "listen"        // metrics.listen in force

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -19,8 +18,10 @@ import (
 )
 
 // Reloading the configuration: on SIGHUP (systemctl reload), at once, and
-// when the file changes on disk. An invalid file keeps the configuration in
-// force.
+// when the file or a fragment of its drop-in directory changes on disk (a
+// fragment added, removed, renamed in or away; the directory made). The
+// file and its fragments are applied together, whole or not at all: an
+// invalid one keeps the configuration in force.
 
 // A config file edited on disk is applied once its writer has finished:
 // closed it after writing (IN_CLOSE_WRITE), or renamed it into place
@@ -107,28 +108,53 @@ func (s *settler) due() bool {
 
 // configWatchMask is what the watcher asks inotify for, on the config
 // file's directory (editors and `install` replace the file rather than
-// write it).
-const configWatchMask = unix.IN_CLOSE_WRITE | unix.IN_MOVED_TO | unix.IN_CREATE | unix.IN_MODIFY | unix.IN_ONLYDIR
+// write it). IN_DELETE and IN_MOVED_FROM are for the drop-in directory,
+// made or removed there; the config file's own removal is no edit.
+const configWatchMask = unix.IN_CLOSE_WRITE | unix.IN_MOVED_TO | unix.IN_MOVED_FROM | unix.IN_CREATE | unix.IN_DELETE | unix.IN_MODIFY | unix.IN_ONLYDIR
 
-// watchConfig watches the config file's directory and says what happens
-// to the file. It returns a nil channel when the directory does not exist.
-// The channel is never closed; the watcher stops with ctx.
-func watchConfig(ctx context.Context, path string) (<-chan configEvent, error) {
+// dropinWatchMask is what the watcher asks for on the drop-in directory:
+// as for the file, and a fragment removed or renamed away is a finished
+// change too, as is the directory itself going.
+const dropinWatchMask = configWatchMask | unix.IN_DELETE_SELF | unix.IN_MOVE_SELF
+
+// configWatch is the inotify instance that follows the config file and
+// its drop-in directory.
+type configWatch struct {
+	fd        int
+	dir, name string // the config file's directory and name
+	dropin    string // its drop-in directory
+	dirWD     int
+	dropinWD  int // -1 while the drop-in directory is not watched
+}
+
+// watchConfig watches the config file's directory and its drop-in
+// directory, and says what happens to the file and to the fragments. It
+// returns a nil channel when the file's directory does not exist. A
+// drop-in directory that does not exist yet is watched once it is made
+// (dropin is false until then). The channel is never closed; the watcher
+// stops with ctx.
+func watchConfig(ctx context.Context, path string) (_ <-chan configEvent, dropin bool, _ error) {
 	dir, name := filepath.Split(filepath.Clean(path))
 	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
-		return nil, fmt.Errorf("watch %s: inotify: %w", path, err)
+		return nil, false, fmt.Errorf("watch %s: inotify: %w", path, err)
 	}
 	// Non-blocking, the file is read through Go's poller, so that Close
 	// ends a Read in progress.
 	f := os.NewFile(uintptr(fd), "inotify")
-	if _, err := unix.InotifyAddWatch(fd, filepath.Clean(dir), configWatchMask); err != nil {
+	w := &configWatch{fd: fd, dir: filepath.Clean(dir), name: name, dropin: config.DropinDir(path), dropinWD: -1}
+	if w.dirWD, err = unix.InotifyAddWatch(fd, w.dir, configWatchMask); err != nil {
 		f.Close()
 		if errors.Is(err, unix.ENOENT) {
-			return nil, nil
+			return nil, false, nil
 		}
-		return nil, fmt.Errorf("watch %s: %w", dir, err)
+		return nil, false, fmt.Errorf("watch %s: %w", dir, err)
 	}
+	if err := w.watchDropin(); err != nil && !errors.Is(err, unix.ENOENT) {
+		f.Close()
+		return nil, false, fmt.Errorf("watch %s: %w", w.dropin, err)
+	}
+	dropin = w.dropinWD >= 0
 	out := make(chan configEvent)
 	go func() {
 		<-ctx.Done()
@@ -145,7 +171,7 @@ func watchConfig(ctx context.Context, path string) (<-chan configEvent, error) {
 				ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
 				raw := buf[off+unix.SizeofInotifyEvent : min(n, off+unix.SizeofInotifyEvent+int(ev.Len))]
 				off += unix.SizeofInotifyEvent + int(ev.Len)
-				e, ok := configEventOf(ev.Mask, strings.TrimRight(string(raw), "\x00"), name, dir)
+				e, ok := w.event(int(ev.Wd), ev.Mask, strings.TrimRight(string(raw), "\x00"))
 				if !ok {
 					continue
 				}
@@ -157,18 +183,55 @@ func watchConfig(ctx context.Context, path string) (<-chan configEvent, error) {
 			}
 		}
 	}()
-	return out, nil
+	return out, dropin, nil
 }
 
-// configEventOf says what one inotify event in dir means for the config
-// file called name, if anything.
-func configEventOf(mask uint32, evName, name, dir string) (configEvent, bool) {
+// watchDropin starts watching the drop-in directory.
+func (w *configWatch) watchDropin() error {
+	wd, err := unix.InotifyAddWatch(w.fd, w.dropin, dropinWatchMask)
+	if err != nil {
+		return err
+	}
+	w.dropinWD = wd
+	return nil
+}
+
+// event says what one inotify event means for the config, if anything.
+func (w *configWatch) event(wd int, mask uint32, name string) (configEvent, bool) {
 	switch {
 	case mask&unix.IN_Q_OVERFLOW != 0:
 		// Events were lost: whatever they were, the file may have been
 		// finished meanwhile. Reload (a write still open makes the next
 		// event configWriting, and its close a reload again).
 		return configWritten, true
+	case wd == w.dirWD && name == filepath.Base(w.dropin):
+		// The drop-in directory made, or removed, or renamed: a finished
+		// change of the fragments. A new one is watched from now on, and
+		// the reload reads what was put in it before.
+		if mask&(unix.IN_CREATE|unix.IN_MOVED_TO) != 0 && w.dropinWD < 0 {
+			_ = w.watchDropin() // gone again, or not a directory: the reload says
+		}
+		return configWritten, mask&(unix.IN_CREATE|unix.IN_MOVED_TO|unix.IN_DELETE|unix.IN_MOVED_FROM) != 0
+	case wd == w.dirWD:
+		return configEventOf(mask, name, w.name, w.dir)
+	case wd == w.dropinWD && mask&unix.IN_IGNORED != 0:
+		w.dropinWD = -1 // the directory went: its own parent's event says so
+		return 0, false
+	case wd == w.dropinWD && mask&(unix.IN_DELETE_SELF|unix.IN_MOVE_SELF) != 0:
+		return configWritten, true
+	case wd == w.dropinWD && config.IsFragment(name):
+		if mask&(unix.IN_DELETE|unix.IN_MOVED_FROM) != 0 {
+			return configWritten, true // a fragment removed is a finished change
+		}
+		return configEventOf(mask, name, name, w.dropin)
+	}
+	return 0, false
+}
+
+// configEventOf says what one inotify event in dir means for the config
+// file (or fragment) called name, if anything.
+func configEventOf(mask uint32, evName, name, dir string) (configEvent, bool) {
+	switch {
 	case evName != name:
 		return 0, false
 	case mask&(unix.IN_CLOSE_WRITE|unix.IN_MOVED_TO) != 0:
@@ -186,26 +249,21 @@ func configEventOf(mask uint32, evName, name, dir string) (configEvent, bool) {
 	return 0, false
 }
 
-// reload loads the config file again and applies it, whole or not at all.
-// What it cannot apply at run time ([cgroup], [runtime], [metrics]) waits
-// for a restart, and says so.
+// reload loads the config file and its fragments again and applies them,
+// whole or not at all. What it cannot apply at run time ([cgroup],
+// [runtime], [metrics]) waits for a restart, and says so.
 func (d *Daemon) reload() {
 	d.notify.Reloading()
 	defer d.notify.Ready()
 	failed := false // each "config reload failed" sets it, for kube_oomd_config_last_reload_successful
 	defer func() { d.metrics.ConfigReloaded(!failed, d.clock.Now()) }()
 	path := d.opt.ConfigPath
-	data, err := config.Read(path) // never blocks: a FIFO there is an error
-	if errors.Is(err, fs.ErrNotExist) && d.defaulted {
-		return // still no file: still the defaults
-	}
-	var cfg config.Config
+	// A config file missing at the last load may still be (the defaults,
+	// plus the fragments); one that was there must not vanish. Every file
+	// is read without ever blocking: a FIFO there is an error.
+	cfg, src, err := config.LoadSet(path, d.sources.Missing)
 	if err == nil {
-		cfg, err = config.Parse(path, data)
-	}
-	if err == nil && !d.defaulted && emptyFile(data) {
-		err = fmt.Errorf("%s is empty: an empty file would mean every default (and kill.mode %q); "+
-			"write the keys you want, or delete the file to run on the defaults and restart", path, config.ModePod)
+		err = emptied(d.sources, src)
 	}
 	if err != nil {
 		d.log.Error("config reload failed: keeping the configuration in force", attrConfig, path, attrError, err)
@@ -230,7 +288,9 @@ func (d *Daemon) reload() {
 		cfg.Metrics = d.cfg.Metrics
 	}
 	if reflect.DeepEqual(cfg, d.cfg) {
-		d.log.Info("config reloaded: nothing changed", attrConfig, path)
+		d.sources = src
+		d.log.Info("config reloaded: nothing changed", attrConfig, path, attrFiles, src.Paths(), attrMode, d.cfg.Kill.Mode)
+		d.logSources()
 		return
 	}
 	log, format := d.log, d.logFormat
@@ -248,24 +308,50 @@ func (d *Daemon) reload() {
 			return
 		}
 	}
-	d.cfg, d.defaulted, d.log, d.logFormat = cfg, false, log, format
+	d.cfg, d.sources, d.log, d.logFormat = cfg, src, log, format
 	if d.actions != nil && (!ladderOn(cfg) || cfg.Kill.Mode == config.ModeDryRun) {
 		d.liftAll(relief.LiftReliefOff) // nothing may stay throttled by a ladder that is off
 	}
-	d.log.Info("config reloaded", attrConfig, path, attrMode, d.cfg.Kill.Mode, attrSettings, d.cfg)
+	d.log.Info("config reloaded", attrConfig, path, attrFiles, src.Paths(), attrMode, d.cfg.Kill.Mode, attrSettings, d.cfg)
+	d.logSources()
 	if d.actions != nil {
 		d.setStatus()
 	}
 }
 
-// emptyFile says whether a file's text is nothing but blanks and comments.
-func emptyFile(b []byte) bool {
-	for _, line := range strings.Split(string(b), "\n") {
-		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "#") {
-			return false
+// emptied refuses a set in which a file that set keys at the last load
+// sets none: a file rewritten in place is empty, or cut short, for a
+// moment, and valid TOML meaning every default (a dry-run turned into
+// kills, kill.protect dropped). A fragment removed is a finished change,
+// and a file that set nothing before may stay so (the shipped file, every
+// key commented out).
+func emptied(last, now config.Sources) error {
+	for _, f := range now.Files {
+		was := last.Sets(f.Path)
+		if len(f.Keys) > 0 || len(was) == 0 {
+			continue
 		}
+		undo := "or remove the file to drop its keys"
+		if f.Path == now.Path {
+			undo = "or delete the file to run on the defaults and restart"
+		}
+		return fmt.Errorf("%s sets no key, where it set %s: that would put them back to their defaults (kill.mode %q unless a fragment sets it); "+
+			"if it is being rewritten, it is applied once finished; write the keys you want, %s",
+			f.Path, strings.Join(was, ", "), config.ModePod, undo)
 	}
-	return true
+	return nil
+}
+
+// logSources says, at debug level, what of the drop-in directory was not
+// read.
+func (d *Daemon) logSources() {
+	dir := config.DropinDir(d.opt.ConfigPath)
+	if d.sources.NoDir {
+		d.log.Debug("no config drop-in directory: fragments put there once it is made are read then", attrConfig, d.opt.ConfigPath, attrFile, dir)
+	}
+	for _, name := range d.sources.Ignored {
+		d.log.Debug("config drop-in ignored: only *.toml files are read", attrConfig, d.opt.ConfigPath, attrFile, name)
+	}
 }
 
 // applyTriggers registers the PSI triggers cfg asks for, replacing those in

@@ -82,7 +82,7 @@ func TestConfigEditIsNoticed(t *testing.T) {
 	path := writeConfig(t, "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	changed, err := watchConfig(ctx, path)
+	changed, _, err := watchConfig(ctx, path)
 	if err != nil || changed == nil {
 		t.Fatalf("watchConfig: %v", err)
 	}

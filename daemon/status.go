@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/cri"
 	"github.com/kube-oomd/kube-oomd/internal/rundir"
 	"github.com/kube-oomd/kube-oomd/internal/unixsock"
@@ -24,20 +25,24 @@ const DefaultSocket = rundir.Dir + "/" + rundir.StatusSock
 
 // Status is the daemon's answer to `kube-oomd status`, as JSON.
 type Status struct {
-	Version    string            `json:"version"`
-	PID        int               `json:"pid"`
-	Started    time.Time         `json:"started"`
-	ConfigFile string            `json:"config_file"`
-	Defaults   bool              `json:"config_defaults"` // no file: built-in defaults
-	Config     map[string]any    `json:"config"`
-	Features   FeatureStatus     `json:"features"`
-	Triggers   []TriggerStatus   `json:"triggers"`
-	Decision   DecisionStatus    `json:"decision"`
-	Action     *ActionStatus     `json:"action"` // in flight, or null
-	Pods       []PodRow          `json:"pods"`   // ranked, as `kube-oomd pods`
-	PodsError  string            `json:"pods_error,omitempty"`
-	Throttles  []relief.Throttle `json:"throttles"`
-	Kills      []KillRecord      `json:"kills"` // the last few, newest last
+	Version    string    `json:"version"`
+	PID        int       `json:"pid"`
+	Started    time.Time `json:"started"`
+	ConfigFile string    `json:"config_file"`
+	Defaults   bool      `json:"config_defaults"` // no file: built-in defaults (plus the fragments)
+	// ConfigFiles are the config file and its fragments read, in order;
+	// ConfigSources, each key not at its default and where it came from.
+	ConfigFiles   []string          `json:"config_files"`
+	ConfigSources []KeySource       `json:"config_sources"`
+	Config        map[string]any    `json:"config"`
+	Features      FeatureStatus     `json:"features"`
+	Triggers      []TriggerStatus   `json:"triggers"`
+	Decision      DecisionStatus    `json:"decision"`
+	Action        *ActionStatus     `json:"action"` // in flight, or null
+	Pods          []PodRow          `json:"pods"`   // ranked, as `kube-oomd pods`
+	PodsError     string            `json:"pods_error,omitempty"`
+	Throttles     []relief.Throttle `json:"throttles"`
+	Kills         []KillRecord      `json:"kills"` // the last few, newest last
 
 	// What the status server needs to rank and name the pods off the loop.
 	names   *cri.Resolver
@@ -46,6 +51,33 @@ type Status struct {
 	episode policy.Episode
 	layout  cgroupv2.Layout
 }
+
+// KeySource is one key not at its default, and what set it.
+type KeySource struct {
+	Key     string `json:"key"`     // dotted: kill.mode
+	Setting string `json:"setting"` // as a file writes it: kill.mode = "dry-run"
+	// File is the file that set it: the config file or a fragment;
+	// "--dry-run" for kill.mode under that flag; "" for a value kept from
+	// the start that waits for a restart to change.
+	File string `json:"file"`
+}
+
+// keySources says where each key of cfg that is not at its default came
+// from.
+func keySources(cfg config.Config, src config.Sources, dryRunFlag bool) []KeySource {
+	out := []KeySource{}
+	for _, k := range cfg.Changed() {
+		file := src.Source(k)
+		if k == config.KeyKillMode && dryRunFlag {
+			file = flagDryRun
+		}
+		out = append(out, KeySource{Key: k, Setting: cfg.Setting(k), File: file})
+	}
+	return out
+}
+
+// flagDryRun is the source of kill.mode under `run --dry-run`.
+const flagDryRun = "--dry-run"
 
 // FeatureStatus is what the daemon found on the node.
 type FeatureStatus struct {
@@ -152,7 +184,8 @@ func (d *Daemon) snapshot() Status {
 	v := d.verdict
 	s := Status{
 		Version: d.opt.Version, PID: os.Getpid(), Started: d.started,
-		ConfigFile: d.opt.ConfigPath, Defaults: d.defaulted, Config: groupMap(d.cfg.LogValue()),
+		ConfigFile: d.opt.ConfigPath, Defaults: d.sources.Missing, Config: groupMap(d.cfg.LogValue()),
+		ConfigFiles: d.sources.Paths(), ConfigSources: keySources(d.cfg, d.sources, d.opt.DryRunFlag),
 		Features: FeatureStatus{
 			Kernel: d.features.Kernel, PageSize: d.features.PageSize, Driver: string(d.layout.Driver), Kubepods: d.layout.Kubepods,
 			CgroupKill: d.features.CgroupKill, MemoryReclaim: d.features.MemoryReclaim, MemoryHighVia: d.via,

@@ -58,6 +58,18 @@ date=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%d 2>/dev/null || date -u +%Y-%m-
 sed -e "s/@VERSION@/$VERSION/g" -e "s/@DATE@/$date/g" packaging/kube-oomd.8 |
 	gzip -9n >"$BUILD_DIR/kube-oomd.8.gz"
 
+# The changelogs, from CHANGELOG.md: the Debian one (gzipped like the man
+# page) and nfpm's YAML for the .rpm's %changelog, given to nfpm by a copy of
+# nfpm.yaml that only the .rpm uses (see nfpm.yaml).
+CGO_ENABLED=0 GOFLAGS='' "$GO" run ./packaging/changelog -in CHANGELOG.md -nfpm packaging/nfpm.yaml \
+	-version "$VERSION" -epoch "$SOURCE_DATE_EPOCH" \
+	-deb "$BUILD_DIR/changelog" -rpm "$BUILD_DIR/changelog.yml"
+gzip -9n <"$BUILD_DIR/changelog" >"$BUILD_DIR/changelog.gz"
+{
+	cat packaging/nfpm.yaml
+	printf '\n# Added by packaging/build.sh for the .rpm only.\nchangelog: %s\n' "$BUILD_DIR/changelog.yml"
+} >"$BUILD_DIR/nfpm-rpm.yaml"
+
 for arch in $ARCHES; do
 	log "building kube-oomd $VERSION for linux/$arch"
 	CGO_ENABLED=0 GOOS=linux GOARCH=$arch "$GO" build -trimpath \
@@ -68,10 +80,10 @@ done
 # Old packages of the same name would be mistaken for this build's.
 rm -f "$DIST"/kube-oomd_*.deb "$DIST"/kube-oomd-*.rpm "$DIST/SHA256SUMS"
 for arch in $ARCHES; do
-	for format in deb rpm; do
-		GOARCH=$arch PKG_VERSION=$VERSION \
-			"$NFPM" package --config packaging/nfpm.yaml --packager "$format" --target "$DIST/" >&2
-	done
+	GOARCH=$arch PKG_VERSION=$VERSION \
+		"$NFPM" package --config packaging/nfpm.yaml --packager deb --target "$DIST/" >&2
+	GOARCH=$arch PKG_VERSION=$VERSION \
+		"$NFPM" package --config "$BUILD_DIR/nfpm-rpm.yaml" --packager rpm --target "$DIST/" >&2
 done
 
 cd "$DIST"

@@ -8,13 +8,23 @@
 #   - one .deb and one .rpm per architecture (ARCHES, default "amd64 arm64"),
 #     all of one version, matching DIST/SHA256SUMS;
 #   - .deb (dpkg-deb -c/-I/-f): the binary, the unit, the system.slice
-#     drop-in, the metrics TCP drop-in (inactive, in /usr/share/kube-oomd),
+#     drop-in, the metrics TCP drop-in and the dry-run fragment (inactive,
+#     in /usr/share/kube-oomd), the empty /etc/kube-oomd/kube-oomd.toml.d/,
 #     the man page, the config marked as a conffile, the postinst/
 #     prerm/postrm scripts (as in packaging/scripts/deb), the files identical
-#     to packaging/'s;
+#     to packaging/'s; the DEP-5 copyright (License: Apache-2.0) and the
+#     Debian changelog.gz (gzip -n, its newest entry the package's version
+#     and maintainer);
 #   - .rpm (rpm -qlp, -qcp, --scripts): the same files, the config as
 #     %config(noreplace), the %post/%preun/%postun scriptlets, the same
-#     binary as the .deb of the same architecture;
+#     binary as the .deb of the same architecture; License: Apache-2.0, the
+#     LICENSE marked %license, a %changelog whose newest entry is its
+#     version;
+#   - the maintainer scripts, run with stand-ins for systemctl and
+#     deb-systemd-*: a first install neither enables nor starts kube-oomd
+#     and prints the next step; an upgrade try-restarts it;
+#   - the shipped config has no key that is not commented out, and
+#     documents every key of README.md's table (and no other);
 #   - the binary: right ELF machine, static, its version the package's;
 #   - the man page: renders without warnings, and names every command and
 #     flag of `kube-oomd --help`, and every configuration key, journal field
@@ -109,7 +119,10 @@ paths="/usr/bin/kube-oomd
 /usr/lib/systemd/system/system.slice.d/00-kube-oomd.conf
 /etc/kube-oomd/kube-oomd.toml
 /usr/share/kube-oomd/metrics-tcp.conf
+/usr/share/kube-oomd/10-dry-run.toml
 /usr/share/man/man8/kube-oomd.8.gz"
+# The configuration's drop-in directory, empty, in both.
+dropin_dir=/etc/kube-oomd/kube-oomd.toml.d
 
 if ! [ -d "$DIST" ]; then
 	echo "check: no $DIST/: run make packages first" >&2
@@ -135,14 +148,90 @@ for s in packaging/scripts/deb/postinst packaging/scripts/deb/prerm packaging/sc
 	if command -v shellcheck >/dev/null && ! shellcheck -s sh "$s" >&2; then fail "$s: shellcheck"; fi
 done
 contains packaging/scripts/deb/postinst 'deb-systemd-helper enable' "deb postinst"
-contains packaging/scripts/deb/postinst 'deb-systemd-invoke "$action"' "deb postinst"
-contains packaging/scripts/deb/postinst 'action=restart' "deb postinst"
+contains packaging/scripts/deb/postinst 'deb-systemd-invoke try-restart' "deb postinst"
 contains packaging/scripts/deb/postinst 'systemctl --system daemon-reload' "deb postinst"
 contains packaging/scripts/deb/postinst '[ -d /run/systemd/system ]' "deb postinst"
 contains packaging/scripts/deb/prerm 'deb-systemd-invoke stop kube-oomd.service' "deb prerm"
 contains packaging/scripts/deb/postrm 'deb-systemd-helper mask' "deb postrm"
 contains packaging/scripts/deb/postrm 'deb-systemd-helper purge' "deb postrm"
 contains packaging/scripts/deb/postrm 'rm -rf /etc/kube-oomd /run/kube-oomd' "deb postrm"
+
+# The scripts run, with stand-ins that log their calls: systemctl
+# (is-active answers $ACTIVE), deb-systemd-helper (debian-installed answers
+# $INSTALLED; was-enabled answers yes, as it does on a first install) and
+# deb-systemd-invoke, and /run/systemd/system made to exist.
+# run_script SCRIPT ARGS...: its calls in $tmp/calls, its output in $tmp/out.
+stub=$tmp/stub
+mkdir -p "$stub/bin" "$stub/run/systemd/system"
+for c in systemctl deb-systemd-helper deb-systemd-invoke; do
+	cat >"$stub/bin/$c" <<STUB
+#!/bin/sh
+echo "$c \$*" >>"$tmp/calls"
+case "\$*" in
+*is-active*) exit \$ACTIVE ;;
+*debian-installed*) exit \$INSTALLED ;;
+esac
+exit 0
+STUB
+	chmod 0755 "$stub/bin/$c"
+done
+run_script() {
+	s=$1
+	shift
+	: >"$tmp/calls"
+	sed "s|/run/systemd/system|$stub/run/systemd/system|g" "$s" >"$tmp/script"
+	PATH=$stub/bin:$PATH sh "$tmp/script" "$@" >"$tmp/out" 2>&1 || fail "$s $*: exit $?"
+}
+no_call() { # PATTERN WHAT
+	if grep -E -- "$1" "$tmp/calls" >/dev/null; then fail "$2: $(grep -E -- "$1" "$tmp/calls" | head -1)"; fi
+}
+next_step='cp /usr/share/kube-oomd/10-dry-run.toml /etc/kube-oomd/kube-oomd.toml.d/'
+ACTIVE=3 INSTALLED=1
+export ACTIVE INSTALLED
+run_script packaging/scripts/deb/postinst configure ''
+no_call ' enable| start| restart| try-restart|reenable' "deb postinst configure (first install) enables or starts kube-oomd"
+grep -q 'deb-systemd-helper update-state' "$tmp/calls" || fail "deb postinst configure: no deb-systemd-helper update-state (purge would leave links)"
+grep -qF -- "$next_step" "$tmp/out" || fail "deb postinst configure (first install) does not print the next step ($next_step)"
+INSTALLED=0 ACTIVE=0
+run_script packaging/scripts/deb/postinst configure 0.0.9-1
+grep -q 'deb-systemd-invoke try-restart kube-oomd.service' "$tmp/calls" || fail "deb postinst configure OLD (upgrade) does not try-restart kube-oomd"
+no_call 'invoke (start|restart) ' "deb postinst configure OLD (upgrade) starts kube-oomd whatever its state"
+grep -q 'deb-systemd-helper enable' "$tmp/calls" || fail "deb postinst upgrade of an enabled unit does not re-enable it (new links)"
+[ -s "$tmp/out" ] && fail "deb postinst upgrade with kube-oomd running prints: $(cat "$tmp/out")"
+ACTIVE=3 INSTALLED=1
+run_script packaging/scripts/rpm/post 1
+no_call ' enable| start| restart' "rpm %post 1 (first install) enables or starts kube-oomd"
+grep -qF -- "$next_step" "$tmp/out" || fail "rpm %post 1 (first install) does not print the next step ($next_step)"
+run_script packaging/scripts/rpm/post 2
+no_call ' enable| start| restart|preset' "rpm %post 2 (upgrade) changes the unit's state"
+run_script packaging/scripts/rpm/postun 1
+grep -q 'systemctl try-restart kube-oomd.service' "$tmp/calls" || fail "rpm %postun 1 (upgrade) does not try-restart kube-oomd"
+ok "maintainer scripts: a first install neither enables nor starts, and prints the next step; an upgrade try-restarts"
+
+# --- the shipped config and the dry-run fragment (sources) -----------------
+conf=packaging/kube-oomd.toml
+if grep -nvE '^(#.*)?$' "$conf" >"$tmp/uncommented"; then
+	fail "$conf: lines not commented out (the defaults are built in; the file only documents them): $(head -3 "$tmp/uncommented" | tr '\n' ' ')"
+fi
+# Its keys, "section.key" from "# [section]" and "# key = ...".
+sed -n -e 's/^# \[\([a-z_]*\)\]$/[\1]/p' -e 's/^# \([a-z_]*\) = .*/\1/p' "$conf" |
+	awk '/^\[/ { s = substr($0, 2, length($0) - 2); next } { print s "." $0 }' >"$tmp/conf_keys"
+sed -n 's/^| `\([a-z_]*\.[a-z_]*\)` |.*/\1/p' README.md >"$tmp/readme_keys"
+if [ -s "$tmp/readme_keys" ] && cmp -s "$tmp/conf_keys" "$tmp/readme_keys"; then
+	ok "$conf: all commented out, and documents README.md's $(wc -l <"$tmp/conf_keys") keys in their order"
+else
+	fail "$conf: its keys (# key = ...) are not README.md's table's, in order: $(diff "$tmp/conf_keys" "$tmp/readme_keys" | grep '^[<>]' | tr '\n' ' ')"
+fi
+frag=packaging/10-dry-run.toml
+if [ "$(grep -vE '^(#.*)?$' "$frag")" = "$(printf '[kill]\nmode = "dry-run"')" ]; then
+	ok "$frag: [kill] mode = \"dry-run\""
+else
+	fail "$frag: must set [kill] mode = \"dry-run\" and nothing else"
+fi
+grep -qF 'systemctl reload kube-oomd' "$frag" || fail "$frag: does not say how to arm (remove it, systemctl reload kube-oomd)"
+if [ -f /usr/share/common-licenses/Apache-2.0 ]; then
+	cmp -s LICENSE /usr/share/common-licenses/Apache-2.0 || fail "LICENSE is not the Apache License 2.0 of /usr/share/common-licenses/Apache-2.0"
+fi
 
 version=
 for arch in $ARCHES; do
@@ -181,6 +270,42 @@ for arch in $ARCHES; do
 		grep -Eq "^ .* $s " "$d/info" || fail "$deb: dpkg-deb -I does not list $s"
 	done
 	[ -e "$d/control/preinst" ] && fail "$deb: unexpected preinst"
+	grep -Eq '^drwxr-xr-x root/root .* \.'"$dropin_dir"'/$' "$d/list" || fail "$deb: no directory $dropin_dir/"
+	[ -z "$(ls -A "$d/root$dropin_dir" 2>/dev/null)" ] || fail "$deb: $dropin_dir/ is not empty"
+	cmp -s "$d/root/usr/share/kube-oomd/10-dry-run.toml" packaging/10-dry-run.toml ||
+		fail "$deb: the dry-run fragment differs from packaging/10-dry-run.toml"
+	# The DEP-5 copyright.
+	cr=$d/root/usr/share/doc/kube-oomd/copyright
+	if cmp -s "$cr" packaging/copyright; then
+		head -1 "$cr" | grep -qx 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' ||
+			fail "$deb: copyright's first line is not the DEP-5 Format:"
+		grep -qx 'Files: \*' "$cr" || fail "$deb: copyright has no \"Files: *\""
+		grep -q '^Copyright: ' "$cr" || fail "$deb: copyright has no Copyright:"
+		[ "$(grep -c '^License: Apache-2.0$' "$cr")" = 2 ] || fail "$deb: copyright lacks License: Apache-2.0 (for Files: * and as a stand-alone paragraph)"
+		grep -qF '/usr/share/common-licenses/Apache-2.0' "$cr" || fail "$deb: copyright does not point to /usr/share/common-licenses/Apache-2.0"
+	else
+		fail "$deb: no /usr/share/doc/kube-oomd/copyright identical to packaging/copyright"
+	fi
+	# The changelog: gzip -9n (no name, no time stamp), Debian format, its
+	# newest entry this package's version and maintainer.
+	cl=$d/root/usr/share/doc/kube-oomd/changelog.gz
+	grep -q 'changelog\.Debian' "$d/list" && fail "$deb: a changelog.Debian.gz beside changelog.gz (native package)"
+	if gzip -t "$cl" 2>/dev/null; then
+		[ "$(od -An -tx1 -j3 -N5 "$cl" | tr -d ' \n')" = 0000000000 ] || fail "$deb: changelog.gz has a name or a time stamp (gzip -n)"
+		gzip -dc "$cl" >"$d/changelog"
+		first=$(head -1 "$d/changelog")
+		[ "$first" = "kube-oomd ($debver) unstable; urgency=medium" ] ||
+			fail "$deb: changelog.gz's first line is \"$first\", not \"kube-oomd ($debver) unstable; urgency=medium\""
+		maint=$(dpkg-deb -f "$deb" Maintainer)
+		grep -Eq "^ -- $maint  [A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [+-][0-9]{4}\$" "$d/changelog" ||
+			fail "$deb: changelog.gz has no trailer \" -- $maint  DATE\""
+		if command -v dpkg-parsechangelog >/dev/null; then
+			v=$(dpkg-parsechangelog -l "$d/changelog" -S Version 2>&1)
+			[ "$v" = "$debver" ] || fail "$deb: dpkg-parsechangelog: version \"$v\", not $debver"
+		fi
+	else
+		fail "$deb: no gzipped /usr/share/doc/kube-oomd/changelog.gz"
+	fi
 	cmp -s "$d/root/usr/lib/systemd/system/kube-oomd.service" packaging/kube-oomd.service ||
 		fail "$deb: the unit differs from packaging/kube-oomd.service"
 	cmp -s "$d/root/usr/lib/systemd/system/system.slice.d/00-kube-oomd.conf" packaging/system.slice-kube-oomd.conf ||
@@ -214,7 +339,7 @@ for arch in $ARCHES; do
 		# -ldflags out of the build info).
 		grep -qaF "$version" "$bin" || fail "$deb: the binary does not hold its version $version"
 		if [ "$arch" = "$(host_arch)" ]; then
-			out=$("$bin" version 2>&1)
+			out=$("$bin" version 2>&1 | head -n 1)
 			[ "$out" = "kube-oomd $version" ] || fail "$deb: \`kube-oomd version\` says \"$out\", not \"kube-oomd $version\""
 			verify_root=$d/root
 		fi
@@ -257,6 +382,20 @@ for arch in $ARCHES; do
 		contains "$r/scripts" "$s" "$rpmf: rpm -qp --scripts"
 	done
 	grep -q 'preinstall scriptlet' "$r/scripts" && fail "$rpmf: unexpected %pre"
+	lic=$(rpm -qp --qf '%{LICENSE}' "$rpmf" 2>/dev/null)
+	[ "$lic" = Apache-2.0 ] || fail "$rpmf: License is \"$lic\", not Apache-2.0"
+	grep -Eq "^l -rw-r--r-- root $(sha256sum LICENSE | cut -d' ' -f1) /usr/share/licenses/kube-oomd/LICENSE\$" "$r/files" ||
+		fail "$rpmf: no /usr/share/licenses/kube-oomd/LICENSE identical to LICENSE and marked %license"
+	grep -qx "$dropin_dir" "$r/list" || fail "$rpmf: no directory $dropin_dir"
+	rpm -qp --qf '[%{FILEMODES:perms} %{FILENAMES}\n]' "$rpmf" 2>/dev/null | grep -qx "drwxr-xr-x $dropin_dir" ||
+		fail "$rpmf: $dropin_dir is not a drwxr-xr-x directory"
+	rpm -qp --changelog "$rpmf" >"$r/changelog" 2>/dev/null
+	first=$(head -1 "$r/changelog")
+	case $first in
+	"* "*" $(dpkg-deb -f "$deb" Maintainer) - $version-1") ;;
+	*) fail "$rpmf: %changelog's first line is \"$first\", not \"* DATE $(dpkg-deb -f "$deb" Maintainer) - $version-1\"" ;;
+	esac
+	[ "$(grep -c '^- ' "$r/changelog")" -ge 1 ] || fail "$rpmf: %changelog has no item"
 	ok "$rpmf"
 done
 
@@ -279,19 +418,19 @@ if [ -n "${verify_root:-}" ]; then
 	for f in $(grep -oE '(^|[[ ])--?[a-z][a-z-]+' "$tmp/help" | sed 's/^[[ ]*-*//' | sort -u); do
 		man_has "--$f" || fail "$man_src: no --$f (kube-oomd --help has it)"
 	done
+	# The shipped config and the dry-run fragment are valid.
+	for c in "$verify_root/etc/kube-oomd/kube-oomd.toml" "$verify_root/usr/share/kube-oomd/10-dry-run.toml"; do
+		out=$("$bin" check-config "$c" 2>&1) || fail "kube-oomd check-config ${c#"$verify_root"}: $out"
+	done
 else
 	fail "no .deb for this host's architecture ($(host_arch)): cannot check the man page against --help"
 fi
 for k in $(sed -n 's/^| `\([a-z_]*\.[a-z_]*\)` |.*/\1/p' README.md); do
 	man_has "$k" || fail "$man_src: no configuration key $k (README.md has it)"
 done
-section=
-while IFS= read -r line; do
-	case $line in
-	\[*\]) section=${line#[}; section=${section%]} ;;
-	[a-z]*=*) k=${line%%[ =]*}; man_has "$section.$k" || fail "$man_src: no configuration key $section.$k (packaging/kube-oomd.toml has it)" ;;
-	esac
-done <packaging/kube-oomd.toml
+for k in $(cat "$tmp/conf_keys"); do
+	man_has "$k" || fail "$man_src: no configuration key $k (packaging/kube-oomd.toml has it)"
+done
 for id in $(grep -oE '`[0-9a-f]{32}`' README.md | tr -d '`' | sort -u); do
 	man_has "$id" || fail "$man_src: no MESSAGE_ID $id (README.md has it)"
 done

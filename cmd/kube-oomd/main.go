@@ -66,7 +66,7 @@ func commands() []command {
 	return []command{
 		{"run", "[--config FILE] [--dry-run]", "run the daemon", runHelp,
 			func(e *env, ctx context.Context, args []string) error { return e.runDaemon(ctx, args) }},
-		{"check-config", "[FILE]", "check a config file (default " + config.DefaultPath + ")", checkConfigHelp,
+		{"check-config", "[FILE]", "check a config file and its FILE.d/ (default " + config.DefaultPath + ")", checkConfigHelp,
 			func(e *env, _ context.Context, args []string) error { return e.checkConfig(args) }},
 		{"pods", "[--json] [--config FILE]", "show the pods ranked as victims, now", podsHelp,
 			func(e *env, _ context.Context, args []string) error { return e.pods(args) }},
@@ -87,8 +87,12 @@ kernel without cgroup v2 memory or PSI, and says what to change.
 SIGHUP (systemctl reload kube-oomd) reloads the config file; so does an
 edit to it. An invalid file keeps the configuration in force.`
 
-	checkConfigHelp = `Checks a config file: exit status 0 if it is valid, else 1 and every
-problem on stderr as FILE:LINE: key: what is wrong.`
+	checkConfigHelp = `Checks a config file and the *.toml fragments of FILE.d/, merged as the
+daemon merges them (without FILE, ` + config.DefaultPath + `, which may be
+missing, as for run): exit status 0 if they are valid, and the files
+read ("read: FILE, FILE.d/10-dry-run.toml") and the entries of FILE.d/
+ignored, else 1 and every problem on stderr as FILE:LINE: key: what is
+wrong, FILE being the file or fragment that has it.`
 
 	versionHelp = `Prints the version on the first line ("kube-oomd VERSION"), then the
 commit it was built from and the Go version.`

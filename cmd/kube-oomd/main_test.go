@@ -564,3 +564,35 @@ func TestRunRefusesWithPSIOff(t *testing.T) {
 		t.Errorf("exit %d, stderr %q: want a refusal naming the boot parameter psi=1", code, errs)
 	}
 }
+
+// Issue 21 item 2: check-config FILE checks FILE and FILE.d/, merged, and
+// lists the files read and the entries ignored.
+func TestCheckConfigDropins(t *testing.T) {
+	path := writeConfig(t, "# [kill]\n# mode = \"pod\"\n")
+	dir := path + ".d"
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dryRun := filepath.Join("..", "..", "packaging", "10-dry-run.toml")
+	data, err := os.ReadFile(dryRun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "10-dry-run.toml"), data, 0o644)
+	os.WriteFile(filepath.Join(dir, "README"), nil, 0o644)
+	code, out, errs := kube(t, "check-config", path)
+	want := path + ": ok\nread: " + path + ", " + dir + "/10-dry-run.toml\nignored: " + dir + "/README (only *.toml files in " + dir + " are read)\n"
+	if code != 0 || out != want {
+		t.Errorf("exit %d, stdout %q, stderr %q\nwant stdout %q", code, out, errs, want)
+	}
+	bad := filepath.Join(dir, "20-bad.toml")
+	os.WriteFile(bad, []byte("[kill]\nmdoe = \"pod\"\n"), 0o644)
+	code, out, errs = kube(t, "check-config", path)
+	if code != 1 || out != "" || !strings.Contains(errs, bad+":2: kill.mdoe: unknown key; did you mean kill.mode?") {
+		t.Errorf("a bad fragment: exit %d, stdout %q, stderr %q; want 1 and FRAGMENT:LINE", code, out, errs)
+	}
+	os.Remove(path)
+	if code, _, errs := kube(t, "check-config", path); code != 1 || !strings.Contains(errs, path) {
+		t.Errorf("a missing file named on the command line: exit %d, %q; want 1", code, errs)
+	}
+}

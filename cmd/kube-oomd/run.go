@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/daemon"
@@ -14,7 +12,7 @@ import (
 // runDaemon is `kube-oomd run`.
 func (e *env) runDaemon(ctx context.Context, args []string) error {
 	fs := e.flags("run")
-	cfgPath := fs.String("config", "", "config file (default "+config.DefaultPath+")")
+	cfgPath := fs.String("config", "", "config file, read with the *.toml fragments of FILE.d/ (default "+config.DefaultPath+")")
 	dryRun := fs.Bool("dry-run", false, "log what would be killed, kill nothing (overrides kill.mode)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -28,12 +26,12 @@ func (e *env) runDaemon(ctx context.Context, args []string) error {
 	}
 	// The config is loaded by the daemon, once it has undone what a
 	// crashed run left: a bad config must not keep a pod frozen.
-	load := func() (config.Config, bool, error) {
-		cfg, defaulted, err := loadConfig(*cfgPath)
+	load := func() (config.Config, config.Sources, error) {
+		cfg, src, err := loadConfig(*cfgPath)
 		if err == nil && *dryRun {
 			cfg.Kill.Mode = config.ModeDryRun
 		}
-		return cfg, defaulted, err
+		return cfg, src, err
 	}
 	return daemon.Run(ctx, daemon.Options{
 		Load: load, ConfigPath: path, DryRunFlag: *dryRun,
@@ -42,17 +40,9 @@ func (e *env) runDaemon(ctx context.Context, args []string) error {
 	})
 }
 
-// loadConfig loads path, or the default path when path is "". Only a missing
-// default file falls back to the built-in defaults; a missing file that was
-// named on the command line is an error.
-func loadConfig(path string) (cfg config.Config, defaulted bool, err error) {
-	if path != "" {
-		cfg, err = config.Load(path)
-		return cfg, false, err
-	}
-	cfg, err = config.Load(config.DefaultPath)
-	if errors.Is(err, fs.ErrNotExist) {
-		return config.Default(), true, nil
-	}
-	return cfg, false, err
+// loadConfig loads path and its drop-in directory, or the default path
+// when path is "" (see config.LoadFlag: only a missing default file falls
+// back to the built-in defaults, plus the fragments).
+func loadConfig(path string) (config.Config, config.Sources, error) {
+	return config.LoadFlag(path)
 }

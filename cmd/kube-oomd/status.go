@@ -73,6 +73,25 @@ func dialError(socket string, err error) error {
 		errNotRunning, socket, errors.Unwrap(err))
 }
 
+// writeKeySources prints, under the Config line, the files read and where
+// each key not at its default came from.
+func writeKeySources(w io.Writer, s daemon.Status) {
+	if len(s.ConfigFiles) > 0 {
+		files := make([]string, len(s.ConfigFiles))
+		for i, f := range s.ConfigFiles {
+			files[i] = escaped(f)
+		}
+		fmt.Fprintf(w, "          read %s\n", strings.Join(files, ", "))
+	}
+	for _, k := range s.ConfigSources {
+		from := "kept from the start: a change waits for a restart"
+		if k.File != "" {
+			from = "from " + escaped(k.File)
+		}
+		fmt.Fprintf(w, "          %s (%s)\n", escaped(k.Setting), from)
+	}
+}
+
 // renderStatus prints the status for a person.
 func renderStatus(w io.Writer, s daemon.Status) error {
 	cfg := s.ConfigFile
@@ -82,7 +101,8 @@ func renderStatus(w io.Writer, s daemon.Status) error {
 	kill, _ := s.Config["kill"].(map[string]any)
 	fmt.Fprintf(w, "kube-oomd %s, pid %d, running since %s (%s)\n", s.Version, s.PID,
 		s.Started.Format(time.RFC3339), time.Since(s.Started).Round(time.Second))
-	fmt.Fprintf(w, "Config:   %s, mode %v\n", cfg, kill["mode"])
+	fmt.Fprintf(w, "Config:   %s, mode %v\n", escaped(cfg), kill["mode"])
+	writeKeySources(w, s)
 	f := s.Features
 	fmt.Fprintf(w, "Node:     kernel %s (page %s), %s driver, pods under %s, cgroup.kill %s, memory.reclaim %s, memory.high via %s\n",
 		f.Kernel, humanSize(f.PageSize), f.Driver, f.Kubepods, yesNo(f.CgroupKill), yesNo(f.MemoryReclaim), f.MemoryHighVia)

@@ -43,7 +43,12 @@ func TestStatusRenders(t *testing.T) {
 	limit := uint64(2048 * MiB)
 	s := daemon.Status{
 		Version: "v1", PID: 42, Started: now.Add(-time.Minute), ConfigFile: "/etc/kube-oomd/kube-oomd.toml",
-		Config:   map[string]any{"kill": map[string]any{"mode": "dry-run"}},
+		Config:      map[string]any{"kill": map[string]any{"mode": "dry-run"}},
+		ConfigFiles: []string{"/etc/kube-oomd/kube-oomd.toml", "/etc/kube-oomd/kube-oomd.toml.d/10-dry-run.toml"},
+		ConfigSources: []daemon.KeySource{
+			{Key: "kill.mode", Setting: `kill.mode = "dry-run"`, File: "/etc/kube-oomd/kube-oomd.toml.d/10-dry-run.toml"},
+			{Key: "kill.cooldown", Setting: `kill.cooldown = "30s"`, File: "/etc/kube-oomd/kube-oomd.toml"},
+		},
 		Features: daemon.FeatureStatus{Kernel: "6.1.0", PageSize: 4096, Driver: "systemd", Kubepods: "/kubepods.slice", CgroupKill: true, MemoryHighVia: "systemd"},
 		Action:   &daemon.ActionStatus{Name: "kill be", Since: now},
 		Decision: daemon.DecisionStatus{PressuredWindows: 1, WindowsNeeded: 2, StrainedWindows: 3, RelievedWindows: 4},
@@ -60,7 +65,10 @@ func TestStatusRenders(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"mode dry-run", "page 4Ki", "1 of 2 pressured windows, 3 strained, 0 calm, 4 calm or not near the limit", "Action in flight: kill be", "Pods, ranked", "1     -          -     be",
+	for _, want := range []string{"mode dry-run", "page 4Ki",
+		"read /etc/kube-oomd/kube-oomd.toml, /etc/kube-oomd/kube-oomd.toml.d/10-dry-run.toml\n",
+		`kill.mode = "dry-run" (from /etc/kube-oomd/kube-oomd.toml.d/10-dry-run.toml)`,
+		`kill.cooldown = "30s" (from /etc/kube-oomd/kube-oomd.toml)`, "1 of 2 pressured windows, 3 strained, 0 calm, 4 calm or not near the limit", "Action in flight: kill be", "Pods, ranked", "1     -          -     be",
 		"2     shop       db-0  bu", "Burstable shop/db-0 (bu): memory.high 500Mi (set 400Mi, original max)",
 		"would have killed (dry run) BestEffort old (pod)", `killed Burstable shop/cart (u2) (container "app", /k/u2/cri-containerd-0123.scope)`} {
 		if !strings.Contains(out, want) {
@@ -72,7 +80,8 @@ func TestStatusRenders(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); code != 0 || err != nil {
 		t.Fatalf("--json: exit %d, %v\n%s", code, err, out)
 	}
-	if len(got.Pods) != 2 || got.Action == nil || len(got.Kills) != 2 || got.Kills[1].Container != "app" || got.Pods[1].Name != "db-0" || got.Decision.RelievedWindows != 4 {
+	if len(got.Pods) != 2 || got.Action == nil || len(got.Kills) != 2 || got.Kills[1].Container != "app" || got.Pods[1].Name != "db-0" || got.Decision.RelievedWindows != 4 ||
+		len(got.ConfigSources) != 2 || got.ConfigSources[0].File != "/etc/kube-oomd/kube-oomd.toml.d/10-dry-run.toml" || len(got.ConfigFiles) != 2 {
 		t.Errorf("status JSON = %+v", got)
 	}
 }
