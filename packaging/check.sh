@@ -120,6 +120,9 @@ paths="/usr/bin/kube-oomd
 /etc/kube-oomd/kube-oomd.toml
 /usr/share/kube-oomd/metrics-tcp.conf
 /usr/share/kube-oomd/10-dry-run.toml
+/usr/share/kube-oomd/monitoring/kube-oomd.rules.yml
+/usr/share/kube-oomd/monitoring/kube-oomd.prometheusrule.yaml
+/usr/share/kube-oomd/monitoring/kube-oomd.dashboard.json
 /usr/share/man/man8/kube-oomd.8.gz"
 # The configuration's drop-in directory, empty, in both.
 dropin_dir=/etc/kube-oomd/kube-oomd.toml.d
