@@ -36,6 +36,10 @@ type FreezeLog struct {
 	// that name one of its pods or containers (trusted). Without it
 	// (Kubepods ""), ThawLeftovers leaves the record as it is.
 	Layout cgroupv2.Layout
+	// Guessed says Layout is a guess (the kubelet's default kubepods,
+	// before the config is read): ThawLeftovers keeps an entry it does
+	// not trust, untouched, for a check against the config's layout.
+	Guessed bool
 
 	mu sync.Mutex // each change reads, edits and writes the whole file
 }
@@ -58,7 +62,8 @@ type ThawResult struct {
 // ID; a new cgroup at the same path is not touched), it writes 0 to
 // cgroup.freeze and reports it. The record is not trusted: an entry that
 // names no pod or container of l.Layout (a kill freezes nothing else) is
-// reported with an error wrapping ErrUntrusted, not touched, and dropped. Then the record keeps only the cgroups that
+// reported with an error wrapping ErrUntrusted, not touched, and dropped
+// (kept, with Guessed). Then the record keeps only the cgroups that
 // could not be thawed (ThawResult.Err), for the next start to try again;
 // with none it is removed. No record is no leftovers.
 //
@@ -81,7 +86,7 @@ func (l *FreezeLog) ThawLeftovers() ([]ThawResult, error) {
 	}
 	var results []ThawResult
 	check := func(e frozenEntry) error { return trusted(l.Layout, e.Cgroup, true) }
-	kept := undoLeftovers(entries, check, thawLeftover, func(e frozenEntry, err error) {
+	kept := undoLeftovers(entries, check, l.Guessed, thawLeftover, func(e frozenEntry, err error) {
 		results = append(results, ThawResult{Cgroup: e.Cgroup, Err: err})
 	})
 	if err := l.save(kept); err != nil {
@@ -93,12 +98,19 @@ func (l *FreezeLog) ThawLeftovers() ([]ThawResult, error) {
 // undoLeftovers undoes what each entry of a write-ahead record names, with
 // undo, which says whether the entry's cgroup is still the one recorded
 // (ours), and reports each one that is. An entry that check refuses is
-// reported with check's error, never undone, and dropped. It returns the
-// entries to keep: those whose undo failed, for the next try.
-func undoLeftovers[E any](entries []E, check func(E) error, undo func(E) (ours bool, err error), report func(E, error)) (kept []E) {
+// reported with check's error and never undone; it is dropped, or kept
+// when guessed (check's layout is a guess: the entry waits for the check
+// against the config's). It returns the entries to keep: those whose undo
+// failed, for the next try, and the refused ones when guessed.
+func undoLeftovers[E any](entries []E, check func(E) error, guessed bool, undo func(E) (ours bool, err error), report func(E, error)) (kept []E) {
 	for _, e := range entries {
 		if err := check(e); err != nil {
-			report(e, err)
+			if guessed {
+				report(e, fmt.Errorf("%w; kept in the record for the check against the config's cgroup.kubepods", err))
+				kept = append(kept, e)
+				continue
+			}
+			report(e, fmt.Errorf("%w; dropped from the record", err))
 			continue
 		}
 		ours, err := undo(e)
@@ -115,7 +127,8 @@ func undoLeftovers[E any](entries []E, check func(E) error, undo func(E) (ours b
 
 // ErrUntrusted: an entry of a record (frozen.json, limits.json) names a
 // cgroup that no kill of kube-oomd could have recorded: it is not
-// touched, and dropped from the record.
+// touched, and dropped from the record (kept while the layout is a guess:
+// FreezeLog.Guessed, LimitLog.Guessed).
 var ErrUntrusted = errors.New("not a cgroup a kill records")
 
 // checkable says whether the record at path can be checked against
@@ -136,7 +149,7 @@ func checkable(path string, layout cgroupv2.Layout) error {
 func trusted(layout cgroupv2.Layout, dir string, pods bool) error {
 	rel, err := filepath.Rel(layout.Mount, dir)
 	if !filepath.IsAbs(dir) || filepath.Clean(dir) != dir || err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-		return fmt.Errorf("%w: %q is not a clean absolute directory under the cgroup2 mount %s", ErrUntrusted, dir, layout.Mount)
+		return fmt.Errorf("%w: %q is not a clean absolute directory under the cgroup2 mount %s: not touched", ErrUntrusted, dir, layout.Mount)
 	}
 	rel = path.Join("/", filepath.ToSlash(rel))
 	if _, ok := layout.ContainerOf(rel); ok {
@@ -149,7 +162,7 @@ func trusted(layout cgroupv2.Layout, dir string, pods bool) error {
 	if pods {
 		what = "a pod or a container"
 	}
-	return fmt.Errorf("%w: %s is not %s of the kubelet under %s: not touched, dropped from the record", ErrUntrusted, dir, what, layout.Kubepods)
+	return fmt.Errorf("%w: %s is not %s of the kubelet under %s: not touched", ErrUntrusted, dir, what, layout.Kubepods)
 }
 
 // openLeftover opens the directory of a cgroup that a record names, if it

@@ -84,7 +84,8 @@
 // 0 it may read), and 0 is never recorded as an original. Neither record
 // is trusted: an entry that names no container (limits) or no pod or
 // container (frozen) of the kubelet's layout (FreezeLog.Layout,
-// LimitLog.Layout) is never undone, and is dropped (ErrUntrusted).
+// LimitLog.Layout) is never undone, and is dropped (ErrUntrusted), or
+// kept while that layout is a guess (Guessed: before the config is read).
 //
 // Kernel facts are not decided here but in cgroupv2: which files the kernel
 // has comes probed once, as Killer.Features (cgroupv2/features.go), and

@@ -30,6 +30,10 @@ type LimitLog struct {
 	// else). Without it (Kubepods ""), RestoreLeftovers leaves the record
 	// as it is.
 	Layout cgroupv2.Layout
+	// Guessed says Layout is a guess (the kubelet's default kubepods,
+	// before the config is read): RestoreLeftovers keeps an entry it does
+	// not trust, untouched, for a check against the config's layout.
+	Guessed bool
 
 	mu sync.Mutex // each change reads, edits and writes the whole file
 }
@@ -67,7 +71,9 @@ const limitsHint = `it may name containers left at memory.max 0: write their "or
 //
 // The record is not trusted: an entry that names no container of
 // l.Layout (the method oom lowers nothing else) is reported with an error
-// wrapping ErrUntrusted, never written to, and dropped.
+// wrapping ErrUntrusted, never written to, and dropped (kept, with
+// Guessed: the layout is a guess, and the entry waits for the check
+// against the config's).
 //
 // The daemon calls it at start, before any kill, and again while it runs
 // when the record is there with no kill in flight: what a kill could not
@@ -86,7 +92,7 @@ func (l *LimitLog) RestoreLeftovers() ([]RestoreResult, error) {
 	}
 	var results []RestoreResult
 	check := func(e limitEntry) error { return trusted(l.Layout, e.Cgroup, false) }
-	kept := undoLeftovers(entries, check, restoreLeftover, func(e limitEntry, err error) {
+	kept := undoLeftovers(entries, check, l.Guessed, restoreLeftover, func(e limitEntry, err error) {
 		results = append(results, RestoreResult{Cgroup: e.Cgroup, Max: e.Original, Swap: e.Swap, Err: err})
 	})
 	if err := statefile.Save(l.Path, kept); err != nil {

@@ -117,3 +117,80 @@ func TestFreezeLogRejectsUntrusted(t *testing.T) {
 	}
 	noRecord(t, log)
 }
+
+// Before the config is read, the layout is a guess (the kubelet's default
+// kubepods): an entry not under it may be a container of a cgroup.kubepods
+// the config names. With Guessed, RestoreLeftovers and ThawLeftovers
+// report it (ErrUntrusted), do not touch it, and keep it in the record for
+// the check against the config's layout; a trusted entry is still undone.
+func TestLeftoversGuessedLayoutKeepsUntrusted(t *testing.T) {
+	root := t.TempDir()
+	guess := cgroupv2.Layout{Mount: root, Kubepods: "/kubepods.slice", Driver: cgroupv2.DriverSystemd}
+	if err := os.MkdirAll(filepath.Join(root, "kubepods.slice"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	custom := filepath.Join(root, "kubelet.slice", "kubelet-kubepods.slice", "kubepods-besteffort.slice", "kubepods-besteffort-podx.slice")
+	ctr := filepath.Join(custom, "cri-containerd-0123456789ab.scope")
+	ctrID := mkCgroup(t, ctr, map[string]string{"memory.max": "0\n", "cgroup.freeze": "1\n"})
+	trustedCtr := filepath.Join(root, "kubepods.slice", "kubepods-pody.slice", "cri-containerd-0123456789ab.scope")
+	trustedID := mkCgroup(t, trustedCtr, map[string]string{"memory.max": "0\n", "cgroup.freeze": "1\n"})
+
+	limits := &LimitLog{Path: filepath.Join(root, "run", "limits.json"), Layout: guess, Guessed: true}
+	for _, e := range []limitEntry{{Cgroup: ctr, ID: ctrID, Original: 1 << 30}, {Cgroup: trustedCtr, ID: trustedID, Original: 1 << 30}} {
+		if err := limits.add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := limits.RestoreLeftovers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Cgroup != ctr || !errors.Is(got[0].Err, ErrUntrusted) || got[1].Cgroup != trustedCtr || got[1].Err != nil {
+		t.Fatalf("RestoreLeftovers = %+v, want %s untrusted and %s put back", got, ctr, trustedCtr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(ctr, "memory.max")); string(b) != "0\n" {
+		t.Errorf("memory.max = %q: written from a guessed layout", b)
+	}
+	if e, ok, err := limits.find(ctr, ctrID); err != nil || !ok || e.Original != 1<<30 {
+		t.Errorf("limits record entry for %s = %+v, %v, %v: want it kept", ctr, e, ok, err)
+	}
+	if _, ok, _ := limits.find(trustedCtr, trustedID); ok {
+		t.Errorf("limits record still names %s, put back", trustedCtr)
+	}
+
+	frozen := &FreezeLog{Path: filepath.Join(root, "run", "frozen.json"), Layout: guess, Guessed: true}
+	for _, e := range []frozenEntry{{ctr, ctrID}, {trustedCtr, trustedID}} {
+		if err := frozen.add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	thawed, err := frozen.ThawLeftovers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(thawed) != 2 || thawed[0].Cgroup != ctr || !errors.Is(thawed[0].Err, ErrUntrusted) || thawed[1].Cgroup != trustedCtr || thawed[1].Err != nil {
+		t.Fatalf("ThawLeftovers = %+v, want %s untrusted and %s thawed", thawed, ctr, trustedCtr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(ctr, "cgroup.freeze")); string(b) != "1\n" {
+		t.Errorf("cgroup.freeze = %q: written from a guessed layout", b)
+	}
+	entries, err := frozen.load()
+	if err != nil || len(entries) != 1 || entries[0] != (frozenEntry{ctr, ctrID}) {
+		t.Errorf("freeze record = %+v, %v; want only %s kept", entries, err, ctr)
+	}
+
+	// Then against the config's layout, it is undone and the records go.
+	config := cgroupv2.Layout{Mount: root, Kubepods: "/kubelet.slice/kubelet-kubepods.slice", Driver: cgroupv2.DriverSystemd}
+	limits, frozen = &LimitLog{Path: limits.Path, Layout: config}, &FreezeLog{Path: frozen.Path, Layout: config}
+	if got, err := limits.RestoreLeftovers(); err != nil || len(got) != 1 || got[0].Err != nil {
+		t.Errorf("RestoreLeftovers in the config's layout = %+v, %v; want %s put back", got, err, ctr)
+	}
+	if got, err := frozen.ThawLeftovers(); err != nil || len(got) != 1 || got[0].Err != nil {
+		t.Errorf("ThawLeftovers in the config's layout = %+v, %v; want %s thawed", got, err, ctr)
+	}
+	for _, p := range []string{limits.Path, frozen.Path} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s kept after the check against the config's layout: %v", p, err)
+		}
+	}
+}
