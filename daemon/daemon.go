@@ -188,9 +188,10 @@ func undoLeftovers(ctx context.Context, o Options) {
 		// The defaults always make a logger.
 		log, _, _ = NewLogger(config.Default().Log, o.Stderr)
 	}
-	// No config yet: detectLayout looks under the kubelet's defaults.
+	// No config yet: detectLayout looks under the kubelet's defaults, a
+	// guess (a record under the config's cgroup.kubepods waits for run).
 	u := &Daemon{opt: o, log: log, clock: o.Clock}
-	u.undoLeftovers()
+	u.undoLeftovers(true)
 	u.giveBackThrottles(ctx)
 }
 
@@ -238,8 +239,8 @@ func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	// default parent cgroups); again now in the config's layout, for a
 	// cgroup.kubepods of its own. (With no kubepods yet, no record can name
 	// a live cgroup of it: the records wait for the first rescan once it is
-	// found.)
-	d.undoLeftovers()
+	// found.) Only this check drops an entry not under kubepods.
+	d.undoLeftovers(false)
 	// Then the metrics endpoint: a scrape works while the daemon waits for
 	// the kubelet, and a listener that cannot be opened fails the start at
 	// once.

@@ -304,7 +304,11 @@ func (d *Daemon) vet(p *cgroupv2.Pod) func() ([]int, error) {
 // an earlier run died before it undid them. Without kubepods yet, no
 // record can name a live cgroup of the kubelet's, nor be checked: they
 // wait for the first rescan once it is found (retryLeftovers).
-func (d *Daemon) undoLeftovers() {
+//
+// guessed says the layout is a guess (Run, before the config is read: the
+// kubelet's default kubepods): an entry not under it is kept, untouched,
+// for the call with the config's layout (run), which alone drops it.
+func (d *Daemon) undoLeftovers(guessed bool) {
 	layout, err := d.detectLayout()
 	if err != nil {
 		if recorded(d.freezeLog(layout).Path) || recorded(d.limitLog(layout).Path) {
@@ -314,10 +318,11 @@ func (d *Daemon) undoLeftovers() {
 		return
 	}
 	frozen, limits := d.freezeLog(layout), d.limitLog(layout)
+	frozen.Guessed, limits.Guessed = guessed, guessed
 	thawed, err := frozen.ThawLeftovers()
-	d.logThawed(frozen.Path, thawed, err, reasonEarlierRun)
+	d.logThawed(frozen.Path, thawed, err, reasonEarlierRun, guessed)
 	restored, err := limits.RestoreLeftovers()
-	d.logRestored(limits.Path, restored, err, reasonEarlierRun)
+	d.logRestored(limits.Path, restored, err, reasonEarlierRun, guessed)
 }
 
 // retryLeftovers retries, on the worker, what a kill of this run could
@@ -336,8 +341,8 @@ func (d *Daemon) retryLeftovers() {
 		restored, rerr := limits.RestoreLeftovers()
 		thawed, terr := frozen.ThawLeftovers()
 		return func() {
-			d.logRestored(limits.Path, restored, rerr, reasonRetry)
-			d.logThawed(frozen.Path, thawed, terr, reasonRetry)
+			d.logRestored(limits.Path, restored, rerr, reasonRetry, false)
+			d.logThawed(frozen.Path, thawed, terr, reasonRetry, false)
 		}
 	}}, d.clock.Now())
 }
@@ -348,15 +353,21 @@ func recorded(path string) bool {
 	return err == nil
 }
 
-// logThawed logs what FreezeLog.ThawLeftovers did.
-func (d *Daemon) logThawed(file string, results []killer.ThawResult, err error, why string) {
+// logThawed logs what FreezeLog.ThawLeftovers did; guessed as its
+// FreezeLog.Guessed.
+func (d *Daemon) logThawed(file string, results []killer.ThawResult, err error, why string, guessed bool) {
 	if err != nil {
-		d.log.Error("cannot read the freeze record: check the cgroups it names for cgroup.freeze 1",
+		d.log.Error("cannot read or save the freeze record: check the cgroups it names for cgroup.freeze 1",
 			attrFile, file, attrError, err)
 	}
 	for _, r := range results {
+		if errors.Is(r.Err, killer.ErrUntrusted) && guessed {
+			d.log.Info("kept an entry of the freeze record for the check against the config's cgroup.kubepods: not under the default kubepods, not thawed yet",
+				attrFile, file, attrCgroup, r.Cgroup, attrError, r.Err)
+			continue
+		}
 		if errors.Is(r.Err, killer.ErrUntrusted) {
-			d.log.Warn("ignored an entry of the freeze record: not a pod or container of the kubelet, not thawed", attrFile, file,
+			d.log.Warn("dropped an entry of the freeze record: not a pod or container of the kubelet, not thawed", attrFile, file,
 				attrCgroup, r.Cgroup, attrReason, reasonUntrusted, attrError, r.Err)
 			continue
 		}
@@ -373,18 +384,24 @@ func (d *Daemon) logThawed(file string, results []killer.ThawResult, err error, 
 	}
 }
 
-// logRestored logs what LimitLog.RestoreLeftovers did.
-func (d *Daemon) logRestored(file string, results []killer.RestoreResult, err error, why string) {
+// logRestored logs what LimitLog.RestoreLeftovers did; guessed as its
+// LimitLog.Guessed (the entries it kept are counted by the next call).
+func (d *Daemon) logRestored(file string, results []killer.RestoreResult, err error, why string, guessed bool) {
 	if err != nil {
-		d.log.Error("cannot read the limits record: check the containers it names for memory.max 0",
+		d.log.Error("cannot read or save the limits record: check the containers it names for memory.max 0",
 			attrFile, file, attrError, err)
 		d.metrics.PutBackFailed(1)
 	} else {
 		d.metrics.LoweredLimits(stillLowered(results))
 	}
 	for _, r := range results {
+		if errors.Is(r.Err, killer.ErrUntrusted) && guessed {
+			d.log.Info("kept an entry of the limits record for the check against the config's cgroup.kubepods: not under the default kubepods, its memory.max not written yet",
+				attrFile, file, attrCgroup, r.Cgroup, attrError, r.Err)
+			continue
+		}
 		if errors.Is(r.Err, killer.ErrUntrusted) {
-			d.log.Warn("ignored an entry of the limits record: not a container of the kubelet, its memory.max not written", attrFile, file,
+			d.log.Warn("dropped an entry of the limits record: not a container of the kubelet, its memory.max not written", attrFile, file,
 				attrCgroup, r.Cgroup, attrReason, reasonUntrusted, attrError, r.Err)
 			continue
 		}

@@ -417,15 +417,15 @@ func TestMetricsOfLimitsNotPutBack(t *testing.T) {
 		{Cgroup: "/a", Err: errors.New("write: device busy")},
 		{Cgroup: "/b"},
 		{Cgroup: "/c", Err: fmt.Errorf("x: %w", killer.ErrUntrusted)},
-	}, nil, reasonRetry)
+	}, nil, reasonRetry, false)
 	if lowered, failures := scrape(); lowered != 1 || failures != 1 {
 		t.Errorf("lowered %v, failures %v; want 1 and 1", lowered, failures)
 	}
-	d.logRestored("limits.json", nil, errors.New("limits.json: bad JSON"), reasonRetry)
+	d.logRestored("limits.json", nil, errors.New("limits.json: bad JSON"), reasonRetry, false)
 	if lowered, failures := scrape(); lowered != 1 || failures != 2 {
 		t.Errorf("after an unreadable record: lowered %v, failures %v; want 1 (as last known) and 2", lowered, failures)
 	}
-	d.logRestored("limits.json", []killer.RestoreResult{{Cgroup: "/a"}}, nil, reasonRetry)
+	d.logRestored("limits.json", []killer.RestoreResult{{Cgroup: "/a"}}, nil, reasonRetry, false)
 	if lowered, failures := scrape(); lowered != 0 || failures != 2 {
 		t.Errorf("once put back: lowered %v, failures %v; want 0 and 2", lowered, failures)
 	}

@@ -353,3 +353,48 @@ func TestRestartRejectsUntrustedRecords(t *testing.T) {
 		}
 	}
 }
+
+// Before the config is read, the layout is a guess: the kubelet's default
+// kubepods. With cgroup.kubepods set in the config and a stale
+// /kubepods.slice still there, a limits record of a container under the
+// config's kubepods is not under the guess: it is kept for the check
+// against the config's layout, not dropped, so the start puts back the
+// memory.max that a crashed kill left at 0, then removes the record.
+func TestRestartPutsBackLimitsUnderConfigKubepods(t *testing.T) {
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
+	const custom = "/kubelet.slice/kubelet-kubepods.slice"
+	if err := os.MkdirAll(tree.Layout().Abs("/kubelet.slice"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tree.Layout().Abs(tree.Kubepods), tree.Layout().Abs(custom)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(tree.Layout().Abs("/kubepods.slice"), 0o755); err != nil { // stale
+		t.Fatal(err)
+	}
+	tree.Kubepods = custom
+	app := appContainer(t, tree, tree.PodPath("be", cgroupv2.BestEffort))
+	tree.Write(app, "memory.max", "0")
+	id, err := cgroupv2.ID(tree.Layout().Abs(app))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := t.TempDir()
+	statefile.Save(filepath.Join(run, "limits.json"), []struct {
+		Cgroup   string `json:"cgroup"`
+		ID       uint64 `json:"id"`
+		Original uint64 `json:"original"`
+	}{{Cgroup: tree.Layout().Abs(app), ID: id, Original: 300 << 20}})
+	cfg := testConfig(config.ModePod)
+	cfg.Cgroup.Kubepods = custom
+	h := start(t, tree, cfg, "", run)
+	if got := h.file(app, "memory.max"); got != fmt.Sprint(300<<20) {
+		t.Errorf("memory.max = %q after restart, want %d put back:\n%s", got, 300<<20, h.logs)
+	}
+	if _, err := os.Stat(filepath.Join(run, "limits.json")); !os.IsNotExist(err) {
+		t.Errorf("limits record left after restore: %v", err)
+	}
+	if dropped := h.logs.records(t, "dropped an entry of the limits record: not a container of the kubelet, its memory.max not written", ""); len(dropped) != 0 {
+		t.Errorf("dropped = %v, want none", dropped)
+	}
+}
