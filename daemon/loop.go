@@ -20,7 +20,7 @@ type loopInputs struct {
 	changes       <-chan cgroupv2.Change
 	errc          <-chan error
 	hup           <-chan os.Signal
-	configChanged <-chan configEvent
+	configChanged <-chan configChange
 	status        <-chan chan<- Status
 	runtime       <-chan runtimeState // nil when the runtime is not asked
 }

@@ -49,7 +49,23 @@ const (
 	// configWritten: a writer closed the file, or a file was renamed (or
 	// made, not being a regular file) into its place.
 	configWritten
+	// configRemoved: a fragment, or the drop-in directory, was removed or
+	// renamed away: a finished change.
+	configRemoved
+	// configDropped: the config file itself was removed or renamed away:
+	// no change by itself (the next file put there is).
+	configDropped
+	// configOverflow: inotify lost events; whatever they were, a write may
+	// have finished meanwhile.
+	configOverflow
 )
+
+// configChange is one thing the watcher saw.
+type configChange struct {
+	kind configEvent
+	file string // the file, or the drop-in directory, it is about; "" for an overflow
+	err  error  // the drop-in directory was made but cannot be watched
+}
 
 func (e configEvent) String() string {
 	switch e {
@@ -57,6 +73,12 @@ func (e configEvent) String() string {
 		return "writing"
 	case configWritten:
 		return "written"
+	case configRemoved:
+		return "removed"
+	case configDropped:
+		return "dropped"
+	case configOverflow:
+		return "overflow"
 	}
 	return fmt.Sprintf("configEvent(%d)", uint8(e))
 }
@@ -72,11 +94,11 @@ type settler struct {
 }
 
 // note takes one event; it reports whether a write began.
-func (s *settler) note(ev configEvent) (began bool) {
-	switch ev {
+func (s *settler) note(ev configChange) (began bool) {
+	switch ev.kind {
 	case configWriting:
 		began, s.writing = !s.writing, true
-	case configWritten:
+	case configWritten, configRemoved, configOverflow:
 		s.pending, s.writing = true, false
 		if s.timer == nil {
 			s.timer = s.clock.NewTimer(configSettle)
@@ -133,7 +155,7 @@ type configWatch struct {
 // drop-in directory that does not exist yet is watched once it is made
 // (dropin is false until then). The channel is never closed; the watcher
 // stops with ctx.
-func watchConfig(ctx context.Context, path string) (_ <-chan configEvent, dropin bool, _ error) {
+func watchConfig(ctx context.Context, path string) (_ <-chan configChange, dropin bool, _ error) {
 	dir, name := filepath.Split(filepath.Clean(path))
 	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
@@ -155,7 +177,7 @@ func watchConfig(ctx context.Context, path string) (_ <-chan configEvent, dropin
 		return nil, false, fmt.Errorf("watch %s: %w", w.dropin, err)
 	}
 	dropin = w.dropinWD >= 0
-	out := make(chan configEvent)
+	out := make(chan configChange)
 	go func() {
 		<-ctx.Done()
 		f.Close()
@@ -197,13 +219,13 @@ func (w *configWatch) watchDropin() error {
 }
 
 // event says what one inotify event means for the config, if anything.
-func (w *configWatch) event(wd int, mask uint32, name string) (configEvent, bool) {
+func (w *configWatch) event(wd int, mask uint32, name string) (configChange, bool) {
 	switch {
 	case mask&unix.IN_Q_OVERFLOW != 0:
 		// Events were lost: whatever they were, the file may have been
 		// finished meanwhile. Reload (a write still open makes the next
 		// event configWriting, and its close a reload again).
-		return configWritten, true
+		return configChange{kind: configOverflow}, true
 	case wd == w.dirWD && name == filepath.Base(w.dropin):
 		// The drop-in directory made, or removed, or renamed: a finished
 		// change of the fragments. A new one is watched from now on, and
@@ -211,42 +233,47 @@ func (w *configWatch) event(wd int, mask uint32, name string) (configEvent, bool
 		if mask&(unix.IN_CREATE|unix.IN_MOVED_TO) != 0 && w.dropinWD < 0 {
 			_ = w.watchDropin() // gone again, or not a directory: the reload says
 		}
-		return configWritten, mask&(unix.IN_CREATE|unix.IN_MOVED_TO|unix.IN_DELETE|unix.IN_MOVED_FROM) != 0
+		if mask&(unix.IN_DELETE|unix.IN_MOVED_FROM) != 0 {
+			return configChange{kind: configRemoved, file: w.dropin}, true
+		}
+		return configChange{kind: configWritten, file: w.dropin}, mask&(unix.IN_CREATE|unix.IN_MOVED_TO) != 0
 	case wd == w.dirWD:
 		return configEventOf(mask, name, w.name, w.dir)
 	case wd == w.dropinWD && mask&unix.IN_IGNORED != 0:
 		w.dropinWD = -1 // the directory went: its own parent's event says so
-		return 0, false
+		return configChange{}, false
 	case wd == w.dropinWD && mask&(unix.IN_DELETE_SELF|unix.IN_MOVE_SELF) != 0:
-		return configWritten, true
+		return configChange{kind: configRemoved, file: w.dropin}, true
 	case wd == w.dropinWD && config.IsFragment(name):
 		if mask&(unix.IN_DELETE|unix.IN_MOVED_FROM) != 0 {
-			return configWritten, true // a fragment removed is a finished change
+			// A fragment removed is a finished change.
+			return configChange{kind: configRemoved, file: filepath.Join(w.dropin, name)}, true
 		}
 		return configEventOf(mask, name, name, w.dropin)
 	}
-	return 0, false
+	return configChange{}, false
 }
 
 // configEventOf says what one inotify event in dir means for the config
 // file (or fragment) called name, if anything.
-func configEventOf(mask uint32, evName, name, dir string) (configEvent, bool) {
+func configEventOf(mask uint32, evName, name, dir string) (configChange, bool) {
+	file := filepath.Join(dir, name)
 	switch {
 	case evName != name:
-		return 0, false
+		return configChange{}, false
 	case mask&(unix.IN_CLOSE_WRITE|unix.IN_MOVED_TO) != 0:
-		return configWritten, true
+		return configChange{kind: configWritten, file: file}, true
 	case mask&unix.IN_CREATE != 0:
 		// A regular file is being written; a symlink, a FIFO, a directory
 		// made there is done (and a reload says what is wrong with it).
-		if fi, err := os.Lstat(filepath.Join(dir, name)); err == nil && !fi.Mode().IsRegular() {
-			return configWritten, true
+		if fi, err := os.Lstat(file); err == nil && !fi.Mode().IsRegular() {
+			return configChange{kind: configWritten, file: file}, true
 		}
-		return configWriting, true
+		return configChange{kind: configWriting, file: file}, true
 	case mask&unix.IN_MODIFY != 0:
-		return configWriting, true
+		return configChange{kind: configWriting, file: file}, true
 	}
-	return 0, false
+	return configChange{}, false
 }
 
 // reload loads the config file and its fragments again and applies them,

@@ -90,7 +90,7 @@ func TestConfigEditIsNoticed(t *testing.T) {
 		t.Helper()
 		select {
 		case ev := <-changed:
-			if ev != want {
+			if ev.kind != want {
 				t.Fatalf("%s: event %v, want %v", what, ev, want)
 			}
 		case <-time.After(10 * time.Second):
@@ -218,14 +218,14 @@ func TestSettlerWaitsForTheLastEdit(t *testing.T) {
 			return false
 		}
 	}
-	s.note(configWriting) // a writer holds the file open: never due
+	s.note(configChange{kind: configWriting, file: "/etc/kube-oomd/kube-oomd.toml"}) // a writer holds the file open: never due
 	c.Step(time.Hour)
 	if s.C() != nil || s.due() {
 		t.Fatal("a write not finished must never be applied")
 	}
-	s.note(configWritten)
+	s.note(configChange{kind: configWritten, file: "/etc/kube-oomd/kube-oomd.toml"})
 	c.Step(configSettle - time.Millisecond)
-	s.note(configWritten) // the next step of a script
+	s.note(configChange{kind: configWritten, file: "/etc/kube-oomd/kube-oomd.toml"}) // the next step of a script
 	c.Step(configSettle - time.Millisecond)
 	if due() {
 		t.Fatal("reloaded while the file was still changing")
@@ -235,13 +235,13 @@ func TestSettlerWaitsForTheLastEdit(t *testing.T) {
 		t.Fatal("want one reload once the file was quiet for configSettle")
 	}
 	// Finished, then opened again and written to before the wait is over.
-	s.note(configWritten)
-	s.note(configWriting)
+	s.note(configChange{kind: configWritten, file: "/etc/kube-oomd/kube-oomd.toml"})
+	s.note(configChange{kind: configWriting, file: "/etc/kube-oomd/kube-oomd.toml"})
 	c.Step(time.Hour)
 	if due() {
 		t.Fatal("reloaded a file being written")
 	}
-	s.note(configWritten)
+	s.note(configChange{kind: configWritten, file: "/etc/kube-oomd/kube-oomd.toml"})
 	c.Step(configSettle)
 	if !due() {
 		t.Fatal("want a reload once the writer closed the file")
