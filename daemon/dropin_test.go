@@ -256,3 +256,82 @@ func TestDropinEditIsNoticed(t *testing.T) {
 	os.WriteFile(frag, []byte(dryRunFragment), 0o644)
 	next(configWriting, "fragment created in the new directory")
 }
+
+// A drop-in directory renamed away and made again is watched: `mv X.d
+// X.d.bak; mkdir X.d; cp 20-protect.toml X.d/`.
+func TestDropinDirRenamedAwayAndMadeAgainIsWatched(t *testing.T) {
+	path := writeConfig(t, "")
+	dir := config.DropinDir(path)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	changed, dropin, err := watchConfig(ctx, path)
+	if err != nil || !dropin {
+		t.Fatalf("watchConfig: %v, drop-in watched %v", err, dropin)
+	}
+	drain := func() {
+		for {
+			select {
+			case <-changed:
+			case <-time.After(100 * time.Millisecond):
+				return
+			}
+		}
+	}
+	if err := os.Rename(dir, dir+".bak"); err != nil {
+		t.Fatal(err)
+	}
+	drain()
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	drain()
+	frag := filepath.Join(dir, "20-protect.toml")
+	os.WriteFile(frag, []byte(dryRunFragment), 0o644)
+	for {
+		select {
+		case ev := <-changed:
+			if ev.file == frag && ev.kind == configWritten {
+				// And the old directory, renamed away, is not watched.
+				os.WriteFile(filepath.Join(dir+".bak", "30-x.toml"), nil, 0o644)
+				select {
+				case ev := <-changed:
+					t.Fatalf("event %v for %s, in the directory renamed away", ev.kind, ev.file)
+				case <-time.After(100 * time.Millisecond):
+				}
+				return
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a fragment put in the drop-in directory made again was never seen")
+		}
+	}
+}
+
+// A drop-in directory made that cannot be watched (not a directory, or
+// fs.inotify.max_user_watches reached) is said, naming it.
+func TestDropinDirUnwatchableIsSaid(t *testing.T) {
+	path := writeConfig(t, "")
+	dir := config.DropinDir(path)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	changed, _, err := watchConfig(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(dir, nil, 0o644) // a file where the directory goes
+	for {
+		select {
+		case ev := <-changed:
+			if ev.file == dir && ev.err != nil {
+				if !strings.Contains(ev.err.Error(), dir) {
+					t.Errorf("error %q does not name %s", ev.err, dir)
+				}
+				return
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no error for a drop-in directory that cannot be watched")
+		}
+	}
+}

@@ -79,9 +79,7 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 			d.log.Info("SIGHUP: reloading the config", attrConfig, d.opt.ConfigPath)
 			d.reload()
 		case ev := <-in.configChanged:
-			if edits.note(ev) {
-				d.log.Info(msgConfigWriting, attrConfig, d.opt.ConfigPath)
-			}
+			d.configChanged(edits, ev)
 		case <-edits.C():
 			if edits.due() {
 				d.log.Info("config file changed: reloading", attrConfig, d.opt.ConfigPath)
