@@ -331,6 +331,55 @@ func configEventOf(mask uint32, evName, name, dir string) (configChange, bool) {
 	return configChange{}, false
 }
 
+// configWatchStart is the config watcher as started, before the config
+// is read and there is a logger to say how it went.
+type configWatchStart struct {
+	changed <-chan configChange
+	dropin  bool
+	err     error
+}
+
+// startConfigWatch starts watching the config file at path.
+func startConfigWatch(ctx context.Context, path string) configWatchStart {
+	changed, dropin, err := watchConfig(ctx, path)
+	return configWatchStart{changed: changed, dropin: dropin, err: err}
+}
+
+// configFeed is what the daemon's loops take of the config watcher: its
+// events (nil when it could not start), and the settler that turns them
+// into reloads, the same from the wait for the kubelet to the end.
+type configFeed struct {
+	changed <-chan configChange
+	edits   *settler
+}
+
+// feed says, on d's logger, how the watcher started, and gives its feed.
+func (w configWatchStart) feed(d *Daemon) configFeed {
+	path := d.opt.ConfigPath
+	switch {
+	case w.err != nil:
+		d.log.Warn("cannot watch the config file: reload it with SIGHUP (systemctl reload kube-oomd)", attrConfig, path, attrError, w.err)
+	case w.changed == nil:
+		d.log.Warn(msgConfigDirMissing, attrConfig, path, attrFile, filepath.Dir(path))
+	case !w.dropin:
+		d.log.Debug("the config drop-in directory does not exist: it is watched once made (and SIGHUP reads it)", attrConfig, path, attrFile, config.DropinDir(path))
+	}
+	return configFeed{changed: w.changed, edits: &settler{clock: d.clock}}
+}
+
+// msgConfigDirMissing is logged when the config file's directory does not
+// exist, so that nothing there can be watched.
+const msgConfigDirMissing = "the config file's directory does not exist: edits are not watched; reload with SIGHUP (systemctl reload kube-oomd) once it is made"
+
+// configSettled reloads, once the settle wait is over, if a change waits
+// and no write is unfinished.
+func (d *Daemon) configSettled(edits *settler) {
+	if edits.due() {
+		d.log.Info("config file changed: reloading", attrConfig, d.opt.ConfigPath)
+		d.reload()
+	}
+}
+
 // configChanged takes one event of the config watcher.
 func (d *Daemon) configChanged(edits *settler, ev configChange) {
 	if ev.err != nil {
