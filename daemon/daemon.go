@@ -124,8 +124,9 @@ type deferredKill struct {
 // Start-up goes in this order, so that no config, logger or listener can
 // stop a start before the leftovers of a crashed run are undone: take
 // SIGHUP, take the instance lock, undo the leftovers (logging on the
-// default logger), and only then load the config (Options.Load), which
-// may fail the start.
+// default logger), watch the config file, and only then load the config
+// (Options.Load), which may fail the start: an edit made once it is read,
+// while the daemon waits for the kubelet too, is applied.
 func Run(ctx context.Context, o Options) error {
 	if o.Clock == nil {
 		o.Clock = clock.Real()
@@ -148,6 +149,11 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer lock.release()
 	undoLeftovers(ctx, o)
+	// The config is watched before it is read: an edit made from then on,
+	// while the daemon waits for the kubelet too, is applied.
+	watchCtx, stopWatch := context.WithCancel(ctx) // a start that fails stops it too
+	defer stopWatch()
+	watch := startConfigWatch(watchCtx, o.ConfigPath)
 	if o.Load != nil {
 		if o.Config, o.Sources, err = o.Load(); err != nil {
 			return err
@@ -172,7 +178,8 @@ func Run(ctx context.Context, o Options) error {
 		d.log.Info("config loaded", attrConfig, o.ConfigPath, attrFiles, d.sources.Paths())
 	}
 	d.logSources()
-	return d.run(ctx, hup)
+	feed := watch.feed(d)
+	return d.run(ctx, hup, feed)
 }
 
 // undoLeftovers undoes what a crashed run left, under the instance lock and
@@ -233,7 +240,7 @@ func (d *Daemon) throttleStore() relief.Store {
 	return relief.Store{Path: filepath.Join(d.opt.RunDir, rundir.Throttles)}
 }
 
-func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal) error {
+func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal, feed configFeed) error {
 	// What a crashed run left frozen, lowered or throttled is undone
 	// already (Run, before the config, in the layout under the kubelet's
 	// default parent cgroups); again now in the config's layout, for a
@@ -252,7 +259,7 @@ func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	if err := d.checkKernel(); err != nil {
 		return err
 	}
-	layout, err := d.waitForKubepods(ctx, hup)
+	layout, err := d.waitForKubepods(ctx, hup, feed)
 	if err != nil {
 		return err
 	}
@@ -307,12 +314,6 @@ func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	}
 	go func() { errc <- d.pods.watcher.Run(ctx, changes) }()
 
-	configChanged, dropin, err := watchConfig(ctx, d.opt.ConfigPath)
-	if err != nil {
-		d.log.Warn("cannot watch the config file: reload it with SIGHUP (systemctl reload kube-oomd)", attrConfig, d.opt.ConfigPath, attrError, err)
-	} else if configChanged != nil && !dropin {
-		d.log.Debug("the config drop-in directory does not exist: it is watched once made (and SIGHUP reads it)", attrConfig, d.opt.ConfigPath, attrFile, config.DropinDir(d.opt.ConfigPath))
-	}
 	statusReq := (<-chan chan<- Status)(d.opt.testStatus)
 	if statusReq == nil {
 		if statusReq, err = d.serveStatus(ctx); err != nil {
@@ -324,7 +325,7 @@ func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	d.notify.Ready()
 	d.setStatus()
 	defer d.notify.Stopping()
-	return d.loop(ctx, loopInputs{psi: psiEvents, changes: changes, errc: errc, hup: hup, configChanged: configChanged, status: statusReq,
+	return d.loop(ctx, loopInputs{psi: psiEvents, changes: changes, errc: errc, hup: hup, config: feed, status: statusReq,
 		runtime: runtimeStates})
 }
 
@@ -350,7 +351,7 @@ func (d *Daemon) detectLayout() (cgroupv2.Layout, error) {
 	return cgroupv2.DetectLayout(d.opt.CgroupRoot, d.cfg.Cgroup.Kubepods, cgroupv2.Driver(d.cfg.Cgroup.Driver))
 }
 
-func (d *Daemon) waitForKubepods(ctx context.Context, hup <-chan os.Signal) (cgroupv2.Layout, error) {
+func (d *Daemon) waitForKubepods(ctx context.Context, hup <-chan os.Signal, feed configFeed) (cgroupv2.Layout, error) {
 	detect := d.detectLayout
 	l, err := detect()
 	if err == nil || !errors.Is(err, cgroupv2.ErrNoKubepods) {
@@ -372,6 +373,10 @@ func (d *Daemon) waitForKubepods(ctx context.Context, hup <-chan os.Signal) (cgr
 		case <-hup:
 			d.log.Info("SIGHUP: reloading the config", attrConfig, d.opt.ConfigPath)
 			d.reload()
+		case ev := <-feed.changed:
+			d.configChanged(feed.edits, ev)
+		case <-feed.edits.C():
+			d.configSettled(feed.edits)
 		case <-retry.C():
 			if l, err = detect(); err == nil || !errors.Is(err, cgroupv2.ErrNoKubepods) {
 				if err == nil {

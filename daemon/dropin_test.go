@@ -194,7 +194,7 @@ func TestDropinEditIsNoticed(t *testing.T) {
 		t.Helper()
 		select {
 		case ev := <-changed:
-			if ev != want {
+			if ev.kind != want {
 				t.Fatalf("%s: event %v, want %v", what, ev, want)
 			}
 		case <-time.After(10 * time.Second):
@@ -224,14 +224,14 @@ func TestDropinEditIsNoticed(t *testing.T) {
 	f.Close()
 	next(configWritten, "fragment closed")
 	os.Remove(frag) // rm
-	next(configWritten, "fragment removed")
+	next(configRemoved, "fragment removed")
 	tmp := filepath.Join(dir, "x.tmp")
 	os.WriteFile(tmp, []byte(dryRunFragment), 0o644)
 	none("a file not named *.toml")
 	os.Rename(tmp, frag)
 	next(configWritten, "fragment renamed in")
 	os.Rename(frag, frag+".disabled")
-	next(configWritten, "fragment renamed away")
+	next(configRemoved, "fragment renamed away")
 	os.WriteFile(filepath.Join(dir, "README"), nil, 0o644)
 	none("a file not named *.toml")
 	os.Remove(filepath.Join(dir, "README"))
@@ -244,7 +244,7 @@ func TestDropinEditIsNoticed(t *testing.T) {
 	for drained := false; !drained; { // the directory's own going, and its parent's word
 		select {
 		case ev := <-changed:
-			if ev != configWritten {
+			if ev.kind != configWritten && ev.kind != configRemoved {
 				t.Fatalf("the drop-in directory removed: event %v", ev)
 			}
 		case <-time.After(100 * time.Millisecond):
@@ -255,4 +255,83 @@ func TestDropinEditIsNoticed(t *testing.T) {
 	next(configWritten, "the drop-in directory made again")
 	os.WriteFile(frag, []byte(dryRunFragment), 0o644)
 	next(configWriting, "fragment created in the new directory")
+}
+
+// A drop-in directory renamed away and made again is watched: `mv X.d
+// X.d.bak; mkdir X.d; cp 20-protect.toml X.d/`.
+func TestDropinDirRenamedAwayAndMadeAgainIsWatched(t *testing.T) {
+	path := writeConfig(t, "")
+	dir := config.DropinDir(path)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	changed, dropin, err := watchConfig(ctx, path)
+	if err != nil || !dropin {
+		t.Fatalf("watchConfig: %v, drop-in watched %v", err, dropin)
+	}
+	drain := func() {
+		for {
+			select {
+			case <-changed:
+			case <-time.After(100 * time.Millisecond):
+				return
+			}
+		}
+	}
+	if err := os.Rename(dir, dir+".bak"); err != nil {
+		t.Fatal(err)
+	}
+	drain()
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	drain()
+	frag := filepath.Join(dir, "20-protect.toml")
+	os.WriteFile(frag, []byte(dryRunFragment), 0o644)
+	for {
+		select {
+		case ev := <-changed:
+			if ev.file == frag && ev.kind == configWritten {
+				// And the old directory, renamed away, is not watched.
+				os.WriteFile(filepath.Join(dir+".bak", "30-x.toml"), nil, 0o644)
+				select {
+				case ev := <-changed:
+					t.Fatalf("event %v for %s, in the directory renamed away", ev.kind, ev.file)
+				case <-time.After(100 * time.Millisecond):
+				}
+				return
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a fragment put in the drop-in directory made again was never seen")
+		}
+	}
+}
+
+// A drop-in directory made that cannot be watched (not a directory, or
+// fs.inotify.max_user_watches reached) is said, naming it.
+func TestDropinDirUnwatchableIsSaid(t *testing.T) {
+	path := writeConfig(t, "")
+	dir := config.DropinDir(path)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	changed, _, err := watchConfig(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(dir, nil, 0o644) // a file where the directory goes
+	for {
+		select {
+		case ev := <-changed:
+			if ev.file == dir && ev.err != nil {
+				if !strings.Contains(ev.err.Error(), dir) {
+					t.Errorf("error %q does not name %s", ev.err, dir)
+				}
+				return
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no error for a drop-in directory that cannot be watched")
+		}
+	}
 }

@@ -16,13 +16,13 @@ import (
 
 // loopInputs are the event sources of the main loop.
 type loopInputs struct {
-	psi           <-chan psi.Event
-	changes       <-chan cgroupv2.Change
-	errc          <-chan error
-	hup           <-chan os.Signal
-	configChanged <-chan configEvent
-	status        <-chan chan<- Status
-	runtime       <-chan runtimeState // nil when the runtime is not asked
+	psi     <-chan psi.Event
+	changes <-chan cgroupv2.Change
+	errc    <-chan error
+	hup     <-chan os.Signal
+	config  configFeed
+	status  <-chan chan<- Status
+	runtime <-chan runtimeState // nil when the runtime is not asked
 }
 
 // loop serves events until ctx is cancelled or a watcher fails. All of the
@@ -44,7 +44,6 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 	// stall), the daemon looks again on its own (Verdict.NextLook).
 	lookahead := d.clock.NewTimer(d.cfg.Cgroup.RescanInterval)
 	lookahead.Stop()
-	edits := &settler{clock: d.clock}
 
 	for {
 		triggered, observe := false, false
@@ -78,15 +77,10 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 		case <-in.hup:
 			d.log.Info("SIGHUP: reloading the config", attrConfig, d.opt.ConfigPath)
 			d.reload()
-		case ev := <-in.configChanged:
-			if edits.note(ev) {
-				d.log.Info(msgConfigWriting, attrConfig, d.opt.ConfigPath)
-			}
-		case <-edits.C():
-			if edits.due() {
-				d.log.Info("config file changed: reloading", attrConfig, d.opt.ConfigPath)
-				d.reload()
-			}
+		case ev := <-in.config.changed:
+			d.configChanged(in.config.edits, ev)
+		case <-in.config.edits.C():
+			d.configSettled(in.config.edits)
 		case reply := <-in.status:
 			reply <- d.snapshot()
 		case s := <-in.runtime:

@@ -49,7 +49,23 @@ const (
 	// configWritten: a writer closed the file, or a file was renamed (or
 	// made, not being a regular file) into its place.
 	configWritten
+	// configRemoved: a fragment, or the drop-in directory, was removed or
+	// renamed away: a finished change.
+	configRemoved
+	// configDropped: the config file itself was removed or renamed away:
+	// no change by itself (the next file put there is).
+	configDropped
+	// configOverflow: inotify lost events; whatever they were, a write may
+	// have finished meanwhile.
+	configOverflow
 )
+
+// configChange is one thing the watcher saw.
+type configChange struct {
+	kind configEvent
+	file string // the file, or the drop-in directory, it is about; "" for an overflow
+	err  error  // the drop-in directory was made but cannot be watched
+}
 
 func (e configEvent) String() string {
 	switch e {
@@ -57,37 +73,73 @@ func (e configEvent) String() string {
 		return "writing"
 	case configWritten:
 		return "written"
+	case configRemoved:
+		return "removed"
+	case configDropped:
+		return "dropped"
+	case configOverflow:
+		return "overflow"
 	}
 	return fmt.Sprintf("configEvent(%d)", uint8(e))
 }
 
 // settler turns the watcher's events into reloads: one, configSettle after
-// the last completed write, and none while a write is unfinished. It runs
-// on the daemon's clock.
+// the last completed change, and none while any file's write is
+// unfinished. Each file's write is its own: another file's change, or lost
+// events, do not finish it. It runs on the daemon's clock.
 type settler struct {
 	clock   clock.Clock
 	timer   clock.Timer
-	pending bool // a completed write not applied yet
-	writing bool // written to since the last completed write
+	pending bool            // a completed change not applied yet
+	writing map[string]bool // the files written to since their last completed write
 }
 
 // note takes one event; it reports whether a write began.
-func (s *settler) note(ev configEvent) (began bool) {
-	switch ev {
+func (s *settler) note(ev configChange) (began bool) {
+	switch ev.kind {
 	case configWriting:
-		began, s.writing = !s.writing, true
-	case configWritten:
-		s.pending, s.writing = true, false
-		if s.timer == nil {
-			s.timer = s.clock.NewTimer(configSettle)
-		} else {
-			s.timer.Reset(configSettle)
+		if s.writing == nil {
+			s.writing = map[string]bool{}
 		}
+		began = !s.writing[ev.file]
+		s.writing[ev.file] = true
+		return began
+	case configWritten:
+		delete(s.writing, ev.file)
+	case configRemoved, configDropped:
+		// The file, or the directory and every file in it, is gone: its
+		// write is never finished.
+		for f := range s.writing {
+			if f == ev.file || strings.HasPrefix(f, ev.file+string(filepath.Separator)) {
+				delete(s.writing, f)
+			}
+		}
+		if ev.kind == configDropped {
+			if s.pending {
+				s.wait() // what waited on the file being written
+			}
+			return false
+		}
+	case configOverflow:
+		// Whatever was lost, a write begun and not seen finished is still
+		// unfinished as far as anyone knows: its close (or a later
+		// write's) says.
 	}
-	return began
+	s.pending = true
+	s.wait()
+	return false
 }
 
-// C fires configSettle after the last completed write; never before one.
+// wait starts the settle wait again.
+func (s *settler) wait() {
+	if s.timer == nil {
+		s.timer = s.clock.NewTimer(configSettle)
+	} else {
+		s.timer.Reset(configSettle)
+	}
+}
+
+// C fires configSettle after the last completed change; never before one.
 func (s *settler) C() <-chan time.Time {
 	if s.timer == nil {
 		return nil
@@ -95,11 +147,11 @@ func (s *settler) C() <-chan time.Time {
 	return s.timer.C()
 }
 
-// due, once C fired, says whether to reload: a completed write is waiting,
-// and no other write has begun since. A write that has begun waits for its
-// own close, which starts the wait again.
+// due, once C fired, says whether to reload: a completed change is
+// waiting, and no write is unfinished. A write unfinished waits for its own
+// close, which starts the wait again.
 func (s *settler) due() bool {
-	if !s.pending || s.writing {
+	if !s.pending || len(s.writing) > 0 {
 		return false
 	}
 	s.pending = false
@@ -133,7 +185,7 @@ type configWatch struct {
 // drop-in directory that does not exist yet is watched once it is made
 // (dropin is false until then). The channel is never closed; the watcher
 // stops with ctx.
-func watchConfig(ctx context.Context, path string) (_ <-chan configEvent, dropin bool, _ error) {
+func watchConfig(ctx context.Context, path string) (_ <-chan configChange, dropin bool, _ error) {
 	dir, name := filepath.Split(filepath.Clean(path))
 	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
@@ -155,7 +207,7 @@ func watchConfig(ctx context.Context, path string) (_ <-chan configEvent, dropin
 		return nil, false, fmt.Errorf("watch %s: %w", w.dropin, err)
 	}
 	dropin = w.dropinWD >= 0
-	out := make(chan configEvent)
+	out := make(chan configChange)
 	go func() {
 		<-ctx.Done()
 		f.Close()
@@ -186,68 +238,162 @@ func watchConfig(ctx context.Context, path string) (_ <-chan configEvent, dropin
 	return out, dropin, nil
 }
 
-// watchDropin starts watching the drop-in directory.
+// watchDropin starts watching the drop-in directory, the one now at its
+// path: the watch of another one, renamed away, is dropped.
 func (w *configWatch) watchDropin() error {
 	wd, err := unix.InotifyAddWatch(w.fd, w.dropin, dropinWatchMask)
 	if err != nil {
 		return err
 	}
+	if w.dropinWD >= 0 && w.dropinWD != wd {
+		w.unwatchDropin()
+	}
 	w.dropinWD = wd
 	return nil
 }
 
+// unwatchDropin stops watching the drop-in directory.
+func (w *configWatch) unwatchDropin() {
+	if w.dropinWD >= 0 {
+		_, _ = unix.InotifyRmWatch(w.fd, uint32(w.dropinWD)) // EINVAL: the kernel dropped it already
+		w.dropinWD = -1
+	}
+}
+
 // event says what one inotify event means for the config, if anything.
-func (w *configWatch) event(wd int, mask uint32, name string) (configEvent, bool) {
+func (w *configWatch) event(wd int, mask uint32, name string) (configChange, bool) {
 	switch {
 	case mask&unix.IN_Q_OVERFLOW != 0:
 		// Events were lost: whatever they were, the file may have been
 		// finished meanwhile. Reload (a write still open makes the next
 		// event configWriting, and its close a reload again).
-		return configWritten, true
+		return configChange{kind: configOverflow}, true
 	case wd == w.dirWD && name == filepath.Base(w.dropin):
 		// The drop-in directory made, or removed, or renamed: a finished
-		// change of the fragments. A new one is watched from now on, and
-		// the reload reads what was put in it before.
-		if mask&(unix.IN_CREATE|unix.IN_MOVED_TO) != 0 && w.dropinWD < 0 {
-			_ = w.watchDropin() // gone again, or not a directory: the reload says
+		// change of the fragments. A new one is watched from now on (the
+		// old one's watch may still follow it, renamed away), and the
+		// reload reads what was put in it before.
+		if mask&(unix.IN_DELETE|unix.IN_MOVED_FROM) != 0 {
+			return configChange{kind: configRemoved, file: w.dropin}, true
 		}
-		return configWritten, mask&(unix.IN_CREATE|unix.IN_MOVED_TO|unix.IN_DELETE|unix.IN_MOVED_FROM) != 0
+		if mask&(unix.IN_CREATE|unix.IN_MOVED_TO) == 0 {
+			return configChange{}, false
+		}
+		ch := configChange{kind: configWritten, file: w.dropin}
+		if err := w.watchDropin(); err != nil && !errors.Is(err, unix.ENOENT) { // ENOENT: gone again, its removal follows
+			ch.err = fmt.Errorf("watch %s: %w", w.dropin, err)
+		}
+		return ch, true
+	case wd == w.dirWD && name == w.name && mask&(unix.IN_DELETE|unix.IN_MOVED_FROM) != 0:
+		// The config file's own removal is no edit, but a write of it
+		// that was unfinished never will be.
+		return configChange{kind: configDropped, file: filepath.Join(w.dir, w.name)}, true
 	case wd == w.dirWD:
 		return configEventOf(mask, name, w.name, w.dir)
 	case wd == w.dropinWD && mask&unix.IN_IGNORED != 0:
 		w.dropinWD = -1 // the directory went: its own parent's event says so
-		return 0, false
+		return configChange{}, false
 	case wd == w.dropinWD && mask&(unix.IN_DELETE_SELF|unix.IN_MOVE_SELF) != 0:
-		return configWritten, true
+		// Renamed away, the directory would stay watched where it went,
+		// and no IN_IGNORED says so: drop the watch (deleted, the kernel
+		// has dropped it already).
+		w.unwatchDropin()
+		return configChange{kind: configRemoved, file: w.dropin}, true
 	case wd == w.dropinWD && config.IsFragment(name):
 		if mask&(unix.IN_DELETE|unix.IN_MOVED_FROM) != 0 {
-			return configWritten, true // a fragment removed is a finished change
+			// A fragment removed is a finished change.
+			return configChange{kind: configRemoved, file: filepath.Join(w.dropin, name)}, true
 		}
 		return configEventOf(mask, name, name, w.dropin)
 	}
-	return 0, false
+	return configChange{}, false
 }
 
 // configEventOf says what one inotify event in dir means for the config
 // file (or fragment) called name, if anything.
-func configEventOf(mask uint32, evName, name, dir string) (configEvent, bool) {
+func configEventOf(mask uint32, evName, name, dir string) (configChange, bool) {
+	file := filepath.Join(dir, name)
 	switch {
 	case evName != name:
-		return 0, false
+		return configChange{}, false
 	case mask&(unix.IN_CLOSE_WRITE|unix.IN_MOVED_TO) != 0:
-		return configWritten, true
+		return configChange{kind: configWritten, file: file}, true
 	case mask&unix.IN_CREATE != 0:
 		// A regular file is being written; a symlink, a FIFO, a directory
 		// made there is done (and a reload says what is wrong with it).
-		if fi, err := os.Lstat(filepath.Join(dir, name)); err == nil && !fi.Mode().IsRegular() {
-			return configWritten, true
+		if fi, err := os.Lstat(file); err == nil && !fi.Mode().IsRegular() {
+			return configChange{kind: configWritten, file: file}, true
 		}
-		return configWriting, true
+		return configChange{kind: configWriting, file: file}, true
 	case mask&unix.IN_MODIFY != 0:
-		return configWriting, true
+		return configChange{kind: configWriting, file: file}, true
 	}
-	return 0, false
+	return configChange{}, false
 }
+
+// configWatchStart is the config watcher as started, before the config
+// is read and there is a logger to say how it went.
+type configWatchStart struct {
+	changed <-chan configChange
+	dropin  bool
+	err     error
+}
+
+// startConfigWatch starts watching the config file at path.
+func startConfigWatch(ctx context.Context, path string) configWatchStart {
+	changed, dropin, err := watchConfig(ctx, path)
+	return configWatchStart{changed: changed, dropin: dropin, err: err}
+}
+
+// configFeed is what the daemon's loops take of the config watcher: its
+// events (nil when it could not start), and the settler that turns them
+// into reloads, the same from the wait for the kubelet to the end.
+type configFeed struct {
+	changed <-chan configChange
+	edits   *settler
+}
+
+// feed says, on d's logger, how the watcher started, and gives its feed.
+func (w configWatchStart) feed(d *Daemon) configFeed {
+	path := d.opt.ConfigPath
+	switch {
+	case w.err != nil:
+		d.log.Warn("cannot watch the config file: reload it with SIGHUP (systemctl reload kube-oomd)", attrConfig, path, attrError, w.err)
+	case w.changed == nil:
+		d.log.Warn(msgConfigDirMissing, attrConfig, path, attrFile, filepath.Dir(path))
+	case !w.dropin:
+		d.log.Debug("the config drop-in directory does not exist: it is watched once made (and SIGHUP reads it)", attrConfig, path, attrFile, config.DropinDir(path))
+	}
+	return configFeed{changed: w.changed, edits: &settler{clock: d.clock}}
+}
+
+// msgConfigDirMissing is logged when the config file's directory does not
+// exist, so that nothing there can be watched.
+const msgConfigDirMissing = "the config file's directory does not exist: edits are not watched; reload with SIGHUP (systemctl reload kube-oomd) once it is made"
+
+// configSettled reloads, once the settle wait is over, if a change waits
+// and no write is unfinished.
+func (d *Daemon) configSettled(edits *settler) {
+	if edits.due() {
+		d.log.Info("config file changed: reloading", attrConfig, d.opt.ConfigPath)
+		d.reload()
+	}
+}
+
+// configChanged takes one event of the config watcher.
+func (d *Daemon) configChanged(edits *settler, ev configChange) {
+	if ev.err != nil {
+		d.log.Warn(msgDropinUnwatched, attrConfig, d.opt.ConfigPath, attrFile, ev.file, attrError, ev.err)
+	}
+	if edits.note(ev) {
+		d.log.Info(msgConfigWriting, attrConfig, d.opt.ConfigPath, attrFile, ev.file)
+	}
+}
+
+// msgDropinUnwatched is logged when the drop-in directory was made but
+// cannot be watched.
+const msgDropinUnwatched = "cannot watch the config drop-in directory: edits of its fragments are not applied on their own; " +
+	"reload with SIGHUP (systemctl reload kube-oomd), and raise fs.inotify.max_user_watches if it is reached"
 
 // reload loads the config file and its fragments again and applies them,
 // whole or not at all. What it cannot apply at run time ([cgroup],

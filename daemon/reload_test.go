@@ -90,7 +90,7 @@ func TestConfigEditIsNoticed(t *testing.T) {
 		t.Helper()
 		select {
 		case ev := <-changed:
-			if ev != want {
+			if ev.kind != want {
 				t.Fatalf("%s: event %v, want %v", what, ev, want)
 			}
 		case <-time.After(10 * time.Second):
@@ -120,6 +120,7 @@ func TestConfigEditIsNoticed(t *testing.T) {
 	next(configWritten, "closed after appending")
 	// Something other than a regular file put there is not written to.
 	os.Remove(path)
+	next(configDropped, "the file removed")
 	if err := syscall.Mkfifo(path, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -218,14 +219,14 @@ func TestSettlerWaitsForTheLastEdit(t *testing.T) {
 			return false
 		}
 	}
-	s.note(configWriting) // a writer holds the file open: never due
+	s.note(configChange{kind: configWriting, file: "/etc/kube-oomd/kube-oomd.toml"}) // a writer holds the file open: never due
 	c.Step(time.Hour)
 	if s.C() != nil || s.due() {
 		t.Fatal("a write not finished must never be applied")
 	}
-	s.note(configWritten)
+	s.note(configChange{kind: configWritten, file: "/etc/kube-oomd/kube-oomd.toml"})
 	c.Step(configSettle - time.Millisecond)
-	s.note(configWritten) // the next step of a script
+	s.note(configChange{kind: configWritten, file: "/etc/kube-oomd/kube-oomd.toml"}) // the next step of a script
 	c.Step(configSettle - time.Millisecond)
 	if due() {
 		t.Fatal("reloaded while the file was still changing")
@@ -235,13 +236,13 @@ func TestSettlerWaitsForTheLastEdit(t *testing.T) {
 		t.Fatal("want one reload once the file was quiet for configSettle")
 	}
 	// Finished, then opened again and written to before the wait is over.
-	s.note(configWritten)
-	s.note(configWriting)
+	s.note(configChange{kind: configWritten, file: "/etc/kube-oomd/kube-oomd.toml"})
+	s.note(configChange{kind: configWriting, file: "/etc/kube-oomd/kube-oomd.toml"})
 	c.Step(time.Hour)
 	if due() {
 		t.Fatal("reloaded a file being written")
 	}
-	s.note(configWritten)
+	s.note(configChange{kind: configWritten, file: "/etc/kube-oomd/kube-oomd.toml"})
 	c.Step(configSettle)
 	if !due() {
 		t.Fatal("want a reload once the writer closed the file")
@@ -433,5 +434,120 @@ func TestConfigHalfWrittenIsNotApplied(t *testing.T) {
 			t.Fatalf("the finished file was never applied: %s\n%s", killSettings(), h.logs)
 		}
 		h.clock.Step(configSettle)
+	}
+}
+
+// Each file's unfinished write holds the reload back on its own: another
+// file's completed write, or lost events, do not finish it; a file removed
+// while written no longer holds it.
+func TestSettlerTracksEachFile(t *testing.T) {
+	c := clock.NewFake(epoch)
+	s := &settler{clock: c}
+	due := func() bool {
+		select {
+		case <-s.C():
+			return s.due()
+		default:
+			return false
+		}
+	}
+	const a, b = "/etc/kube-oomd/kube-oomd.toml.d/50-x.toml", "/etc/kube-oomd/kube-oomd.toml.d/20-protect.toml"
+	s.note(configChange{kind: configWriting, file: a}) // cat > 50-x.toml, typed by hand
+	s.note(configChange{kind: configWritten, file: b}) // another fragment renamed in
+	c.Step(time.Hour)
+	if due() {
+		t.Fatal("applied while 50-x.toml is half-written: another file's write finished it")
+	}
+	s.note(configChange{kind: configOverflow})
+	c.Step(time.Hour)
+	if due() {
+		t.Fatal("applied while 50-x.toml is half-written: lost events finished it")
+	}
+	s.note(configChange{kind: configWritten, file: a})
+	c.Step(configSettle)
+	if !due() {
+		t.Fatal("want a reload once every writer closed its file")
+	}
+	// A file removed while it is written holds nothing back.
+	s.note(configChange{kind: configWriting, file: a})
+	s.note(configChange{kind: configRemoved, file: a})
+	c.Step(configSettle)
+	if !due() {
+		t.Fatal("want a reload once the file being written was removed")
+	}
+	// Nor do the fragments of a drop-in directory removed whole.
+	s.note(configChange{kind: configWriting, file: a})
+	s.note(configChange{kind: configRemoved, file: filepath.Dir(a)})
+	c.Step(configSettle)
+	if !due() {
+		t.Fatal("want a reload once the drop-in directory being written to was removed")
+	}
+	// The config file removed while written: no change by itself, but
+	// what waited on it is applied.
+	s.note(configChange{kind: configWriting, file: "/etc/kube-oomd/kube-oomd.toml"})
+	s.note(configChange{kind: configWritten, file: b})
+	c.Step(configSettle)
+	if due() {
+		t.Fatal("applied while kube-oomd.toml is half-written")
+	}
+	s.note(configChange{kind: configDropped, file: "/etc/kube-oomd/kube-oomd.toml"})
+	c.Step(configSettle)
+	if !due() {
+		t.Fatal("want the finished fragment applied once the half-written file was removed")
+	}
+}
+
+// Started before the kubelet, the daemon applies a config edited while it
+// waits for the pods' cgroup (cloud-init writing a fragment), without
+// SIGHUP.
+func TestConfigEditWhileWaitingForKubepodsIsApplied(t *testing.T) {
+	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
+	kp := filepath.Join(tree.Mount, tree.Kubepods)
+	hidden := kp + ".later"
+	if err := os.Rename(kp, hidden); err != nil {
+		t.Fatal(err)
+	}
+	path := writeConfig(t, "[kill]\nmode = \"pod\"\n")
+	cfg, _ := config.Load(path)
+	cfg.Cgroup.RescanInterval = time.Hour
+	h := &harness{t: t, tree: tree, cfg: cfg, clock: clock.NewFake(epoch), logs: &logBuffer{}, hup: make(chan os.Signal),
+		status: make(chan chan<- Status), obs: make(chan observation), done: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	t.Cleanup(h.stop)
+	opt := h.options(path, t.TempDir())
+	go func() { h.done <- Run(ctx, opt) }()
+	h.clock.BlockUntil(1) // the retry ticker: the daemon waits for the kubelet
+	dir := config.DropinDir(path)
+	os.Mkdir(dir, 0o755)
+	tmp := filepath.Join(dir, "10-dry-run.tmp")
+	os.WriteFile(tmp, []byte(dryRunFragment), 0o644)
+	os.Rename(tmp, filepath.Join(dir, "10-dry-run.toml"))
+	for deadline := time.Now().Add(5 * time.Second); len(h.logs.records(t, "config file changed: reloading", "")) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the edit made while waiting for the kubelet was never reloaded:\n%s", h.logs)
+		}
+		h.clock.Step(configSettle)
+	}
+	if err := os.Rename(hidden, kp); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Step(cfg.Cgroup.RescanInterval)
+	if m := mode(h.snapshot()); m != "dry-run" {
+		t.Fatalf("mode %v once started, want the dry-run of the fragment written while waiting:\n%s", m, h.logs)
+	}
+}
+
+// With the config file's directory missing, edits cannot be watched: the
+// daemon says so, and that SIGHUP still reloads.
+func TestConfigDirMissingIsSaid(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing", "kube-oomd.toml")
+	cfg := testConfig(config.ModeDryRun)
+	cfg.Cgroup.RescanInterval = 24 * time.Hour
+	h := start(t, cgrouptest.Node(t, cgroupv2.DriverSystemd), cfg, path, "")
+	h.snapshot()
+	recs := h.logs.records(t, "the config file's directory does not exist: edits are not watched; reload with SIGHUP (systemctl reload kube-oomd) once it is made", "")
+	if len(recs) != 1 || recs[0][attrFile] != filepath.Dir(path) {
+		t.Fatalf("want one warning naming %s:\n%s", filepath.Dir(path), h.logs)
 	}
 }
