@@ -286,11 +286,13 @@ func (d *Daemon) episode(v policy.Verdict) policy.Episode {
 	return e
 }
 
-// act carries out a kill verdict: a shielded grower is contained first
-// (contain), then the victims policy chooses are killed (kill).
+// act carries out a kill verdict: the victims policy chooses are killed
+// (kill), then a shielded grower is contained (contain). The kill goes to
+// the worker first: containment calls PID 1, slow under pressure, and is
+// not interrupted, so an imminent OOM's kill must not queue behind it.
 func (d *Daemon) act(v policy.Verdict, o policy.Observation) {
-	d.contain(v, o)
 	d.kill(v, o)
+	d.contain(v, o)
 }
 
 // readPods reads pods; one whose files cannot be read is logged and left

@@ -207,3 +207,44 @@ func TestThrottledShieldedGrowerIsContainedNotKilled(t *testing.T) {
 		t.Errorf("the shielded pod is not held")
 	}
 }
+
+// logIndex returns the line of the first record whose msg is msg or whose
+// message_id is id, or -1.
+func logIndex(l *logBuffer, msg, id string) int {
+	for i, line := range strings.Split(strings.TrimSpace(l.String()), "\n") {
+		if (msg != "" && strings.Contains(line, fmt.Sprintf("%q:%q", "msg", msg))) ||
+			(id != "" && strings.Contains(line, fmt.Sprintf("%q:%q", "message_id", id))) {
+			return i
+		}
+	}
+	return -1
+}
+
+// A kill verdict with a killable victim beside a shielded grower: the
+// kill goes to the worker first, the containment after it. The
+// containment calls PID 1 (slow under pressure) and is not interruptible:
+// an imminent OOM's kill must not wait behind it.
+func TestKillIsSubmittedBeforeContainment(t *testing.T) {
+	tree, sh, pids := shieldedNode(t)
+	cfg := testConfig(config.ModePod)
+	cfg.Relief.Reclaim = false
+	k := &shieldedKernel{tree: tree, pod: sh, pids: pids, current: 300 * MiB}
+	k.step(true)
+	h := start(t, tree, cfg, "", "")
+	h.grow(tree.PodPath("bu", cgroupv2.Burstable), 8*MiB)
+	for range 6 { // pressured near the limit
+		h.window(0.5, 1000*MiB)
+		k.step(true)
+		if logIndex(h.logs, "", MsgKilled) >= 0 {
+			break
+		}
+	}
+	kill := logIndex(h.logs, "", MsgKilled)
+	contain := logIndex(h.logs, "contained a pod that spares its growing processes (oom_score_adj -1000): held at its memory.high, never killed", "")
+	if kill < 0 || contain < 0 {
+		t.Fatalf("kill record at %d, contain record at %d: want both:\n%s", kill, contain, h.logs)
+	}
+	if kill > contain {
+		t.Errorf("the kill (record %d) waited behind the containment (record %d):\n%s", kill, contain, h.logs)
+	}
+}
