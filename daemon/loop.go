@@ -276,7 +276,7 @@ func (d *Daemon) readCandidates(v policy.Verdict) ([]policy.Candidate, policy.Ep
 func (d *Daemon) episode(v policy.Verdict) policy.Episode {
 	e := policy.EpisodeOf(v, d.growth, d.th)
 	for _, t := range d.throttles {
-		if t.Contained && d.state.Pushing(t.Cgroup) {
+		if t.Contained && d.state.Holds(t.Cgroup, e.Rates[t.Cgroup]) {
 			if e.Held == nil {
 				e.Held = map[string]bool{}
 			}
