@@ -79,6 +79,16 @@ func TestShieldedGrowerIsContained(t *testing.T) {
 			ps[1].Stat.Anon += 20 * MiB
 			ps[1].WorkingSet += 20 * MiB
 		}, nil, "shielded", "leaker", "", false},
+		{"a slowly warming shielded bystander beside the real cause: only the cause is acted on", []cgroupv2.Pod{
+			shieldedPod("shielded", 600*MiB), withoutSelfRSS(shieldedPod("leaker", 500*MiB)), burstable("holder", 400*MiB, 100*MiB), gu,
+		}, func(ps []cgroupv2.Pod) {
+			ps[0].Stat.Anon += MiB
+			ps[0].WorkingSet += MiB
+			ps[0].Current += MiB
+			ps[0].Containers[1].Procs[1].RSS += MiB
+			ps[1].Stat.Anon += 20 * MiB
+			ps[1].WorkingSet += 20 * MiB
+		}, nil, "", "leaker", "", false},
 		{"contained and still pushing, no longer growing: bystanders stay safe", []cgroupv2.Pod{
 			shieldedPod("shielded", 600*MiB), burstable("holder", 400*MiB, 100*MiB), gu,
 		}, func([]cgroupv2.Pod) {}, map[string]bool{"/kubepods.slice/shielded": true}, "shielded", "", WhyContained, false},
