@@ -270,7 +270,7 @@ func (d *Daemon) readCandidates(v policy.Verdict) ([]policy.Candidate, policy.Ep
 func (d *Daemon) episode(v policy.Verdict) policy.Episode {
 	e := policy.EpisodeOf(v, d.growth, d.th)
 	for _, t := range d.throttles {
-		if t.Contained && d.state.Pushing(t.Cgroup) {
+		if t.Contained && d.state.Holds(t.Cgroup, e.Rates[t.Cgroup]) {
 			if e.Held == nil {
 				e.Held = map[string]bool{}
 			}
@@ -280,11 +280,13 @@ func (d *Daemon) episode(v policy.Verdict) policy.Episode {
 	return e
 }
 
-// act carries out a kill verdict: a shielded grower is contained first
-// (contain), then the victims policy chooses are killed (kill).
+// act carries out a kill verdict: the victims policy chooses are killed
+// (kill), then a shielded grower is contained (contain). The kill goes to
+// the worker first: containment calls PID 1, slow under pressure, and is
+// not interrupted, so an imminent OOM's kill must not queue behind it.
 func (d *Daemon) act(v policy.Verdict, o policy.Observation) {
-	d.contain(v, o)
 	d.kill(v, o)
+	d.contain(v, o)
 }
 
 // readPods reads pods; one whose files cannot be read is logged and left

@@ -209,12 +209,13 @@ func (d *Daemon) throttled(path string) bool {
 }
 
 // throttleStates are the throttles in force as policy sees them, with
-// whether each pod pushed against its memory.high in the last window.
+// whether each pod still pushes against its memory.high (State.Holds).
 func (d *Daemon) throttleStates() []policy.ThrottleState {
 	out := make([]policy.ThrottleState, len(d.throttles))
+	rates := d.growth.Rates()
 	for i, t := range d.throttles {
 		out[i] = policy.ThrottleState{Path: t.Cgroup, Set: t.Set, Current: t.Current, Ceiling: t.Ceiling,
-			Contained: t.Contained, Pushing: d.state.Pushing(t.Cgroup)}
+			Contained: t.Contained, Pushing: d.state.Holds(t.Cgroup, rates[t.Cgroup])}
 	}
 	return out
 }

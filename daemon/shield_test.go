@@ -90,8 +90,8 @@ func (k *shieldedKernel) step(pushing bool) {
 // -1000 grows with kubepods near its limit and pressured. kube-oomd
 // contains it at a memory.high at or under its usage (a record with the
 // reason shielded-pod-contained, a metric, status), keeps it held while it
-// pushes, even far from the limit, kills nobody, and leaves the Burstable
-// and Guaranteed pods alone. Once it stops pushing it is released.
+// pushes near the limit, kills nobody, and leaves the Burstable and
+// Guaranteed pods alone. Once it stops pushing it is released.
 func TestShieldedGrowerIsContainedNotLeftToTheKernel(t *testing.T) {
 	tree, sh, pids := shieldedNode(t)
 	cfg := testConfig(config.ModePod)
@@ -127,16 +127,11 @@ func TestShieldedGrowerIsContainedNotLeftToTheKernel(t *testing.T) {
 		t.Errorf("kube_oomd_contained_pods %v, kube_oomd_contained_total %v; want 1 and 1", m["kube_oomd_contained_pods"], m["kube_oomd_contained_total"])
 	}
 
-	// It keeps pushing: near the limit and pressured (kill verdicts every
-	// cooldown), then far from it and strained (where a throttle is
-	// released): it stays held, at or under its usage.
+	// It keeps pushing near the limit and pressured (kill verdicts every
+	// cooldown): it stays held, at or under its usage.
 	n := int(cfg.Kill.Cooldown/cfg.Pressure.Window) * 2
 	for range n {
 		h.window(0.5, 1000*MiB)
-		k.step(true)
-	}
-	for range int(cfg.Relief.ReleaseAfter/cfg.Pressure.Window) + 10 {
-		h.window(0.05, 500*MiB)
 		k.step(true)
 	}
 	if got := read(tree, sh, "memory.high"); got != fmt.Sprint(high) {
@@ -205,5 +200,80 @@ func TestThrottledShieldedGrowerIsContainedNotKilled(t *testing.T) {
 	}
 	if read(tree, sh, "memory.high") == "max" {
 		t.Errorf("the shielded pod is not held")
+	}
+}
+
+// logIndex returns the line of the first record whose msg is msg or whose
+// message_id is id, or -1.
+func logIndex(l *logBuffer, msg, id string) int {
+	for i, line := range strings.Split(strings.TrimSpace(l.String()), "\n") {
+		if (msg != "" && strings.Contains(line, fmt.Sprintf("%q:%q", "msg", msg))) ||
+			(id != "" && strings.Contains(line, fmt.Sprintf("%q:%q", "message_id", id))) {
+			return i
+		}
+	}
+	return -1
+}
+
+// A kill verdict with a killable victim beside a shielded grower: the
+// kill goes to the worker first, the containment after it. The
+// containment calls PID 1 (slow under pressure) and is not interruptible:
+// an imminent OOM's kill must not wait behind it.
+func TestKillIsSubmittedBeforeContainment(t *testing.T) {
+	tree, sh, pids := shieldedNode(t)
+	cfg := testConfig(config.ModePod)
+	cfg.Relief.Reclaim = false
+	k := &shieldedKernel{tree: tree, pod: sh, pids: pids, current: 300 * MiB}
+	k.step(true)
+	h := start(t, tree, cfg, "", "")
+	h.grow(tree.PodPath("bu", cgroupv2.Burstable), 8*MiB)
+	for range 6 { // pressured near the limit
+		h.window(0.5, 1000*MiB)
+		k.step(true)
+		if logIndex(h.logs, "", MsgKilled) >= 0 {
+			break
+		}
+	}
+	kill := logIndex(h.logs, "", MsgKilled)
+	contain := logIndex(h.logs, "contained a pod that spares its growing processes (oom_score_adj -1000): held at its memory.high, never killed", "")
+	if kill < 0 || contain < 0 {
+		t.Fatalf("kill record at %d, contain record at %d: want both:\n%s", kill, contain, h.logs)
+	}
+	if kill > contain {
+		t.Errorf("the kill (record %d) waited behind the containment (record %d):\n%s", kill, contain, h.logs)
+	}
+}
+
+// A contained pod that no longer grows still hits its memory.high every
+// window (page cache charged by its I/O, its usage sat at the limit): far
+// from the limit, strained or calm, it is released as any throttle (it is
+// no longer Held, so no later episode treats it as the cause either).
+func TestContainedPodThatStoppedGrowingIsReleased(t *testing.T) {
+	tree, sh, pids := shieldedNode(t)
+	cfg := testConfig(config.ModePod)
+	cfg.Relief.Reclaim = false
+	k := &shieldedKernel{tree: tree, pod: sh, pids: pids, current: 300 * MiB}
+	k.step(true)
+	h := start(t, tree, cfg, "", "")
+	for range 4 { // pressured near the limit: contained
+		h.window(0.5, 1000*MiB)
+		k.step(true)
+	}
+	if read(tree, sh, "memory.high") == "max" {
+		t.Fatalf("the shielded grower was not contained:\n%s", h.logs)
+	}
+	for range int(cfg.Relief.ReleaseAfter/cfg.Pressure.Window) + 10 { // far, a little strained; its high counter rises
+		h.window(0.05, 500*MiB)
+		k.step(true)
+	}
+	for range int(cfg.Relief.ReleaseAfter/cfg.Pressure.Window) + 10 { // calm; its high counter still rises
+		h.window(0, 500*MiB)
+		k.step(true)
+	}
+	if got := read(tree, sh, "memory.high"); got != "max" {
+		t.Fatalf("memory.high = %s: a contained pod that stopped growing is held for ever because its I/O hits memory.high:\n%s", got, h.logs)
+	}
+	if s := h.snapshot(); len(s.Throttles) != 0 {
+		t.Errorf("status throttles = %+v, want none", s.Throttles)
 	}
 }

@@ -42,7 +42,7 @@ func shielded(c Candidate, e Episode) bool {
 }
 
 // PlanContain plans the containment of the first shielded grower, in rank
-// order: memory.high at ContainValue, at or under its usage. A pod already
+// order, that is the cause of the pressure (cause): memory.high at ContainValue, at or under its usage. A pod already
 // throttled (throttles) keeps its throttle's ceiling, and is lowered only
 // if the throttle is above its usage (a held pod's usage sits at its
 // memory.high, so a contained pod is not lowered again and again); one
@@ -52,8 +52,8 @@ func shielded(c Candidate, e Episode) bool {
 // pod cannot be killed, and each window it grows takes a neighbour's
 // memory.
 func PlanContain(ranked []Candidate, highs map[string]uint64, throttles []ThrottleState, kubepods cgroupv2.Group, host cgroupv2.Meminfo, th Thresholds) (ThrottlePlan, bool) {
-	for _, c := range ranked {
-		if !c.Shielded {
+	for i, c := range ranked {
+		if !c.Shielded || !cause(ranked, i) {
 			continue
 		}
 		value := ContainValue(c.Pod.Current, c.Pod.Stat.Anon+c.Pod.Stat.Shmem, th.ThrottleBelow, th.PageSize)
@@ -77,6 +77,34 @@ func PlanContain(ranked []Candidate, highs map[string]uint64, throttles []Thrott
 			Ceiling: releaseCeiling(original, c.Pod.Max, kubepods.Max, host.MemTotal)}, true
 	}
 	return ThrottlePlan{}, false
+}
+
+// cause says whether the shielded grower ranked[i] causes the pressure,
+// so that containing it is not containing a bystander: it is held now
+// (no longer Growing, still Shielded: Episode.Held), or it grows the most
+// of all pods and at least half of what they grow together, or it ranks
+// above every pod a kill may take.
+func cause(ranked []Candidate, i int) bool {
+	c := ranked[i]
+	if !c.Growing {
+		return true
+	}
+	var total, most float64
+	for j, o := range ranked {
+		total += max(o.Growth, 0)
+		if j != i {
+			most = max(most, o.Growth)
+		}
+	}
+	if c.Growth >= most && 2*c.Growth >= total {
+		return true
+	}
+	for _, o := range ranked[:i] {
+		if o.Protected == "" && !o.Shielded {
+			return false
+		}
+	}
+	return true
 }
 
 func throttleOf(ts []ThrottleState, path string) (ThrottleState, bool) {

@@ -79,6 +79,16 @@ func TestShieldedGrowerIsContained(t *testing.T) {
 			ps[1].Stat.Anon += 20 * MiB
 			ps[1].WorkingSet += 20 * MiB
 		}, nil, "shielded", "leaker", "", false},
+		{"a slowly warming shielded bystander beside the real cause: only the cause is acted on", []cgroupv2.Pod{
+			shieldedPod("shielded", 600*MiB), withoutSelfRSS(shieldedPod("leaker", 500*MiB)), burstable("holder", 400*MiB, 100*MiB), gu,
+		}, func(ps []cgroupv2.Pod) {
+			ps[0].Stat.Anon += MiB
+			ps[0].WorkingSet += MiB
+			ps[0].Current += MiB
+			ps[0].Containers[1].Procs[1].RSS += MiB
+			ps[1].Stat.Anon += 20 * MiB
+			ps[1].WorkingSet += 20 * MiB
+		}, nil, "", "leaker", "", false},
 		{"contained and still pushing, no longer growing: bystanders stay safe", []cgroupv2.Pod{
 			shieldedPod("shielded", 600*MiB), burstable("holder", 400*MiB, 100*MiB), gu,
 		}, func([]cgroupv2.Pod) {}, map[string]bool{"/kubepods.slice/shielded": true}, "shielded", "", WhyContained, false},
@@ -178,7 +188,7 @@ func TestPlanReleaseHoldsAContainedPodThatPushes(t *testing.T) {
 }
 
 // A contained pod pushing against its memory.high is not a leak to kill
-// (leak-under-throttle): its growing processes cannot be killed. Pushing
+// (leak-under-throttle): its growing processes cannot be killed. Holds
 // says so, for the release.
 func TestContainedPodPushingIsNotKilled(t *testing.T) {
 	th := Thresholds{Kind: psi.Full, Stall: 100 * time.Millisecond, Window: time.Second, Windows: 2,
@@ -197,10 +207,50 @@ func TestContainedPodPushingIsNotKilled(t *testing.T) {
 			t.Fatalf("window %d: leak-under-throttle kill of a contained pod", i)
 		}
 	}
-	if !s.Pushing("/c") {
-		t.Errorf("Pushing(/c) = false for a pod whose high counter rose")
+	if !s.Holds("/c", 0) {
+		t.Errorf("Holds(/c) = false for a pod whose high counter rose, strained near the limit")
 	}
-	if s.Pushing("/other") {
-		t.Errorf("Pushing of a pod not throttled")
+	if s.Holds("/other", GrowingRate) {
+		t.Errorf("Holds of a pod not throttled")
+	}
+}
+
+// A contained pod sits at its memory.high, so any page cache it charges
+// raises its high counter: that alone does not hold it. It is held while
+// its counter rises and kubepods is strained near its limit, or while its
+// unreclaimable memory still grows.
+func TestHoldsOnlyWhilePressingOrGrowing(t *testing.T) {
+	th := Thresholds{Kind: psi.Full, Stall: 100 * time.Millisecond, Window: time.Second, Windows: 2,
+		ReliefStall: 30 * time.Millisecond, NearLimit: 0.9, Cooldown: 10 * time.Second, ReleaseAfter: 10 * time.Second}
+	tests := []struct {
+		name     string
+		stall    time.Duration // per window
+		ws       uint64
+		highStep uint64
+		rate     float64
+		want     bool
+	}{
+		{"strained near the limit, pushing", 50 * time.Millisecond, 950 * MiB, 10, 0, true},
+		{"calm far from the limit, its I/O hits memory.high", 0, 500 * MiB, 10, 0, false},
+		{"strained far from the limit, its I/O hits memory.high", 50 * time.Millisecond, 500 * MiB, 10, 0, false},
+		{"calm, still growing", 0, 500 * MiB, 10, GrowingRate, true},
+		{"strained near the limit, not hitting memory.high", 50 * time.Millisecond, 950 * MiB, 0, GrowingRate, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Unix(1_700_000_000, 0)
+			var s State
+			for i := range 6 {
+				o := Observation{Now: start.Add(time.Duration(i) * time.Second), Triggered: tt.stall > 0 && i > 0}
+				o.Kubepods.Max, o.Kubepods.WorkingSet = GiB, tt.ws
+				o.Kubepods.Pressure.Full.Total = time.Duration(i) * tt.stall
+				o.Throttled = map[string]uint64{"/c": tt.highStep * uint64(i)}
+				o.Contained = map[string]bool{"/c": true}
+				s, _ = Decide(s, o, th)
+			}
+			if got := s.Holds("/c", tt.rate); got != tt.want {
+				t.Errorf("Holds = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

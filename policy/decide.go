@@ -248,9 +248,19 @@ func Decide(s State, o Observation, th Thresholds) (State, Verdict) {
 	return s, v
 }
 
-// Pushing says whether the throttled pod at path hit its memory.high (the
-// high counter of its memory.events.local rose) in the last window.
-func (s State) Pushing(path string) bool { return s.watches[path].pushed }
+// Holds says whether the throttled pod at path is still held by its
+// memory.high: it hit it (the high counter of its memory.events.local
+// rose) in the last window, and either kubepods was strained and near its
+// limit then, or the pod's unreclaimable memory still grows (rate, in
+// bytes a second, Growth.Rates; 0 if not sampled). A pod held at or under
+// its usage hits its memory.high with any page cache it charges (logging,
+// file reads): that alone does not hold it, or it would be held for ever.
+// Held or not, a release happens only after relief.release_after calm or
+// far from the limit (Verdict.Release), which a pressing window resets.
+func (s State) Holds(path string, rate float64) bool {
+	w := s.watches[path]
+	return w.pushed && (w.pressing || rate >= GrowingRate)
+}
 
 // next counts a streak: one more if it goes on, else back to zero.
 func next(n int, on bool) int {

@@ -120,7 +120,8 @@ type ThrottleState struct {
 	Current uint64 // in force now
 	Ceiling uint64
 	// Contained: it holds a shielded grower (PlanContain). Pushing: the
-	// pod hit its memory.high in the last window (State.Pushing).
+	// pod pushes against its memory.high and is still the cause
+	// (State.Holds), not merely charging page cache at its limit.
 	Contained, Pushing bool
 }
 
@@ -133,9 +134,10 @@ type ReleaseStep struct {
 }
 
 // PlanRelease raises every throttle one step, in path order, but for a
-// contained pod that still pushes against its memory.high: released, it
-// would grow again, and it cannot be killed. It stays held until it stops
-// pushing, then is released as any throttle is.
+// contained pod that still pushes against its memory.high (State.Holds):
+// released, it would grow again, and it cannot be killed. It stays held
+// until it stops pushing, then is released as any throttle is; if it
+// grows again, it is contained again.
 func PlanRelease(ts []ThrottleState, th Thresholds) []ReleaseStep {
 	byPath := map[string]ThrottleState{}
 	for _, t := range ts {
@@ -185,6 +187,7 @@ type throttleWatch struct {
 	lastHigh uint64 // the pod's memory.events high counter at the last window
 	rising   int    // consecutive windows in which it rose while strained
 	pushed   bool   // it rose in the last window, strained or not
+	pressing bool   // it rose in the last window, with kubepods strained and near its limit
 }
 
 // watchThrottled folds one completed window into the watches of the
@@ -201,6 +204,7 @@ func watchThrottled(ws map[string]throttleWatch, highs map[string]uint64, v Verd
 		w, known := ws[path]
 		rising := known && high > w.lastHigh
 		w.lastHigh, w.pushed = high, rising
+		w.pressing = rising && v.Strained > 0 && v.Near
 		w.rising = next(w.rising, rising && v.Strained > 0 && v.Near)
 		out[path] = w
 	}
