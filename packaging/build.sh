@@ -72,7 +72,9 @@ gzip -9n <"$BUILD_DIR/changelog" >"$BUILD_DIR/changelog.gz"
 
 for arch in $ARCHES; do
 	log "building kube-oomd $VERSION for linux/$arch"
-	CGO_ENABLED=0 GOOS=linux GOARCH=$arch "$GO" build -trimpath \
+	# -buildvcs=auto: the commit goes into the binary (kube-oomd version,
+	# kube_oomd_build_info) where git can tell it, whatever GOFLAGS says.
+	CGO_ENABLED=0 GOOS=linux GOARCH=$arch "$GO" build -trimpath -buildvcs=auto \
 		-ldflags "-s -w -X main.version=$VERSION" \
 		-o "$BUILD_DIR/linux_$arch/kube-oomd" ./cmd/kube-oomd
 done
