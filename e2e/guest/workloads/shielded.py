@@ -2,15 +2,13 @@
 oom_score_adj to -1000, as a process run as root may, then forks a child
 that keeps the inherited -1000 and leaks: INITIAL MiB at once, then STEP
 MiB every INTERVAL ms up to MAX MiB, then holds. The main process prints
-"shielded ADJ", then "child PID" and waits for the child; the child prints
-"start T" (CLOCK_BOOTTIME), a line every 64 MiB, and "capped" at MAX.
+"shielded ADJ", then "child PID" and waits for the child, which execs
+leak.py with the same arguments (it prints "start T" and so on).
 Usage: shielded.py STEP_MIB INTERVAL_MS MAX_MIB [INITIAL_MIB]"""
 import os
 import sys
 import time
 
-step, interval, cap = int(sys.argv[1]), float(sys.argv[2]) / 1000, int(sys.argv[3])
-initial = int(sys.argv[4]) if len(sys.argv) > 4 else 0
 clock = lambda: time.clock_gettime(time.CLOCK_BOOTTIME)
 
 with open("/proc/self/oom_score_adj", "w") as f:
@@ -25,23 +23,7 @@ if pid:
     while True:
         time.sleep(3600)
 
-held = []
-total = 0
-print("start %.3f adj %s" % (clock(), open("/proc/self/oom_score_adj").read().strip()), flush=True)
-while total + 16 <= initial:
-    held.append(bytes([1]) * (16 << 20))
-    total += 16
-print("initial %d MiB at %.3f" % (total, clock()), flush=True)
-nxt = clock()
-while total < cap:
-    held.append(bytes([1]) * (step << 20))
-    total += step
-    if total % 64 < step:
-        print("leaked %d MiB at %.3f" % (total, clock()), flush=True)
-    nxt += interval
-    d = nxt - clock()
-    if d > 0:
-        time.sleep(d)
-print("capped %d MiB at %.3f" % (total, clock()), flush=True)
-while True:
-    time.sleep(3600)
+# The child leaks as leak.py does: the same program, exec'd, so that its
+# -1000 (kept across exec) is the only difference.
+leak = os.path.join(os.path.dirname(os.path.abspath(__file__)), "leak.py")
+os.execv(sys.executable, [sys.executable, leak] + sys.argv[1:])
