@@ -99,11 +99,10 @@ type Daemon struct {
 	th       policy.Thresholds
 	state    policy.State
 	verdict  policy.Verdict // the last one, for status
-	growth   policy.Growth  // each pod's growth over the episode in progress
 	lookNow  bool           // a kill reported: look again at once
 
 	actions   *actions
-	deferred  *deferredKill     // a kill verdict that waits for the action in flight
+	deferred  *policy.Decision  // a kill decision that waits for the action in flight
 	ladder    *relief.Ladder    // used on the worker only, and after it stopped
 	units     *systemd.Units    // the D-Bus connection behind the ladder, if any
 	via       string            // how memory.high is set: "systemd" or "file"
@@ -111,12 +110,6 @@ type Daemon struct {
 	kills     killHistory
 	last      string           // the last action, for the status line
 	metrics   *metrics.Metrics // nil when metrics.listen is off; safe to use from any goroutine
-}
-
-// deferredKill is a kill verdict and what it was decided on.
-type deferredKill struct {
-	v policy.Verdict
-	o policy.Observation
 }
 
 // Run runs the daemon until ctx is cancelled or a watcher fails.
@@ -477,7 +470,7 @@ func (d *Daemon) logStart(host cgroupv2.Meminfo) {
 		slog.Any(attrFeatures, d.features),
 		"trigger", d.triggers.inForce().String(),
 		"kill_stall", d.th.Stall.String(),
-		"relief", ladderOn(d.cfg),
+		"relief", ladder(d.cfg).On(),
 		"memory_high_via", d.via,
 		attrMode, d.cfg.Kill.Mode,
 		"pods", d.pods.count(),

@@ -5,8 +5,8 @@
 // One goroutine, the loop (loop.go), owns all of the daemon's state. It
 // waits for PSI trigger events, pod changes from inotify, its timers, config
 // reloads and status requests; it reads kubepods, asks policy.Decide for a
-// verdict, and plans what to do with policy's pure functions. It never
-// acts itself: a kill, reclaim writes and memory.high changes (D-Bus calls
+// decision, reads the pods that decision needs, and asks policy.Choose for
+// the plan. It decides nothing itself, and never acts itself: a kill, reclaim writes and memory.high changes (D-Bus calls
 // to PID 1 included) run on the action worker (actions.go), one at a time,
 // each with a deadline, and report back to the loop, which logs them. So
 // the loop keeps petting systemd's watchdog and answering `kube-oomd
@@ -18,19 +18,20 @@
 //     read, then the config, kernel checks, the kubelet's cgroup, features,
 //     triggers, pods, the relief ladder) and a clean stop.
 //   - lock.go: one daemon at a time, per run directory.
-//   - loop.go: the loop, the observation (with each pod's growth sampled
-//     while an episode lasts, and a look of its own when memory could
-//     reach the limit before the next event) and the dispatch of verdicts.
-//   - thresholds.go: the one function that turns the config into policy's
-//     thresholds and the trigger to register.
+//   - loop.go: the loop, the observation, the reads a decision needs
+//     (policy.Need) and the dispatch of the plan (policy.Plan); its timers
+//     as policy.Looks says.
+//   - thresholds.go: the one place that turns the config into policy's
+//     thresholds (dry-run among them), the ladder and the trigger to
+//     register, and the ranking of `kube-oomd pods` (Rank).
 //   - triggers.go: the PSI triggers (registration, window fallback, events).
 //   - pods.go: the pod tracker (pods coming and going, kernel OOM kills,
 //     and those a kill with kill.method oom induced, which are the kill's).
 //   - names.go: the pods' names from the container runtime (cri.Resolver),
 //     asked for in the background, never waited on.
 //   - actions.go: the action worker.
-//   - kill.go: the kill action (the victims policy chose, one after the
-//     other, each with the last check right before its kill, which also
+//   - kill.go: the kill action (the victims policy chose, policy.KillPlan,
+//     one after the other, each with the last check right before its kill, which also
 //     names the processes to spare), its report back to policy and a look
 //     again at once, the kill history, and the thaw of what a crash left
 //     frozen and the memory.max it left lowered (at start, and at each

@@ -66,22 +66,22 @@ func (h *killHistory) add(k KillRecord) {
 	}
 }
 
-// kill chooses the victims of a kill verdict and kills them on the worker,
-// one after the other in one job (or, in dry-run, says it would). The
-// cooldown starts either way, now; when the job reports, policy hears how
-// it went (ActKillDone) and the daemon looks again at once.
-func (d *Daemon) kill(v policy.Verdict, o policy.Observation) {
+// kill carries out the kill policy planned (policy.Choose): the victims
+// are killed on the worker, one after the other in one job (or, in
+// dry-run, it says it would). The cooldown started when policy chose;
+// when the job reports, policy hears how it went (ActKillDone) and the
+// daemon looks again at once.
+func (d *Daemon) kill(p policy.Plan, dec policy.Decision) {
 	now := d.clock.Now()
-	victims, e, why := d.chooseVictims(v)
-	d.state = policy.Record(d.state, policy.Action{Kind: policy.ActKill, At: now, Pod: v.Victim})
-	if len(victims) == 0 && why == policy.WhyContained {
+	v, o, e := dec.Verdict, dec.Observation, p.Kill.Episode
+	switch p.Kill.NoVictim.Why {
+	case policy.NoneGrows:
 		d.log.Info("memory pressure from a pod that spares its growing processes: contained, nobody killed", attrReason, reasonContained,
 			"verdict", string(v.Reason), "shed_bytes", e.Need, pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
 		return
-	}
-	if len(victims) == 0 {
-		msg := "memory pressure, but no pod kube-oomd may kill can end it: left to the kernel"
-		if why == "" {
+	case policy.AllProtected, policy.CannotFree:
+		msg, why := "memory pressure, but no pod kube-oomd may kill can end it: left to the kernel", p.Kill.NoVictim.String()
+		if p.Kill.NoVictim.Why == policy.AllProtected {
 			msg, why = "memory pressure, but no pod may be killed: all are protected or unreadable", "every pod is protected or unreadable"
 		}
 		d.log.Warn(msg, attrReason, reasonNoVictim, "verdict", string(v.Reason), "why", why,
@@ -90,12 +90,12 @@ func (d *Daemon) kill(v policy.Verdict, o policy.Observation) {
 		return
 	}
 	var kills []pendingKill
-	for _, victim := range victims {
+	for _, victim := range p.Kill.Victims {
 		if k, ok := d.prepareKill(victim, v, o, e); ok {
 			kills = append(kills, k)
 		}
 	}
-	if d.cfg.Kill.Mode == config.ModeDryRun {
+	if p.DryRun {
 		for _, k := range kills {
 			d.log.Warn("dry run: would kill", append([]any{attrMessageID, MsgWouldKill}, k.fields...)...)
 			d.metrics.WouldKill(k.record.Reason, k.record.QoS)
@@ -145,6 +145,7 @@ func (d *Daemon) kill(v policy.Verdict, o policy.Observation) {
 		throttles := ladder.Throttles()
 		return func() {
 			killed, confirmed := false, true
+			var forget []string
 			for i, k := range kills {
 				if induces {
 					k.record.OOMKills = d.settleOOMKills(k, outcomes[i].res)
@@ -152,13 +153,13 @@ func (d *Daemon) kill(v policy.Verdict, o policy.Observation) {
 				d.killed(k.record, k.fields, outcomes[i].res, outcomes[i].err)
 				if outcomes[i].res.Method != "" {
 					killed = true
-					d.growth = d.growth.Forget(k.podPath)
+					forget = append(forget, k.podPath)
 				}
 				confirmed = confirmed && outcomes[i].res.Confirmed
 			}
 			d.logLadder(lifted)
 			d.setThrottles(throttles)
-			d.state = policy.Record(d.state, policy.Action{Kind: policy.ActKillDone, At: d.clock.Now(), Killed: killed, Confirmed: killed && confirmed})
+			d.state = policy.Record(d.state, policy.Action{Kind: policy.ActKillDone, At: d.clock.Now(), Killed: killed, Confirmed: killed && confirmed, Forget: forget})
 			d.lookNow = true
 		}
 	}}, now)
@@ -190,8 +191,8 @@ type pendingKill struct {
 
 // prepareKill builds one victim's kill: its target cgroup, the last check
 // before the kill, and the record with the figures behind the choice.
-func (d *Daemon) prepareKill(victim policy.Candidate, v policy.Verdict, o policy.Observation, e policy.Episode) (pendingKill, bool) {
-	target := policy.KillTarget(victim, d.th)
+func (d *Daemon) prepareKill(victim policy.KillOrder, v policy.Verdict, o policy.Observation, e policy.Episode) (pendingKill, bool) {
+	target, frees := victim.Target, victim.Frees
 	id := victim.Pod.ID
 	if target.Container != "" {
 		var err error
@@ -203,14 +204,6 @@ func (d *Daemon) prepareKill(victim policy.Candidate, v policy.Verdict, o policy
 		}
 	}
 	names, _ := d.names.Lookup(victim.Pod.UID)
-	frees := victim.Frees
-	if target.Container != "" { // container mode: what the container holds, not the pod
-		for _, c := range victim.Pod.Containers {
-			if c.Path == target.Path {
-				frees = min(frees, c.Current)
-			}
-		}
-	}
 	fields := []any{
 		podAttrs(victim.Pod.UID, victim.Pod.QoS.String(), victim.Pod.Path, names),
 		attrReason, string(v.Reason), "target", target.String(), "rank", victim.Rank,
@@ -493,32 +486,4 @@ func (d *Daemon) killed(record KillRecord, fields []any, res killer.Result, err 
 	d.kills.add(record)
 	d.metrics.Killed(metrics.Kill{Namespace: record.Namespace, Pod: record.Name, UID: record.UID,
 		QoS: record.QoS, Reason: record.Reason, Method: record.Method, At: record.Time, Took: res.Took, Freed: res.Freed})
-}
-
-// chooseVictims reads and ranks the candidates of a kill verdict and lets
-// policy choose (policy.Victims); why says why no one, when no one. For a
-// leak under throttle the victim is the throttled pod, if it may be killed.
-func (d *Daemon) chooseVictims(v policy.Verdict) ([]policy.Candidate, policy.Episode, string) {
-	if v.Reason == policy.ReasonThrottled {
-		e := policy.EpisodeOf(v, d.growth, d.th)
-		ref, ok := d.layout.PodOf(v.Victim)
-		if !ok {
-			return nil, e, ""
-		}
-		ranked := policy.Rank(d.readPods([]cgroupv2.PodRef{ref}), d.th.Rank, e)
-		c, ok := policy.Victim(ranked)
-		if !ok && len(ranked) == 1 && ranked[0].Shielded {
-			return nil, e, policy.WhyContained // contained instead (act)
-		}
-		if !ok {
-			return nil, e, ""
-		}
-		return []policy.Candidate{c}, e, ""
-	}
-	ranked, e := d.readCandidates(v)
-	victims, why := policy.Victims(ranked, e, d.th.Rank)
-	if why == policy.WhyAllProtected {
-		why = ""
-	}
-	return victims, e, why
 }

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
-	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/psi"
 )
@@ -33,15 +32,11 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 	defer rescan.Stop()
 	watchdog, stopWatchdog := d.watchdogTicks()
 	defer stopWatchdog()
-	// While pressure builds, or a throttle is in force, the daemon looks
-	// again every window, so that it sees calm windows too (triggers fire
-	// only for pressured ones).
+	// The looks of the daemon's own, without an event (policy.Looks): at
+	// the end of the window, and ahead of the limit.
 	sample := d.clock.NewTimer(d.th.Window)
 	sample.Stop()
 	sampling := false
-	// When unreclaimable memory could reach the limit before the next
-	// rescan, and no PSI trigger would say so (nothing to reclaim, no
-	// stall), the daemon looks again on its own (Verdict.NextLook).
 	lookahead := d.clock.NewTimer(d.cfg.Cgroup.RescanInterval)
 	lookahead.Stop()
 
@@ -90,7 +85,7 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 			report()
 			if k := d.deferred; k != nil && !d.actions.busy() {
 				d.deferred = nil
-				d.act(k.v, k.o)
+				d.decide(k.Resume(d.throttleStates(), d.th))
 			}
 			d.setStatus()
 			observe, d.lookNow = d.lookNow, false
@@ -104,14 +99,14 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 			}
 			d.log.Error("cannot read kubepods", attrKubepods, d.layout.Kubepods, attrError, err)
 		}
-		busy := d.state.Pressured > 0 || d.state.Strained > 0 || len(d.throttles) > 0
-		if !sampling && (busy || triggered) {
+		window, ahead := policy.Looks(d.state, triggered, sampling, len(d.throttles), d.verdict.NextLook, d.th)
+		if window {
 			sample.Reset(d.th.Window)
 			sampling = true
 		}
 		lookahead.Stop()
-		if next := d.verdict.NextLook; next > 0 && next < d.cfg.Cgroup.RescanInterval && (!sampling || next < d.th.Window) {
-			lookahead.Reset(next)
+		if ahead > 0 {
+			lookahead.Reset(ahead)
 		}
 		if d.opt.observed != nil {
 			d.opt.observed <- observation{verdict: d.verdict, sampling: sampling}
@@ -187,7 +182,7 @@ func (d *Daemon) resync(lost bool) {
 }
 
 // observe reads kubepods (and the throttled pods' counters, nothing
-// else), lets policy decide, and dispatches what the verdict calls for.
+// else) and lets policy decide (policy.Decide); decide does the rest.
 func (d *Daemon) observe(triggered bool) error {
 	g, local, err := d.reader.ReadKubepods()
 	if err != nil {
@@ -198,43 +193,76 @@ func (d *Daemon) observe(triggered bool) error {
 		return err
 	}
 	o := policy.Observation{Now: d.clock.Now(), Triggered: triggered, Kubepods: g, Local: local, Host: host,
-		Throttled: d.throttledHighs(), Contained: d.contained()}
-	var v policy.Verdict
-	d.state, v = policy.Decide(d.state, o, d.th)
+		Throttled: d.throttledHighs(), Contained: d.contained(), Throttles: d.throttleStates(), Busy: d.actions.busy()}
+	var dec policy.Decision
+	d.state, dec = policy.Decide(d.state, o, d.th)
+	v := dec.Verdict
 	d.verdict = v
 	d.metrics.Windows(v.Pressured, v.Strained)
-	if v.EpisodeOver {
-		d.growth = policy.Growth{}
-	}
-	if v.Track && d.growth.Due(o.Now, d.th.Window) {
-		d.growth = d.growth.Observe(d.readPods(d.pods.refs()), o.Now)
-	}
 	if d.log.Enabled(context.Background(), slog.LevelDebug) { // the attributes cost even when not logged
 		d.log.Debug("observation", "triggered", triggered, pressureAttrs(g), memoryAttrs(g, host),
 			attrPressured, v.Pressured, attrStall, round(v.Stall), "near_limit", v.Near, "cooling", v.Cooling,
 			"unreclaimable_bytes", v.Unreclaimable, "unreclaimable_bytes_per_second", int64(v.Rate),
 			"shed_bytes", v.Need, "next_look", v.NextLook.String(), "tracking", v.Track)
 	}
+	d.decide(dec)
+	return nil
+}
+
+// decide reads the pods a decision needs (policy.Need), lets policy
+// choose (policy.Choose) and carries out the plan.
+func (d *Daemon) decide(dec policy.Decision) {
+	var p policy.Plan
+	d.state, p = policy.Choose(d.state, dec, d.read(dec.Need), d.th)
+	o := dec.Observation
 	switch {
-	case v.Kill && d.actions.busy():
+	case p.Wait:
 		// Kill as soon as the action in flight reports: a verdict on an
 		// imminent OOM would not come again.
 		if d.deferred == nil {
-			d.log.Debug("a kill is due once the action in flight is done: interrupting it if it is relief", attrReason, string(v.Reason), attrAction, d.actions.running.Name)
+			d.log.Debug("a kill is due once the action in flight is done: interrupting it if it is relief", attrReason, string(dec.Reason), attrAction, d.actions.running.Name)
 		}
-		d.deferred = &deferredKill{v: v, o: o}
+		d.deferred = &dec
 		d.actions.interrupt()
-	case v.Kill:
-		d.act(v, o)
-	case d.cfg.Kill.Mode == config.ModeDryRun:
-		if v.Reclaim || v.Throttle {
-			d.log.Info("dry run: would relieve", "reclaim", v.Reclaim, "throttle", v.Throttle,
-				attrStrained, v.Strained, attrStall, round(v.Stall), pressureAttrs(g), memoryAttrs(g, host))
-		}
-	case !d.actions.busy():
-		d.relieve(v, o)
+	case p.Kill != nil:
+		// The kill goes to the worker first: containment calls PID 1, slow
+		// under pressure, and is not interrupted, so an imminent OOM's
+		// kill must not queue behind it.
+		d.kill(p, dec)
+		d.contain(p, dec)
+	case p.WouldRelieve != (policy.Steps{}):
+		d.log.Info("dry run: would relieve", "reclaim", p.WouldRelieve.Reclaim, "throttle", p.WouldRelieve.Throttle,
+			attrStrained, dec.Strained, attrStall, round(dec.Stall), pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
+	case !p.Relief.Empty():
+		d.relieve(p.Relief, dec)
 	}
-	return nil
+}
+
+// read reads what a decision needs: the pods of the classes it asks for
+// (the throttled victim of a leak under throttle on its own), and their
+// memory.high.
+func (d *Daemon) read(n policy.Need) policy.Read {
+	in := policy.Read{Now: d.clock.Now()}
+	if n.Victim != "" {
+		if ref, ok := d.layout.PodOf(n.Victim); ok {
+			if pods := d.readPods([]cgroupv2.PodRef{ref}); len(pods) == 1 {
+				in.Victim = &pods[0]
+			}
+		}
+	}
+	if n.Pods != policy.NoPods {
+		var refs []cgroupv2.PodRef
+		for _, r := range d.pods.refs() {
+			if n.Pods.Reads(r.QoS) {
+				refs = append(refs, r)
+			}
+		}
+		in.Pods = d.readPods(refs)
+	}
+	if n.Highs {
+		in.Highs = d.readHighs(in.Pods)
+	}
+	return in
 }
 
 // throttledHighs reads the high counter of each throttled pod, from its
@@ -254,41 +282,6 @@ func (d *Daemon) throttledHighs() map[string]uint64 {
 	return out
 }
 
-// readCandidates reads every pod and ranks them in the episode of the
-// verdict; the pods read count as a growth sample too, if one is due.
-func (d *Daemon) readCandidates(v policy.Verdict) ([]policy.Candidate, policy.Episode) {
-	pods := d.readPods(d.pods.refs())
-	if now := d.clock.Now(); d.growth.Due(now, d.th.Window) {
-		d.growth = d.growth.Observe(pods, now)
-	}
-	e := d.episode(v)
-	return policy.Rank(pods, d.th.Rank, e), e
-}
-
-// episode is the Episode of a verdict, with the contained pods that still
-// push against their memory.high (policy.Episode.Held).
-func (d *Daemon) episode(v policy.Verdict) policy.Episode {
-	e := policy.EpisodeOf(v, d.growth, d.th)
-	for _, t := range d.throttles {
-		if t.Contained && d.state.Holds(t.Cgroup, e.Rates[t.Cgroup]) {
-			if e.Held == nil {
-				e.Held = map[string]bool{}
-			}
-			e.Held[t.Cgroup] = true
-		}
-	}
-	return e
-}
-
-// act carries out a kill verdict: the victims policy chooses are killed
-// (kill), then a shielded grower is contained (contain). The kill goes to
-// the worker first: containment calls PID 1, slow under pressure, and is
-// not interrupted, so an imminent OOM's kill must not queue behind it.
-func (d *Daemon) act(v policy.Verdict, o policy.Observation) {
-	d.kill(v, o)
-	d.contain(v, o)
-}
-
 // readPods reads pods; one whose files cannot be read is logged and left
 // out, so that one broken pod does not decide for the others. Containers
 // the runtime has not named yet are asked for, in the background.
@@ -303,12 +296,12 @@ func (d *Daemon) readPods(refs []cgroupv2.PodRef) []cgroupv2.Pod {
 	return pods
 }
 
-// readHighs reads memory.high of the given candidates, by path.
-func (d *Daemon) readHighs(cs []policy.Candidate) map[string]uint64 {
+// readHighs reads memory.high of the given pods, by path.
+func (d *Daemon) readHighs(pods []cgroupv2.Pod) map[string]uint64 {
 	out := map[string]uint64{}
-	for _, c := range cs {
-		if v, err := cgroupv2.ReadUint(filepath.Join(d.layout.Abs(c.Pod.Path), "memory.high")); err == nil {
-			out[c.Pod.Path] = v
+	for _, p := range pods {
+		if v, err := cgroupv2.ReadUint(filepath.Join(d.layout.Abs(p.Path), "memory.high")); err == nil {
+			out[p.Path] = v
 		}
 	}
 	return out

@@ -6,39 +6,15 @@ import (
 	"time"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
-	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/relief"
 )
 
-// relieve plans the relief steps of one verdict with policy and hands them
-// to the worker, which carries them out through the ladder.
-func (d *Daemon) relieve(v policy.Verdict, o policy.Observation) {
-	if !v.Reclaim && !v.Throttle && !v.Release {
-		return
-	}
-	var reclaim policy.ReclaimPlan
-	var throttle policy.ThrottlePlan
-	var throttling bool
-	if v.Reclaim || (v.Throttle && len(d.throttles) == 0) {
-		ranked := d.reliefCandidates(v)
-		if v.Reclaim {
-			reclaim = policy.PlanReclaim(ranked, d.th)
-		}
-		if v.Throttle {
-			throttle, throttling = policy.PlanThrottle(ranked, d.readHighs(policy.ReliefCandidates(ranked)), len(d.throttles), o.Kubepods, o.Host, d.th)
-		}
-	}
-	var release []policy.ReleaseStep
-	if v.Release {
-		release = policy.PlanRelease(d.throttleStates(), d.th)
-	}
-	if len(reclaim.Orders) == 0 && !throttling && len(release) == 0 {
-		return
-	}
-	if throttling {
-		d.state = policy.Record(d.state, policy.Action{Kind: policy.ActThrottle, At: o.Now, Pod: throttle.Pod.Path})
-	}
+// relieve hands the relief steps policy planned (policy.Choose) to the
+// worker, which carries them out through the ladder.
+func (d *Daemon) relieve(r policy.ReliefPlan, dec policy.Decision) {
+	v, o := dec.Verdict, dec.Observation
+	reclaim, release := r.Reclaim, r.Release
 	ladder, th, reader := d.ladder, d.th, cgroupv2.NewReader(d.layout, d.opt.ProcRoot)
 	procRoot := d.opt.ProcRoot
 	d.actions.submit(job{name: "relief", interruptible: true, run: func(ctx context.Context) func() {
@@ -61,8 +37,8 @@ func (d *Daemon) relieve(v policy.Verdict, o policy.Observation) {
 		}
 		// Interrupted (a kill is due): the steps not begun are left for a
 		// later window.
-		if throttling && ctx.Err() == nil {
-			results = append(results, ladder.Throttle(ctx, throttle))
+		if r.Throttle != nil && ctx.Err() == nil {
+			results = append(results, ladder.Throttle(ctx, *r.Throttle))
 		}
 		if ctx.Err() == nil {
 			results = append(results, ladder.Release(ctx, release)...)
@@ -79,43 +55,18 @@ func (d *Daemon) relieve(v policy.Verdict, o policy.Observation) {
 	}}, o.Now)
 }
 
-// reliefCandidates reads the BestEffort and Burstable pods and ranks them
-// in the verdict's episode (their growth decides who is throttled):
-// relief never touches Guaranteed or protected pods.
-func (d *Daemon) reliefCandidates(v policy.Verdict) []policy.Candidate {
-	var refs []cgroupv2.PodRef
-	for _, r := range d.pods.refs() {
-		if r.QoS != cgroupv2.Guaranteed {
-			refs = append(refs, r)
-		}
-	}
-	return policy.ReliefCandidates(policy.Rank(d.readPods(refs), d.th.Rank, d.episode(v)))
-}
-
-// contain holds the shielded grower of a kill verdict, if there is one
-// (policy.PlanContain): a pod whose growing processes a kill spares, held
-// at a memory.high at or under its usage, through the ladder on the
-// worker. It is never killed, and its neighbours are not killed for it
-// (policy.Victims); in dry-run it is only logged.
-func (d *Daemon) contain(v policy.Verdict, o policy.Observation) {
-	if !d.th.Throttle || d.th.ReliefStall == 0 {
+// contain holds the shielded grower policy planned to contain on a kill
+// verdict (policy.PlanContain): a pod whose growing processes a kill
+// spares, held at a memory.high at or under its usage, through the ladder
+// on the worker. It is never killed, and its neighbours are not killed
+// for it (policy.Victims); in dry-run it is only logged.
+func (d *Daemon) contain(p policy.Plan, dec policy.Decision) {
+	plan := p.Contain
+	if plan == nil {
 		return
 	}
-	ranked, _ := d.readCandidates(v)
-	var shielded []policy.Candidate
-	for _, c := range ranked {
-		if c.Shielded {
-			shielded = append(shielded, c)
-		}
-	}
-	if len(shielded) == 0 {
-		return
-	}
-	plan, ok := policy.PlanContain(ranked, d.readHighs(shielded), d.throttleStates(), o.Kubepods, o.Host, d.th)
-	if !ok {
-		return
-	}
-	if d.cfg.Kill.Mode == config.ModeDryRun {
+	v, o := dec.Verdict, dec.Observation
+	if p.DryRun {
 		d.log.Warn("dry run: would contain a pod that spares its growing processes", d.pod(plan.Pod.UID, plan.Pod.QoS.String(), plan.Pod.Path),
 			attrReason, reasonContained, "memory_high_bytes", plan.Value, "pod_current_bytes", plan.Pod.Current)
 		return
@@ -124,24 +75,15 @@ func (d *Daemon) contain(v policy.Verdict, o policy.Observation) {
 	d.actions.submit(job{name: "contain " + plan.Pod.UID, run: func(ctx context.Context) func() {
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		res := ladder.Contain(ctx, plan)
+		res := ladder.Contain(ctx, plan.ThrottlePlan)
 		throttles := ladder.Throttles()
 		return func() {
 			d.logLadder([]relief.Result{res}, "pod_current_bytes", plan.Pod.Current,
-				"pod_growth_bytes_per_second", int64(d.growthOf(ranked, plan.Pod.Path)), "shed_bytes", v.Need,
+				"pod_growth_bytes_per_second", int64(plan.Growth), "shed_bytes", v.Need,
 				attrPressured, v.Pressured, attrStall, round(v.Stall), pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
 			d.setThrottles(throttles)
 		}
 	}}, o.Now)
-}
-
-func (d *Daemon) growthOf(ranked []policy.Candidate, path string) float64 {
-	for _, c := range ranked {
-		if c.Pod.Path == path {
-			return c.Growth
-		}
-	}
-	return 0
 }
 
 // contained returns the contained pods, by path (policy.Observation.Contained).
@@ -208,14 +150,12 @@ func (d *Daemon) throttled(path string) bool {
 	return false
 }
 
-// throttleStates are the throttles in force as policy sees them, with
-// whether each pod still pushes against its memory.high (State.Holds).
+// throttleStates are the throttles in force as policy sees them
+// (policy.Observation.Throttles).
 func (d *Daemon) throttleStates() []policy.ThrottleState {
 	out := make([]policy.ThrottleState, len(d.throttles))
-	rates := d.growth.Rates()
 	for i, t := range d.throttles {
-		out[i] = policy.ThrottleState{Path: t.Cgroup, Set: t.Set, Current: t.Current, Ceiling: t.Ceiling,
-			Contained: t.Contained, Pushing: d.state.Holds(t.Cgroup, rates[t.Cgroup])}
+		out[i] = policy.ThrottleState{Path: t.Cgroup, Set: t.Set, Current: t.Current, Ceiling: t.Ceiling, Contained: t.Contained}
 	}
 	return out
 }

@@ -455,7 +455,7 @@ func (d *Daemon) reload() {
 		}
 	}
 	d.cfg, d.sources, d.log, d.logFormat = cfg, src, log, format
-	if d.actions != nil && (!ladderOn(cfg) || cfg.Kill.Mode == config.ModeDryRun) {
+	if d.actions != nil && !ladder(cfg).Acts(dryRun(cfg)) {
 		d.liftAll(relief.LiftReliefOff) // nothing may stay throttled by a ladder that is off
 	}
 	d.log.Info("config reloaded", attrConfig, path, attrFiles, src.Paths(), attrMode, d.cfg.Kill.Mode, attrSettings, d.cfg)

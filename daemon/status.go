@@ -200,7 +200,7 @@ func (d *Daemon) snapshot() Status {
 		Throttles: append([]relief.Throttle{}, d.throttles...),
 		Kills:     append([]KillRecord{}, d.kills...),
 		refs:      d.pods.refs(), rank: d.th.Rank, layout: d.layout, names: d.names,
-		episode: policy.EpisodeOf(v, d.growth, d.th),
+		episode: policy.EpisodeOf(v, d.state.Growth(), d.th),
 	}
 	if a := d.actions.running; a != nil {
 		copied := *a

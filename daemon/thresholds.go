@@ -9,18 +9,30 @@ import (
 	"github.com/kube-oomd/kube-oomd/psi"
 )
 
-// ladderOn tells whether any relief step is configured.
-func ladderOn(cfg config.Config) bool { return cfg.Relief.Reclaim || cfg.Relief.Throttle }
+// ladder is the relief ladder the config asks for.
+func ladder(cfg config.Config) policy.Ladder {
+	return policy.Ladder{Reclaim: cfg.Relief.Reclaim, Throttle: cfg.Relief.Throttle}
+}
 
-// triggerSpec is the kubepods (and host) trigger the config asks for. With
-// the relief ladder on it fires at the lower relief stall; the kill level is
-// then measured from the stall totals.
+// dryRun says whether the config asks for kill.mode dry-run.
+func dryRun(cfg config.Config) bool { return cfg.Kill.Mode == config.ModeDryRun }
+
+// triggerSpec is the kubepods (and host) trigger the config asks for
+// (policy.Trigger).
 func triggerSpec(cfg config.Config) psi.TriggerSpec {
-	stall := cfg.Pressure.Stall
-	if ladderOn(cfg) {
-		stall = cfg.Relief.Stall
-	}
-	return psi.TriggerSpec{Kind: psi.Kind(cfg.Pressure.Kind), Stall: stall, Window: cfg.Pressure.Window}
+	return policy.Trigger(psi.Kind(cfg.Pressure.Kind), cfg.Pressure.Window, cfg.Pressure.Stall, cfg.Relief.Stall, ladder(cfg))
+}
+
+// rankConfig is what ranking takes from the config and the node's memory.
+func rankConfig(cfg config.Config, memTotal uint64) policy.RankConfig {
+	return policy.RankConfig{MemTotal: memTotal, MinVictim: cfg.Memory.MinVictim, Protect: cfg.Kill.Protect}
+}
+
+// Rank ranks pods read at one look, as the daemon would rank them now
+// with cfg on a node of memTotal (`kube-oomd pods`): one look has no
+// episode, no growth, nothing to shed.
+func Rank(cfg config.Config, pods []cgroupv2.Pod, memTotal uint64) []policy.Candidate {
+	return policy.Rank(pods, rankConfig(cfg, memTotal), policy.Episode{})
 }
 
 // thresholds assembles everything policy needs from the config, the trigger
@@ -38,9 +50,11 @@ func thresholds(cfg config.Config, inForce psi.TriggerSpec, memTotal uint64, f c
 		OnImminentOOM: cfg.Kill.OnImminentOOM, Cooldown: cfg.Kill.Cooldown,
 		Container: cfg.Kill.Mode == config.ModeContainer,
 		PageSize:  f.PageSize,
-		Rank:      policy.RankConfig{MemTotal: memTotal, MinVictim: cfg.Memory.MinVictim, Protect: cfg.Kill.Protect},
+		Rank:      rankConfig(cfg, memTotal),
+		DryRun:    dryRun(cfg),
+		Rescan:    cfg.Cgroup.RescanInterval,
 	}
-	if ladderOn(cfg) {
+	if ladder(cfg).On() {
 		th.ReliefStall = scale(cfg.Relief.Stall)
 		th.Reclaim, th.Throttle = cfg.Relief.Reclaim && f.MemoryReclaim, cfg.Relief.Throttle
 		th.ThrottleAfter, th.ReleaseAfter = cfg.Relief.ThrottleAfter, cfg.Relief.ReleaseAfter

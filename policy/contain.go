@@ -24,14 +24,14 @@ import "github.com/kube-oomd/kube-oomd/cgroupv2"
 //     never touched, as relief never touches them (Protection).
 //   - a Guaranteed pod: never touched; its own memory.max holds it.
 
-// WhyContained is Victims' reason when the pod that causes the pressure
-// is a shielded grower and no other pod that grows can be killed: it is
-// contained (PlanContain), and no bystander is killed for it.
+// WhyContained is what a NoneGrows NoVictim says: the pod that causes the
+// pressure is a shielded grower and no other pod that grows can be
+// killed: it is contained (PlanContain), and no bystander is killed for it.
 const WhyContained = "the pod that causes the pressure spares every process that grows (oom_score_adj -1000): it is contained with memory.high, and no pod that does not grow is killed for it"
 
 // shielded says whether a ranked candidate is a shielded grower.
 func shielded(c Candidate, e Episode) bool {
-	if c.Protected != "" || c.Pod.QoS == cgroupv2.Guaranteed || c.Spared == nil {
+	if c.Protected != "" || !Relievable(c.Pod.QoS) || c.Spared == nil {
 		return false
 	}
 	if e.Held[c.Pod.Path] {

@@ -26,7 +26,7 @@ func episodeOver(pods []cgroupv2.Pod, grow func([]cgroupv2.Pod), held map[string
 	g := Growth{}.Observe(pods, start)
 	grow(pods)
 	g = g.Observe(pods, start.Add(time.Second))
-	e := EpisodeOf(Verdict{Need: 300 * MiB}, g, Thresholds{Cooldown: 10 * time.Second})
+	e := EpisodeOf(Verdict{Figures: Figures{Need: 300 * MiB}}, g, Thresholds{Cooldown: 10 * time.Second})
 	e.Held = held
 	return Rank(pods, cfg, e), e
 }
@@ -114,7 +114,8 @@ func TestShieldedGrowerIsContained(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ranked, e := episodeOver(tt.pods, tt.grow, tt.held, cfg)
-			victims, why := Victims(ranked, e, cfg)
+			victims, nv := Victims(ranked, e, cfg)
+			why := nv.String()
 			if uids(victims) != tt.victims {
 				t.Errorf("Victims = %q (%s), want %q", uids(victims), why, tt.victims)
 			}
@@ -195,7 +196,7 @@ func TestContainedPodPushingIsNotKilled(t *testing.T) {
 		ReliefStall: 30 * time.Millisecond, NearLimit: 0.9, Cooldown: 10 * time.Second, ReleaseAfter: 10 * time.Second}
 	start := time.Unix(1_700_000_000, 0)
 	var s State
-	var v Verdict
+	var v Decision
 	for i := range 8 {
 		o := Observation{Now: start.Add(time.Duration(i) * time.Second), Triggered: i > 0}
 		o.Kubepods.Max, o.Kubepods.WorkingSet = GiB, 950*MiB

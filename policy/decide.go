@@ -44,6 +44,13 @@ type Thresholds struct {
 	PageSize uint64
 	// Rank is what ranking needs besides the pods.
 	Rank RankConfig
+
+	// DryRun: kill.mode dry-run. A kill is chosen and said, never carried
+	// out; relief and containment are only said (see Choose).
+	DryRun bool
+	// Rescan is cgroup.rescan_interval: the loop looks at least this
+	// often, so a look of its own is needed only sooner (Looks).
+	Rescan time.Duration
 }
 
 // Observation is what the daemon read at one moment: the kubepods cgroup,
@@ -61,6 +68,12 @@ type Observation struct {
 	// growers (PlanContain), by cgroup path: pushing against their
 	// memory.high, they are held, never killed for it.
 	Contained map[string]bool
+	// Throttles are the throttles in force, as the relief ladder last
+	// reported them (Pushing is policy's to say: State.Holds).
+	Throttles []ThrottleState
+	// Busy: an action is in flight or queued. Nothing new acts while one
+	// is: relief waits for a later window, a kill for its report.
+	Busy bool
 }
 
 // State is what the decision remembers between observations. The zero
@@ -88,7 +101,12 @@ type State struct {
 	Calm      int       // consecutive windows that were not strained
 	Relieved  int       // consecutive windows calm or not near the limit (see Decide)
 	LastKill  time.Time // zero if none
+
+	growth Growth // each pod's growth over the episode in progress
 }
+
+// Growth is each pod's growth over the episode in progress, as sampled.
+func (s State) Growth() Growth { return s.growth }
 
 // Reason says why a verdict says kill.
 type Reason string
@@ -105,10 +123,34 @@ func Reasons() []Reason {
 	return []Reason{ReasonPressure, ReasonImminentOOM, ReasonThrottled, ReasonPredicted}
 }
 
-// Verdict is the outcome of one observation, with the figures behind it.
+// Verdict is the outcome of one observation: what was decided
+// (Outcome), the relief steps due (Steps), the figures behind them
+// (Figures) and when to look again (Schedule).
 type Verdict struct {
-	Kill      bool
-	Reason    Reason
+	Outcome
+	Steps
+	Figures
+	Schedule
+}
+
+// Outcome is what a verdict decided: to kill or not, and why.
+type Outcome struct {
+	Kill   bool
+	Reason Reason
+	// Victim is the throttled pod to kill for ReasonThrottled, by cgroup
+	// path; for the other reasons the ranking chooses (see Choose).
+	Victim string
+}
+
+// Steps are the relief ladder's steps, decided once per window.
+type Steps struct {
+	Reclaim  bool // reclaim page cache from the top candidates
+	Throttle bool // throttle the top candidate not yet throttled
+	Release  bool // raise the throttles one step
+}
+
+// Figures are the figures behind a verdict, for the logs and status.
+type Figures struct {
 	Pressured int     // consecutive pressured windows
 	Strained  int     // consecutive strained windows
 	Calm      int     // consecutive calm windows
@@ -127,28 +169,24 @@ type Verdict struct {
 	// fast it grew between the last two looks, in bytes a second.
 	Unreclaimable uint64
 	Rate          float64
+}
+
+// Schedule is what a verdict says of the looks to come.
+type Schedule struct {
 	// Track: the episode is on, so each pod's growth is followed (Growth);
 	// EpisodeOver: it is over, the samples can go.
 	Track, EpisodeOver bool
 	// NextLook is when to look again even if no event comes, because
 	// unreclaimable memory could reach the limit before then (0: no need).
 	NextLook time.Duration
-	// Victim is the throttled pod to kill for ReasonThrottled, by cgroup
-	// path; for the other reasons the ranking chooses (see Victim).
-	Victim string
-
-	// The relief ladder's steps, decided once per window.
-	Reclaim  bool // reclaim page cache from the top candidates
-	Throttle bool // throttle the top candidate not yet throttled
-	Release  bool // raise the throttles one step
 }
 
-// Decide folds one observation into the state and says whether to kill.
+// judge folds one observation into the state and says whether to kill.
 // Pressure alone never kills: memory must also be near the limit.
-func Decide(s State, o Observation, th Thresholds) (State, Verdict) {
+func judge(s State, o Observation, th Thresholds) (State, Verdict) {
 	total := stallTotal(o.Kubepods, th.Kind)
 	if !s.started {
-		s = State{started: true, windowStart: o.Now, windowStall: total, lastLocal: o.Local, LastKill: s.LastKill}
+		s = State{started: true, windowStart: o.Now, windowStall: total, lastLocal: o.Local, LastKill: s.LastKill, growth: s.growth}
 	}
 	if s.restartFrom {
 		// The last kill was confirmed: windows count from now, the
@@ -295,6 +333,9 @@ type Action struct {
 	Pod  string // the pod's cgroup path
 
 	Killed, Confirmed bool // ActKillDone: something was signalled; it all died
+	// Forget (ActKillDone): the pods a kill signalled, by cgroup path:
+	// their memory was freed, their growth samples go.
+	Forget []string
 }
 
 // Record folds an action into the state: the one call that tells the
@@ -312,6 +353,9 @@ func Record(s State, a Action) State {
 		}
 	case ActKillDone:
 		s.killing = false
+		if len(a.Forget) > 0 {
+			s.growth = s.growth.Forget(a.Forget...)
+		}
 		switch {
 		case !a.Killed:
 			s.LastKill = time.Time{}
@@ -329,8 +373,8 @@ func Record(s State, a Action) State {
 // memory.max, or, when kubepods has no limit, the host's MemAvailable
 // against the floor. It returns the two figures compared.
 func nearLimit(usage uint64, g cgroupv2.Group, host cgroupv2.Meminfo, th Thresholds) (ok bool, compared, limit uint64) {
-	if g.Max != cgroupv2.Unlimited && g.Max > 0 {
-		return float64(usage) >= th.NearLimit*float64(g.Max), usage, g.Max
+	if limited(g) {
+		return float64(usage) >= nearLine(g, th), usage, g.Max
 	}
 	return host.MemAvailable < th.HostFloor, host.MemAvailable, th.HostFloor
 }
@@ -354,11 +398,21 @@ func ReclaimEnough(g cgroupv2.Group, host cgroupv2.Meminfo, th Thresholds) bool 
 // share: then hitting the limit means the kernel OOM killer is next. Page
 // cache hitting the limit is the normal life of a busy node.
 func unreclaimableNear(g cgroupv2.Group, th Thresholds) bool {
-	if g.Max == cgroupv2.Unlimited || g.Max == 0 {
-		return false
-	}
-	return float64(g.Stat.Anon+g.Stat.Shmem) >= th.NearLimit*float64(g.Max)
+	return limited(g) && float64(g.Stat.Anon+g.Stat.Shmem) >= nearLine(g, th)
 }
+
+// limited is the one rule for "kubepods has a limit": a memory.max that
+// is a number, and not 0. Without one, the host's MemAvailable against
+// the floor says how near the node is (nearLimit).
+func limited(g cgroupv2.Group) bool { return isLimit(g.Max) }
+
+// isLimit says whether a memory limit file's value limits: a number, not
+// "max" (cgroupv2.Unlimited), and not 0 (unset).
+func isLimit(v uint64) bool { return v != cgroupv2.Unlimited && v > 0 }
+
+// nearLine is the one rule for the near-limit line of a limited kubepods:
+// memory.near_limit's share of its memory.max.
+func nearLine(g cgroupv2.Group, th Thresholds) float64 { return th.NearLimit * float64(g.Max) }
 
 // Margin is how far under kubepods' memory.max the prediction aims to act,
 // the way Tencent TKE's OOM-Guard keeps a margin under each limit: 2 % of
@@ -369,7 +423,7 @@ func Margin(limit uint64) uint64 {
 
 // atLimit says whether kubepods' usage is within the margin of its limit.
 func atLimit(g cgroupv2.Group) bool {
-	return g.Max != cgroupv2.Unlimited && g.Max > 0 && g.Current+Margin(g.Max) >= g.Max
+	return limited(g) && g.Current+Margin(g.Max) >= g.Max
 }
 
 // minRateSpan is the shortest time between two looks that measures a rate:
@@ -400,7 +454,7 @@ func (s State) followUnreclaimable(o Observation) State {
 // page cache it stays at zero until the kernel OOM killer acts. A full
 // but steady node is not an emergency.
 func (s State) predicted(g cgroupv2.Group, th Thresholds) bool {
-	if g.Max == cgroupv2.Unlimited || g.Max == 0 || s.rising < 2 {
+	if !limited(g) || s.rising < 2 {
 		return false
 	}
 	return float64(s.unrecl)+s.rate*th.Window.Seconds() >= float64(g.Max-min(Margin(g.Max), g.Max))
@@ -416,7 +470,7 @@ const AssumedGrowth = 64 << 20
 // it reaches the margin: at least a tenth of a window, 0 when kubepods has
 // no limit.
 func nextLook(s State, g cgroupv2.Group, th Thresholds) time.Duration {
-	if g.Max == cgroupv2.Unlimited || g.Max == 0 {
+	if !limited(g) {
 		return 0
 	}
 	floor := max(th.Window/10, minRateSpan)
@@ -434,8 +488,8 @@ func nextLook(s State, g cgroupv2.Group, th Thresholds) time.Duration {
 // reach the floor of MemAvailable.
 func shed(o Observation, th Thresholds) uint64 {
 	g := o.Kubepods
-	if g.Max != cgroupv2.Unlimited && g.Max > 0 {
-		line := uint64(th.NearLimit * float64(g.Max))
+	if limited(g) {
+		line := uint64(nearLine(g, th))
 		return g.WorkingSet - min(line, g.WorkingSet)
 	}
 	return th.HostFloor - min(o.Host.MemAvailable, th.HostFloor)

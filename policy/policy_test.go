@@ -167,7 +167,7 @@ func run(t *testing.T, th Thresholds, steps []step) {
 		o.Local = cgroupv2.MemoryEvents{Max: st.max, OOM: st.oom}
 		o.Host = cgroupv2.Meminfo{MemTotal: memTotal, MemAvailable: 8 * GiB}
 		o.Throttled = st.high
-		var v Verdict
+		var v Decision
 		s, v = Decide(s, o, th)
 		got := Reason("")
 		if v.Kill {
@@ -452,7 +452,7 @@ func TestDecideHostFloorWithoutKubepodsLimit(t *testing.T) {
 		kill  bool
 	}{{8 * GiB, false}, {100 * MiB, true}} {
 		var s State
-		var v Verdict
+		var v Decision
 		for i := 0; i <= 2; i++ {
 			s, v = Decide(s, obs(i, time.Duration(i)*400*time.Millisecond, tc.avail), th)
 		}
@@ -480,7 +480,7 @@ func TestNextLook(t *testing.T) {
 	start := time.Unix(1_700_000_000, 0)
 	look := func(unrecl []uint64, max uint64) time.Duration {
 		var s State
-		var v Verdict
+		var v Decision
 		for i, u := range unrecl {
 			o := Observation{Now: start.Add(time.Duration(i) * time.Second)}
 			o.Kubepods.Max, o.Kubepods.Stat.Anon = max, u

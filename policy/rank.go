@@ -179,8 +179,44 @@ func Victim(ranked []Candidate) (Candidate, bool) {
 	return Candidate{}, false
 }
 
-// WhyAllProtected is Victims' reason when no pod may be killed at all.
+// NoVictim says why a kill verdict kills no one; the zero NoVictim is
+// none of these (someone was chosen).
+type NoVictim struct {
+	Why  Why
+	text string // CannotFree: the figures
+}
+
+// Why is the kind of a NoVictim.
+type Why int
+
+const (
+	// Chosen: someone was chosen.
+	Chosen Why = iota
+	// AllProtected: no pod may be killed at all (every pod is protected,
+	// or none could be read).
+	AllProtected
+	// CannotFree: the pods that may be killed cannot free what kubepods
+	// must shed: the episode is left to the kernel.
+	CannotFree
+	// NoneGrows: the pod that causes the pressure is a shielded grower
+	// and no pod that grows may be killed: it is contained (PlanContain),
+	// and no bystander is killed for it.
+	NoneGrows
+)
+
+// WhyAllProtected is what an AllProtected NoVictim says.
 const WhyAllProtected = "every pod is protected"
+
+// String says why, for a person: "" when someone was chosen.
+func (n NoVictim) String() string {
+	switch n.Why {
+	case AllProtected:
+		return WhyAllProtected
+	case NoneGrows:
+		return WhyContained
+	}
+	return n.text
+}
 
 // Victims chooses whom a kill verdict kills, from a ranking made with the
 // same Episode: the first killable pod that can end the episode alone;
@@ -196,8 +232,8 @@ const WhyAllProtected = "every pod is protected"
 //     would not stop its growth. It is contained instead (PlanContain),
 //     and while one is the cause, no pod that does not grow is chosen
 //     either: the others are bystanders, and killing them only feeds it.
-//     When that leaves no one, why is WhyContained.
-func Victims(ranked []Candidate, e Episode, cfg RankConfig) ([]Candidate, string) {
+//     When that leaves no one, why is NoneGrows.
+func Victims(ranked []Candidate, e Episode, cfg RankConfig) ([]Candidate, NoVictim) {
 	var eligible []Candidate
 	overRequest, shieldedCause := false, false
 	for _, c := range ranked {
@@ -212,13 +248,13 @@ func Victims(ranked []Candidate, e Episode, cfg RankConfig) ([]Candidate, string
 		}
 	}
 	if len(eligible) == 0 && shieldedCause {
-		return nil, WhyContained
+		return nil, NoVictim{Why: NoneGrows}
 	}
 	if len(eligible) == 0 {
-		return nil, WhyAllProtected
+		return nil, NoVictim{Why: AllProtected}
 	}
 	if i := slices.IndexFunc(eligible, func(c Candidate) bool { return c.CanEnd }); i >= 0 {
-		return []Candidate{eligible[i]}, ""
+		return []Candidate{eligible[i]}, NoVictim{}
 	}
 	// No single pod: the fewest that free enough together, in rank order.
 	var growth float64
@@ -236,18 +272,18 @@ func Victims(ranked []Candidate, e Episode, cfg RankConfig) ([]Candidate, string
 		frees += float64(c.Frees)
 		left -= max(c.Growth, 0)
 		if frees >= float64(e.Need)+left*e.Horizon.Seconds() {
-			return set, ""
+			return set, NoVictim{}
 		}
 	}
 	why := "the pods that may be killed cannot free what kubepods must shed"
 	switch {
 	case shieldedCause:
-		return nil, WhyContained
+		return nil, NoVictim{Why: NoneGrows}
 	case overRequest:
 		why = "the pods over their request cannot free what kubepods must shed, and pods within their request are not killed for them"
 	}
-	return nil, fmt.Sprintf("%s: together they would free %s; kubepods must shed %s to get under the near-limit line, and its pods grow %s a second",
-		why, mib(uint64(frees)), mib(e.Need), mib(uint64(growth)))
+	return nil, NoVictim{Why: CannotFree, text: fmt.Sprintf("%s: together they would free %s; kubepods must shed %s to get under the near-limit line, and its pods grow %s a second",
+		why, mib(uint64(frees)), mib(e.Need), mib(uint64(growth)))}
 }
 
 // mib formats bytes for a reason text.

@@ -192,7 +192,8 @@ func TestVictims(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := Episode{Need: tt.need, Horizon: 10 * time.Second, Rates: growing(tt.rates)}
-			got, why := Victims(Rank(tt.pods, cfg, e), e, cfg)
+			got, nv := Victims(Rank(tt.pods, cfg, e), e, cfg)
+			why := nv.String()
 			if uids(got) != tt.want {
 				t.Fatalf("Victims = %q (%s), want %q", uids(got), why, tt.want)
 			}

@@ -8,17 +8,22 @@ import (
 )
 
 // ReliefCandidates returns, in rank order, the candidates that relief may
-// touch: killable, and not Guaranteed. A Guaranteed pod stays within its
-// request by definition; it is never throttled or reclaimed from.
+// touch: killable, and relievable.
 func ReliefCandidates(ranked []Candidate) []Candidate {
 	var out []Candidate
 	for _, c := range ranked {
-		if c.Protected == "" && c.Pod.QoS != cgroupv2.Guaranteed {
+		if c.Protected == "" && Relievable(c.Pod.QoS) {
 			out = append(out, c)
 		}
 	}
 	return out
 }
+
+// Relievable is the one rule for "relief never touches Guaranteed": a
+// Guaranteed pod stays within its request by definition, and its own
+// memory.max holds it; it is never throttled, contained or reclaimed
+// from. Relief reads only the pods of the classes it may touch (Need).
+func Relievable(q cgroupv2.QoS) bool { return q != cgroupv2.Guaranteed }
 
 // ReclaimPlan is one window's reclaim: from whom, in order, and how much.
 type ReclaimPlan struct {
@@ -68,12 +73,8 @@ type ThrottlePlan struct {
 // that grows during the episode (Candidate.Growing: a pod standing still
 // is never throttled), by usage (memory.current), that is at least
 // MinVictim large and whose memory.high (highs, by path) is not already
-// below the throttle. One pod at a time: nothing is planned while throttled
-// holds a pod; if pressure stays, the kill rule decides.
-func PlanThrottle(ranked []Candidate, highs map[string]uint64, throttled int, kubepods cgroupv2.Group, host cgroupv2.Meminfo, th Thresholds) (ThrottlePlan, bool) {
-	if throttled > 0 {
-		return ThrottlePlan{}, false
-	}
+// below the throttle. One pod at a time is the caller's (throttleDue).
+func PlanThrottle(ranked []Candidate, highs map[string]uint64, kubepods cgroupv2.Group, host cgroupv2.Meminfo, th Thresholds) (ThrottlePlan, bool) {
 	cs := ReliefCandidates(ranked)
 	slices.SortStableFunc(cs, func(a, b Candidate) int { return cmpDesc(a.Pod.Current, b.Pod.Current) })
 	for _, c := range cs {
@@ -96,7 +97,7 @@ func PlanThrottle(ranked []Candidate, highs map[string]uint64, throttled int, ku
 // pod's memory.max, else kubepods', else the node's memory.
 func releaseCeiling(original, podMax, kubepodsMax, memTotal uint64) uint64 {
 	for _, v := range []uint64{original, podMax, kubepodsMax} {
-		if v != cgroupv2.Unlimited && v > 0 {
+		if isLimit(v) {
 			return v
 		}
 	}

@@ -109,12 +109,11 @@ func TestPlanThrottle(t *testing.T) {
 		{"never a pod that did not grow", []cgroupv2.Pod{be, bu, still}, all, 0, "bu", 855 * MiB},
 		{"never a Guaranteed pod", []cgroupv2.Pod{g}, all, 0, "", 0},
 		{"never one too small", []cgroupv2.Pod{tiny}, all, 0, "", 0},
-		{"one at a time", []cgroupv2.Pod{be, bu}, all, 1, "", 0},
 		{"skip a pod already held lower", []cgroupv2.Pod{be, bu}, map[string]uint64{be.Path: cgroupv2.Unlimited, bu.Path: 100 * MiB}, 0, "be", 475 * MiB},
 		{"skip a pod whose memory.high could not be read", []cgroupv2.Pod{be, bu}, map[string]uint64{be.Path: cgroupv2.Unlimited}, 0, "be", 475 * MiB},
 	}
 	for _, tt := range tests {
-		p, ok := PlanThrottle(Rank(tt.pods, th.Rank, growing), tt.highs, tt.throttled, kp, host, th)
+		p, ok := PlanThrottle(Rank(tt.pods, th.Rank, growing), tt.highs, kp, host, th)
 		got := ""
 		if ok {
 			got = p.Pod.UID

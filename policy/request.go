@@ -18,7 +18,7 @@ const (
 // adj = 1000 - 1000*request/capacity, inverted per container; else 0.
 // memTotal is the node's memory capacity.
 func InferRequest(p cgroupv2.Pod, memTotal uint64) (uint64, RequestSource) {
-	if p.Min > 0 && p.Min != cgroupv2.Unlimited {
+	if isLimit(p.Min) {
 		return p.Min, FromMemoryMin
 	}
 	switch p.QoS {

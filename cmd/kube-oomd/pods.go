@@ -16,7 +16,6 @@ import (
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/cri"
 	"github.com/kube-oomd/kube-oomd/daemon"
-	"github.com/kube-oomd/kube-oomd/policy"
 )
 
 // podsHelp is what `kube-oomd pods --help` says.
@@ -65,11 +64,7 @@ func (e *env) pods(args []string) error {
 		e.printUnread(unread)
 		return fmt.Errorf("could read none of the %d pods", len(unread))
 	}
-	// One look has no episode: no growth, nothing to shed.
-	ranked := policy.Rank(snap.Pods, policy.RankConfig{
-		MemTotal: snap.Host.MemTotal, MinVictim: cfg.Memory.MinVictim, Protect: cfg.Kill.Protect,
-	}, policy.Episode{})
-	out := daemon.PodRows(ranked, e.askRuntime(cfg.Runtime))
+	out := daemon.PodRows(daemon.Rank(cfg, snap.Pods, snap.Host.MemTotal), e.askRuntime(cfg.Runtime))
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
