@@ -14,7 +14,6 @@ import (
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
-	"github.com/kube-oomd/kube-oomd/cri"
 	"github.com/kube-oomd/kube-oomd/internal/clock"
 	"github.com/kube-oomd/kube-oomd/internal/rundir"
 	"github.com/kube-oomd/kube-oomd/metrics"
@@ -76,40 +75,41 @@ type observation struct {
 	sampling bool // the loop will look again when the window ends
 }
 
-// Daemon is one run of kube-oomd. All of its fields belong to the loop's
-// goroutine, except the ladder, which belongs to the action worker.
+// Daemon is one run of kube-oomd: the loop. It keeps what it observes
+// (node) and the decision's state (decision); what acts is the actor's,
+// what is said is the recorder's. All of its fields belong to the loop's
+// goroutine, but the worker's jobs (see actor).
 type Daemon struct {
-	opt       Options
-	cfg       config.Config
-	sources   config.Sources // the files cfg was read from
-	log       *slog.Logger
-	logFormat string
-	clock     clock.Clock
-	notify    systemd.Notifier
-	started   time.Time
+	opt     Options
+	cfg     config.Config
+	sources config.Sources // the files cfg was read from
+	clock   clock.Clock
+	started time.Time
+	*node
+	decision
+	act *actor // nil until the loop starts
+	*recorder
+}
 
+// node is what the loop observes: the kubelet's cgroups, the kernel's
+// features, the PSI triggers and the pods.
+type node struct {
 	layout   cgroupv2.Layout
 	features cgroupv2.Features
 	reader   *cgroupv2.Reader
 	memTotal uint64
-
 	triggers *triggerSet
 	pods     *podTracker
-	names    *cri.Resolver // nil when runtime.endpoint is "none"; safe to use from any goroutine
+}
+
+// decision is what the loop keeps of the decision: policy's thresholds
+// and state, the last verdict, and a kill that waits.
+type decision struct {
 	th       policy.Thresholds
 	state    policy.State
-	verdict  policy.Verdict // the last one, for status
-	lookNow  bool           // a kill reported: look again at once
-
-	actions   *actions
-	deferred  *policy.Decision  // a kill decision that waits for the action in flight
-	ladder    *relief.Ladder    // used on the worker only, and after it stopped
-	units     *systemd.Units    // the D-Bus connection behind the ladder, if any
-	via       string            // how memory.high is set: "systemd" or "file"
-	throttles []relief.Throttle // in force, as the ladder last reported
-	kills     killHistory
-	last      string           // the last action, for the status line
-	metrics   *metrics.Metrics // nil when metrics.listen is off; safe to use from any goroutine
+	verdict  policy.Verdict   // the last one, for status
+	deferred *policy.Decision // a kill decision that waits for the action in flight
+	lookNow  bool             // a kill reported: look again at once
 }
 
 // Run runs the daemon until ctx is cancelled or a watcher fails.
@@ -152,7 +152,8 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 	}
-	d := &Daemon{opt: o, cfg: o.Config, sources: o.Sources, clock: o.Clock, notify: o.Notifier, log: o.Logger, metrics: o.metrics}
+	d := &Daemon{opt: o, cfg: o.Config, sources: o.Sources, clock: o.Clock, node: &node{},
+		recorder: &recorder{notify: o.Notifier, log: o.Logger, metrics: o.metrics, clock: o.Clock}}
 	if d.metrics == nil && d.cfg.Metrics.Listen != "" {
 		d.metrics = metrics.New(metricLabels())
 	}
@@ -190,7 +191,7 @@ func undoLeftovers(ctx context.Context, o Options) {
 	}
 	// No config yet: detectLayout looks under the kubelet's defaults, a
 	// guess (a record under the config's cgroup.kubepods waits for run).
-	u := &Daemon{opt: o, log: log, clock: o.Clock}
+	u := &Daemon{opt: o, clock: o.Clock, node: &node{}, recorder: &recorder{log: log, clock: o.Clock}}
 	u.undoLeftovers(true)
 	u.giveBackThrottles(ctx)
 }
@@ -224,7 +225,7 @@ func (d *Daemon) giveBackThrottles(ctx context.Context) {
 				d.pod(t.UID, t.QoS, t.Cgroup), attrReason, r.Why, "memory_high", cgroupv2.FormatLimit(t.Original), attrFile, store.Path)
 			continue
 		}
-		d.logLadder([]relief.Result{r})
+		d.logLadder([]relief.Result{r}, "file")
 	}
 }
 
@@ -292,9 +293,9 @@ func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal, feed configFeed)
 			"raise fs.inotify.max_user_instances and fs.inotify.max_user_watches", "rescan_interval", d.cfg.Cgroup.RescanInterval.String(), attrError, why)
 	}
 
+	d.act = &actor{worker: newWorker(), clock: d.clock, procRoot: d.opt.ProcRoot, runDir: d.opt.RunDir, layout: layout, features: d.features}
 	d.startLadder(ctx)
-	d.actions = newActions()
-	d.actions.start(ctx)
+	d.act.start(ctx)
 	defer d.stop()
 
 	psiEvents := make(chan psi.Event, 16)
@@ -395,25 +396,26 @@ func (d *Daemon) watchdogTicks() (<-chan time.Time, func()) {
 // startLadder picks how memory.high is set and gives back what an earlier
 // run left throttled.
 func (d *Daemon) startLadder(ctx context.Context) {
+	a := d.act
 	var setter relief.Setter = relief.FileSetter{Mount: d.layout.Mount}
-	d.via = "file"
+	a.via = "file"
 	if d.layout.Driver == cgroupv2.DriverSystemd && !d.opt.fakeTriggers {
 		if units, err := d.dialUnits(); err != nil {
 			d.log.Warn("cannot reach systemd over D-Bus: throttles write memory.high directly, which a daemon-reload may undo", attrError, err)
 		} else {
-			setter, d.via, d.units = units, "systemd", units
+			setter, a.via, a.units = units, "systemd", units
 		}
 	}
-	d.ladder = relief.NewLadder(relief.LadderConfig{
+	a.ladder = relief.NewLadder(relief.LadderConfig{
 		Layout: d.layout, Setter: setter, PageSize: d.features.PageSize, Clock: d.clock,
 		Store: d.throttleStore(),
 	})
-	results, err := d.ladder.Restore(ctx)
+	results, err := a.ladder.Restore(ctx)
 	if err != nil {
 		d.log.Error("cannot read or save the throttles of an earlier run", attrFile, d.throttleStore().Path, attrError, err)
 	}
-	d.logLadder(results)
-	d.setThrottles(d.ladder.Throttles())
+	d.logLadder(results, a.via)
+	d.setThrottles(a.ladder.Throttles())
 }
 
 // dialTimeout bounds the wait for systemd's D-Bus at start.
@@ -450,16 +452,10 @@ func (d *Daemon) dialUnits() (*systemd.Units, error) {
 }
 
 // stop ends the worker, then gives back every throttle and closes the
-// D-Bus connection: on a clean stop no pod stays throttled because
-// kube-oomd went away.
+// D-Bus connection (actor.stop): on a clean stop no pod stays throttled
+// because kube-oomd went away.
 func (d *Daemon) stop() {
-	d.actions.stop()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	d.logLadder(d.ladder.LiftAll(ctx, relief.LiftStopping))
-	if d.units != nil {
-		d.units.Close()
-	}
+	d.logLadder(d.act.stop(), d.act.via)
 }
 
 func (d *Daemon) logStart(host cgroupv2.Meminfo) {
@@ -471,7 +467,7 @@ func (d *Daemon) logStart(host cgroupv2.Meminfo) {
 		"trigger", d.triggers.inForce().String(),
 		"kill_stall", d.th.Stall.String(),
 		"relief", ladder(d.cfg).On(),
-		"memory_high_via", d.via,
+		"memory_high_via", d.act.via,
 		attrMode, d.cfg.Kill.Mode,
 		"pods", d.pods.count(),
 		"mem_total_bytes", host.MemTotal,
@@ -480,14 +476,7 @@ func (d *Daemon) logStart(host cgroupv2.Meminfo) {
 		attrSettings, d.cfg)
 }
 
-// setStatus updates the one line `systemctl status` shows.
+// setStatus updates the one line `systemctl status` shows (recorder.status).
 func (d *Daemon) setStatus() {
-	s := fmt.Sprintf("watching %d pods under %s, mode %s, %d throttled", d.pods.count(), d.layout.Kubepods, d.cfg.Kill.Mode, len(d.throttles))
-	if a := d.actions.running; a != nil {
-		s += "; acting: " + a.Name
-	}
-	if d.last != "" {
-		s += "; last: " + d.last
-	}
-	d.notify.Status(s)
+	d.status(d.pods.count(), d.layout.Kubepods, d.cfg.Kill.Mode, len(d.act.throttles), d.act.acting())
 }

@@ -505,12 +505,12 @@ func TestWithoutInotifyTheRescanFollowsThePods(t *testing.T) {
 // sandbox), and a node-critical process that appeared stops the kill.
 func TestVetSeesTheVictimAsItIsNow(t *testing.T) {
 	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
-	d := &Daemon{layout: tree.Layout(), opt: Options{ProcRoot: tree.Proc}}
-	p, err := cgroupv2.NewReader(d.layout, tree.Proc).ReadPod(cgroupv2.PodRef{UID: "be", QoS: cgroupv2.BestEffort, Path: tree.PodPath("be", cgroupv2.BestEffort)})
+	a := &actor{layout: tree.Layout(), procRoot: tree.Proc}
+	p, err := cgroupv2.NewReader(a.layout, tree.Proc).ReadPod(cgroupv2.PodRef{UID: "be", QoS: cgroupv2.BestEffort, Path: tree.PodPath("be", cgroupv2.BestEffort)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	vet := d.vet(&p)
+	vet := a.vet(&p, nil)
 	if spare, err := vet(); err != nil || spare != nil {
 		t.Fatalf("vet of an unchanged victim: spare %v, %v; want nothing spared", spare, err)
 	}

@@ -80,12 +80,12 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 			reply <- d.snapshot()
 		case s := <-in.runtime:
 			d.logRuntime(s)
-		case report := <-d.actions.reports:
-			d.actions.finished(d.clock.Now())
-			report()
-			if k := d.deferred; k != nil && !d.actions.busy() {
+		case r := <-d.act.reports:
+			d.act.finished(d.clock.Now())
+			d.settle(r)
+			if k := d.deferred; k != nil && !d.act.busy() {
 				d.deferred = nil
-				d.decide(k.Resume(d.throttleStates(), d.th))
+				d.decide(k.Resume(d.act.throttleStates(), d.th))
 			}
 			d.setStatus()
 			observe, d.lookNow = d.lookNow, false
@@ -99,7 +99,7 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 			}
 			d.log.Error("cannot read kubepods", attrKubepods, d.layout.Kubepods, attrError, err)
 		}
-		window, ahead := policy.Looks(d.state, triggered, sampling, len(d.throttles), d.verdict.NextLook, d.th)
+		window, ahead := policy.Looks(d.state, triggered, sampling, len(d.act.throttles), d.verdict.NextLook, d.th)
 		if window {
 			sample.Reset(d.th.Window)
 			sampling = true
@@ -111,6 +111,19 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 		if d.opt.observed != nil {
 			d.opt.observed <- observation{verdict: d.verdict, sampling: sampling}
 		}
+	}
+}
+
+// settle folds an action's report into the loop's state and hands it to
+// the recorder.
+func (d *Daemon) settle(r report) {
+	switch r := r.(type) {
+	case KillReport:
+		d.settleKill(r)
+	case ReliefReport:
+		d.settleRelief(r)
+	case PutBackReport:
+		d.putBack(r)
 	}
 }
 
@@ -150,17 +163,6 @@ func (d *Daemon) checkOOMKills(r cgroupv2.PodRef) {
 	d.logKernelOOMKills(r, kills, total)
 }
 
-// logKernelOOMKills logs kills OOM kills of the kernel's own in a pod.
-func (d *Daemon) logKernelOOMKills(r cgroupv2.PodRef, kills, total uint64) {
-	if kills == 0 {
-		return
-	}
-	d.metrics.KernelOOMKills(r.QoS.String(), kills)
-	d.log.Warn("the kernel OOM killer killed in a pod",
-		attrMessageID, MsgKernelOOM, d.podRef(r), attrReason, reasonKernelKill,
-		attrOOMKills, kills, "oom_kills_total", total)
-}
-
 // resync is the slow safety net: it finds the pods that inotify missed by
 // listing directories, and re-reads the OOM counts that inotify does not
 // report: those of the pods it cannot watch, or, after lost events
@@ -193,7 +195,7 @@ func (d *Daemon) observe(triggered bool) error {
 		return err
 	}
 	o := policy.Observation{Now: d.clock.Now(), Triggered: triggered, Kubepods: g, Local: local, Host: host,
-		Throttled: d.throttledHighs(), Contained: d.contained(), Throttles: d.throttleStates(), Busy: d.actions.busy()}
+		Throttled: d.throttledHighs(), Contained: d.act.contained(), Throttles: d.act.throttleStates(), Busy: d.act.busy()}
 	var dec policy.Decision
 	d.state, dec = policy.Decide(d.state, o, d.th)
 	v := dec.Verdict
@@ -214,16 +216,15 @@ func (d *Daemon) observe(triggered bool) error {
 func (d *Daemon) decide(dec policy.Decision) {
 	var p policy.Plan
 	d.state, p = policy.Choose(d.state, dec, d.read(dec.Need), d.th)
-	o := dec.Observation
 	switch {
 	case p.Wait:
 		// Kill as soon as the action in flight reports: a verdict on an
 		// imminent OOM would not come again.
 		if d.deferred == nil {
-			d.log.Debug("a kill is due once the action in flight is done: interrupting it if it is relief", attrReason, string(dec.Reason), attrAction, d.actions.running.Name)
+			d.log.Debug("a kill is due once the action in flight is done: interrupting it if it is relief", attrReason, string(dec.Reason), attrAction, d.act.acting())
 		}
 		d.deferred = &dec
-		d.actions.interrupt()
+		d.act.interrupt()
 	case p.Kill != nil:
 		// The kill goes to the worker first: containment calls PID 1, slow
 		// under pressure, and is not interrupted, so an imminent OOM's
@@ -231,8 +232,7 @@ func (d *Daemon) decide(dec policy.Decision) {
 		d.kill(p, dec)
 		d.contain(p, dec)
 	case p.WouldRelieve != (policy.Steps{}):
-		d.log.Info("dry run: would relieve", "reclaim", p.WouldRelieve.Reclaim, "throttle", p.WouldRelieve.Throttle,
-			attrStrained, dec.Strained, attrStall, round(dec.Stall), pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
+		d.wouldRelieve(p.WouldRelieve, dec)
 	case !p.Relief.Empty():
 		d.relieve(p.Relief, dec)
 	}
@@ -270,11 +270,11 @@ func (d *Daemon) read(n policy.Need) policy.Read {
 // throttle), never those of its containers' memory.high, which the
 // kubelet's MemoryQoS sets and which tick on healthy pods.
 func (d *Daemon) throttledHighs() map[string]uint64 {
-	if len(d.throttles) == 0 {
+	if len(d.act.throttles) == 0 {
 		return nil
 	}
-	out := make(map[string]uint64, len(d.throttles))
-	for _, t := range d.throttles {
+	out := make(map[string]uint64, len(d.act.throttles))
+	for _, t := range d.act.throttles {
 		if ev, err := cgroupv2.ReadMemoryEventsLocal(d.layout.Abs(t.Cgroup)); err == nil {
 			out[t.Cgroup] = ev.High
 		}

@@ -86,14 +86,14 @@ func TestMetricsOfADryRunKill(t *testing.T) {
 // Reclaimed bytes and throttles are counted as the ladder reports them
 // done; a step that failed counts nothing.
 func TestMetricsOfTheLadder(t *testing.T) {
-	d := &Daemon{log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: metrics.New(metricLabels())}
+	d := &recorder{log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: metrics.New(metricLabels())}
 	d.logLadder([]relief.Result{
 		{Kind: relief.StepReclaim, Reclaim: relief.ReclaimResult{Asked: 64 * MiB, Freed: 40 * MiB}},
 		{Kind: relief.StepReclaim, Reclaim: relief.ReclaimResult{Asked: 32 * MiB, Freed: 8 * MiB}},
 		{Kind: relief.StepReclaim, Reclaim: relief.ReclaimResult{Freed: 1 * MiB}, Err: errors.New("write failed")},
 		{Kind: relief.StepThrottle, Throttle: relief.Throttle{UID: "bu", Set: 100 * MiB}},
 		{Kind: relief.StepThrottle, Throttle: relief.Throttle{UID: "be"}, Err: errors.New("read back differs")},
-	})
+	}, "file")
 	m := metricstest.Scrape(t, d.metrics.Handler())
 	if m["kube_oomd_reclaimed_bytes_total"] != 48*MiB || m["kube_oomd_throttles_total"] != 1 {
 		t.Errorf("kube_oomd_reclaimed_bytes_total %v, kube_oomd_throttles_total %v; want 48 MiB and 1",
@@ -366,7 +366,7 @@ func TestMetricsOfAReload(t *testing.T) {
 
 // The runtime's state, as the resolver reports it, is served.
 func TestMetricsOfTheRuntime(t *testing.T) {
-	d := &Daemon{log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: metrics.New(metricLabels())}
+	d := &Daemon{recorder: &recorder{log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: metrics.New(metricLabels())}}
 	if _, ok := metricstest.Scrape(t, d.metrics.Handler())["kube_oomd_runtime_up"]; ok {
 		t.Errorf("kube_oomd_runtime_up served before the runtime was asked")
 	}
@@ -384,7 +384,7 @@ func TestMetricsOfTheRuntime(t *testing.T) {
 // result; a kill is timed and what it freed counted; a victim that
 // changed is a kill skipped.
 func TestMetricsOfKillOutcomes(t *testing.T) {
-	d := &Daemon{log: slog.New(slog.NewTextHandler(io.Discard, nil)), clock: clock.NewFake(epoch), metrics: metrics.New(metricLabels())}
+	d := &recorder{log: slog.New(slog.NewTextHandler(io.Discard, nil)), clock: clock.NewFake(epoch), metrics: metrics.New(metricLabels())}
 	rec := KillRecord{UID: "be", QoS: "BestEffort", Reason: string(policy.ReasonPressure)}
 	d.killed(rec, nil, killer.Result{}, errors.New("open cgroup.kill: permission denied"))
 	d.killed(rec, nil, killer.Result{Method: killer.MethodCgroupKill, Took: 5 * time.Second}, fmt.Errorf("x: %w", killer.ErrNotConfirmed))
@@ -408,7 +408,7 @@ func TestMetricsOfKillOutcomes(t *testing.T) {
 // A memory.max not put back is served as a lowered limit until a later
 // attempt puts it back, and each failed attempt is counted.
 func TestMetricsOfLimitsNotPutBack(t *testing.T) {
-	d := &Daemon{log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: metrics.New(metricLabels())}
+	d := &recorder{log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: metrics.New(metricLabels())}
 	scrape := func() (float64, float64) {
 		m := metricstest.Scrape(t, d.metrics.Handler())
 		return m["kube_oomd_lowered_limits"], m["kube_oomd_limit_putback_failures_total"]
@@ -433,9 +433,9 @@ func TestMetricsOfLimitsNotPutBack(t *testing.T) {
 
 // A throttle that cannot be given back is counted.
 func TestMetricsOfAThrottleNotGivenBack(t *testing.T) {
-	d := &Daemon{log: slog.New(slog.NewTextHandler(io.Discard, nil)), clock: clock.NewFake(epoch), metrics: metrics.New(metricLabels())}
+	d := &recorder{log: slog.New(slog.NewTextHandler(io.Discard, nil)), clock: clock.NewFake(epoch), metrics: metrics.New(metricLabels())}
 	d.logLadder([]relief.Result{{Kind: relief.StepLift, Why: relief.LiftPressureCleared, Err: errors.New("write memory.high: EBUSY"),
-		Throttle: relief.Throttle{UID: "bu", QoS: "Burstable", Cgroup: "/kubepods.slice/bu"}}})
+		Throttle: relief.Throttle{UID: "bu", QoS: "Burstable", Cgroup: "/kubepods.slice/bu"}}}, "file")
 	if got := metricstest.Scrape(t, d.metrics.Handler())["kube_oomd_throttle_release_failures_total"]; got != 1 {
 		t.Errorf("kube_oomd_throttle_release_failures_total = %v, want 1", got)
 	}

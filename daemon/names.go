@@ -99,9 +99,9 @@ func containerNames(p cgroupv2.Pod, n cri.Pod) []string {
 }
 
 // pod names a pod in a record, with its namespace and name if known.
-func (d *Daemon) pod(uid, qos, cgroup string) slog.Attr {
+func (d *recorder) pod(uid, qos, cgroup string) slog.Attr {
 	n, _ := d.names.Lookup(uid)
 	return podAttrs(uid, qos, cgroup, n)
 }
 
-func (d *Daemon) podRef(r cgroupv2.PodRef) slog.Attr { return d.pod(r.UID, r.QoS.String(), r.Path) }
+func (d *recorder) podRef(r cgroupv2.PodRef) slog.Attr { return d.pod(r.UID, r.QoS.String(), r.Path) }

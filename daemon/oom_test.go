@@ -187,10 +187,10 @@ func TestKernelKillsDuringAKillThatLoweredNothing(t *testing.T) {
 		pt, ref := trackBE(t, tree)
 		be := ref.Path
 		var logs logBuffer
-		d := &Daemon{pods: pt, log: slog.New(slog.NewJSONHandler(&logs, nil))}
+		d := &Daemon{node: &node{pods: pt}, recorder: &recorder{log: slog.New(slog.NewJSONHandler(&logs, nil))}}
 		pt.induce(be)
 		tree.Write(be, "memory.events", "low 0\nhigh 0\nmax 1\noom 1\noom_kill 2\noom_group_kill 0\n")
-		got := d.settleOOMKills(pendingKill{pod: ref, podPath: be}, killer.Result{Containers: lowered})
+		got := d.settleOOMKills(pendingKill{pod: ref}, killer.Result{Containers: lowered})
 		kernel := logs.records(t, "", MsgKernelOOM)
 		switch {
 		case lowered == 0 && (got != 0 || len(kernel) != 1 || kernel[0]["pod_uid"] != "be" || kernel[0]["oom_kills"] != 2.0):
@@ -252,7 +252,7 @@ func TestRestartPutsBackLimits(t *testing.T) {
 // and not logged as "nothing killed".
 func TestKillLeavingOnlySparedIsRecordedUnconfirmed(t *testing.T) {
 	var logs logBuffer
-	d := &Daemon{log: slog.New(slog.NewJSONHandler(&logs, nil)), clock: clock.NewFake(epoch)}
+	d := &recorder{log: slog.New(slog.NewJSONHandler(&logs, nil)), clock: clock.NewFake(epoch)}
 	err := fmt.Errorf("killer: x: %w: %w", killer.ErrNotConfirmed, killer.ErrAllSpared)
 	d.killed(KillRecord{UID: "be"}, nil, killer.Result{Method: killer.MethodOOM, Containers: 1, PIDs: 2, Spared: 2}, err)
 	if k := d.kills; len(k) != 1 || k[0].Confirmed || k[0].Method != string(killer.MethodOOM) || k[0].Error == "" {

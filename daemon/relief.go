@@ -1,9 +1,7 @@
 package daemon
 
 import (
-	"context"
 	"errors"
-	"time"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/policy"
@@ -11,216 +9,55 @@ import (
 )
 
 // relieve hands the relief steps policy planned (policy.Choose) to the
-// worker, which carries them out through the ladder.
+// actor, which carries them out through the ladder on the worker.
 func (d *Daemon) relieve(r policy.ReliefPlan, dec policy.Decision) {
-	v, o := dec.Verdict, dec.Observation
-	reclaim, release := r.Reclaim, r.Release
-	ladder, th, reader := d.ladder, d.th, cgroupv2.NewReader(d.layout, d.opt.ProcRoot)
-	procRoot := d.opt.ProcRoot
-	d.actions.submit(job{name: "relief", interruptible: true, run: func(ctx context.Context) func() {
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		// After each reclaim chunk: is there room now? (A failed read
-		// stops the reclaim.)
-		enough := func() bool {
-			g, _, err := reader.ReadKubepods()
-			if err != nil {
-				return true
-			}
-			host, err := cgroupv2.ReadMeminfo(procRoot)
-			return err != nil || policy.ReclaimEnough(g, host, th)
+	th, reader, procRoot := d.th, cgroupv2.NewReader(d.layout, d.opt.ProcRoot), d.opt.ProcRoot
+	// After each reclaim chunk: is there room now? (A failed read stops
+	// the reclaim.)
+	enough := func() bool {
+		g, _, err := reader.ReadKubepods()
+		if err != nil {
+			return true
 		}
-		var results []relief.Result
-		var reclaimErr error
-		if len(reclaim.Orders) > 0 {
-			results, reclaimErr = ladder.Reclaim(ctx, reclaim, enough)
-		}
-		// Interrupted (a kill is due): the steps not begun are left for a
-		// later window.
-		if r.Throttle != nil && ctx.Err() == nil {
-			results = append(results, ladder.Throttle(ctx, *r.Throttle))
-		}
-		if ctx.Err() == nil {
-			results = append(results, ladder.Release(ctx, release)...)
-		}
-		throttles := ladder.Throttles()
-		return func() {
-			if errors.Is(reclaimErr, relief.ErrNoReclaim) {
-				d.th.Reclaim = false
-				d.log.Warn("proactive reclaim is not available on this kernel: skipping that step", attrError, reclaimErr)
-			}
-			d.logLadder(results, attrStrained, v.Strained, attrStall, round(v.Stall), pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
-			d.setThrottles(throttles)
-		}
-	}}, o.Now)
+		host, err := cgroupv2.ReadMeminfo(procRoot)
+		return err != nil || policy.ReclaimEnough(g, host, th)
+	}
+	d.act.relieve(r, enough, &reliefFigures{dec: dec}, dec.Observation.Now)
 }
 
 // contain holds the shielded grower policy planned to contain on a kill
 // verdict (policy.PlanContain): a pod whose growing processes a kill
 // spares, held at a memory.high at or under its usage, through the ladder
 // on the worker. It is never killed, and its neighbours are not killed
-// for it (policy.Victims); in dry-run it is only logged.
+// for it (policy.Victims); in dry-run it is only recorded.
 func (d *Daemon) contain(p policy.Plan, dec policy.Decision) {
-	plan := p.Contain
-	if plan == nil {
-		return
+	switch {
+	case p.Contain == nil:
+	case p.DryRun:
+		d.wouldContain(p.Contain)
+	default:
+		d.act.contain(&reliefFigures{dec: dec, contain: p.Contain}, dec.Observation.Now)
 	}
-	v, o := dec.Verdict, dec.Observation
-	if p.DryRun {
-		d.log.Warn("dry run: would contain a pod that spares its growing processes", d.pod(plan.Pod.UID, plan.Pod.QoS.String(), plan.Pod.Path),
-			attrReason, reasonContained, "memory_high_bytes", plan.Value, "pod_current_bytes", plan.Pod.Current)
-		return
-	}
-	ladder := d.ladder
-	d.actions.submit(job{name: "contain " + plan.Pod.UID, run: func(ctx context.Context) func() {
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		res := ladder.Contain(ctx, plan.ThrottlePlan)
-		throttles := ladder.Throttles()
-		return func() {
-			d.logLadder([]relief.Result{res}, "pod_current_bytes", plan.Pod.Current,
-				"pod_growth_bytes_per_second", int64(plan.Growth), "shed_bytes", v.Need,
-				attrPressured, v.Pressured, attrStall, round(v.Stall), pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
-			d.setThrottles(throttles)
-		}
-	}}, o.Now)
 }
 
-// contained returns the contained pods, by path (policy.Observation.Contained).
-func (d *Daemon) contained() map[string]bool {
-	var out map[string]bool
-	for _, t := range d.throttles {
-		if t.Contained {
-			if out == nil {
-				out = map[string]bool{}
-			}
-			out[t.Cgroup] = true
-		}
+// settleRelief folds a ReliefReport into the loop's state and hands it to
+// the recorder.
+func (d *Daemon) settleRelief(r ReliefReport) {
+	if errors.Is(r.ReclaimErr, relief.ErrNoReclaim) {
+		d.th.Reclaim = false
 	}
-	return out
+	d.act.throttles = r.Throttles
+	d.relief(r)
 }
 
 // forgetThrottle drops the throttle of a pod that went away, on the worker.
-func (d *Daemon) forgetThrottle(r cgroupv2.PodRef) {
-	if !d.throttled(r.Path) {
-		return
-	}
-	ladder := d.ladder
-	d.actions.submit(job{name: "forget", run: func(context.Context) func() {
-		res, _ := ladder.Forget(r.Path)
-		throttles := ladder.Throttles()
-		return func() {
-			d.logLadder([]relief.Result{res})
-			d.setThrottles(throttles)
-		}
-	}}, d.clock.Now())
-}
+func (d *Daemon) forgetThrottle(r cgroupv2.PodRef) { d.act.forget(r.Path, d.clock.Now()) }
 
 // liftAll gives back every throttle, on the worker.
-func (d *Daemon) liftAll(why string) {
-	if len(d.throttles) == 0 {
-		return
-	}
-	ladder := d.ladder
-	d.actions.submit(job{name: "lift", run: func(ctx context.Context) func() {
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		results := ladder.LiftAll(ctx, why)
-		throttles := ladder.Throttles()
-		return func() {
-			d.logLadder(results)
-			d.setThrottles(throttles)
-		}
-	}}, d.clock.Now())
-}
+func (d *Daemon) liftAll(why string) { d.act.liftAll(why, d.clock.Now()) }
 
 // setThrottles records the throttles in force, as the ladder reported them.
 func (d *Daemon) setThrottles(ts []relief.Throttle) {
-	d.throttles = ts
-	d.metrics.ThrottlesInForce(len(ts))
-	d.metrics.ContainedInForce(len(d.contained()))
-}
-
-func (d *Daemon) throttled(path string) bool {
-	for _, t := range d.throttles {
-		if t.Cgroup == path {
-			return true
-		}
-	}
-	return false
-}
-
-// throttleStates are the throttles in force as policy sees them
-// (policy.Observation.Throttles).
-func (d *Daemon) throttleStates() []policy.ThrottleState {
-	out := make([]policy.ThrottleState, len(d.throttles))
-	for i, t := range d.throttles {
-		out[i] = policy.ThrottleState{Path: t.Cgroup, Set: t.Set, Current: t.Current, Ceiling: t.Ceiling, Contained: t.Contained}
-	}
-	return out
-}
-
-// logLadder logs what the ladder did, one record per step, with extra
-// attributes (the figures behind the verdict) on each.
-func (d *Daemon) logLadder(results []relief.Result, extra ...any) {
-	for _, r := range results {
-		t := r.Throttle
-		pod := d.pod(t.UID, t.QoS, t.Cgroup)
-		switch r.Kind {
-		case relief.StepReclaim:
-			if r.Err != nil {
-				d.log.Error("reclaim failed", pod, attrError, r.Err)
-				continue
-			}
-			d.log.Info("reclaimed page cache", append([]any{pod, attrReason, reasonReclaim,
-				"asked_bytes", r.Reclaim.Asked, "freed_bytes", r.Reclaim.Freed, "chunks", r.Reclaim.Chunks, "partial", r.Reclaim.Partial,
-				"interrupted", r.Reclaim.Interrupted}, extra...)...)
-			d.metrics.Reclaimed(r.Reclaim.Freed)
-		case relief.StepThrottle:
-			if r.Err != nil {
-				d.log.Error("cannot throttle", pod, attrError, r.Err)
-				continue
-			}
-			d.log.Warn("throttled pod", append([]any{pod, attrReason, reasonThrottle,
-				"memory_high_bytes", t.Set, "original", cgroupv2.FormatLimit(t.Original), "ceiling_bytes", t.Ceiling, "via", d.via}, extra...)...)
-			d.metrics.Throttled()
-			d.last = "throttled " + t.UID
-		case relief.StepContain:
-			if r.Err != nil {
-				d.log.Error("cannot contain a pod that spares its growing processes: the kernel will kill its neighbours", pod, attrReason, reasonContained, attrError, r.Err)
-				continue
-			}
-			d.log.Warn("contained a pod that spares its growing processes (oom_score_adj -1000): held at its memory.high, never killed",
-				append([]any{pod, attrReason, reasonContained, "memory_high_bytes", t.Current, "original", cgroupv2.FormatLimit(t.Original),
-					"ceiling_bytes", t.Ceiling, "via", d.via}, extra...)...)
-			d.metrics.Contained()
-			d.last = "contained " + t.UID
-		case relief.StepRaise:
-			if r.Err != nil {
-				d.log.Error("cannot raise a throttle", pod, attrError, r.Err)
-				continue
-			}
-			d.log.Info("raised throttle", pod, "memory_high_bytes", t.Current)
-		case relief.StepLift:
-			if r.Err != nil {
-				d.log.Error("cannot restore memory.high: the throttle stays in force and is retried", pod, attrReason, r.Why,
-					"memory_high", cgroupv2.FormatLimit(t.Original), attrError, r.Err)
-				d.metrics.ThrottleReleaseFailed()
-				continue
-			}
-			msg := "throttle released"
-			if r.Why == relief.LiftEarlierRun {
-				msg = "restored memory.high set by an earlier run"
-			}
-			d.log.Info(msg, pod, attrReason, r.Why, "memory_high", cgroupv2.FormatLimit(t.Original),
-				"was_bytes", t.Current, "set_bytes", t.Set, "in_force", d.clock.Now().Sub(t.Since).Round(time.Millisecond).String())
-		case relief.StepIgnore:
-			d.log.Warn("ignored an entry of the throttle state file", pod, attrReason, reasonUntrusted, attrError, r.Err)
-		case relief.StepForget:
-			if r.Err != nil {
-				d.log.Error("cannot save the throttle state", pod, attrError, r.Err)
-			}
-			d.log.Info("throttled pod is gone: nothing to give back", pod)
-		}
-	}
+	d.act.throttles = ts
+	d.recordThrottles(ts)
 }

@@ -455,12 +455,12 @@ func (d *Daemon) reload() {
 		}
 	}
 	d.cfg, d.sources, d.log, d.logFormat = cfg, src, log, format
-	if d.actions != nil && !ladder(cfg).Acts(dryRun(cfg)) {
+	if d.act != nil && !ladder(cfg).Acts(dryRun(cfg)) {
 		d.liftAll(relief.LiftReliefOff) // nothing may stay throttled by a ladder that is off
 	}
 	d.log.Info("config reloaded", attrConfig, path, attrFiles, src.Paths(), attrMode, d.cfg.Kill.Mode, attrSettings, d.cfg)
 	d.logSources()
-	if d.actions != nil {
+	if d.act != nil {
 		d.setStatus()
 	}
 }

@@ -188,7 +188,7 @@ func (d *Daemon) snapshot() Status {
 		ConfigFiles: d.sources.Paths(), ConfigSources: keySources(d.cfg, d.sources, d.opt.DryRunFlag),
 		Features: FeatureStatus{
 			Kernel: d.features.Kernel, PageSize: d.features.PageSize, Driver: string(d.layout.Driver), Kubepods: d.layout.Kubepods,
-			CgroupKill: d.features.CgroupKill, MemoryReclaim: d.features.MemoryReclaim, MemoryHighVia: d.via,
+			CgroupKill: d.features.CgroupKill, MemoryReclaim: d.features.MemoryReclaim, MemoryHighVia: d.act.via,
 		},
 		Triggers: d.triggers.status(),
 		Decision: DecisionStatus{
@@ -197,12 +197,12 @@ func (d *Daemon) snapshot() Status {
 			Usage: v.Usage, Limit: v.Limit, Cooling: v.Cooling,
 			Unreclaimable: v.Unreclaimable, UnreclaimableRate: int64(v.Rate), Shed: v.Need,
 		},
-		Throttles: append([]relief.Throttle{}, d.throttles...),
+		Throttles: append([]relief.Throttle{}, d.act.throttles...),
 		Kills:     append([]KillRecord{}, d.kills...),
 		refs:      d.pods.refs(), rank: d.th.Rank, layout: d.layout, names: d.names,
 		episode: policy.EpisodeOf(v, d.state.Growth(), d.th),
 	}
-	if a := d.actions.running; a != nil {
+	if a := d.act.running; a != nil {
 		copied := *a
 		s.Action = &copied
 	}
