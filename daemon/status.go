@@ -16,6 +16,7 @@ import (
 	"github.com/kube-oomd/kube-oomd/cri"
 	"github.com/kube-oomd/kube-oomd/internal/rundir"
 	"github.com/kube-oomd/kube-oomd/internal/unixsock"
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/relief"
 )
@@ -238,7 +239,7 @@ func (d *Daemon) serveStatus(ctx context.Context) (<-chan chan<- Status, error) 
 	reqs := make(chan chan<- Status)
 	context.AfterFunc(ctx, func() { ln.Close() }) // the socket file goes with it
 	go serve(ctx, ln, reqs, d.opt.ProcRoot, func(err error) {
-		d.log.Warn("status socket: cannot accept a connection; trying again", attrFile, path, attrError, err)
+		d.log.Warn("status socket: cannot accept a connection; trying again", vocab.File, path, vocab.Error, err)
 	})
 	return reqs, nil
 }
