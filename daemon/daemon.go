@@ -260,12 +260,12 @@ func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal, feed configFeed)
 	if err := d.checkKernel(); err != nil {
 		return err
 	}
-	layout, err := d.waitForKubepods(ctx, hup, feed)
+	n, err := d.waitForKubepods(ctx, hup, feed)
 	if err != nil {
 		return err
 	}
-	d.layout = layout
-	d.reader = cgroupv2.NewReader(layout, d.opt.ProcRoot)
+	layout := n.layout
+	d.layout, d.reader = n.layout, n.reader
 	if d.features, err = cgroupv2.ProbeFeatures(layout, d.opt.ProcRoot); err != nil {
 		return fmt.Errorf("cannot start: %w", err)
 	}
@@ -349,11 +349,17 @@ func (d *Daemon) checkKernel() error {
 // petting the watchdog and taking reloads.
 // detectLayout finds the kubelet's layout as the config says it.
 func (d *Daemon) detectLayout() (cgroupv2.Layout, error) {
-	return cgroupv2.DetectLayout(d.opt.CgroupRoot, d.cfg.Cgroup.Kubepods, cgroupv2.Driver(d.cfg.Cgroup.Driver))
+	n, err := d.openNode()
+	return n.layout, err
 }
 
-func (d *Daemon) waitForKubepods(ctx context.Context, hup <-chan os.Signal, feed configFeed) (cgroupv2.Layout, error) {
-	detect := d.detectLayout
+// openNode opens the node as the config in force says.
+func (d *Daemon) openNode() (node, error) {
+	return openNode(d.opt.CgroupRoot, d.opt.ProcRoot, d.cfg.Cgroup)
+}
+
+func (d *Daemon) waitForKubepods(ctx context.Context, hup <-chan os.Signal, feed configFeed) (node, error) {
+	detect := d.openNode
 	l, err := detect()
 	if err == nil || !errors.Is(err, cgroupv2.ErrNoKubepods) {
 		return l, err
@@ -381,7 +387,7 @@ func (d *Daemon) waitForKubepods(ctx context.Context, hup <-chan os.Signal, feed
 		case <-retry.C():
 			if l, err = detect(); err == nil || !errors.Is(err, cgroupv2.ErrNoKubepods) {
 				if err == nil {
-					d.log.Info("found the kubelet's pod cgroup", vocab.Kubepods, l.Kubepods)
+					d.log.Info("found the kubelet's pod cgroup", vocab.Kubepods, l.layout.Kubepods)
 				}
 				return l, err
 			}

@@ -24,6 +24,10 @@ import (
 // DefaultSocket is where `kube-oomd status` asks the daemon.
 const DefaultSocket = rundir.Dir + "/" + rundir.StatusSock
 
+// Unlimited is a limit of "max" in a status row (a throttle's original
+// memory.high).
+const Unlimited = cgroupv2.Unlimited
+
 // Status is the daemon's answer to `kube-oomd status`, as JSON.
 type Status struct {
 	Version    string    `json:"version"`

@@ -6,7 +6,6 @@ import (
 
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/daemon"
-	"github.com/kube-oomd/kube-oomd/systemd"
 )
 
 // runDaemon is `kube-oomd run`.
@@ -36,7 +35,7 @@ func (e *env) runDaemon(ctx context.Context, args []string) error {
 	return daemon.Run(ctx, daemon.Options{
 		Load: load, ConfigPath: path, DryRunFlag: *dryRun,
 		CgroupRoot: e.cgroupRoot, ProcRoot: e.procRoot, RunDir: e.runDir,
-		Stderr: e.stderr, Version: versionString(), Notifier: systemd.NewNotifier(),
+		Stderr: e.stderr, Version: versionString(), Notifier: daemon.SystemdNotifier(),
 	})
 }
 
