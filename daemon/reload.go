@@ -420,19 +420,13 @@ func (d *Daemon) reload() {
 	if d.opt.DryRunFlag {
 		cfg.Kill.Mode = config.ModeDryRun
 	}
-	if cfg.Cgroup != d.cfg.Cgroup {
-		d.log.Warn("changes to [cgroup] take effect after a restart", vocab.Config, path)
-		cfg.Cgroup = d.cfg.Cgroup
-	}
-	if cfg.Runtime != d.cfg.Runtime {
-		d.log.Warn("changes to [runtime] take effect after a restart", vocab.Config, path)
-		cfg.Runtime = d.cfg.Runtime
-	}
-	if cfg.Metrics != d.cfg.Metrics {
-		// As [cgroup]: a listener moved at run time could fail half-way,
-		// and a reload never fails the daemon.
-		d.log.Warn("changes to [metrics] take effect after a restart", vocab.Config, path, vocab.Listen, d.cfg.Metrics.Listen)
-		cfg.Metrics = d.cfg.Metrics
+	cfg, waiting := config.KeepRestartOnly(cfg, d.cfg)
+	for _, section := range waiting {
+		attrs := []any{vocab.Config, path}
+		if section == config.SectionMetrics {
+			attrs = append(attrs, vocab.Listen, d.cfg.Metrics.Listen)
+		}
+		d.log.Warn("changes to ["+section+"] take effect after a restart", attrs...)
 	}
 	if reflect.DeepEqual(cfg, d.cfg) {
 		d.sources = src
