@@ -408,10 +408,7 @@ func (d *Daemon) reload() {
 	// A config file missing at the last load may still be (the defaults,
 	// plus the fragments); one that was there must not vanish. Every file
 	// is read without ever blocking: a FIFO there is an error.
-	cfg, src, err := config.LoadSet(path, d.sources.Missing)
-	if err == nil {
-		err = emptied(d.sources, src)
-	}
+	cfg, src, err := config.Reload(path, d.sources)
 	if err != nil {
 		d.log.Error("config reload failed: keeping the configuration in force", vocab.Config, path, vocab.Error, err)
 		failed = true
@@ -458,29 +455,6 @@ func (d *Daemon) reload() {
 	if d.actions != nil {
 		d.setStatus()
 	}
-}
-
-// emptied refuses a set in which a file that set keys at the last load
-// sets none: a file rewritten in place is empty, or cut short, for a
-// moment, and valid TOML meaning every default (a dry-run turned into
-// kills, kill.protect dropped). A fragment removed is a finished change,
-// and a file that set nothing before may stay so (the shipped file, every
-// key commented out).
-func emptied(last, now config.Sources) error {
-	for _, f := range now.Files {
-		was := last.Sets(f.Path)
-		if len(f.Keys) > 0 || len(was) == 0 {
-			continue
-		}
-		undo := "or remove the file to drop its keys"
-		if f.Path == now.Path {
-			undo = "or delete the file to run on the defaults and restart"
-		}
-		return fmt.Errorf("%s sets no key, where it set %s: that would put them back to their defaults (kill.mode %q unless a fragment sets it); "+
-			"if it is being rewritten, it is applied once finished; write the keys you want, %s",
-			f.Path, strings.Join(was, ", "), config.ModePod, undo)
-	}
-	return nil
 }
 
 // logSources says, at debug level, what of the drop-in directory was not

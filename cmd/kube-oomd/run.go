@@ -19,10 +19,7 @@ func (e *env) runDaemon(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("run takes no arguments, got %q", fs.Args())}
 	}
-	path := *cfgPath
-	if path == "" {
-		path = config.DefaultPath
-	}
+	path, _ := config.FlagPath(*cfgPath)
 	// The config is loaded by the daemon, once it has undone what a
 	// crashed run left: a bad config must not keep a pod frozen.
 	load := func() (config.Config, config.Sources, error) {
