@@ -11,6 +11,7 @@ import (
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/internal/rundir"
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 	"github.com/kube-oomd/kube-oomd/killer"
 	"github.com/kube-oomd/kube-oomd/metrics"
 	"github.com/kube-oomd/kube-oomd/policy"
@@ -75,8 +76,8 @@ func (d *Daemon) kill(v policy.Verdict, o policy.Observation) {
 	victims, e, why := d.chooseVictims(v)
 	d.state = policy.Record(d.state, policy.Action{Kind: policy.ActKill, At: now, Pod: v.Victim})
 	if len(victims) == 0 && why == policy.WhyContained {
-		d.log.Info("memory pressure from a pod that spares its growing processes: contained, nobody killed", attrReason, reasonContained,
-			"verdict", string(v.Reason), "shed_bytes", e.Need, pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
+		d.log.Info("memory pressure from a pod that spares its growing processes: contained, nobody killed", vocab.Reason, reasonContained,
+			vocab.Verdict, string(v.Reason), vocab.Shed, e.Need, pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
 		return
 	}
 	if len(victims) == 0 {
@@ -84,8 +85,8 @@ func (d *Daemon) kill(v policy.Verdict, o policy.Observation) {
 		if why == "" {
 			msg, why = "memory pressure, but no pod may be killed: all are protected or unreadable", "every pod is protected or unreadable"
 		}
-		d.log.Warn(msg, attrReason, reasonNoVictim, "verdict", string(v.Reason), "why", why,
-			"shed_bytes", e.Need, pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
+		d.log.Warn(msg, vocab.Reason, reasonNoVictim, vocab.Verdict, string(v.Reason), vocab.Why, why,
+			vocab.Shed, e.Need, pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
 		d.metrics.KillSkipped(reasonNoVictim)
 		return
 	}
@@ -97,7 +98,7 @@ func (d *Daemon) kill(v policy.Verdict, o policy.Observation) {
 	}
 	if d.cfg.Kill.Mode == config.ModeDryRun {
 		for _, k := range kills {
-			d.log.Warn("dry run: would kill", append([]any{attrMessageID, MsgWouldKill}, k.fields...)...)
+			d.log.Warn("dry run: would kill", append([]any{attrMessageID, vocab.MsgWouldKill}, k.fields...)...)
 			d.metrics.WouldKill(k.record.Reason, k.record.QoS)
 			d.last = "would kill " + k.record.Who()
 			k.record.DryRun = true
@@ -197,7 +198,7 @@ func (d *Daemon) prepareKill(victim policy.Candidate, v policy.Verdict, o policy
 		var err error
 		if id, err = cgroupv2.ID(d.layout.Abs(target.Path)); err != nil {
 			d.log.Warn("victim changed before the kill; nothing killed", d.podRef(victim.Pod.Ref()),
-				attrReason, reasonVictimMoved, attrError, err)
+				vocab.Reason, reasonVictimMoved, vocab.Error, err)
 			d.metrics.KillSkipped(reasonVictimMoved)
 			return pendingKill{}, false
 		}
@@ -213,12 +214,12 @@ func (d *Daemon) prepareKill(victim policy.Candidate, v policy.Verdict, o policy
 	}
 	fields := []any{
 		podAttrs(victim.Pod.UID, victim.Pod.QoS.String(), victim.Pod.Path, names),
-		attrReason, string(v.Reason), "target", target.String(), "rank", victim.Rank,
-		"pod_working_set_bytes", victim.Pod.WorkingSet, "pod_request_bytes", victim.Request, "request_source", string(victim.RequestSource),
-		"pod_above_request_bytes", victim.AboveRequest(), "pod_growth_bytes_per_second", int64(victim.Growth),
-		"frees_bytes", frees, "shed_bytes", e.Need,
-		attrPressured, v.Pressured, attrStrained, v.Strained, attrStall, round(v.Stall),
-		"unreclaimable_bytes_per_second", int64(v.Rate),
+		vocab.Reason, string(v.Reason), vocab.Target, target.String(), vocab.Rank, victim.Rank,
+		vocab.PodWorkSet, victim.Pod.WorkingSet, vocab.PodRequest, victim.Request, vocab.ReqSource, string(victim.RequestSource),
+		vocab.PodAboveReq, victim.AboveRequest(), vocab.PodGrowth, int64(victim.Growth),
+		vocab.Frees, frees, vocab.Shed, e.Need,
+		vocab.Pressured, v.Pressured, vocab.Strained, v.Strained, vocab.Stall, round(v.Stall),
+		vocab.Rate, int64(v.Rate),
 		pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host),
 	}
 	record := KillRecord{Time: d.clock.Now(), UID: victim.Pod.UID, Namespace: names.Namespace, Name: names.Name,
@@ -227,7 +228,7 @@ func (d *Daemon) prepareKill(victim policy.Candidate, v policy.Verdict, o policy
 		Spared: len(victim.Spared)}
 	if target.Container != "" {
 		if record.Container, _ = names.Container(target.Container); record.Container != "" {
-			fields = append(fields, attrContainer, record.Container)
+			fields = append(fields, vocab.Container, record.Container)
 		}
 	}
 	t := killer.Target{Cgroup: d.layout.Abs(target.Path), ID: id, Vet: d.vet(victim.Pod)}
@@ -313,7 +314,7 @@ func (d *Daemon) undoLeftovers(guessed bool) {
 	if err != nil {
 		if recorded(d.freezeLog(layout).Path) || recorded(d.limitLog(layout).Path) {
 			d.log.Info("records of an earlier run's kill left for the first rescan once the kubelet's pod cgroup is found",
-				attrFile, d.limitLog(layout).Path, attrError, err)
+				vocab.File, d.limitLog(layout).Path, vocab.Error, err)
 		}
 		return
 	}
@@ -358,29 +359,29 @@ func recorded(path string) bool {
 func (d *Daemon) logThawed(file string, results []killer.ThawResult, err error, why string, guessed bool) {
 	if err != nil {
 		d.log.Error("cannot read or save the freeze record: check the cgroups it names for cgroup.freeze 1",
-			attrFile, file, attrError, err)
+			vocab.File, file, vocab.Error, err)
 	}
 	for _, r := range results {
 		if errors.Is(r.Err, killer.ErrUntrusted) && guessed {
 			d.log.Info("kept an entry of the freeze record for the check against the config's cgroup.kubepods: not under the default kubepods, not thawed yet",
-				attrFile, file, attrCgroup, r.Cgroup, attrError, r.Err)
+				vocab.File, file, vocab.Cgroup, r.Cgroup, vocab.Error, r.Err)
 			continue
 		}
 		if errors.Is(r.Err, killer.ErrUntrusted) {
-			d.log.Warn("dropped an entry of the freeze record: not a pod or container of the kubelet, not thawed", attrFile, file,
-				attrCgroup, r.Cgroup, attrReason, reasonUntrusted, attrError, r.Err)
+			d.log.Warn("dropped an entry of the freeze record: not a pod or container of the kubelet, not thawed", vocab.File, file,
+				vocab.Cgroup, r.Cgroup, vocab.Reason, reasonUntrusted, vocab.Error, r.Err)
 			continue
 		}
 		if r.Err != nil {
-			d.log.Error("cannot thaw a cgroup a kill froze: write 0 to its cgroup.freeze (retried at each rescan)", attrCgroup, r.Cgroup,
-				attrReason, why, attrError, r.Err)
+			d.log.Error("cannot thaw a cgroup a kill froze: write 0 to its cgroup.freeze (retried at each rescan)", vocab.Cgroup, r.Cgroup,
+				vocab.Reason, why, vocab.Error, r.Err)
 			continue
 		}
 		msg := "thawed a cgroup a kill left frozen"
 		if why == reasonEarlierRun {
 			msg = "thawed a cgroup an earlier run left frozen"
 		}
-		d.log.Warn(msg, attrCgroup, r.Cgroup, attrReason, why)
+		d.log.Warn(msg, vocab.Cgroup, r.Cgroup, vocab.Reason, why)
 	}
 }
 
@@ -389,7 +390,7 @@ func (d *Daemon) logThawed(file string, results []killer.ThawResult, err error, 
 func (d *Daemon) logRestored(file string, results []killer.RestoreResult, err error, why string, guessed bool) {
 	if err != nil {
 		d.log.Error("cannot read or save the limits record: check the containers it names for memory.max 0",
-			attrFile, file, attrError, err)
+			vocab.File, file, vocab.Error, err)
 		d.metrics.PutBackFailed(1)
 	} else {
 		d.metrics.LoweredLimits(stillLowered(results))
@@ -397,17 +398,17 @@ func (d *Daemon) logRestored(file string, results []killer.RestoreResult, err er
 	for _, r := range results {
 		if errors.Is(r.Err, killer.ErrUntrusted) && guessed {
 			d.log.Info("kept an entry of the limits record for the check against the config's cgroup.kubepods: not under the default kubepods, its memory.max not written yet",
-				attrFile, file, attrCgroup, r.Cgroup, attrError, r.Err)
+				vocab.File, file, vocab.Cgroup, r.Cgroup, vocab.Error, r.Err)
 			continue
 		}
 		if errors.Is(r.Err, killer.ErrUntrusted) {
-			d.log.Warn("dropped an entry of the limits record: not a container of the kubelet, its memory.max not written", attrFile, file,
-				attrCgroup, r.Cgroup, attrReason, reasonUntrusted, attrError, r.Err)
+			d.log.Warn("dropped an entry of the limits record: not a container of the kubelet, its memory.max not written", vocab.File, file,
+				vocab.Cgroup, r.Cgroup, vocab.Reason, reasonUntrusted, vocab.Error, r.Err)
 			continue
 		}
 		if r.Err != nil {
 			d.log.Error("cannot put back the memory.max of a container a kill lowered: write it by hand (retried at each rescan)",
-				attrCgroup, r.Cgroup, attrMemoryMax, cgroupv2.FormatLimit(r.Max), attrReason, why, attrError, r.Err)
+				vocab.Cgroup, r.Cgroup, vocab.MemoryMax, cgroupv2.FormatLimit(r.Max), vocab.Reason, why, vocab.Error, r.Err)
 			d.metrics.PutBackFailed(1)
 			continue
 		}
@@ -415,9 +416,9 @@ func (d *Daemon) logRestored(file string, results []killer.RestoreResult, err er
 		if why == reasonEarlierRun {
 			msg = "put back the memory.max of a container an earlier run lowered"
 		}
-		attrs := []any{attrCgroup, r.Cgroup, attrMemoryMax, cgroupv2.FormatLimit(r.Max), attrReason, why}
+		attrs := []any{vocab.Cgroup, r.Cgroup, vocab.MemoryMax, cgroupv2.FormatLimit(r.Max), vocab.Reason, why}
 		if r.Swap > 0 {
-			attrs = append(attrs, attrSwapMax, cgroupv2.FormatLimit(r.Swap))
+			attrs = append(attrs, vocab.SwapMax, cgroupv2.FormatLimit(r.Swap))
 		}
 		d.log.Warn(msg, attrs...)
 	}
@@ -439,26 +440,26 @@ func stillLowered(results []killer.RestoreResult) int {
 func (d *Daemon) killed(record KillRecord, fields []any, res killer.Result, err error) {
 	switch {
 	case errors.Is(err, killer.ErrChanged):
-		d.log.Warn("victim changed before the kill; nothing killed", append(fields, attrError, err)...)
+		d.log.Warn("victim changed before the kill; nothing killed", append(fields, vocab.Error, err)...)
 		d.metrics.KillSkipped(reasonVictimMoved)
 		return
 	case errors.Is(err, killer.ErrAllSpared) && res.Method == "":
 		d.log.Warn("every process left in the victim protects itself (oom_score_adj -1000); nothing killed",
-			append(fields, attrReason, reasonVictimMoved, "spared_pids", res.Spared, attrError, err)...)
+			append(fields, vocab.Reason, reasonVictimMoved, vocab.SparedPIDs, res.Spared, vocab.Error, err)...)
 		d.metrics.KillSkipped(reasonVictimMoved)
 		return
 	case err != nil && res.Method == "":
-		d.log.Error("kill failed", append(fields, attrError, err)...)
+		d.log.Error("kill failed", append(fields, vocab.Error, err)...)
 		d.metrics.KillFailed(record.Reason, metrics.KillFailed)
 		record.Error = err.Error()
 		d.kills.add(record)
 		return
 	}
-	fields = append(fields, attrMessageID, MsgKilled,
-		"freed_bytes", res.Freed, attrMethod, string(res.Method), "pids", res.PIDs, "skipped_pids", res.Skipped, "spared_pids", res.Spared,
-		"released", res.Released, "confirmed", res.Confirmed, attrTook, res.Took.Round(time.Millisecond).String())
+	fields = append(fields, attrMessageID, vocab.MsgKilled,
+		vocab.Freed, res.Freed, vocab.Method, string(res.Method), vocab.PIDs, res.PIDs, vocab.SkippedPIDs, res.Skipped, vocab.SparedPIDs, res.Spared,
+		vocab.Released, res.Released, vocab.Confirmed, res.Confirmed, vocab.Took, res.Took.Round(time.Millisecond).String())
 	if res.Containers > 0 {
-		fields = append(fields, attrLowered, res.Containers, attrOOMKills, record.OOMKills)
+		fields = append(fields, vocab.Lowered, res.Containers, vocab.OOMKills, record.OOMKills)
 	}
 	switch {
 	case errors.Is(err, killer.ErrNotConfirmed):
@@ -470,18 +471,18 @@ func (d *Daemon) killed(record KillRecord, fields []any, res killer.Result, err 
 	case errors.Is(err, killer.ErrNotConfirmed) && errors.Is(err, killer.ErrAllSpared):
 		// The method oom killed all it could; what is left protects
 		// itself (a spared process's children inherit its -1000).
-		d.log.Warn("killed every process it may; those left protect themselves (oom_score_adj -1000) and keep their memory", append(fields, attrError, err)...)
+		d.log.Warn("killed every process it may; those left protect themselves (oom_score_adj -1000) and keep their memory", append(fields, vocab.Error, err)...)
 		record.Error = err.Error()
 	case errors.Is(err, killer.ErrNotConfirmed) && res.Spared > 0:
 		// A spared (-1000) process may start new ones: stress-ng restarts
 		// its workers. They are the next kill's, once they grow.
-		d.log.Warn("killed every process but the spared ones, and new ones appeared since", append(fields, attrError, err)...)
+		d.log.Warn("killed every process but the spared ones, and new ones appeared since", append(fields, vocab.Error, err)...)
 		record.Error = err.Error()
 	case errors.Is(err, killer.ErrNotConfirmed):
-		d.log.Error("killed, but the cgroup did not empty in time", append(fields, attrError, err)...)
+		d.log.Error("killed, but the cgroup did not empty in time", append(fields, vocab.Error, err)...)
 		record.Error = err.Error()
 	case err != nil:
-		d.log.Error("killed, but something went wrong", append(fields, attrError, err)...)
+		d.log.Error("killed, but something went wrong", append(fields, vocab.Error, err)...)
 		record.Error = err.Error()
 	case record.Target != "pod":
 		d.log.Warn("killed container", fields...)

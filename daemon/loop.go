@@ -10,6 +10,7 @@ import (
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/psi"
 )
@@ -75,7 +76,7 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 		case <-watchdog:
 			d.notify.Watchdog()
 		case <-in.hup:
-			d.log.Info("SIGHUP: reloading the config", attrConfig, d.opt.ConfigPath)
+			d.log.Info("SIGHUP: reloading the config", vocab.Config, d.opt.ConfigPath)
 			d.reload()
 		case ev := <-in.config.changed:
 			d.configChanged(in.config.edits, ev)
@@ -102,7 +103,7 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 			if errors.Is(err, cgroupv2.ErrGone) {
 				return fmt.Errorf("%s was removed: %w", d.layout.Kubepods, err)
 			}
-			d.log.Error("cannot read kubepods", attrKubepods, d.layout.Kubepods, attrError, err)
+			d.log.Error("cannot read kubepods", vocab.Kubepods, d.layout.Kubepods, vocab.Error, err)
 		}
 		busy := d.state.Pressured > 0 || d.state.Strained > 0 || len(d.throttles) > 0
 		if !sampling && (busy || triggered) {
@@ -162,8 +163,8 @@ func (d *Daemon) logKernelOOMKills(r cgroupv2.PodRef, kills, total uint64) {
 	}
 	d.metrics.KernelOOMKills(r.QoS.String(), kills)
 	d.log.Warn("the kernel OOM killer killed in a pod",
-		attrMessageID, MsgKernelOOM, d.podRef(r), attrReason, reasonKernelKill,
-		attrOOMKills, kills, "oom_kills_total", total)
+		attrMessageID, vocab.MsgKernelOOM, d.podRef(r), vocab.Reason, reasonKernelKill,
+		vocab.OOMKills, kills, vocab.OOMKillTotal, total)
 }
 
 // resync is the slow safety net: it finds the pods that inotify missed by
@@ -210,17 +211,17 @@ func (d *Daemon) observe(triggered bool) error {
 		d.growth = d.growth.Observe(d.readPods(d.pods.refs()), o.Now)
 	}
 	if d.log.Enabled(context.Background(), slog.LevelDebug) { // the attributes cost even when not logged
-		d.log.Debug("observation", "triggered", triggered, pressureAttrs(g), memoryAttrs(g, host),
-			attrPressured, v.Pressured, attrStall, round(v.Stall), "near_limit", v.Near, "cooling", v.Cooling,
-			"unreclaimable_bytes", v.Unreclaimable, "unreclaimable_bytes_per_second", int64(v.Rate),
-			"shed_bytes", v.Need, "next_look", v.NextLook.String(), "tracking", v.Track)
+		d.log.Debug("observation", vocab.Triggered, triggered, pressureAttrs(g), memoryAttrs(g, host),
+			vocab.Pressured, v.Pressured, vocab.Stall, round(v.Stall), vocab.NearLimit, v.Near, vocab.Cooling, v.Cooling,
+			vocab.Unreclaimable, v.Unreclaimable, vocab.Rate, int64(v.Rate),
+			vocab.Shed, v.Need, vocab.NextLook, v.NextLook.String(), vocab.Tracking, v.Track)
 	}
 	switch {
 	case v.Kill && d.actions.busy():
 		// Kill as soon as the action in flight reports: a verdict on an
 		// imminent OOM would not come again.
 		if d.deferred == nil {
-			d.log.Debug("a kill is due once the action in flight is done: interrupting it if it is relief", attrReason, string(v.Reason), attrAction, d.actions.running.Name)
+			d.log.Debug("a kill is due once the action in flight is done: interrupting it if it is relief", vocab.Reason, string(v.Reason), vocab.Action, d.actions.running.Name)
 		}
 		d.deferred = &deferredKill{v: v, o: o}
 		d.actions.interrupt()
@@ -228,8 +229,8 @@ func (d *Daemon) observe(triggered bool) error {
 		d.act(v, o)
 	case d.cfg.Kill.Mode == config.ModeDryRun:
 		if v.Reclaim || v.Throttle {
-			d.log.Info("dry run: would relieve", "reclaim", v.Reclaim, "throttle", v.Throttle,
-				attrStrained, v.Strained, attrStall, round(v.Stall), pressureAttrs(g), memoryAttrs(g, host))
+			d.log.Info("dry run: would relieve", vocab.ReclaimPlanned, v.Reclaim, vocab.ThrottlePlan, v.Throttle,
+				vocab.Strained, v.Strained, vocab.Stall, round(v.Stall), pressureAttrs(g), memoryAttrs(g, host))
 		}
 	case !d.actions.busy():
 		d.relieve(v, o)
@@ -297,7 +298,7 @@ func (d *Daemon) readPods(refs []cgroupv2.PodRef) []cgroupv2.Pod {
 	var bad cgroupv2.PodErrors
 	errors.As(err, &bad)
 	for _, pe := range bad {
-		d.log.Error("cannot read a pod: left out of the ranking", d.podRef(pe.Ref), attrError, pe.Err)
+		d.log.Error("cannot read a pod: left out of the ranking", d.podRef(pe.Ref), vocab.Error, pe.Err)
 	}
 	wantNames(d.names, pods)
 	return pods

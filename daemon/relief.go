@@ -7,6 +7,7 @@ import (
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/relief"
 )
@@ -71,9 +72,9 @@ func (d *Daemon) relieve(v policy.Verdict, o policy.Observation) {
 		return func() {
 			if errors.Is(reclaimErr, relief.ErrNoReclaim) {
 				d.th.Reclaim = false
-				d.log.Warn("proactive reclaim is not available on this kernel: skipping that step", attrError, reclaimErr)
+				d.log.Warn("proactive reclaim is not available on this kernel: skipping that step", vocab.Error, reclaimErr)
 			}
-			d.logLadder(results, attrStrained, v.Strained, attrStall, round(v.Stall), pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
+			d.logLadder(results, vocab.Strained, v.Strained, vocab.Stall, round(v.Stall), pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
 			d.setThrottles(throttles)
 		}
 	}}, o.Now)
@@ -117,7 +118,7 @@ func (d *Daemon) contain(v policy.Verdict, o policy.Observation) {
 	}
 	if d.cfg.Kill.Mode == config.ModeDryRun {
 		d.log.Warn("dry run: would contain a pod that spares its growing processes", d.pod(plan.Pod.UID, plan.Pod.QoS.String(), plan.Pod.Path),
-			attrReason, reasonContained, "memory_high_bytes", plan.Value, "pod_current_bytes", plan.Pod.Current)
+			vocab.Reason, reasonContained, vocab.HighBytes, plan.Value, vocab.PodCurrent, plan.Pod.Current)
 		return
 	}
 	ladder := d.ladder
@@ -127,9 +128,9 @@ func (d *Daemon) contain(v policy.Verdict, o policy.Observation) {
 		res := ladder.Contain(ctx, plan)
 		throttles := ladder.Throttles()
 		return func() {
-			d.logLadder([]relief.Result{res}, "pod_current_bytes", plan.Pod.Current,
-				"pod_growth_bytes_per_second", int64(d.growthOf(ranked, plan.Pod.Path)), "shed_bytes", v.Need,
-				attrPressured, v.Pressured, attrStall, round(v.Stall), pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
+			d.logLadder([]relief.Result{res}, vocab.PodCurrent, plan.Pod.Current,
+				vocab.PodGrowth, int64(d.growthOf(ranked, plan.Pod.Path)), vocab.Shed, v.Need,
+				vocab.Pressured, v.Pressured, vocab.Stall, round(v.Stall), pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
 			d.setThrottles(throttles)
 		}
 	}}, o.Now)
@@ -229,42 +230,42 @@ func (d *Daemon) logLadder(results []relief.Result, extra ...any) {
 		switch r.Kind {
 		case relief.StepReclaim:
 			if r.Err != nil {
-				d.log.Error("reclaim failed", pod, attrError, r.Err)
+				d.log.Error("reclaim failed", pod, vocab.Error, r.Err)
 				continue
 			}
-			d.log.Info("reclaimed page cache", append([]any{pod, attrReason, reasonReclaim,
-				"asked_bytes", r.Reclaim.Asked, "freed_bytes", r.Reclaim.Freed, "chunks", r.Reclaim.Chunks, "partial", r.Reclaim.Partial,
-				"interrupted", r.Reclaim.Interrupted}, extra...)...)
+			d.log.Info("reclaimed page cache", append([]any{pod, vocab.Reason, reasonReclaim,
+				vocab.Asked, r.Reclaim.Asked, vocab.Freed, r.Reclaim.Freed, vocab.Chunks, r.Reclaim.Chunks, vocab.Partial, r.Reclaim.Partial,
+				vocab.Interrupted, r.Reclaim.Interrupted}, extra...)...)
 			d.metrics.Reclaimed(r.Reclaim.Freed)
 		case relief.StepThrottle:
 			if r.Err != nil {
-				d.log.Error("cannot throttle", pod, attrError, r.Err)
+				d.log.Error("cannot throttle", pod, vocab.Error, r.Err)
 				continue
 			}
-			d.log.Warn("throttled pod", append([]any{pod, attrReason, reasonThrottle,
-				"memory_high_bytes", t.Set, "original", cgroupv2.FormatLimit(t.Original), "ceiling_bytes", t.Ceiling, "via", d.via}, extra...)...)
+			d.log.Warn("throttled pod", append([]any{pod, vocab.Reason, reasonThrottle,
+				vocab.HighBytes, t.Set, vocab.Original, cgroupv2.FormatLimit(t.Original), vocab.Ceiling, t.Ceiling, vocab.Via, d.via}, extra...)...)
 			d.metrics.Throttled()
 			d.last = "throttled " + t.UID
 		case relief.StepContain:
 			if r.Err != nil {
-				d.log.Error("cannot contain a pod that spares its growing processes: the kernel will kill its neighbours", pod, attrReason, reasonContained, attrError, r.Err)
+				d.log.Error("cannot contain a pod that spares its growing processes: the kernel will kill its neighbours", pod, vocab.Reason, reasonContained, vocab.Error, r.Err)
 				continue
 			}
 			d.log.Warn("contained a pod that spares its growing processes (oom_score_adj -1000): held at its memory.high, never killed",
-				append([]any{pod, attrReason, reasonContained, "memory_high_bytes", t.Current, "original", cgroupv2.FormatLimit(t.Original),
-					"ceiling_bytes", t.Ceiling, "via", d.via}, extra...)...)
+				append([]any{pod, vocab.Reason, reasonContained, vocab.HighBytes, t.Current, vocab.Original, cgroupv2.FormatLimit(t.Original),
+					vocab.Ceiling, t.Ceiling, vocab.Via, d.via}, extra...)...)
 			d.metrics.Contained()
 			d.last = "contained " + t.UID
 		case relief.StepRaise:
 			if r.Err != nil {
-				d.log.Error("cannot raise a throttle", pod, attrError, r.Err)
+				d.log.Error("cannot raise a throttle", pod, vocab.Error, r.Err)
 				continue
 			}
-			d.log.Info("raised throttle", pod, "memory_high_bytes", t.Current)
+			d.log.Info("raised throttle", pod, vocab.HighBytes, t.Current)
 		case relief.StepLift:
 			if r.Err != nil {
-				d.log.Error("cannot restore memory.high: the throttle stays in force and is retried", pod, attrReason, r.Why,
-					"memory_high", cgroupv2.FormatLimit(t.Original), attrError, r.Err)
+				d.log.Error("cannot restore memory.high: the throttle stays in force and is retried", pod, vocab.Reason, r.Why,
+					vocab.MemoryHigh, cgroupv2.FormatLimit(t.Original), vocab.Error, r.Err)
 				d.metrics.ThrottleReleaseFailed()
 				continue
 			}
@@ -272,13 +273,13 @@ func (d *Daemon) logLadder(results []relief.Result, extra ...any) {
 			if r.Why == relief.LiftEarlierRun {
 				msg = "restored memory.high set by an earlier run"
 			}
-			d.log.Info(msg, pod, attrReason, r.Why, "memory_high", cgroupv2.FormatLimit(t.Original),
-				"was_bytes", t.Current, "set_bytes", t.Set, "in_force", d.clock.Now().Sub(t.Since).Round(time.Millisecond).String())
+			d.log.Info(msg, pod, vocab.Reason, r.Why, vocab.MemoryHigh, cgroupv2.FormatLimit(t.Original),
+				vocab.WasBytes, t.Current, vocab.SetBytes, t.Set, vocab.ThrottledFor, d.clock.Now().Sub(t.Since).Round(time.Millisecond).String())
 		case relief.StepIgnore:
-			d.log.Warn("ignored an entry of the throttle state file", pod, attrReason, reasonUntrusted, attrError, r.Err)
+			d.log.Warn("ignored an entry of the throttle state file", pod, vocab.Reason, reasonUntrusted, vocab.Error, r.Err)
 		case relief.StepForget:
 			if r.Err != nil {
-				d.log.Error("cannot save the throttle state", pod, attrError, r.Err)
+				d.log.Error("cannot save the throttle state", pod, vocab.Error, r.Err)
 			}
 			d.log.Info("throttled pod is gone: nothing to give back", pod)
 		}
