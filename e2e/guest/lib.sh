@@ -614,9 +614,9 @@ sys.exit(0 if any(r["message_id"] == sys.argv[1] and r.get("pod_uid") == sys.arg
 	done
 }
 
-MID_KILL=7afd622d79014eba9c7ef0a2d0c2ec1f
-MID_WOULD_KILL=23add67a5aff44b8a893a749c6904f70
-MID_KERNEL_OOM=1ef63ccdd1ef45c9990585debd6744dc
+# The journal's MESSAGE_IDs (MID_KILL, MID_WOULD_KILL, MID_KERNEL_OOM): the
+# Go side exports them from internal/vocab in env.sh, which run.sh sources.
+: "${MID_KILL:?not set: run.sh sources /mnt/host/env.sh}" "${MID_WOULD_KILL:?}" "${MID_KERNEL_OOM:?}"
 
 trap 'node_cleanup_on_exit' EXIT
 node_cleanup_on_exit() {
