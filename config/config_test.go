@@ -384,3 +384,29 @@ func TestLogValueKinds(t *testing.T) {
 		t.Errorf("LogValue shows %d keys, the table has %d", len(kinds), len(keys))
 	}
 }
+
+// A reload keeps the restart-only keys ([cgroup], [runtime], [metrics]) at
+// their values in force and names their sections, in the table's order.
+func TestKeepRestartOnly(t *testing.T) {
+	inForce := Default()
+	next := Default()
+	next.Metrics.Listen = "127.0.0.1:9"
+	next.Cgroup.RescanInterval = time.Minute
+	next.Kill.Mode = ModeDryRun
+	got, sections := KeepRestartOnly(next, inForce)
+	if !slices.Equal(sections, []string{"cgroup", SectionMetrics}) {
+		t.Errorf("sections = %q, want cgroup, metrics", sections)
+	}
+	if got.Metrics != inForce.Metrics || got.Cgroup != inForce.Cgroup || got.Kill.Mode != ModeDryRun {
+		t.Errorf("got %+v %+v mode %s: want the restart-only keys kept, kill.mode applied", got.Cgroup, got.Metrics, got.Kill.Mode)
+	}
+	if _, none := KeepRestartOnly(inForce, inForce); len(none) != 0 {
+		t.Errorf("no change: sections = %q", none)
+	}
+	for _, k := range keys {
+		want := k.section() == "cgroup" || k.section() == "runtime" || k.section() == SectionMetrics
+		if k.restart != want {
+			t.Errorf("%s: restart = %v, want %v", k.name, k.restart, want)
+		}
+	}
+}

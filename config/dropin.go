@@ -76,15 +76,54 @@ func (s Sources) Sets(path string) []string {
 	return nil
 }
 
-// LoadFlag loads the configuration a --config flag names: "" is
-// DefaultPath, which may be missing (then the built-in defaults plus the
+// LoadFlag loads the configuration a --config flag names (see FlagPath).
+func LoadFlag(flag string) (Config, Sources, error) {
+	return LoadSet(FlagPath(flag))
+}
+
+// FlagPath is the config file a --config flag names: "" is DefaultPath,
+// which may be missing (optional: then the built-in defaults plus the
 // fragments); a file named on the command line must exist. This is the one
 // place that rule is made.
-func LoadFlag(flag string) (Config, Sources, error) {
+func FlagPath(flag string) (path string, optional bool) {
 	if flag == "" {
-		return LoadSet(DefaultPath, true)
+		return DefaultPath, true
 	}
-	return LoadSet(flag, false)
+	return flag, false
+}
+
+// Reload loads path and its fragments again, last being what the last load
+// read: a main file missing then may still be (the defaults, plus the
+// fragments); one that was there must not vanish, nor a file be emptied.
+func Reload(path string, last Sources) (Config, Sources, error) {
+	cfg, src, err := LoadSet(path, last.Missing)
+	if err == nil {
+		err = emptied(last, src)
+	}
+	return cfg, src, err
+}
+
+// emptied refuses a set in which a file that set keys at the last load
+// sets none: a file rewritten in place is empty, or cut short, for a
+// moment, and valid TOML meaning every default (a dry-run turned into
+// kills, kill.protect dropped). A fragment removed is a finished change,
+// and a file that set nothing before may stay so (the shipped file, every
+// key commented out).
+func emptied(last, now Sources) error {
+	for _, f := range now.Files {
+		was := last.Sets(f.Path)
+		if len(f.Keys) > 0 || len(was) == 0 {
+			continue
+		}
+		undo := "or remove the file to drop its keys"
+		if f.Path == now.Path {
+			undo = "or delete the file to run on the defaults and restart"
+		}
+		return fmt.Errorf("%s sets no key, where it set %s: that would put them back to their defaults (kill.mode %q unless a fragment sets it); "+
+			"if it is being rewritten, it is applied once finished; write the keys you want, %s",
+			f.Path, strings.Join(was, ", "), ModePod, undo)
+	}
+	return nil
 }
 
 // LoadSet reads the config file at path and then the fragments of

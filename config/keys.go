@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"path"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,19 +22,19 @@ import (
 // and `kube-oomd status`) and the tests that keep packaging/kube-oomd.toml
 // and README.md in step all go through it.
 var keys = []key{
-	newKey("cgroup.kubepods", func(c *Config) *string { return &c.Cgroup.Kubepods },
-		"", cgroupPath()),
-	newKey("cgroup.driver", func(c *Config) *string { return &c.Cgroup.Driver },
-		DriverAuto, enum(DriverAuto, DriverSystemd, DriverCgroupfs)),
-	newKey("cgroup.rescan_interval", func(c *Config) *time.Duration { return &c.Cgroup.RescanInterval },
-		10*time.Second, duration(time.Second, 10*time.Minute, "")),
+	restartOnly(newKey("cgroup.kubepods", func(c *Config) *string { return &c.Cgroup.Kubepods },
+		"", cgroupPath())),
+	restartOnly(newKey("cgroup.driver", func(c *Config) *string { return &c.Cgroup.Driver },
+		DriverAuto, enum(DriverAuto, DriverSystemd, DriverCgroupfs))),
+	restartOnly(newKey("cgroup.rescan_interval", func(c *Config) *time.Duration { return &c.Cgroup.RescanInterval },
+		10*time.Second, duration(time.Second, 10*time.Minute, ""))),
 
-	newKey("runtime.endpoint", func(c *Config) *string { return &c.Runtime.Endpoint },
-		EndpointAuto, endpoint()),
+	restartOnly(newKey("runtime.endpoint", func(c *Config) *string { return &c.Runtime.Endpoint },
+		EndpointAuto, endpoint())),
 	// The runtime is asked off the main loop, once when a pod appears; a
 	// runtime that takes longer than this is one that is not answering.
-	newKey("runtime.timeout", func(c *Config) *time.Duration { return &c.Runtime.Timeout },
-		2*time.Second, duration(100*time.Millisecond, 30*time.Second, "")),
+	restartOnly(newKey("runtime.timeout", func(c *Config) *time.Duration { return &c.Runtime.Timeout },
+		2*time.Second, duration(100*time.Millisecond, 30*time.Second, ""))),
 
 	newKey("pressure.kind", func(c *Config) *string { return &c.Pressure.Kind },
 		KindFull, enum(KindSome, KindFull)),
@@ -103,8 +104,8 @@ var keys = []key{
 	// Off by default: an endpoint is one more thing to secure, and the
 	// shipped unit allows no TCP (a unix socket under /run/kube-oomd works
 	// with it as it is; TCP needs the drop-in, see docs/metrics.md).
-	newKey("metrics.listen", func(c *Config) *string { return &c.Metrics.Listen },
-		"", listen()),
+	restartOnly(newKey("metrics.listen", func(c *Config) *string { return &c.Metrics.Listen },
+		"", listen())),
 }
 
 // orders are the checks between two keys: the value of lower must stay
@@ -153,6 +154,18 @@ type key struct {
 	toml func(c *Config) any
 	// show returns the value in c for the start-up log and status.
 	show func(c *Config) slog.Value
+	// restart: a reload does not change the key; its new value waits for a
+	// restart (see KeepRestartOnly).
+	restart bool
+}
+
+// restartOnly marks k as the table's "restart" column says: what the
+// daemon opened with it at start (the pods' cgroup, the runtime's socket,
+// the metrics listener) is not moved at run time, where a move could fail
+// half-way and a reload never fails the daemon.
+func restartOnly(k key) key {
+	k.restart = true
+	return k
 }
 
 // section returns the key's section: "kill" for "kill.mode".
@@ -691,4 +704,29 @@ func typeName(v any) string {
 		return "a date-time"
 	}
 	return fmt.Sprintf("a %T", v)
+}
+
+// SectionMetrics is the [metrics] section's name.
+const SectionMetrics = "metrics"
+
+// KeepRestartOnly returns next with each restart-only key put back to its
+// value in inForce, and the sections whose restart-only keys next changed,
+// in the table's order: a reload applies the rest, and says that these
+// wait for a restart.
+func KeepRestartOnly(next, inForce Config) (Config, []string) {
+	var sections []string
+	for _, k := range keys {
+		if !k.restart {
+			continue
+		}
+		n, f := reflect.ValueOf(k.ptr(&next)).Elem(), reflect.ValueOf(k.ptr(&inForce)).Elem()
+		if reflect.DeepEqual(n.Interface(), f.Interface()) {
+			continue
+		}
+		n.Set(f)
+		if !slices.Contains(sections, k.section()) {
+			sections = append(sections, k.section())
+		}
+	}
+	return next, sections
 }

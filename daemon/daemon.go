@@ -16,6 +16,7 @@ import (
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/internal/clock"
 	"github.com/kube-oomd/kube-oomd/internal/rundir"
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 	"github.com/kube-oomd/kube-oomd/metrics"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/psi"
@@ -76,7 +77,7 @@ type observation struct {
 }
 
 // Daemon is one run of kube-oomd: the loop. It keeps what it observes
-// (node) and the decision's state (decision); what acts is the actor's,
+// (observed) and the decision's state (decision); what acts is the actor's,
 // what is said is the recorder's. All of its fields belong to the loop's
 // goroutine, but the worker's jobs (see actor).
 type Daemon struct {
@@ -85,18 +86,17 @@ type Daemon struct {
 	sources config.Sources // the files cfg was read from
 	clock   clock.Clock
 	started time.Time
-	*node
+	*observed
 	decision
 	act *actor // nil until the loop starts
 	*recorder
 }
 
-// node is what the loop observes: the kubelet's cgroups, the kernel's
-// features, the PSI triggers and the pods.
-type node struct {
-	layout   cgroupv2.Layout
+// observed is what the loop observes: the node (the kubelet's pod cgroup
+// and its reader), the kernel's features, the PSI triggers and the pods.
+type observed struct {
+	node
 	features cgroupv2.Features
-	reader   *cgroupv2.Reader
 	memTotal uint64
 	triggers *triggerSet
 	pods     *podTracker
@@ -152,7 +152,7 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 	}
-	d := &Daemon{opt: o, cfg: o.Config, sources: o.Sources, clock: o.Clock, node: &node{},
+	d := &Daemon{opt: o, cfg: o.Config, sources: o.Sources, clock: o.Clock, observed: &observed{},
 		recorder: &recorder{notify: o.Notifier, log: o.Logger, metrics: o.metrics, clock: o.Clock}}
 	if d.metrics == nil && d.cfg.Metrics.Listen != "" {
 		d.metrics = metrics.New(metricLabels())
@@ -167,9 +167,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	d.started = d.clock.Now()
 	if d.sources.Missing {
-		d.log.Warn("no config file, running on built-in defaults", attrConfig, o.ConfigPath, attrFiles, d.sources.Paths())
+		d.log.Warn("no config file, running on built-in defaults", vocab.Config, o.ConfigPath, vocab.Files, d.sources.Paths())
 	} else {
-		d.log.Info("config loaded", attrConfig, o.ConfigPath, attrFiles, d.sources.Paths())
+		d.log.Info("config loaded", vocab.Config, o.ConfigPath, vocab.Files, d.sources.Paths())
 	}
 	d.logSources()
 	feed := watch.feed(d)
@@ -191,7 +191,7 @@ func undoLeftovers(ctx context.Context, o Options) {
 	}
 	// No config yet: detectLayout looks under the kubelet's defaults, a
 	// guess (a record under the config's cgroup.kubepods waits for run).
-	u := &Daemon{opt: o, clock: o.Clock, node: &node{}, recorder: &recorder{log: log, clock: o.Clock}}
+	u := &Daemon{opt: o, clock: o.Clock, observed: &observed{}, recorder: &recorder{log: log, clock: o.Clock}}
 	u.undoLeftovers(true)
 	u.giveBackThrottles(ctx)
 }
@@ -208,21 +208,21 @@ func (d *Daemon) giveBackThrottles(ctx context.Context) {
 		ts, err := store.Load()
 		switch {
 		case err != nil:
-			d.log.Error("cannot read the throttles of an earlier run", attrFile, store.Path, attrError, err)
+			d.log.Error("cannot read the throttles of an earlier run", vocab.File, store.Path, vocab.Error, err)
 		case len(ts) > 0:
 			d.log.Warn("cannot give back the throttles of an earlier run before the config is read: they are given back once it is",
-				attrFile, store.Path, attrError, lerr)
+				vocab.File, store.Path, vocab.Error, lerr)
 		}
 		return
 	}
 	results, err := relief.GiveBackDirect(ctx, layout, store)
 	if err != nil {
-		d.log.Error("cannot read or save the throttles of an earlier run", attrFile, store.Path, attrError, err)
+		d.log.Error("cannot read or save the throttles of an earlier run", vocab.File, store.Path, vocab.Error, err)
 	}
 	for _, r := range results {
 		if t := r.Throttle; r.Kind == relief.StepLift && r.Err == nil && layout.Driver == cgroupv2.DriverSystemd {
 			d.log.Info("wrote back memory.high set by an earlier run to the file: its unit's MemoryHigh is given back over D-Bus once the config is read",
-				d.pod(t.UID, t.QoS, t.Cgroup), attrReason, r.Why, "memory_high", cgroupv2.FormatLimit(t.Original), attrFile, store.Path)
+				d.pod(t.UID, t.QoS, t.Cgroup), vocab.Reason, r.Why, vocab.MemoryHigh, cgroupv2.FormatLimit(t.Original), vocab.File, store.Path)
 			continue
 		}
 		d.logLadder([]relief.Result{r}, "file")
@@ -253,12 +253,12 @@ func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal, feed configFeed)
 	if err := d.checkKernel(); err != nil {
 		return err
 	}
-	layout, err := d.waitForKubepods(ctx, hup, feed)
+	n, err := d.waitForKubepods(ctx, hup, feed)
 	if err != nil {
 		return err
 	}
-	d.layout = layout
-	d.reader = cgroupv2.NewReader(layout, d.opt.ProcRoot)
+	layout := n.layout
+	d.layout, d.reader = n.layout, n.reader
 	if d.features, err = cgroupv2.ProbeFeatures(layout, d.opt.ProcRoot); err != nil {
 		return fmt.Errorf("cannot start: %w", err)
 	}
@@ -290,7 +290,7 @@ func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal, feed configFeed)
 	}
 	if why := d.pods.polling(); why != nil {
 		d.log.Warn("cannot watch the pods with inotify: following them by the rescan alone, every cgroup.rescan_interval; "+
-			"raise fs.inotify.max_user_instances and fs.inotify.max_user_watches", "rescan_interval", d.cfg.Cgroup.RescanInterval.String(), attrError, why)
+			"raise fs.inotify.max_user_instances and fs.inotify.max_user_watches", vocab.Rescan, d.cfg.Cgroup.RescanInterval.String(), vocab.Error, why)
 	}
 
 	d.act = &actor{worker: newWorker(), clock: d.clock, procRoot: d.opt.ProcRoot, runDir: d.opt.RunDir, layout: layout, features: d.features}
@@ -311,7 +311,7 @@ func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal, feed configFeed)
 	statusReq := (<-chan chan<- Status)(d.opt.testStatus)
 	if statusReq == nil {
 		if statusReq, err = d.serveStatus(ctx); err != nil {
-			d.log.Warn("cannot serve kube-oomd status", attrError, err)
+			d.log.Warn("cannot serve kube-oomd status", vocab.Error, err)
 		}
 	}
 
@@ -342,16 +342,22 @@ func (d *Daemon) checkKernel() error {
 // petting the watchdog and taking reloads.
 // detectLayout finds the kubelet's layout as the config says it.
 func (d *Daemon) detectLayout() (cgroupv2.Layout, error) {
-	return cgroupv2.DetectLayout(d.opt.CgroupRoot, d.cfg.Cgroup.Kubepods, cgroupv2.Driver(d.cfg.Cgroup.Driver))
+	n, err := d.openNode()
+	return n.layout, err
 }
 
-func (d *Daemon) waitForKubepods(ctx context.Context, hup <-chan os.Signal, feed configFeed) (cgroupv2.Layout, error) {
-	detect := d.detectLayout
+// openNode opens the node as the config in force says.
+func (d *Daemon) openNode() (node, error) {
+	return openNode(d.opt.CgroupRoot, d.opt.ProcRoot, d.cfg.Cgroup)
+}
+
+func (d *Daemon) waitForKubepods(ctx context.Context, hup <-chan os.Signal, feed configFeed) (node, error) {
+	detect := d.openNode
 	l, err := detect()
 	if err == nil || !errors.Is(err, cgroupv2.ErrNoKubepods) {
 		return l, err
 	}
-	d.log.Warn("waiting for the kubelet's pod cgroup", attrError, err, "retry", d.cfg.Cgroup.RescanInterval.String())
+	d.log.Warn("waiting for the kubelet's pod cgroup", vocab.Error, err, vocab.Retry, d.cfg.Cgroup.RescanInterval.String())
 	d.notify.Ready()
 	d.notify.Status("waiting for the kubelet's pod cgroup under " + d.opt.CgroupRoot)
 	retry := d.clock.NewTicker(d.cfg.Cgroup.RescanInterval)
@@ -365,7 +371,7 @@ func (d *Daemon) waitForKubepods(ctx context.Context, hup <-chan os.Signal, feed
 		case <-watchdog:
 			d.notify.Watchdog()
 		case <-hup:
-			d.log.Info("SIGHUP: reloading the config", attrConfig, d.opt.ConfigPath)
+			d.log.Info("SIGHUP: reloading the config", vocab.Config, d.opt.ConfigPath)
 			d.reload()
 		case ev := <-feed.changed:
 			d.configChanged(feed.edits, ev)
@@ -374,7 +380,7 @@ func (d *Daemon) waitForKubepods(ctx context.Context, hup <-chan os.Signal, feed
 		case <-retry.C():
 			if l, err = detect(); err == nil || !errors.Is(err, cgroupv2.ErrNoKubepods) {
 				if err == nil {
-					d.log.Info("found the kubelet's pod cgroup", attrKubepods, l.Kubepods)
+					d.log.Info("found the kubelet's pod cgroup", vocab.Kubepods, l.layout.Kubepods)
 				}
 				return l, err
 			}
@@ -401,7 +407,7 @@ func (d *Daemon) startLadder(ctx context.Context) {
 	a.via = "file"
 	if d.layout.Driver == cgroupv2.DriverSystemd && !d.opt.fakeTriggers {
 		if units, err := d.dialUnits(); err != nil {
-			d.log.Warn("cannot reach systemd over D-Bus: throttles write memory.high directly, which a daemon-reload may undo", attrError, err)
+			d.log.Warn("cannot reach systemd over D-Bus: throttles write memory.high directly, which a daemon-reload may undo", vocab.Error, err)
 		} else {
 			setter, a.via, a.units = units, "systemd", units
 		}
@@ -412,7 +418,7 @@ func (d *Daemon) startLadder(ctx context.Context) {
 	})
 	results, err := a.ladder.Restore(ctx)
 	if err != nil {
-		d.log.Error("cannot read or save the throttles of an earlier run", attrFile, d.throttleStore().Path, attrError, err)
+		d.log.Error("cannot read or save the throttles of an earlier run", vocab.File, d.throttleStore().Path, vocab.Error, err)
 	}
 	d.logLadder(results, a.via)
 	d.setThrottles(a.ladder.Throttles())
@@ -460,20 +466,20 @@ func (d *Daemon) stop() {
 
 func (d *Daemon) logStart(host cgroupv2.Meminfo) {
 	d.log.Info("kube-oomd started",
-		"version", d.opt.Version,
-		"driver", string(d.layout.Driver),
-		attrKubepods, d.layout.Kubepods,
-		slog.Any(attrFeatures, d.features),
-		"trigger", d.triggers.inForce().String(),
-		"kill_stall", d.th.Stall.String(),
-		"relief", ladder(d.cfg).On(),
-		"memory_high_via", d.act.via,
-		attrMode, d.cfg.Kill.Mode,
-		"pods", d.pods.count(),
-		"mem_total_bytes", host.MemTotal,
-		"log_format", d.logFormat,
-		attrConfig, d.opt.ConfigPath,
-		attrSettings, d.cfg)
+		vocab.Version, d.opt.Version,
+		vocab.Driver, string(d.layout.Driver),
+		vocab.Kubepods, d.layout.Kubepods,
+		slog.Any(vocab.Features, d.features),
+		vocab.Trigger, d.triggers.inForce().String(),
+		vocab.KillStall, d.th.Stall.String(),
+		vocab.Relief, ladder(d.cfg).On(),
+		vocab.MemoryHighVia, d.act.via,
+		vocab.Mode, d.cfg.Kill.Mode,
+		vocab.Pods, d.pods.count(),
+		vocab.MemTotal, host.MemTotal,
+		vocab.LogFormat, d.logFormat,
+		vocab.Config, d.opt.ConfigPath,
+		vocab.Settings, d.cfg)
 }
 
 // setStatus updates the one line `systemctl status` shows (recorder.status).

@@ -16,6 +16,7 @@ import (
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/cgroupv2/cgrouptest"
 	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/relief"
 )
@@ -35,7 +36,7 @@ func TestDryRunNamesTheBestEffortPod(t *testing.T) {
 	h := start(t, tree, killOnly(config.ModeDryRun), "", "")
 	h.windows(4, 0.5, 1000*MiB)
 
-	got := h.logs.records(t, "", MsgWouldKill)
+	got := h.logs.records(t, "", vocab.MsgWouldKill)
 	if len(got) != 1 {
 		t.Fatalf("%d would-kill records, want 1 (then cooldown):\n%s", len(got), h.logs)
 	}
@@ -49,7 +50,7 @@ func TestDryRunNamesTheBestEffortPod(t *testing.T) {
 			t.Errorf("record lacks %q: %v", k, r)
 		}
 	}
-	if n := len(h.logs.records(t, "", MsgKilled)); n != 0 {
+	if n := len(h.logs.records(t, "", vocab.MsgKilled)); n != 0 {
 		t.Errorf("dry run logged %d kills", n)
 	}
 }
@@ -57,7 +58,7 @@ func TestDryRunNamesTheBestEffortPod(t *testing.T) {
 func TestPressureWithoutFullMemoryKillsNothing(t *testing.T) {
 	h := start(t, cgrouptest.Node(t, cgroupv2.DriverSystemd), killOnly(config.ModeDryRun), "", "")
 	h.windows(6, 0.5, 500*MiB) // a busy node at 50 %
-	if n := len(h.logs.records(t, "", MsgWouldKill)); n != 0 {
+	if n := len(h.logs.records(t, "", vocab.MsgWouldKill)); n != 0 {
 		t.Errorf("%d would-kill records on a node at 50 %% memory:\n%s", n, h.logs)
 	}
 }
@@ -71,7 +72,7 @@ func TestAllProtectedSaysSo(t *testing.T) {
 	if n := len(h.logs.records(t, "memory pressure, but no pod may be killed: all are protected or unreadable", "")); n != 1 {
 		t.Errorf("%d records that every pod is protected, want 1:\n%s", n, h.logs)
 	}
-	if n := len(h.logs.records(t, "", MsgKilled)) + len(h.logs.records(t, "", MsgWouldKill)); n != 0 {
+	if n := len(h.logs.records(t, "", vocab.MsgKilled)) + len(h.logs.records(t, "", vocab.MsgWouldKill)); n != 0 {
 		t.Errorf("%d kill records with every pod protected", n)
 	}
 }
@@ -102,7 +103,7 @@ func TestKillRunsOffTheLoop(t *testing.T) {
 		t.Fatalf("the kill finished before its cgroup emptied:\n%s", h.logs)
 	}
 	h.settle()
-	got := h.logs.records(t, "", MsgKilled)
+	got := h.logs.records(t, "", vocab.MsgKilled)
 	if len(got) != 1 || got[0]["pod_uid"] != "be" || got[0]["confirmed"] != true {
 		t.Fatalf("kill records = %v, want the BestEffort pod, confirmed:\n%s", got, h.logs)
 	}
@@ -118,11 +119,11 @@ func TestLogsKernelOOMKills(t *testing.T) {
 	tree.Write(rel, "memory.events", "low 0\nhigh 0\nmax 7\noom 1\noom_kill 1\noom_group_kill 0\n")
 	wait := func(n int) []map[string]any {
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-			if got := h.logs.records(t, "", MsgKernelOOM); len(got) >= n {
+			if got := h.logs.records(t, "", vocab.MsgKernelOOM); len(got) >= n {
 				return got
 			}
 		}
-		return h.logs.records(t, "", MsgKernelOOM)
+		return h.logs.records(t, "", vocab.MsgKernelOOM)
 	}
 	got := wait(1) // inotify tells the loop
 	if len(got) != 1 || got[0]["pod_uid"] != "bu" || got[0]["qos"] != "Burstable" || got[0]["oom_kills"] != 1.0 {
@@ -215,7 +216,7 @@ func TestLadderKillsALeakerThatKeepsPushing(t *testing.T) {
 		h.tree.Write(bu, "memory.events.local", highEvents(i))
 		h.window(0.05, 1000*MiB)
 	}
-	got := h.logs.records(t, "", MsgKilled)
+	got := h.logs.records(t, "", vocab.MsgKilled)
 	if len(got) != 1 || got[0]["pod_uid"] != "bu" || got[0]["reason"] != string(policy.ReasonThrottled) {
 		t.Fatalf("kill records = %v, want the throttled leaker:\n%s", got, h.logs)
 	}
@@ -251,7 +252,7 @@ func TestLadderReleasesAThrottleFarFromTheLimit(t *testing.T) {
 	if len(rel) != 1 || rel[0]["reason"] != relief.LiftPressureCleared {
 		t.Errorf("release records = %v, want one, reason %s", rel, relief.LiftPressureCleared)
 	}
-	if got := h.logs.records(t, "", MsgKilled); len(got) != 0 {
+	if got := h.logs.records(t, "", vocab.MsgKilled); len(got) != 0 {
 		t.Errorf("killed far from the limit: %v", got)
 	}
 }
@@ -390,7 +391,7 @@ func TestKillDueDuringReliefRunsWhenItReports(t *testing.T) {
 		h.clock.Step(cfg.Pressure.Window)
 		h.next()
 	}
-	if n := len(h.logs.records(t, "", MsgKilled)); n != 0 || h.file(be, "cgroup.kill") != "" {
+	if n := len(h.logs.records(t, "", vocab.MsgKilled)); n != 0 || h.file(be, "cgroup.kill") != "" {
 		t.Fatalf("killed while relief was in flight")
 	}
 	go func() { // the kernel takes the reclaim writes
@@ -403,7 +404,7 @@ func TestKillDueDuringReliefRunsWhenItReports(t *testing.T) {
 		}
 	}()
 	h.settle()
-	got := h.logs.records(t, "", MsgKilled)
+	got := h.logs.records(t, "", vocab.MsgKilled)
 	if len(got) != 1 || got[0]["pod_uid"] != "be" || got[0]["reason"] != string(policy.ReasonPressure) {
 		t.Fatalf("kill records = %v, want the deferred kill of be:\n%s", got, h.logs)
 	}
@@ -457,7 +458,7 @@ func TestWithoutInotifyTheRescanFollowsThePods(t *testing.T) {
 	tree.Write(tree.PodPath("bu", cgroupv2.Burstable), "memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n")
 	h.clock.Step(cfg.Cgroup.RescanInterval)
 	h.next() // the rescan's look
-	got := h.logs.records(t, "", MsgKernelOOM)
+	got := h.logs.records(t, "", vocab.MsgKernelOOM)
 	if len(got) != 1 || got[0]["pod_uid"] != "bu" {
 		t.Errorf("kernel OOM records = %v, want bu's, found on the rescan", got)
 	}
@@ -544,7 +545,7 @@ func TestABrokenPodDoesNotShieldTheLeaker(t *testing.T) {
 	tree.Write(leaker, "cgroup.kill", "")
 	h := start(t, tree, killOnly(config.ModePod), "", "")
 	h.windows(3, 0.5, 1000*MiB)
-	got := h.logs.records(t, "", MsgKilled)
+	got := h.logs.records(t, "", vocab.MsgKilled)
 	if len(got) != 1 || got[0]["pod_uid"] != "leaker" {
 		t.Fatalf("kill records = %v, want the leaker:\n%s", got, h.logs)
 	}

@@ -44,7 +44,11 @@
 //     start; the loop reports each event to the metrics package where it
 //     records it, and a scrape reads only the registry, never the tree.
 //   - reload.go: SIGHUP and config edits (the file and its drop-in directory).
-//   - logging.go: the names of log attributes, MESSAGE_IDs, the logger.
+//   - node.go: opening the node (the memory controller, the kubelet's
+//     cgroup, its reader, the runtime's socket), for `run` and `pods`
+//     alike; ScanPods is `kube-oomd pods`.
+//   - logging.go: the reason codes, the record's attribute groups, the
+//     logger. Every field name and MESSAGE_ID is internal/vocab's.
 //
 // Time comes from a clock.Clock, so that tests step it instead of sleeping.
 package daemon

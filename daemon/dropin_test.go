@@ -13,6 +13,7 @@ import (
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/cgroupv2/cgrouptest"
 	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
 // The shipped layout: the config file with every key commented out, and
@@ -67,7 +68,7 @@ func (h *harness) lastMode() any {
 	if len(r) == 0 {
 		return nil
 	}
-	return r[len(r)-1][attrMode]
+	return r[len(r)-1][vocab.Mode]
 }
 
 // Issue 21 item 2: removing the dry-run fragment arms the daemon, through
@@ -147,7 +148,7 @@ func TestDropinReloadWholeOrNothing(t *testing.T) {
 		t.Fatalf("a set with a bad fragment was applied in part: %v", s.Config["kill"])
 	}
 	r := h.logs.records(t, "config reload failed: keeping the configuration in force", "")
-	if len(r) != 1 || !strings.Contains(fmt.Sprint(r[0][attrError]), bad+":2: kill.mdoe: unknown key") {
+	if len(r) != 1 || !strings.Contains(fmt.Sprint(r[0][vocab.Error]), bad+":2: kill.mdoe: unknown key") {
 		t.Fatalf("want the failure logged as FRAGMENT:LINE:\n%s", h.logs)
 	}
 	os.Remove(bad)

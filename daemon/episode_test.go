@@ -8,6 +8,7 @@ import (
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/cgroupv2/cgrouptest"
 	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/psi"
 )
@@ -47,7 +48,7 @@ func TestConfirmedKillLooksAgainAtOnce(t *testing.T) {
 	h.setUnreclaimable(1020*MiB, 990*MiB) // within the 20 MiB margin of 1 GiB
 	h.hostLook()
 	h.settle() // kills a; its report makes the loop look again: b is killed
-	got := h.logs.records(t, "", MsgKilled)
+	got := h.logs.records(t, "", vocab.MsgKilled)
 	if len(got) != 2 || got[0]["pod_uid"] != "a" || got[1]["pod_uid"] != "b" {
 		t.Fatalf("kill records = %v, want a, then b at once:\n%s", got, h.logs)
 	}
@@ -87,7 +88,7 @@ func TestPredictedOOMWithoutPressure(t *testing.T) {
 		o = h.next()
 	}
 	h.settle()
-	got := h.logs.records(t, "", MsgKilled)
+	got := h.logs.records(t, "", vocab.MsgKilled)
 	if len(got) != 1 || got[0]["pod_uid"] != "leak" || got[0]["reason"] != string(policy.ReasonPredicted) {
 		t.Fatalf("kill records = %v, want the leaker, oom-predicted:\n%s", got, h.logs)
 	}
@@ -108,7 +109,7 @@ func TestContainerHighEventsAreNotALeak(t *testing.T) {
 		h.tree.Write(bu, "memory.events", highEvents(i))
 		h.window(0.05, 1000*MiB)
 	}
-	if got := h.logs.records(t, "", MsgKilled); len(got) != 0 {
+	if got := h.logs.records(t, "", vocab.MsgKilled); len(got) != 0 {
 		t.Fatalf("kill records = %v: container memory.high hits are not the throttled pod's", got)
 	}
 }

@@ -7,10 +7,12 @@ import (
 	"testing"
 
 	"github.com/coreos/go-systemd/v22/journal"
+
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/cgroupv2/cgrouptest"
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/cri/critest"
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 	"github.com/kube-oomd/kube-oomd/systemd"
 )
 
@@ -23,7 +25,7 @@ func TestRuntimeNamesCannotForgeNotifyOrJournal(t *testing.T) {
 	const (
 		ns   = "shop\t\x1b[31m"
 		name = "x\nWATCHDOG=trigger"
-		app  = "app\r\nMESSAGE_ID=" + MsgKernelOOM
+		app  = "app\r\nMESSAGE_ID=" + vocab.MsgKernelOOM
 	)
 	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
 	f := critest.New()
@@ -40,7 +42,7 @@ func TestRuntimeNamesCannotForgeNotifyOrJournal(t *testing.T) {
 	journaled := systemd.NewJournalHandler(slog.LevelInfo, func(m string, _ journal.Priority, vars map[string]string) error {
 		mu.Lock()
 		defer mu.Unlock()
-		if vars["MESSAGE_ID"] == MsgKilled {
+		if vars["MESSAGE_ID"] == vocab.MsgKilled {
 			messages, fields = append(messages, m), append(fields, vars)
 		}
 		return nil
@@ -74,7 +76,7 @@ func TestRuntimeNamesCannotForgeNotifyOrJournal(t *testing.T) {
 	if len(messages) != 1 {
 		t.Fatalf("kill records under journald = %q, want one", messages)
 	}
-	for _, want := range []string{`pod_namespace="shop\t\x1b[31m"`, `pod_name="x\nWATCHDOG=trigger"`, `container="app\r\nMESSAGE_ID=` + MsgKernelOOM + `"`} {
+	for _, want := range []string{`pod_namespace="shop\t\x1b[31m"`, `pod_name="x\nWATCHDOG=trigger"`, `container="app\r\nMESSAGE_ID=` + vocab.MsgKernelOOM + `"`} {
 		if !strings.Contains(messages[0], want) {
 			t.Errorf("MESSAGE = %q, lacks %s", messages[0], want)
 		}
@@ -83,7 +85,7 @@ func TestRuntimeNamesCannotForgeNotifyOrJournal(t *testing.T) {
 		t.Errorf("MESSAGE = %q has a control character", messages[0])
 	}
 	v := fields[0]
-	if v["KUBE_OOMD_POD_NAMESPACE"] != ns || v["KUBE_OOMD_POD_NAME"] != name || v["KUBE_OOMD_CONTAINER"] != app || v["MESSAGE_ID"] != MsgKilled {
+	if v["KUBE_OOMD_POD_NAMESPACE"] != ns || v["KUBE_OOMD_POD_NAME"] != name || v["KUBE_OOMD_CONTAINER"] != app || v["MESSAGE_ID"] != vocab.MsgKilled {
 		t.Errorf("fields = %q, want the exact names and the kill's MESSAGE_ID", v)
 	}
 }

@@ -147,7 +147,7 @@ func (h *harness) options(configPath, runDir string) Options {
 	}
 	return Options{metrics: h.metrics, Config: h.cfg, ConfigPath: configPath, Sources: sourcesOf(configPath),
 		CgroupRoot: h.tree.Mount, ProcRoot: h.tree.Proc, RunDir: runDir, Version: "test",
-		Logger:   slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:   slog.New(vocabHandler{next: slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}), ledger: ledger}),
 		Notifier: systemd.NewNotifierFunc(func(s string) { h.mu.Lock(); h.states = append(h.states, s); h.mu.Unlock() }),
 		Clock:    h.clock, fakeTriggers: true, hup: h.hup, testPSI: h.psi, testStatus: h.status, observed: h.obs}
 }

@@ -3,6 +3,7 @@ package daemon
 import (
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 	"github.com/kube-oomd/kube-oomd/killer"
 	"github.com/kube-oomd/kube-oomd/policy"
 )
@@ -108,7 +109,7 @@ func (d *Daemon) undoLeftovers(guessed bool) {
 	if err != nil {
 		if recorded(frozen.Path) || recorded(limits.Path) {
 			d.log.Info("records of an earlier run's kill left for the first rescan once the kubelet's pod cgroup is found",
-				attrFile, limits.Path, attrError, err)
+				vocab.File, limits.Path, vocab.Error, err)
 		}
 		return
 	}

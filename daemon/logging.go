@@ -8,57 +8,15 @@ import (
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/cri"
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/relief"
 	"github.com/kube-oomd/kube-oomd/systemd"
 )
 
-// Journal MESSAGE_IDs: fixed, so that `journalctl MESSAGE_ID=...` finds every
-// record of one kind across versions.
-const (
-	MsgKilled    = "7afd622d79014eba9c7ef0a2d0c2ec1f" // kube-oomd killed a pod or container
-	MsgWouldKill = "23add67a5aff44b8a893a749c6904f70" // dry run: what would have been killed
-	MsgKernelOOM = "1ef63ccdd1ef45c9990585debd6744dc" // the kernel OOM killer killed inside a pod
-)
-
-// The names of log attributes: each is written once, here. Under journald
-// each becomes a field, KUBE_OOMD_<NAME> (groups join with "_"). A name
-// keeps one meaning and one type in every record.
-const (
-	attrMessageID = systemd.MessageIDKey // becomes the record's MESSAGE_ID
-
-	attrPodUID       = "pod_uid"       // the pod's UID
-	attrPodNamespace = "pod_namespace" // the pod's namespace, as the container runtime says; only when known
-	attrPodName      = "pod_name"      // the pod's name, as the container runtime says; only when known
-	attrContainer    = "container"     // a killed container's name, as the container runtime says; only when known
-	attrRuntime      = "runtime"       // the container runtime's CRI socket (or the sockets tried)
-	attrQoS          = "qos"           // BestEffort, Burstable or Guaranteed
-	attrCgroup       = "cgroup"        // a pod's cgroup, from the cgroup2 mount
-	attrReason       = "reason"        // a code, never prose: sustained-pressure, relief-throttle, pressure-cleared…
-	attrError        = "error"         // what went wrong
-	attrFile         = "file"          // a file kube-oomd read or wrote
-	attrConfig       = "config"        // the config file's path
-	attrFiles        = "config_files"  // the config file and its fragments read, in order
-	attrKubepods     = "kubepods"      // the pods' parent cgroup's path
-	attrMode         = "mode"          // kill.mode in force
-	attrListen       = "listen"        // metrics.listen in force
-
-	attrPSI      = "psi"    // group: kubepods' pressure figures
-	attrMemory   = "memory" // group: kubepods' memory figures
-	attrFeatures = "kernel" // group: the kernel's features
-	attrSettings = "settings"
-
-	attrPressured = "pressured_windows"
-	attrStrained  = "strained_windows"
-	attrStall     = "stall_share"
-	attrAction    = "action" // the action in flight or done: kill, relief, lift…
-	attrTook      = "took"
-	attrMethod    = "method"             // how a kill was done: killer.Result.Method
-	attrOOMKills  = "oom_kills"          // processes the kernel OOM killer killed in a pod (since the last look, or in a kill with kill.method oom)
-	attrLowered   = "lowered_containers" // kill.method oom: containers whose memory.max a kill lowered and put back
-	attrMemoryMax = "memory_max"         // a memory.max put back, as the file writes it
-	attrSwapMax   = "memory_swap_max"    // a memory.swap.max put back with it, as the file writes it
-)
+// The record's MESSAGE_ID; every other name of a record's field, and the
+// MESSAGE_IDs, are internal/vocab's.
+const attrMessageID = systemd.MessageIDKey
 
 // Reason codes of the records that are not kills (those are policy.Reason).
 const (
@@ -96,17 +54,17 @@ func ReasonCodes() []string {
 // its namespace and name when the container runtime said them (see
 // Daemon.pod).
 func podAttrs(uid, qos, cgroup string, names cri.Pod) slog.Attr {
-	attrs := []any{attrPodUID, uid}
+	attrs := []any{vocab.PodUID, uid}
 	if names.Name != "" {
-		attrs = append(attrs, attrPodNamespace, names.Namespace, attrPodName, names.Name)
+		attrs = append(attrs, vocab.PodNamespace, names.Namespace, vocab.PodName, names.Name)
 	}
-	return slog.Group("", append(attrs, attrQoS, qos, attrCgroup, cgroup)...)
+	return slog.Group("", append(attrs, vocab.QoS, qos, vocab.Cgroup, cgroup)...)
 }
 
 func pressureAttrs(g cgroupv2.Group) slog.Attr {
-	return slog.Group(attrPSI,
-		"some_avg10", g.Pressure.Some.Avg10, "full_avg10", g.Pressure.Full.Avg10,
-		"some_total_us", g.Pressure.Some.Total.Microseconds(), "full_total_us", g.Pressure.Full.Total.Microseconds())
+	return slog.Group(vocab.PSI,
+		vocab.SomeAvg10, g.Pressure.Some.Avg10, vocab.FullAvg10, g.Pressure.Full.Avg10,
+		vocab.SomeTotalUS, g.Pressure.Some.Total.Microseconds(), vocab.FullTotalUS, g.Pressure.Full.Total.Microseconds())
 }
 
 func memoryAttrs(g cgroupv2.Group, host cgroupv2.Meminfo) slog.Attr {
@@ -114,10 +72,10 @@ func memoryAttrs(g cgroupv2.Group, host cgroupv2.Meminfo) slog.Attr {
 	if g.Max != cgroupv2.Unlimited {
 		limit = int64(g.Max)
 	}
-	return slog.Group(attrMemory,
-		"working_set_bytes", g.WorkingSet, "current_bytes", g.Current, "limit_bytes", limit,
-		"anon_bytes", g.Stat.Anon, "file_bytes", g.Stat.File, "shmem_bytes", g.Stat.Shmem,
-		"host_available_bytes", host.MemAvailable)
+	return slog.Group(vocab.Memory,
+		vocab.WorkingSet, g.WorkingSet, vocab.Current, g.Current, vocab.Limit, limit,
+		vocab.Anon, g.Stat.Anon, vocab.FileBytes, g.Stat.File, vocab.Shmem, g.Stat.Shmem,
+		vocab.HostAvailable, host.MemAvailable)
 }
 
 // NewLogger builds the logger that cfg asks for: native journald records

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/psi"
 )
@@ -70,7 +71,7 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 		case <-watchdog:
 			d.notify.Watchdog()
 		case <-in.hup:
-			d.log.Info("SIGHUP: reloading the config", attrConfig, d.opt.ConfigPath)
+			d.log.Info("SIGHUP: reloading the config", vocab.Config, d.opt.ConfigPath)
 			d.reload()
 		case ev := <-in.config.changed:
 			d.configChanged(in.config.edits, ev)
@@ -97,7 +98,7 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 			if errors.Is(err, cgroupv2.ErrGone) {
 				return fmt.Errorf("%s was removed: %w", d.layout.Kubepods, err)
 			}
-			d.log.Error("cannot read kubepods", attrKubepods, d.layout.Kubepods, attrError, err)
+			d.log.Error("cannot read kubepods", vocab.Kubepods, d.layout.Kubepods, vocab.Error, err)
 		}
 		window, ahead := policy.Looks(d.state, triggered, sampling, len(d.act.throttles), d.verdict.NextLook, d.th)
 		if window {
@@ -202,10 +203,10 @@ func (d *Daemon) observe(triggered bool) error {
 	d.verdict = v
 	d.metrics.Windows(v.Pressured, v.Strained)
 	if d.log.Enabled(context.Background(), slog.LevelDebug) { // the attributes cost even when not logged
-		d.log.Debug("observation", "triggered", triggered, pressureAttrs(g), memoryAttrs(g, host),
-			attrPressured, v.Pressured, attrStall, round(v.Stall), "near_limit", v.Near, "cooling", v.Cooling,
-			"unreclaimable_bytes", v.Unreclaimable, "unreclaimable_bytes_per_second", int64(v.Rate),
-			"shed_bytes", v.Need, "next_look", v.NextLook.String(), "tracking", v.Track)
+		d.log.Debug("observation", vocab.Triggered, triggered, pressureAttrs(g), memoryAttrs(g, host),
+			vocab.Pressured, v.Pressured, vocab.Stall, round(v.Stall), vocab.NearLimit, v.Near, vocab.Cooling, v.Cooling,
+			vocab.Unreclaimable, v.Unreclaimable, vocab.Rate, int64(v.Rate),
+			vocab.Shed, v.Need, vocab.NextLook, v.NextLook.String(), vocab.Tracking, v.Track)
 	}
 	d.decide(dec)
 	return nil
@@ -221,7 +222,7 @@ func (d *Daemon) decide(dec policy.Decision) {
 		// Kill as soon as the action in flight reports: a verdict on an
 		// imminent OOM would not come again.
 		if d.deferred == nil {
-			d.log.Debug("a kill is due once the action in flight is done: interrupting it if it is relief", attrReason, string(dec.Reason), attrAction, d.act.acting())
+			d.log.Debug("a kill is due once the action in flight is done: interrupting it if it is relief", vocab.Reason, string(dec.Reason), vocab.Action, d.act.acting())
 		}
 		d.deferred = &dec
 		d.act.interrupt()
@@ -290,7 +291,7 @@ func (d *Daemon) readPods(refs []cgroupv2.PodRef) []cgroupv2.Pod {
 	var bad cgroupv2.PodErrors
 	errors.As(err, &bad)
 	for _, pe := range bad {
-		d.log.Error("cannot read a pod: left out of the ranking", d.podRef(pe.Ref), attrError, pe.Err)
+		d.log.Error("cannot read a pod: left out of the ranking", d.podRef(pe.Ref), vocab.Error, pe.Err)
 	}
 	wantNames(d.names, pods)
 	return pods

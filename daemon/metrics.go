@@ -14,6 +14,7 @@ import (
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/internal/unixsock"
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 	"github.com/kube-oomd/kube-oomd/killer"
 	"github.com/kube-oomd/kube-oomd/metrics"
 	"github.com/kube-oomd/kube-oomd/policy"
@@ -112,7 +113,7 @@ func metricLabels() metrics.Labels {
 func (d *Daemon) serveMetrics(ctx context.Context) (stop func(), err error) {
 	if err := descriptors(func(l *syscall.Rlimit) error { return syscall.Getrlimit(syscall.RLIMIT_NOFILE, l) },
 		func(l *syscall.Rlimit) error { return syscall.Setrlimit(syscall.RLIMIT_NOFILE, l) }); err != nil {
-		d.log.Warn("kube-oomd may run out of file descriptors for its kills", attrError, err)
+		d.log.Warn("kube-oomd may run out of file descriptors for its kills", vocab.Error, err)
 	}
 	d.metrics.BuildInfo(d.opt.Version)
 	d.metrics.ConfigReloaded(true, d.clock.Now()) // loaded at start, or the defaults
@@ -128,17 +129,17 @@ func (d *Daemon) serveMetrics(ctx context.Context) (stop func(), err error) {
 	if network == config.NetworkTCP {
 		if only, err := loopbackOnly(d.opt.ProcRoot); err == nil && only {
 			d.log.Warn("metrics.listen is a TCP address, but kube-oomd's network namespace has no interface but lo, as under the unit's PrivateNetwork=yes: "+
-				"only a process in that namespace can scrape; install the drop-in "+tcpDropIn+" (PrivateNetwork=no)", attrListen, addr)
+				"only a process in that namespace can scrape; install the drop-in "+tcpDropIn+" (PrivateNetwork=no)", vocab.Listen, addr)
 		}
 	}
-	d.log.Info("serving metrics", attrListen, addr, "path", metrics.Path)
+	d.log.Info("serving metrics", vocab.Listen, addr, vocab.Path, metrics.Path)
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	m, log := d.metrics, d.log // d.log belongs to the loop: a reload replaces it
 	go func() {
 		defer close(done)
 		if err := m.Serve(ctx, ln, log, metrics.DefaultLimits()); err != nil {
-			log.Error("the metrics endpoint stopped; restart kube-oomd to serve it again", attrListen, addr, attrError, err)
+			log.Error("the metrics endpoint stopped; restart kube-oomd to serve it again", vocab.Listen, addr, vocab.Error, err)
 		}
 	}()
 	return func() { cancel(); <-done }, nil

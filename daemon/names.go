@@ -8,6 +8,7 @@ import (
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/cri"
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
 // Names: the pods' namespaces and names, and their containers' names, as
@@ -58,10 +59,10 @@ func (d *Daemon) logRuntime(s runtimeState) {
 	if s.err != nil {
 		d.log.Warn("cannot ask the container runtime for the pods' names: pods are named by UID only until it answers; "+
 			"set runtime.endpoint to its CRI socket, or to \"none\"",
-			attrRuntime, s.socket, attrError, s.err, "retry", namesRetry(d.cfg).String())
+			vocab.Runtime, s.socket, vocab.Error, s.err, vocab.Retry, namesRetry(d.cfg).String())
 		return
 	}
-	d.log.Info("the container runtime answers: pods are named by namespace and name", attrRuntime, s.socket)
+	d.log.Info("the container runtime answers: pods are named by namespace and name", vocab.Runtime, s.socket)
 }
 
 // wantNames asks for the names of pods just read and of their containers

@@ -8,11 +8,13 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/journal"
+
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/cgroupv2/cgrouptest"
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/cri"
 	"github.com/kube-oomd/kube-oomd/cri/critest"
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 	"github.com/kube-oomd/kube-oomd/systemd"
 )
 
@@ -58,7 +60,7 @@ func TestKillRecordNamesThePod(t *testing.T) {
 	h := start(t, tree, cfg, "", "")
 	waitLog(t, h, msgRuntimeAnswers)
 	h.windows(3, 0.5, 1000*MiB)
-	got := h.logs.records(t, "", MsgKilled)
+	got := h.logs.records(t, "", vocab.MsgKilled)
 	if len(got) != 1 {
 		t.Fatalf("kill records = %v, want one:\n%s", got, h.logs)
 	}
@@ -84,10 +86,10 @@ func TestMissingRuntimeWarnsOnce(t *testing.T) {
 	waitLog(t, h, msgRuntimeMissing)
 	h.windows(3, 0.5, 1000*MiB) // pods read: asked for again, and not asked before the retry
 	warned := h.logs.records(t, msgRuntimeMissing, "")
-	if len(warned) != 1 || warned[0][attrRuntime] != cfg.Runtime.Endpoint || !strings.Contains(warned[0][attrError].(string), "absent.sock") {
+	if len(warned) != 1 || warned[0][vocab.Runtime] != cfg.Runtime.Endpoint || !strings.Contains(warned[0][vocab.Error].(string), "absent.sock") {
 		t.Errorf("warnings = %v, want one naming %s and what went wrong", warned, cfg.Runtime.Endpoint)
 	}
-	got := h.logs.records(t, "", MsgKilled)
+	got := h.logs.records(t, "", vocab.MsgKilled)
 	if len(got) != 1 || got[0]["pod_uid"] != "be" {
 		t.Fatalf("kill records = %v, want be, by UID:\n%s", got, h.logs)
 	}
@@ -103,7 +105,7 @@ func TestNamesAreJournalFields(t *testing.T) {
 	var fields []map[string]string
 	log := slog.New(journalCapture(&fields))
 	names := cri.Pod{UID: "u1", Namespace: "shop", Name: "cart"}
-	log.Warn("killed pod", podAttrs("u1", "Burstable", "/k/p", names), attrContainer, "app")
+	log.Warn("killed pod", podAttrs("u1", "Burstable", "/k/p", names), vocab.Container, "app")
 	log.Warn("killed pod", podAttrs("u2", "Burstable", "/k/q", cri.Pod{}))
 	want := map[string]string{"KUBE_OOMD_POD_UID": "u1", "KUBE_OOMD_POD_NAMESPACE": "shop", "KUBE_OOMD_POD_NAME": "cart",
 		"KUBE_OOMD_CONTAINER": "app", "KUBE_OOMD_QOS": "Burstable", "KUBE_OOMD_CGROUP": "/k/p"}
@@ -138,7 +140,7 @@ func TestContainerKillRecordIsTheContainers(t *testing.T) {
 	h := start(t, tree, cfg, "", "")
 	waitLog(t, h, msgRuntimeAnswers)
 	h.windows(3, 0.5, 1000*MiB)
-	got := h.logs.records(t, "", MsgKilled)
+	got := h.logs.records(t, "", vocab.MsgKilled)
 	if len(got) != 1 {
 		t.Fatalf("kill records = %v, want one:\n%s", got, h.logs)
 	}

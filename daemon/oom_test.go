@@ -16,6 +16,7 @@ import (
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/internal/clock"
 	"github.com/kube-oomd/kube-oomd/internal/statefile"
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 	"github.com/kube-oomd/kube-oomd/killer"
 )
 
@@ -69,7 +70,7 @@ func testOOMMethodKill(t *testing.T, mode string) {
 	h := start(t, tree, cfg, "", "")
 	h.windows(2, 0.5, 1000*MiB)
 
-	kills := h.logs.records(t, "", MsgKilled)
+	kills := h.logs.records(t, "", vocab.MsgKilled)
 	if len(kills) != 1 || kills[0]["pod_uid"] != "be" || kills[0]["method"] != string(killer.MethodOOM) ||
 		kills[0]["confirmed"] != true || kills[0]["oom_kills"] != 1.0 || kills[0]["lowered_containers"] != 1.0 {
 		t.Fatalf("kill records = %v, want be's, method oom, confirmed, 1 OOM kill in 1 container:\n%s", kills, h.logs)
@@ -96,7 +97,7 @@ func testOOMMethodKill(t *testing.T, mode string) {
 	tree.Write(tree.PodPath("bu", cgroupv2.Burstable), "memory.events", "low 0\nhigh 0\nmax 1\noom 1\noom_kill 1\noom_group_kill 0\n")
 	var got []map[string]any
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && len(got) == 0; time.Sleep(5 * time.Millisecond) {
-		got = h.logs.records(t, "", MsgKernelOOM)
+		got = h.logs.records(t, "", vocab.MsgKernelOOM)
 	}
 	if len(got) != 1 || got[0]["pod_uid"] != "bu" {
 		t.Errorf("kernel OOM records = %v, want bu's alone: the kill's own are no kernel kills", got)
@@ -187,11 +188,11 @@ func TestKernelKillsDuringAKillThatLoweredNothing(t *testing.T) {
 		pt, ref := trackBE(t, tree)
 		be := ref.Path
 		var logs logBuffer
-		d := &Daemon{node: &node{pods: pt}, recorder: &recorder{log: slog.New(slog.NewJSONHandler(&logs, nil))}}
+		d := &Daemon{observed: &observed{pods: pt}, recorder: &recorder{log: slog.New(slog.NewJSONHandler(&logs, nil))}}
 		pt.induce(be)
 		tree.Write(be, "memory.events", "low 0\nhigh 0\nmax 1\noom 1\noom_kill 2\noom_group_kill 0\n")
 		got := d.settleOOMKills(pendingKill{pod: ref}, killer.Result{Containers: lowered})
-		kernel := logs.records(t, "", MsgKernelOOM)
+		kernel := logs.records(t, "", vocab.MsgKernelOOM)
 		switch {
 		case lowered == 0 && (got != 0 || len(kernel) != 1 || kernel[0]["pod_uid"] != "be" || kernel[0]["oom_kills"] != 2.0):
 			t.Errorf("lowered nothing: the kill's = %d, kernel records = %v; want 0, and be's 2 kills logged as the kernel's", got, kernel)
@@ -258,7 +259,7 @@ func TestKillLeavingOnlySparedIsRecordedUnconfirmed(t *testing.T) {
 	if k := d.kills; len(k) != 1 || k[0].Confirmed || k[0].Method != string(killer.MethodOOM) || k[0].Error == "" {
 		t.Errorf("kills = %+v, want one, method oom, not confirmed, with the error", k)
 	}
-	if got := logs.records(t, "", MsgKilled); len(got) != 1 || got[0]["confirmed"] != false {
+	if got := logs.records(t, "", vocab.MsgKilled); len(got) != 1 || got[0]["confirmed"] != false {
 		t.Errorf("kill records = %v, want one, not confirmed:\n%s", got, logs.String())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/cri"
 	"github.com/kube-oomd/kube-oomd/internal/clock"
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 	"github.com/kube-oomd/kube-oomd/killer"
 	"github.com/kube-oomd/kube-oomd/metrics"
 	"github.com/kube-oomd/kube-oomd/policy"
@@ -84,16 +85,16 @@ func (h *killHistory) add(k KillRecord) {
 func (d *recorder) noVictim(k *policy.KillPlan, dec policy.Decision) {
 	v, o, e := dec.Verdict, dec.Observation, k.Episode
 	if k.NoVictim.Why == policy.NoneGrows {
-		d.log.Info("memory pressure from a pod that spares its growing processes: contained, nobody killed", attrReason, reasonContained,
-			"verdict", string(v.Reason), "shed_bytes", e.Need, pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
+		d.log.Info("memory pressure from a pod that spares its growing processes: contained, nobody killed", vocab.Reason, reasonContained,
+			vocab.Verdict, string(v.Reason), vocab.Shed, e.Need, pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
 		return
 	}
 	msg, why := "memory pressure, but no pod kube-oomd may kill can end it: left to the kernel", k.NoVictim.String()
 	if k.NoVictim.Why == policy.AllProtected {
 		msg, why = "memory pressure, but no pod may be killed: all are protected or unreadable", "every pod is protected or unreadable"
 	}
-	d.log.Warn(msg, attrReason, reasonNoVictim, "verdict", string(v.Reason), "why", why,
-		"shed_bytes", e.Need, pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
+	d.log.Warn(msg, vocab.Reason, reasonNoVictim, vocab.Verdict, string(v.Reason), vocab.Why, why,
+		vocab.Shed, e.Need, pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
 	d.metrics.KillSkipped(reasonNoVictim)
 }
 
@@ -101,7 +102,7 @@ func (d *recorder) noVictim(k *policy.KillPlan, dec policy.Decision) {
 // was prepared: nothing is killed.
 func (d *recorder) victimMoved(p *cgroupv2.Pod, err error) {
 	d.log.Warn("victim changed before the kill; nothing killed", d.podRef(p.Ref()),
-		attrReason, reasonVictimMoved, attrError, err)
+		vocab.Reason, reasonVictimMoved, vocab.Error, err)
 	d.metrics.KillSkipped(reasonVictimMoved)
 }
 
@@ -112,12 +113,12 @@ func (d *recorder) killRecord(victim policy.KillOrder, dec policy.Decision, e po
 	names, _ := d.names.Lookup(victim.Pod.UID)
 	fields := []any{
 		podAttrs(victim.Pod.UID, victim.Pod.QoS.String(), victim.Pod.Path, names),
-		attrReason, string(v.Reason), "target", target.String(), "rank", victim.Rank,
-		"pod_working_set_bytes", victim.Pod.WorkingSet, "pod_request_bytes", victim.Request, "request_source", string(victim.RequestSource),
-		"pod_above_request_bytes", victim.AboveRequest(), "pod_growth_bytes_per_second", int64(victim.Growth),
-		"frees_bytes", victim.Frees, "shed_bytes", e.Need,
-		attrPressured, v.Pressured, attrStrained, v.Strained, attrStall, round(v.Stall),
-		"unreclaimable_bytes_per_second", int64(v.Rate),
+		vocab.Reason, string(v.Reason), vocab.Target, target.String(), vocab.Rank, victim.Rank,
+		vocab.PodWorkSet, victim.Pod.WorkingSet, vocab.PodRequest, victim.Request, vocab.ReqSource, string(victim.RequestSource),
+		vocab.PodAboveReq, victim.AboveRequest(), vocab.PodGrowth, int64(victim.Growth),
+		vocab.Frees, victim.Frees, vocab.Shed, e.Need,
+		vocab.Pressured, v.Pressured, vocab.Strained, v.Strained, vocab.Stall, round(v.Stall),
+		vocab.Rate, int64(v.Rate),
 		pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host),
 	}
 	record := KillRecord{Time: now, UID: victim.Pod.UID, Namespace: names.Namespace, Name: names.Name,
@@ -126,7 +127,7 @@ func (d *recorder) killRecord(victim policy.KillOrder, dec policy.Decision, e po
 		Spared: len(victim.Spared)}
 	if target.Container != "" {
 		if record.Container, _ = names.Container(target.Container); record.Container != "" {
-			fields = append(fields, attrContainer, record.Container)
+			fields = append(fields, vocab.Container, record.Container)
 		}
 	}
 	return record, fields
@@ -135,7 +136,7 @@ func (d *recorder) killRecord(victim policy.KillOrder, dec policy.Decision, e po
 // wouldKill records the kills a dry run would have made.
 func (d *recorder) wouldKill(kills []pendingKill) {
 	for _, k := range kills {
-		d.log.Warn("dry run: would kill", append([]any{attrMessageID, MsgWouldKill}, k.fields...)...)
+		d.log.Warn("dry run: would kill", append([]any{attrMessageID, vocab.MsgWouldKill}, k.fields...)...)
 		d.metrics.WouldKill(k.record.Reason, k.record.QoS)
 		d.last = "would kill " + k.record.Who()
 		k.record.DryRun = true
@@ -146,30 +147,30 @@ func (d *recorder) wouldKill(kills []pendingKill) {
 // wouldRelieve records the relief steps a dry run would have tried.
 func (d *recorder) wouldRelieve(s policy.Steps, dec policy.Decision) {
 	o := dec.Observation
-	d.log.Info("dry run: would relieve", "reclaim", s.Reclaim, "throttle", s.Throttle,
-		attrStrained, dec.Strained, attrStall, round(dec.Stall), pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
+	d.log.Info("dry run: would relieve", vocab.ReclaimPlanned, s.Reclaim, vocab.ThrottlePlan, s.Throttle,
+		vocab.Strained, dec.Strained, vocab.Stall, round(dec.Stall), pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host))
 }
 
 // wouldContain records the containment a dry run would have made.
 func (d *recorder) wouldContain(plan *policy.ContainPlan) {
 	d.log.Warn("dry run: would contain a pod that spares its growing processes", d.pod(plan.Pod.UID, plan.Pod.QoS.String(), plan.Pod.Path),
-		attrReason, reasonContained, "memory_high_bytes", plan.Value, "pod_current_bytes", plan.Pod.Current)
+		vocab.Reason, reasonContained, vocab.HighBytes, plan.Value, vocab.PodCurrent, plan.Pod.Current)
 }
 
 // relief records a ReliefReport: what the ladder did, each step with the
 // figures it was planned on.
 func (d *recorder) relief(r ReliefReport) {
 	if errors.Is(r.ReclaimErr, relief.ErrNoReclaim) {
-		d.log.Warn("proactive reclaim is not available on this kernel: skipping that step", attrError, r.ReclaimErr)
+		d.log.Warn("proactive reclaim is not available on this kernel: skipping that step", vocab.Error, r.ReclaimErr)
 	}
 	var extra []any
 	if f := r.figures; f != nil {
 		v, o := f.dec.Verdict, f.dec.Observation
 		if c := f.contain; c != nil {
-			extra = []any{"pod_current_bytes", c.Pod.Current, "pod_growth_bytes_per_second", int64(c.Growth), "shed_bytes", v.Need,
-				attrPressured, v.Pressured, attrStall, round(v.Stall), pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host)}
+			extra = []any{vocab.PodCurrent, c.Pod.Current, vocab.PodGrowth, int64(c.Growth), vocab.Shed, v.Need,
+				vocab.Pressured, v.Pressured, vocab.Stall, round(v.Stall), pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host)}
 		} else {
-			extra = []any{attrStrained, v.Strained, attrStall, round(v.Stall), pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host)}
+			extra = []any{vocab.Strained, v.Strained, vocab.Stall, round(v.Stall), pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host)}
 		}
 	}
 	d.logLadder(r.Results, r.Via, extra...)
@@ -201,8 +202,8 @@ func (d *recorder) logKernelOOMKills(r cgroupv2.PodRef, kills, total uint64) {
 	}
 	d.metrics.KernelOOMKills(r.QoS.String(), kills)
 	d.log.Warn("the kernel OOM killer killed in a pod",
-		attrMessageID, MsgKernelOOM, d.podRef(r), attrReason, reasonKernelKill,
-		attrOOMKills, kills, "oom_kills_total", total)
+		attrMessageID, vocab.MsgKernelOOM, d.podRef(r), vocab.Reason, reasonKernelKill,
+		vocab.OOMKills, kills, vocab.OOMKillTotal, total)
 }
 
 // status sets the one line `systemctl status` shows.
@@ -222,29 +223,29 @@ func (d *recorder) status(pods int, kubepods, mode string, throttled int, acting
 func (d *recorder) logThawed(file string, results []killer.ThawResult, err error, why string, guessed bool) {
 	if err != nil {
 		d.log.Error("cannot read or save the freeze record: check the cgroups it names for cgroup.freeze 1",
-			attrFile, file, attrError, err)
+			vocab.File, file, vocab.Error, err)
 	}
 	for _, r := range results {
 		if errors.Is(r.Err, killer.ErrUntrusted) && guessed {
 			d.log.Info("kept an entry of the freeze record for the check against the config's cgroup.kubepods: not under the default kubepods, not thawed yet",
-				attrFile, file, attrCgroup, r.Cgroup, attrError, r.Err)
+				vocab.File, file, vocab.Cgroup, r.Cgroup, vocab.Error, r.Err)
 			continue
 		}
 		if errors.Is(r.Err, killer.ErrUntrusted) {
-			d.log.Warn("dropped an entry of the freeze record: not a pod or container of the kubelet, not thawed", attrFile, file,
-				attrCgroup, r.Cgroup, attrReason, reasonUntrusted, attrError, r.Err)
+			d.log.Warn("dropped an entry of the freeze record: not a pod or container of the kubelet, not thawed", vocab.File, file,
+				vocab.Cgroup, r.Cgroup, vocab.Reason, reasonUntrusted, vocab.Error, r.Err)
 			continue
 		}
 		if r.Err != nil {
-			d.log.Error("cannot thaw a cgroup a kill froze: write 0 to its cgroup.freeze (retried at each rescan)", attrCgroup, r.Cgroup,
-				attrReason, why, attrError, r.Err)
+			d.log.Error("cannot thaw a cgroup a kill froze: write 0 to its cgroup.freeze (retried at each rescan)", vocab.Cgroup, r.Cgroup,
+				vocab.Reason, why, vocab.Error, r.Err)
 			continue
 		}
 		msg := "thawed a cgroup a kill left frozen"
 		if why == reasonEarlierRun {
 			msg = "thawed a cgroup an earlier run left frozen"
 		}
-		d.log.Warn(msg, attrCgroup, r.Cgroup, attrReason, why)
+		d.log.Warn(msg, vocab.Cgroup, r.Cgroup, vocab.Reason, why)
 	}
 }
 
@@ -253,7 +254,7 @@ func (d *recorder) logThawed(file string, results []killer.ThawResult, err error
 func (d *recorder) logRestored(file string, results []killer.RestoreResult, err error, why string, guessed bool) {
 	if err != nil {
 		d.log.Error("cannot read or save the limits record: check the containers it names for memory.max 0",
-			attrFile, file, attrError, err)
+			vocab.File, file, vocab.Error, err)
 		d.metrics.PutBackFailed(1)
 	} else {
 		d.metrics.LoweredLimits(stillLowered(results))
@@ -261,17 +262,17 @@ func (d *recorder) logRestored(file string, results []killer.RestoreResult, err 
 	for _, r := range results {
 		if errors.Is(r.Err, killer.ErrUntrusted) && guessed {
 			d.log.Info("kept an entry of the limits record for the check against the config's cgroup.kubepods: not under the default kubepods, its memory.max not written yet",
-				attrFile, file, attrCgroup, r.Cgroup, attrError, r.Err)
+				vocab.File, file, vocab.Cgroup, r.Cgroup, vocab.Error, r.Err)
 			continue
 		}
 		if errors.Is(r.Err, killer.ErrUntrusted) {
-			d.log.Warn("dropped an entry of the limits record: not a container of the kubelet, its memory.max not written", attrFile, file,
-				attrCgroup, r.Cgroup, attrReason, reasonUntrusted, attrError, r.Err)
+			d.log.Warn("dropped an entry of the limits record: not a container of the kubelet, its memory.max not written", vocab.File, file,
+				vocab.Cgroup, r.Cgroup, vocab.Reason, reasonUntrusted, vocab.Error, r.Err)
 			continue
 		}
 		if r.Err != nil {
 			d.log.Error("cannot put back the memory.max of a container a kill lowered: write it by hand (retried at each rescan)",
-				attrCgroup, r.Cgroup, attrMemoryMax, cgroupv2.FormatLimit(r.Max), attrReason, why, attrError, r.Err)
+				vocab.Cgroup, r.Cgroup, vocab.MemoryMax, cgroupv2.FormatLimit(r.Max), vocab.Reason, why, vocab.Error, r.Err)
 			d.metrics.PutBackFailed(1)
 			continue
 		}
@@ -279,9 +280,9 @@ func (d *recorder) logRestored(file string, results []killer.RestoreResult, err 
 		if why == reasonEarlierRun {
 			msg = "put back the memory.max of a container an earlier run lowered"
 		}
-		attrs := []any{attrCgroup, r.Cgroup, attrMemoryMax, cgroupv2.FormatLimit(r.Max), attrReason, why}
+		attrs := []any{vocab.Cgroup, r.Cgroup, vocab.MemoryMax, cgroupv2.FormatLimit(r.Max), vocab.Reason, why}
 		if r.Swap > 0 {
-			attrs = append(attrs, attrSwapMax, cgroupv2.FormatLimit(r.Swap))
+			attrs = append(attrs, vocab.SwapMax, cgroupv2.FormatLimit(r.Swap))
 		}
 		d.log.Warn(msg, attrs...)
 	}
@@ -303,26 +304,26 @@ func stillLowered(results []killer.RestoreResult) int {
 func (d *recorder) killed(record KillRecord, fields []any, res killer.Result, err error) {
 	switch {
 	case errors.Is(err, killer.ErrChanged):
-		d.log.Warn("victim changed before the kill; nothing killed", append(fields, attrError, err)...)
+		d.log.Warn("victim changed before the kill; nothing killed", append(fields, vocab.Error, err)...)
 		d.metrics.KillSkipped(reasonVictimMoved)
 		return
 	case errors.Is(err, killer.ErrAllSpared) && res.Method == "":
 		d.log.Warn("every process left in the victim protects itself (oom_score_adj -1000); nothing killed",
-			append(fields, attrReason, reasonVictimMoved, "spared_pids", res.Spared, attrError, err)...)
+			append(fields, vocab.Reason, reasonVictimMoved, vocab.SparedPIDs, res.Spared, vocab.Error, err)...)
 		d.metrics.KillSkipped(reasonVictimMoved)
 		return
 	case err != nil && res.Method == "":
-		d.log.Error("kill failed", append(fields, attrError, err)...)
+		d.log.Error("kill failed", append(fields, vocab.Error, err)...)
 		d.metrics.KillFailed(record.Reason, metrics.KillFailed)
 		record.Error = err.Error()
 		d.kills.add(record)
 		return
 	}
-	fields = append(fields, attrMessageID, MsgKilled,
-		"freed_bytes", res.Freed, attrMethod, string(res.Method), "pids", res.PIDs, "skipped_pids", res.Skipped, "spared_pids", res.Spared,
-		"released", res.Released, "confirmed", res.Confirmed, attrTook, res.Took.Round(time.Millisecond).String())
+	fields = append(fields, attrMessageID, vocab.MsgKilled,
+		vocab.Freed, res.Freed, vocab.Method, string(res.Method), vocab.PIDs, res.PIDs, vocab.SkippedPIDs, res.Skipped, vocab.SparedPIDs, res.Spared,
+		vocab.Released, res.Released, vocab.Confirmed, res.Confirmed, vocab.Took, res.Took.Round(time.Millisecond).String())
 	if res.Containers > 0 {
-		fields = append(fields, attrLowered, res.Containers, attrOOMKills, record.OOMKills)
+		fields = append(fields, vocab.Lowered, res.Containers, vocab.OOMKills, record.OOMKills)
 	}
 	switch {
 	case errors.Is(err, killer.ErrNotConfirmed):
@@ -334,18 +335,18 @@ func (d *recorder) killed(record KillRecord, fields []any, res killer.Result, er
 	case errors.Is(err, killer.ErrNotConfirmed) && errors.Is(err, killer.ErrAllSpared):
 		// The method oom killed all it could; what is left protects
 		// itself (a spared process's children inherit its -1000).
-		d.log.Warn("killed every process it may; those left protect themselves (oom_score_adj -1000) and keep their memory", append(fields, attrError, err)...)
+		d.log.Warn("killed every process it may; those left protect themselves (oom_score_adj -1000) and keep their memory", append(fields, vocab.Error, err)...)
 		record.Error = err.Error()
 	case errors.Is(err, killer.ErrNotConfirmed) && res.Spared > 0:
 		// A spared (-1000) process may start new ones: stress-ng restarts
 		// its workers. They are the next kill's, once they grow.
-		d.log.Warn("killed every process but the spared ones, and new ones appeared since", append(fields, attrError, err)...)
+		d.log.Warn("killed every process but the spared ones, and new ones appeared since", append(fields, vocab.Error, err)...)
 		record.Error = err.Error()
 	case errors.Is(err, killer.ErrNotConfirmed):
-		d.log.Error("killed, but the cgroup did not empty in time", append(fields, attrError, err)...)
+		d.log.Error("killed, but the cgroup did not empty in time", append(fields, vocab.Error, err)...)
 		record.Error = err.Error()
 	case err != nil:
-		d.log.Error("killed, but something went wrong", append(fields, attrError, err)...)
+		d.log.Error("killed, but something went wrong", append(fields, vocab.Error, err)...)
 		record.Error = err.Error()
 	case record.Target != "pod":
 		d.log.Warn("killed container", fields...)
@@ -368,42 +369,42 @@ func (d *recorder) logLadder(results []relief.Result, via string, extra ...any) 
 		switch r.Kind {
 		case relief.StepReclaim:
 			if r.Err != nil {
-				d.log.Error("reclaim failed", pod, attrError, r.Err)
+				d.log.Error("reclaim failed", pod, vocab.Error, r.Err)
 				continue
 			}
-			d.log.Info("reclaimed page cache", append([]any{pod, attrReason, reasonReclaim,
-				"asked_bytes", r.Reclaim.Asked, "freed_bytes", r.Reclaim.Freed, "chunks", r.Reclaim.Chunks, "partial", r.Reclaim.Partial,
-				"interrupted", r.Reclaim.Interrupted}, extra...)...)
+			d.log.Info("reclaimed page cache", append([]any{pod, vocab.Reason, reasonReclaim,
+				vocab.Asked, r.Reclaim.Asked, vocab.Freed, r.Reclaim.Freed, vocab.Chunks, r.Reclaim.Chunks, vocab.Partial, r.Reclaim.Partial,
+				vocab.Interrupted, r.Reclaim.Interrupted}, extra...)...)
 			d.metrics.Reclaimed(r.Reclaim.Freed)
 		case relief.StepThrottle:
 			if r.Err != nil {
-				d.log.Error("cannot throttle", pod, attrError, r.Err)
+				d.log.Error("cannot throttle", pod, vocab.Error, r.Err)
 				continue
 			}
-			d.log.Warn("throttled pod", append([]any{pod, attrReason, reasonThrottle,
-				"memory_high_bytes", t.Set, "original", cgroupv2.FormatLimit(t.Original), "ceiling_bytes", t.Ceiling, "via", via}, extra...)...)
+			d.log.Warn("throttled pod", append([]any{pod, vocab.Reason, reasonThrottle,
+				vocab.HighBytes, t.Set, vocab.Original, cgroupv2.FormatLimit(t.Original), vocab.Ceiling, t.Ceiling, vocab.Via, via}, extra...)...)
 			d.metrics.Throttled()
 			d.last = "throttled " + t.UID
 		case relief.StepContain:
 			if r.Err != nil {
-				d.log.Error("cannot contain a pod that spares its growing processes: the kernel will kill its neighbours", pod, attrReason, reasonContained, attrError, r.Err)
+				d.log.Error("cannot contain a pod that spares its growing processes: the kernel will kill its neighbours", pod, vocab.Reason, reasonContained, vocab.Error, r.Err)
 				continue
 			}
 			d.log.Warn("contained a pod that spares its growing processes (oom_score_adj -1000): held at its memory.high, never killed",
-				append([]any{pod, attrReason, reasonContained, "memory_high_bytes", t.Current, "original", cgroupv2.FormatLimit(t.Original),
-					"ceiling_bytes", t.Ceiling, "via", via}, extra...)...)
+				append([]any{pod, vocab.Reason, reasonContained, vocab.HighBytes, t.Current, vocab.Original, cgroupv2.FormatLimit(t.Original),
+					vocab.Ceiling, t.Ceiling, vocab.Via, via}, extra...)...)
 			d.metrics.Contained()
 			d.last = "contained " + t.UID
 		case relief.StepRaise:
 			if r.Err != nil {
-				d.log.Error("cannot raise a throttle", pod, attrError, r.Err)
+				d.log.Error("cannot raise a throttle", pod, vocab.Error, r.Err)
 				continue
 			}
-			d.log.Info("raised throttle", pod, "memory_high_bytes", t.Current)
+			d.log.Info("raised throttle", pod, vocab.HighBytes, t.Current)
 		case relief.StepLift:
 			if r.Err != nil {
-				d.log.Error("cannot restore memory.high: the throttle stays in force and is retried", pod, attrReason, r.Why,
-					"memory_high", cgroupv2.FormatLimit(t.Original), attrError, r.Err)
+				d.log.Error("cannot restore memory.high: the throttle stays in force and is retried", pod, vocab.Reason, r.Why,
+					vocab.MemoryHigh, cgroupv2.FormatLimit(t.Original), vocab.Error, r.Err)
 				d.metrics.ThrottleReleaseFailed()
 				continue
 			}
@@ -411,13 +412,13 @@ func (d *recorder) logLadder(results []relief.Result, via string, extra ...any) 
 			if r.Why == relief.LiftEarlierRun {
 				msg = "restored memory.high set by an earlier run"
 			}
-			d.log.Info(msg, pod, attrReason, r.Why, "memory_high", cgroupv2.FormatLimit(t.Original),
-				"was_bytes", t.Current, "set_bytes", t.Set, "in_force", d.clock.Now().Sub(t.Since).Round(time.Millisecond).String())
+			d.log.Info(msg, pod, vocab.Reason, r.Why, vocab.MemoryHigh, cgroupv2.FormatLimit(t.Original),
+				vocab.WasBytes, t.Current, vocab.SetBytes, t.Set, vocab.ThrottledFor, d.clock.Now().Sub(t.Since).Round(time.Millisecond).String())
 		case relief.StepIgnore:
-			d.log.Warn("ignored an entry of the throttle state file", pod, attrReason, reasonUntrusted, attrError, r.Err)
+			d.log.Warn("ignored an entry of the throttle state file", pod, vocab.Reason, reasonUntrusted, vocab.Error, r.Err)
 		case relief.StepForget:
 			if r.Err != nil {
-				d.log.Error("cannot save the throttle state", pod, attrError, r.Err)
+				d.log.Error("cannot save the throttle state", pod, vocab.Error, r.Err)
 			}
 			d.log.Info("throttled pod is gone: nothing to give back", pod)
 		}

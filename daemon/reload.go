@@ -13,6 +13,7 @@ import (
 
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/internal/clock"
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 	"github.com/kube-oomd/kube-oomd/relief"
 	"golang.org/x/sys/unix"
 )
@@ -358,11 +359,11 @@ func (w configWatchStart) feed(d *Daemon) configFeed {
 	path := d.opt.ConfigPath
 	switch {
 	case w.err != nil:
-		d.log.Warn("cannot watch the config file: reload it with SIGHUP (systemctl reload kube-oomd)", attrConfig, path, attrError, w.err)
+		d.log.Warn("cannot watch the config file: reload it with SIGHUP (systemctl reload kube-oomd)", vocab.Config, path, vocab.Error, w.err)
 	case w.changed == nil:
-		d.log.Warn(msgConfigDirMissing, attrConfig, path, attrFile, filepath.Dir(path))
+		d.log.Warn(msgConfigDirMissing, vocab.Config, path, vocab.File, filepath.Dir(path))
 	case !w.dropin:
-		d.log.Debug("the config drop-in directory does not exist: it is watched once made (and SIGHUP reads it)", attrConfig, path, attrFile, config.DropinDir(path))
+		d.log.Debug("the config drop-in directory does not exist: it is watched once made (and SIGHUP reads it)", vocab.Config, path, vocab.File, config.DropinDir(path))
 	}
 	return configFeed{changed: w.changed, edits: &settler{clock: d.clock}}
 }
@@ -375,7 +376,7 @@ const msgConfigDirMissing = "the config file's directory does not exist: edits a
 // and no write is unfinished.
 func (d *Daemon) configSettled(edits *settler) {
 	if edits.due() {
-		d.log.Info("config file changed: reloading", attrConfig, d.opt.ConfigPath)
+		d.log.Info("config file changed: reloading", vocab.Config, d.opt.ConfigPath)
 		d.reload()
 	}
 }
@@ -383,10 +384,10 @@ func (d *Daemon) configSettled(edits *settler) {
 // configChanged takes one event of the config watcher.
 func (d *Daemon) configChanged(edits *settler, ev configChange) {
 	if ev.err != nil {
-		d.log.Warn(msgDropinUnwatched, attrConfig, d.opt.ConfigPath, attrFile, ev.file, attrError, ev.err)
+		d.log.Warn(msgDropinUnwatched, vocab.Config, d.opt.ConfigPath, vocab.File, ev.file, vocab.Error, ev.err)
 	}
 	if edits.note(ev) {
-		d.log.Info(msgConfigWriting, attrConfig, d.opt.ConfigPath, attrFile, ev.file)
+		d.log.Info(msgConfigWriting, vocab.Config, d.opt.ConfigPath, vocab.File, ev.file)
 	}
 }
 
@@ -407,49 +408,40 @@ func (d *Daemon) reload() {
 	// A config file missing at the last load may still be (the defaults,
 	// plus the fragments); one that was there must not vanish. Every file
 	// is read without ever blocking: a FIFO there is an error.
-	cfg, src, err := config.LoadSet(path, d.sources.Missing)
-	if err == nil {
-		err = emptied(d.sources, src)
-	}
+	cfg, src, err := config.Reload(path, d.sources)
 	if err != nil {
-		d.log.Error("config reload failed: keeping the configuration in force", attrConfig, path, attrError, err)
+		d.log.Error("config reload failed: keeping the configuration in force", vocab.Config, path, vocab.Error, err)
 		failed = true
 		return
 	}
 	if d.opt.DryRunFlag {
 		cfg.Kill.Mode = config.ModeDryRun
 	}
-	if cfg.Cgroup != d.cfg.Cgroup {
-		d.log.Warn("changes to [cgroup] take effect after a restart", attrConfig, path)
-		cfg.Cgroup = d.cfg.Cgroup
-	}
-	if cfg.Runtime != d.cfg.Runtime {
-		d.log.Warn("changes to [runtime] take effect after a restart", attrConfig, path)
-		cfg.Runtime = d.cfg.Runtime
-	}
-	if cfg.Metrics != d.cfg.Metrics {
-		// As [cgroup]: a listener moved at run time could fail half-way,
-		// and a reload never fails the daemon.
-		d.log.Warn("changes to [metrics] take effect after a restart", attrConfig, path, attrListen, d.cfg.Metrics.Listen)
-		cfg.Metrics = d.cfg.Metrics
+	cfg, waiting := config.KeepRestartOnly(cfg, d.cfg)
+	for _, section := range waiting {
+		attrs := []any{vocab.Config, path}
+		if section == config.SectionMetrics {
+			attrs = append(attrs, vocab.Listen, d.cfg.Metrics.Listen)
+		}
+		d.log.Warn("changes to ["+section+"] take effect after a restart", attrs...)
 	}
 	if reflect.DeepEqual(cfg, d.cfg) {
 		d.sources = src
-		d.log.Info("config reloaded: nothing changed", attrConfig, path, attrFiles, src.Paths(), attrMode, d.cfg.Kill.Mode)
+		d.log.Info("config reloaded: nothing changed", vocab.Config, path, vocab.Files, src.Paths(), vocab.Mode, d.cfg.Kill.Mode)
 		d.logSources()
 		return
 	}
 	log, format := d.log, d.logFormat
 	if cfg.Log != d.cfg.Log && d.opt.Logger == nil {
 		if log, format, err = NewLogger(cfg.Log, d.opt.Stderr); err != nil {
-			d.log.Error("config reload failed: keeping the configuration in force", attrConfig, path, attrError, err)
+			d.log.Error("config reload failed: keeping the configuration in force", vocab.Config, path, vocab.Error, err)
 			failed = true
 			return
 		}
 	}
 	if d.triggers != nil { // nil while waiting for the kubelet's cgroup
 		if err := d.applyTriggers(cfg); err != nil {
-			d.log.Error("config reload failed: cannot register the new PSI triggers; keeping the configuration in force", attrConfig, path, attrError, err)
+			d.log.Error("config reload failed: cannot register the new PSI triggers; keeping the configuration in force", vocab.Config, path, vocab.Error, err)
 			failed = true
 			return
 		}
@@ -458,34 +450,11 @@ func (d *Daemon) reload() {
 	if d.act != nil && !ladder(cfg).Acts(dryRun(cfg)) {
 		d.liftAll(relief.LiftReliefOff) // nothing may stay throttled by a ladder that is off
 	}
-	d.log.Info("config reloaded", attrConfig, path, attrFiles, src.Paths(), attrMode, d.cfg.Kill.Mode, attrSettings, d.cfg)
+	d.log.Info("config reloaded", vocab.Config, path, vocab.Files, src.Paths(), vocab.Mode, d.cfg.Kill.Mode, vocab.Settings, d.cfg)
 	d.logSources()
 	if d.act != nil {
 		d.setStatus()
 	}
-}
-
-// emptied refuses a set in which a file that set keys at the last load
-// sets none: a file rewritten in place is empty, or cut short, for a
-// moment, and valid TOML meaning every default (a dry-run turned into
-// kills, kill.protect dropped). A fragment removed is a finished change,
-// and a file that set nothing before may stay so (the shipped file, every
-// key commented out).
-func emptied(last, now config.Sources) error {
-	for _, f := range now.Files {
-		was := last.Sets(f.Path)
-		if len(f.Keys) > 0 || len(was) == 0 {
-			continue
-		}
-		undo := "or remove the file to drop its keys"
-		if f.Path == now.Path {
-			undo = "or delete the file to run on the defaults and restart"
-		}
-		return fmt.Errorf("%s sets no key, where it set %s: that would put them back to their defaults (kill.mode %q unless a fragment sets it); "+
-			"if it is being rewritten, it is applied once finished; write the keys you want, %s",
-			f.Path, strings.Join(was, ", "), config.ModePod, undo)
-	}
-	return nil
 }
 
 // logSources says, at debug level, what of the drop-in directory was not
@@ -493,10 +462,10 @@ func emptied(last, now config.Sources) error {
 func (d *Daemon) logSources() {
 	dir := config.DropinDir(d.opt.ConfigPath)
 	if d.sources.NoDir {
-		d.log.Debug("no config drop-in directory: fragments put there once it is made are read then", attrConfig, d.opt.ConfigPath, attrFile, dir)
+		d.log.Debug("no config drop-in directory: fragments put there once it is made are read then", vocab.Config, d.opt.ConfigPath, vocab.File, dir)
 	}
 	for _, name := range d.sources.Ignored {
-		d.log.Debug("config drop-in ignored: only *.toml files are read", attrConfig, d.opt.ConfigPath, attrFile, name)
+		d.log.Debug("config drop-in ignored: only *.toml files are read", vocab.Config, d.opt.ConfigPath, vocab.File, name)
 	}
 }
 
@@ -513,7 +482,7 @@ func (d *Daemon) applyTriggers(cfg config.Config) error {
 	}
 	for _, t := range adjusted {
 		d.log.Warn("PSI trigger window adjusted: without CAP_SYS_RESOURCE the kernel only takes multiples of 2s",
-			attrFile, t.Path, "requested", t.Requested.String(), "in_force", t.Spec.String())
+			vocab.File, t.Path, vocab.Requested, t.Requested.String(), vocab.InForce, t.Spec.String())
 	}
 	d.th = thresholds(cfg, d.triggers.inForce(), d.memTotal, d.features)
 	return nil

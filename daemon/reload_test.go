@@ -17,6 +17,7 @@ import (
 	"github.com/kube-oomd/kube-oomd/cgroupv2/cgrouptest"
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/internal/clock"
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
 func writeConfig(t *testing.T, text string) string {
@@ -547,7 +548,7 @@ func TestConfigDirMissingIsSaid(t *testing.T) {
 	h := start(t, cgrouptest.Node(t, cgroupv2.DriverSystemd), cfg, path, "")
 	h.snapshot()
 	recs := h.logs.records(t, "the config file's directory does not exist: edits are not watched; reload with SIGHUP (systemctl reload kube-oomd) once it is made", "")
-	if len(recs) != 1 || recs[0][attrFile] != filepath.Dir(path) {
+	if len(recs) != 1 || recs[0][vocab.File] != filepath.Dir(path) {
 		t.Fatalf("want one warning naming %s:\n%s", filepath.Dir(path), h.logs)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/cgroupv2/cgrouptest"
 	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
 // shieldedNode is issue 19 item 12's node: a BestEffort pod whose main
@@ -137,7 +138,7 @@ func TestShieldedGrowerIsContainedNotLeftToTheKernel(t *testing.T) {
 	if got := read(tree, sh, "memory.high"); got != fmt.Sprint(high) {
 		t.Fatalf("memory.high = %s while it pushes, want it held at %d:\n%s", got, high, h.logs)
 	}
-	if got := h.logs.records(t, "", MsgKilled); len(got) != 0 {
+	if got := h.logs.records(t, "", vocab.MsgKilled); len(got) != 0 {
 		t.Errorf("kills: %v", got)
 	}
 	if got := h.logs.records(t, "memory pressure, but no pod kube-oomd may kill can end it: left to the kernel", ""); len(got) != 0 {
@@ -187,7 +188,7 @@ func TestThrottledShieldedGrowerIsContainedNotKilled(t *testing.T) {
 	if s := h.snapshot(); len(s.Throttles) != 1 || !s.Throttles[0].Contained {
 		t.Errorf("status throttles = %+v, want the shielded pod contained:\n%s", s.Throttles, h.logs)
 	}
-	if got := h.logs.records(t, "", MsgKilled); len(got) != 0 {
+	if got := h.logs.records(t, "", vocab.MsgKilled); len(got) != 0 {
 		t.Errorf("kills: %v", got)
 	}
 	for _, msg := range []string{
@@ -230,11 +231,11 @@ func TestKillIsSubmittedBeforeContainment(t *testing.T) {
 	for range 6 { // pressured near the limit
 		h.window(0.5, 1000*MiB)
 		k.step(true)
-		if logIndex(h.logs, "", MsgKilled) >= 0 {
+		if logIndex(h.logs, "", vocab.MsgKilled) >= 0 {
 			break
 		}
 	}
-	kill := logIndex(h.logs, "", MsgKilled)
+	kill := logIndex(h.logs, "", vocab.MsgKilled)
 	contain := logIndex(h.logs, "contained a pod that spares its growing processes (oom_score_adj -1000): held at its memory.high, never killed", "")
 	if kill < 0 || contain < 0 {
 		t.Fatalf("kill record at %d, contain record at %d: want both:\n%s", kill, contain, h.logs)

@@ -16,12 +16,17 @@ import (
 	"github.com/kube-oomd/kube-oomd/cri"
 	"github.com/kube-oomd/kube-oomd/internal/rundir"
 	"github.com/kube-oomd/kube-oomd/internal/unixsock"
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/relief"
 )
 
 // DefaultSocket is where `kube-oomd status` asks the daemon.
 const DefaultSocket = rundir.Dir + "/" + rundir.StatusSock
+
+// Unlimited is a limit of "max" in a status row (a throttle's original
+// memory.high).
+const Unlimited = cgroupv2.Unlimited
 
 // Status is the daemon's answer to `kube-oomd status`, as JSON.
 type Status struct {
@@ -238,7 +243,7 @@ func (d *Daemon) serveStatus(ctx context.Context) (<-chan chan<- Status, error) 
 	reqs := make(chan chan<- Status)
 	context.AfterFunc(ctx, func() { ln.Close() }) // the socket file goes with it
 	go serve(ctx, ln, reqs, d.opt.ProcRoot, func(err error) {
-		d.log.Warn("status socket: cannot accept a connection; trying again", attrFile, path, attrError, err)
+		d.log.Warn("status socket: cannot accept a connection; trying again", vocab.File, path, vocab.Error, err)
 	})
 	return reqs, nil
 }

@@ -28,13 +28,6 @@ func rankConfig(cfg config.Config, memTotal uint64) policy.RankConfig {
 	return policy.RankConfig{MemTotal: memTotal, MinVictim: cfg.Memory.MinVictim, Protect: cfg.Kill.Protect}
 }
 
-// Rank ranks pods read at one look, as the daemon would rank them now
-// with cfg on a node of memTotal (`kube-oomd pods`): one look has no
-// episode, no growth, nothing to shed.
-func Rank(cfg config.Config, pods []cgroupv2.Pod, memTotal uint64) []policy.Candidate {
-	return policy.Rank(pods, rankConfig(cfg, memTotal), policy.Episode{})
-}
-
 // thresholds assembles everything policy needs from the config, the trigger
 // in force, the node's memory and the kernel's features: the one place
 // where config becomes policy. When the kernel made the trigger window

@@ -44,13 +44,16 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
-// Journal MESSAGE_IDs of the kube-oomd contract.
+// Journal MESSAGE_IDs of the kube-oomd contract, from its vocabulary (the
+// guest has them from env.sh).
 const (
-	midKill       = "7afd622d79014eba9c7ef0a2d0c2ec1f"
-	midWouldKill  = "23add67a5aff44b8a893a749c6904f70"
-	midKernelKill = "1ef63ccdd1ef45c9990585debd6744dc"
+	midKill       = vocab.MsgKilled
+	midWouldKill  = vocab.MsgWouldKill
+	midKernelKill = vocab.MsgKernelOOM
 )
 
 // The run's time limits follow its progress, not a fixed total, so that a
@@ -199,6 +202,8 @@ func TestE2E(t *testing.T) {
 	// Each scenario's time limit in the guest (run.sh), scaled as the
 	// whole run's is below.
 	fmt.Fprintf(&env, "export E2E_SCENARIO_TIMEOUT=%d\n", int(scenarioLimit.Seconds())*slowdown(e2eArch))
+	// The journal's MESSAGE_IDs, for the guest's journalctl and wait_journal.
+	fmt.Fprintf(&env, "export MID_KILL=%s MID_WOULD_KILL=%s MID_KERNEL_OOM=%s\n", midKill, midWouldKill, midKernelKill)
 	if comparing() {
 		// The scenarios add their kernel-alone runs (lib.sh's comparing).
 		fmt.Fprintf(&env, "export E2E_COMPARE=1\n")

@@ -5,6 +5,8 @@ package e2e
 import (
 	"strings"
 	"testing"
+
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
 func init() { register("17", gateAndCompare, checkTwoLeakers) }
@@ -28,7 +30,7 @@ func checkTwoLeakers(t *testing.T, r *R) {
 	var released []string
 	for _, x := range r.otherRecords("throttled", "throttle released") {
 		if x.str("pod_uid") == th.uid("L2") {
-			released = append(released, x.str("reason")+" after "+x.str("in_force"))
+			released = append(released, x.str("reason")+" after "+x.str(vocab.ThrottledFor))
 		}
 	}
 	t.Logf("throttled: L2 throttled %.1f s before L1's kill, memory.high other than max for %v s; released: %s; L2 %s",

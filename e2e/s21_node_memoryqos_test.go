@@ -14,9 +14,9 @@ func init() { register("21", gate, checkNodeMemoryQoS) }
 // throttle of a pod slice holds through the kubelet's syncs and is released;
 // no container's memory.high is ever written by kube-oomd.
 func checkNodeMemoryQoS(t *testing.T, r *R) {
-	t.Logf("q/hot: memory.high %s of limit %s, %v high events in the healthy 20 s; hog throttled to %s, %v samples over 20 s (%v at max), burstable memory.min %s -> %s; released %.1f s after hog dropped to half",
-		r.str("q.memory_high"), r.str("q.memory_max"), r.get("healthy.q_high_events"), r.str("throttle.memory_high"),
-		r.get("throttle.samples"), r.get("throttle.samples_max"), r.str("throttle.burstable_min_before"),
+	t.Logf("q/hot: memory.high %s of limit %s, %v high events in the healthy %v s; hog throttled to %s, %v samples over %v s (%v at max), burstable memory.min %s -> %s; released %.1f s after hog dropped to half",
+		r.str("q.memory_high"), r.str("q.memory_max"), r.get("healthy.q_high_events"), r.get("healthy.seconds"), r.str("throttle.memory_high"),
+		r.get("throttle.samples"), r.get("throttle.seconds"), r.get("throttle.samples_max"), r.str("throttle.burstable_min_before"),
 		r.str("throttle.burstable_min_after"), r.num("release.after_s"))
 	// The kubelet's MemoryQoS: request + 0.9 x (limit - request), to the page.
 	want := float64(64<<20) + 0.9*float64(192<<20)

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -82,24 +83,24 @@ func New(l Labels) *Metrics {
 		reg: prometheus.NewRegistry(),
 		kills: counterVec("kube_oomd_kills_total",
 			"Kills kube-oomd made (unconfirmed ones included), by reason, the victim's QoS class and how it killed.",
-			"reason", "qos", "method"),
+			vocab.LabelReason, vocab.LabelQoS, vocab.LabelMethod),
 		wouldKill: counterVec("kube_oomd_would_kill_total",
-			"Dry run: kills kube-oomd would have made, by reason and the victim's QoS class.", "reason", "qos"),
+			"Dry run: kills kube-oomd would have made, by reason and the victim's QoS class.", vocab.LabelReason, vocab.LabelQoS),
 		kernelOOMKills: counterVec("kube_oomd_kernel_oom_kills_total",
-			"Processes the kernel's own OOM killer killed in pods, by the pod's QoS class; not those a kill with kill.method oom induced.", "qos"),
+			"Processes the kernel's own OOM killer killed in pods, by the pod's QoS class; not those a kill with kill.method oom induced.", vocab.LabelQoS),
 		lastKillTime: gauge("kube_oomd_last_kill_timestamp_seconds",
 			"When kube-oomd last killed, in seconds since the epoch; 0 before its first kill."),
 		lastKill: &lastKill{desc: prometheus.NewDesc("kube_oomd_last_kill_info",
 			"The last pod kube-oomd killed: one series, replaced at each kill.",
-			[]string{"namespace", "pod", "uid", "qos", "reason", "method"}, nil)},
+			[]string{vocab.LabelNamespace, vocab.LabelPod, vocab.LabelUID, vocab.LabelQoS, vocab.LabelReason, vocab.LabelMethod}, nil)},
 		killsSkipped: counterVec("kube_oomd_kills_skipped_total",
-			"Kills that were due and not made, by why (no-killable-pod, victim-changed): the kernel's OOM killer is left to act.", "reason"),
+			"Kills that were due and not made, by why (no-killable-pod, victim-changed): the kernel's OOM killer is left to act.", vocab.LabelReason),
 		killFailures: counterVec("kube_oomd_kill_failures_total",
 			"Kills that failed (nothing killed, or killed with an error) or were not confirmed (the cgroup did not empty in time), by the kill's reason and result (failed, unconfirmed).",
-			"reason", "result"),
+			vocab.LabelReason, vocab.LabelResult),
 		killDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kube_oomd_kill_duration_seconds",
 			Help: "How long kills took, from the kill to the cgroup's emptying (or the timeout): the kill record's took.", Buckets: killDurationBuckets}),
-		freed: counterVec("kube_oomd_freed_bytes_total", "Bytes kills freed (the victim's memory.current before, less after), by the victim's QoS class.", "qos"),
+		freed: counterVec("kube_oomd_freed_bytes_total", "Bytes kills freed (the victim's memory.current before, less after), by the victim's QoS class.", vocab.LabelQoS),
 		lowered: gauge("kube_oomd_lowered_limits",
 			"Containers a kill with kill.method oom left at a lowered memory.max (0) that could not be put back yet, as the last attempt found them; retried at each rescan."),
 		putBackFailed: prometheus.NewCounter(prometheus.CounterOpts{Name: "kube_oomd_limit_putback_failures_total",
@@ -117,8 +118,8 @@ func New(l Labels) *Metrics {
 		pressured: gauge("kube_oomd_pressured_windows", "Consecutive pressured windows of the decision, as kube-oomd status shows them."),
 		strained:  gauge("kube_oomd_strained_windows", "Consecutive strained windows of the decision (relief's), as kube-oomd status shows them."),
 		pods: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kube_oomd_pods",
-			Help: "Pods kube-oomd follows, by QoS class."}, []string{"qos"}),
-		triggers: counterVec("kube_oomd_trigger_events_total", "PSI trigger events, by trigger (kubepods, host).", "trigger"),
+			Help: "Pods kube-oomd follows, by QoS class."}, []string{vocab.LabelQoS}),
+		triggers: counterVec("kube_oomd_trigger_events_total", "PSI trigger events, by trigger (kubepods, host).", vocab.LabelTrigger),
 		reloadOK: gauge("kube_oomd_config_last_reload_successful",
 			"1 if the last load of the config file (at start, on SIGHUP or on change) succeeded, 0 if it failed and the configuration before it stays in force."),
 		reloadTime: gauge("kube_oomd_config_last_reload_success_timestamp_seconds",
@@ -126,7 +127,7 @@ func New(l Labels) *Metrics {
 		runtimeUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kube_oomd_runtime_up",
 			Help: "1 if the container runtime (CRI) answered when last asked for the pods' names, 0 if it could not be asked; absent with runtime.endpoint \"none\" and until first asked."}, nil),
 		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kube_oomd_build_info",
-			Help: "kube-oomd's build: its version, the VCS revision and the Go version it was built from; always 1."}, []string{"version", "revision", "goversion"}),
+			Help: "kube-oomd's build: its version, the VCS revision and the Go version it was built from; always 1."}, []string{vocab.LabelVersion, vocab.LabelRevision, vocab.LabelGoVersion}),
 	}
 	m.reg.MustRegister(m.kills, m.wouldKill, m.kernelOOMKills, m.lastKillTime, m.lastKill,
 		m.killsSkipped, m.killFailures, m.killDuration, m.freed, m.lowered, m.putBackFailed,

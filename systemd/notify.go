@@ -61,15 +61,3 @@ func WatchdogInterval() time.Duration {
 	}
 	return d / 2
 }
-
-// WatchdogTicks returns a channel that ticks when the watchdog is due to be
-// petted, and a function that stops it. Where systemd expects no watchdog,
-// the channel never ticks.
-func WatchdogTicks() (<-chan time.Time, func()) {
-	iv := WatchdogInterval()
-	if iv <= 0 {
-		return nil, func() {}
-	}
-	t := time.NewTicker(iv)
-	return t.C, t.Stop
-}

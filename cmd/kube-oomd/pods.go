@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -12,9 +11,7 @@ import (
 	"text/tabwriter"
 	"unicode/utf8"
 
-	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
-	"github.com/kube-oomd/kube-oomd/cri"
 	"github.com/kube-oomd/kube-oomd/daemon"
 )
 
@@ -48,62 +45,30 @@ func (e *env) pods(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := cgroupv2.CheckMemoryController(e.cgroupRoot); err != nil {
-		return err
-	}
-	layout, err := cgroupv2.DetectLayout(e.cgroupRoot, cfg.Cgroup.Kubepods, cgroupv2.Driver(cfg.Cgroup.Driver))
+	now, err := daemon.ScanPods(context.Background(), e.cgroupRoot, e.procRoot, cfg)
 	if err != nil {
+		e.printUnread(now.Unread)
 		return err
 	}
-	snap, err := cgroupv2.NewReader(layout, e.procRoot).Scan()
-	var unread cgroupv2.PodErrors
-	if err != nil && !errors.As(err, &unread) {
-		return err
+	if now.Runtime != nil {
+		fmt.Fprintf(e.stderr, "kube-oomd: pods are named by UID only: cannot ask the %v (set runtime.endpoint in the config)\n", now.Runtime)
 	}
-	if len(unread) > 0 && len(snap.Pods) == 0 {
-		e.printUnread(unread)
-		return fmt.Errorf("could read none of the %d pods", len(unread))
-	}
-	out := daemon.PodRows(daemon.Rank(cfg, snap.Pods, snap.Host.MemTotal), e.askRuntime(cfg.Runtime))
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		err = enc.Encode(out)
+		err = enc.Encode(now.Rows)
 	} else {
-		err = writePodTable(e.stdout, out, "")
+		err = writePodTable(e.stdout, now.Rows, "")
 	}
-	e.printUnread(unread)
+	e.printUnread(now.Unread)
 	return err
-}
-
-// askRuntime asks the container runtime once for the pods' names. Without
-// an answer it says why on stderr and returns no names: the pods are then
-// named by UID.
-func (e *env) askRuntime(rc config.RuntimeConfig) cri.Index {
-	if rc.Endpoint == config.EndpointNone {
-		return nil
-	}
-	socket, err := rc.Endpoint, error(nil)
-	if socket == config.EndpointAuto {
-		socket, err = cri.FindSocket(cri.DefaultSockets())
-	}
-	var names cri.Index
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), rc.Timeout)
-		names, err = cri.List(ctx, socket)
-		cancel()
-	}
-	if err != nil {
-		fmt.Fprintf(e.stderr, "kube-oomd: pods are named by UID only: cannot ask the %v (set runtime.endpoint in the config)\n", err)
-	}
-	return names
 }
 
 // printUnread names on stderr, one line each, the pods that could not be
 // read, with the file and what was wrong.
-func (e *env) printUnread(unread cgroupv2.PodErrors) {
+func (e *env) printUnread(unread []daemon.UnreadPod) {
 	for _, pe := range unread {
-		fmt.Fprintf(e.stderr, "kube-oomd: pod %s (%s) left out, cannot read it: %v\n", pe.Ref.UID, pe.Ref.QoS, pe.Err)
+		fmt.Fprintf(e.stderr, "kube-oomd: pod %s (%s) left out, cannot read it: %v\n", pe.UID, pe.QoS, pe.Err)
 	}
 }
 

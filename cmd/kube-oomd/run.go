@@ -6,7 +6,6 @@ import (
 
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/daemon"
-	"github.com/kube-oomd/kube-oomd/systemd"
 )
 
 // runDaemon is `kube-oomd run`.
@@ -20,10 +19,7 @@ func (e *env) runDaemon(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("run takes no arguments, got %q", fs.Args())}
 	}
-	path := *cfgPath
-	if path == "" {
-		path = config.DefaultPath
-	}
+	path, _ := config.FlagPath(*cfgPath)
 	// The config is loaded by the daemon, once it has undone what a
 	// crashed run left: a bad config must not keep a pod frozen.
 	load := func() (config.Config, config.Sources, error) {
@@ -36,7 +32,7 @@ func (e *env) runDaemon(ctx context.Context, args []string) error {
 	return daemon.Run(ctx, daemon.Options{
 		Load: load, ConfigPath: path, DryRunFlag: *dryRun,
 		CgroupRoot: e.cgroupRoot, ProcRoot: e.procRoot, RunDir: e.runDir,
-		Stderr: e.stderr, Version: versionString(), Notifier: systemd.NewNotifier(),
+		Stderr: e.stderr, Version: versionString(), Notifier: daemon.SystemdNotifier(),
 	})
 }
 

@@ -10,7 +10,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/daemon"
 )
 
@@ -190,7 +189,7 @@ func renderStatus(w io.Writer, s daemon.Status) error {
 
 // limitSize is a cgroup limit as shown: max, or its size.
 func limitSize(v uint64) string {
-	if v == cgroupv2.Unlimited {
+	if v == daemon.Unlimited {
 		return "max"
 	}
 	return humanSize(v)

@@ -152,7 +152,8 @@ ep_run() {
 	fact "$p.mode" "$mode"
 	fact "$p.limit_bytes" "$(cat "$KUBEPODS_CG/memory.max")"
 
-	# kube-oomd starts while the pods settle (daemon_start would wait).
+	# kube-oomd starts first (daemon_launch returns at its READY=1): it
+	# finds the containers as they start, as on a node.
 	if [ "$mode" = daemon ]; then
 		conf=$WORK/$p.toml
 		ep_config "$conf"

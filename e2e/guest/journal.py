@@ -1,12 +1,14 @@
 """Reads `journalctl -o json` on stdin, writes kube-oomd's structured
 records (those with a MESSAGE_ID or KUBE_OOMD_* field) as a JSON list."""
 import json
+import os
 import sys
 
+# The MESSAGE_IDs come from internal/vocab, through env.sh (lib.sh).
 IDS = {
-    "7afd622d79014eba9c7ef0a2d0c2ec1f": "kill",
-    "23add67a5aff44b8a893a749c6904f70": "would_kill",
-    "1ef63ccdd1ef45c9990585debd6744dc": "kernel_oom_kill",
+    os.environ["MID_KILL"]: "kill",
+    os.environ["MID_WOULD_KILL"]: "would_kill",
+    os.environ["MID_KERNEL_OOM"]: "kernel_oom_kill",
 }
 out = []
 for line in sys.stdin:

@@ -547,30 +547,26 @@ DAEMON_CURSOR=
 journal_cursor() { journalctl -n 0 --show-cursor --no-pager 2>/dev/null | sed -n 's/^-- cursor: //p'; }
 
 # daemon_launch CONFIG [ARGS...]: start kube-oomd as a transient service in
-# system.slice (logs in journald), as the contract says, and return at once.
-# It does not touch DAEMON_CURSOR.
+# system.slice (logs in journald), as the contract says, Type=notify as the
+# packaged unit is: systemd-run returns once it has said READY=1, that is,
+# once it has found the pods and armed its triggers; non-zero if it failed
+# to start. It does not touch DAEMON_CURSOR.
 daemon_launch() {
 	local conf=$1
 	shift
 	timeout 60 systemctl stop kube-oomd 2>/dev/null
 	systemctl reset-failed kube-oomd 2>/dev/null
-	timeout 60 systemd-run --quiet --unit=kube-oomd -p OOMScoreAdjust=-1000 \
-		"$KUBE_OOMD" run --config "$conf" "$@" || die "systemd-run kube-oomd failed"
+	timeout 120 systemd-run --quiet --unit=kube-oomd -p Type=notify -p OOMScoreAdjust=-1000 \
+		"$KUBE_OOMD" run --config "$conf" "$@"
 }
 
-# daemon_start CONFIG [ARGS...]: daemon_launch, then wait (bounded) until it
-# has had time to find the pods and arm its triggers.
+# daemon_start CONFIG [ARGS...]: daemon_launch; the scenario dies, with the
+# daemon's journal, if it did not start.
 daemon_start() {
-	local conf=$1 i
+	local conf=$1
 	shift
 	DAEMON_CURSOR=$(journal_cursor)
-	daemon_launch "$conf" "$@"
-	# Give it time to find the pods and arm its triggers (TCG is slow).
-	for i in $(seq 1 "${KUBE_OOMD_STARTUP_WAIT:-6}"); do
-		sleep 1
-		systemctl is-active -q kube-oomd || break
-	done
-	if ! systemctl is-active -q kube-oomd; then
+	if ! daemon_launch "$conf" "$@" || ! systemctl is-active -q kube-oomd; then
 		fact daemon_start_failed true
 		daemon_journal "${SCENARIO}"
 		die "kube-oomd is not running after start: $(journalctl -u kube-oomd --no-pager -n 20 -o cat)"
@@ -618,9 +614,9 @@ sys.exit(0 if any(r["message_id"] == sys.argv[1] and r.get("pod_uid") == sys.arg
 	done
 }
 
-MID_KILL=7afd622d79014eba9c7ef0a2d0c2ec1f
-MID_WOULD_KILL=23add67a5aff44b8a893a749c6904f70
-MID_KERNEL_OOM=1ef63ccdd1ef45c9990585debd6744dc
+# The journal's MESSAGE_IDs (MID_KILL, MID_WOULD_KILL, MID_KERNEL_OOM): the
+# Go side exports them from internal/vocab in env.sh, which run.sh sources.
+: "${MID_KILL:?not set: run.sh sources /mnt/host/env.sh}" "${MID_WOULD_KILL:?}" "${MID_KERNEL_OOM:?}"
 
 trap 'node_cleanup_on_exit' EXIT
 node_cleanup_on_exit() {

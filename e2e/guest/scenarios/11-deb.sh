@@ -127,11 +127,14 @@ record_for() {
 	PY
 }
 
-# leak PREFIX: a Guaranteed pod re-reading a hot file (the bystander) and a
-# BestEffort pod that starts HEADROOM_MB under the limit and leaks 20 MiB/s,
-# until the leaker is dead (at most 120 s). The pods stay for later looks.
+# leak PREFIX [MESSAGE_ID]: a Guaranteed pod re-reading a hot file (the
+# bystander) and a BestEffort pod that starts HEADROOM_MB under the limit
+# and leaks 20 MiB/s, until the leaker is dead (at most 120 s). With
+# MESSAGE_ID, once a record of that ID names the leaker's pod the scenario
+# kills the leaker itself: in dry-run the kernel would, some 25 s later
+# under TCG, and 05 measures that. The pods stay for later looks.
 leak() {
-	local p=$1 used initial
+	local p=$1 mid=${2:-} used initial watcher
 	pod_new G Guaranteed "$((HOT_MB + 128))M"
 	pod_new BE BestEffort
 	pods_apply
@@ -145,7 +148,20 @@ leak() {
 	[ $initial -lt 0 ] && initial=0
 	oom_facts "$p.before"
 	container_start BE leaker 1000 python3 "$WL/leak.py" 2 100 4096 "$initial"
-	python3 "$WL/watch.py" "${CT_PID[leaker]}" 120 "$KUBEPODS_CG" >"$WORK/$p.watch.json"
+	python3 "$WL/watch.py" "${CT_PID[leaker]}" 120 "$KUBEPODS_CG" >"$WORK/$p.watch.json" &
+	watcher=$!
+	if [ -n "$mid" ]; then
+		while kill -0 "$watcher" 2>/dev/null; do
+			records "$WORK/$p.records.json" "$mid"
+			if [ "$(record_for "$WORK/$p.records.json" "${POD_UID[BE]}")" != null ]; then
+				fact "$p.leaker_killed_by_scenario" "$(alive "${CT_PID[leaker]}" && echo true || echo false)"
+				kill -9 "${CT_PID[leaker]}" 2>/dev/null
+				break
+			fi
+			sleep 0.5
+		done
+	fi
+	wait "$watcher"
 	fact "$p.watch" "@json:$WORK/$p.watch.json"
 	sleep 2
 	oom_facts "$p.after"
@@ -214,9 +230,8 @@ systemctl status kube-oomd
 CMD
 
 # ---- dry-run: what it would have killed, in the journal and the metrics
-leak dry
-# The would-kill record is written before the kernel kills the leaker; give
-# the journal a moment anyway.
+leak dry "$MID_WOULD_KILL"
+# The would-kill record is in: the leak ended on it.
 for _ in $(seq 1 20); do
 	records "$WORK/would.json" "$MID_WOULD_KILL"
 	[ "$(record_for "$WORK/would.json" "${POD_UID[BE]}")" != null ] && break

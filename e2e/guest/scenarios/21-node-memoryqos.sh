@@ -28,6 +28,14 @@
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../node.sh"
 
+# HEALTHY_S: how long the healthy node is watched (q/hot meets its
+# MemoryQoS memory.high every 0.5 s); SAMPLE_S: how long the throttled hog's
+# memory.high is sampled, the nudge pod arriving 5 s in.
+HEALTHY_S=${HEALTHY_S:-12}
+SAMPLE_S=${SAMPLE_S:-12}
+fact healthy.seconds "$HEALTHY_S"
+fact throttle.seconds "$SAMPLE_S"
+
 node_up
 node_install
 timeout 60 systemctl stop kube-oomd
@@ -75,12 +83,12 @@ container_highs "$WORK/highs.before"
 
 # ---- 1. healthy: at memory.high, nothing to do
 DAEMON_CURSOR=$(journal_cursor)
-timeout 60 systemctl start kube-oomd
-sleep 5
+timeout 60 systemctl start kube-oomd   # Type=notify: returns at READY=1
+sleep 1
 timeout 60 kube-oomd pods --json >"$WORK/pods.kube-oomd.json" 2>"$WORK/pods.err"
 fact pods "@json:$WORK/pods.kube-oomd.json"
 high0=$(cg_events "$q_ct" high)
-sleep 20
+sleep "$HEALTHY_S"
 fact healthy.q_high_events "$(( $(cg_events "$q_ct" high) - high0 ))"
 fact healthy.q_current "$(cg_current "$q_ct")"
 fact healthy.q_restarts "$(python3 "$E2E_GUEST/node/kubelet.py" status | python3 -c 'import json,sys; print(json.load(sys.stdin)["q"]["containers"]["hot"]["restarts"])')"
@@ -108,7 +116,7 @@ burstable_min_before=$(cat "$KUBEPODS_CG/kubepods-burstable.slice/memory.min")
 : >"$WORK/samples.txt"
 t0=$(now_cs)
 nudged=
-while [ $(($(now_cs) - t0)) -lt 2000 ]; do
+while [ $(($(now_cs) - t0)) -lt $((SAMPLE_S * 100)) ]; do
 	echo "$(now) $(cat "$hog_cg/memory.high" 2>/dev/null || echo gone)" >>"$WORK/samples.txt"
 	if [ -z "$nudged" ] && [ $(($(now_cs) - t0)) -ge 500 ]; then
 		{ pod_yaml nudge web
