@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -70,7 +68,7 @@ func (f Features) LogValue() slog.Value {
 // cgroup2 (a test's fake tree) no trigger is written and
 // PSITriggerUnprivileged stays false.
 func ProbeFeatures(l Layout, procRoot string) (Features, error) {
-	f := Features{Kernel: KernelRelease(procRoot), PageSize: uint64(os.Getpagesize())}
+	f := Features{Kernel: KernelRelease(procRoot), PageSize: PageSize()}
 	dir := l.Abs(l.Kubepods)
 	fd, _, err := openDir(dir)
 	if errors.Is(err, ErrGone) {
@@ -125,33 +123,4 @@ func ProbeFeatures(l Layout, procRoot string) (Features, error) {
 // to play the kernel's answers.
 var tryTrigger = func(path string) error {
 	return psi.TryTrigger(path, psi.TriggerSpec{Kind: psi.Some, Stall: 100 * time.Millisecond, Window: time.Second})
-}
-
-// ReclaimRequest returns v rounded up to a whole page: what to write to
-// memory.reclaim to ask for at least v. The kernel turns the write's bytes
-// into pages rounded down, so a request under a page (4 KiB on a 16 or
-// 64 KiB page kernel) asks for nothing, and the write succeeds without
-// reclaiming. pageSize is Features.PageSize; 0 rounds nothing.
-func ReclaimRequest(v, pageSize uint64) uint64 {
-	if pageSize == 0 || v%pageSize == 0 {
-		return v
-	}
-	return (v/pageSize + 1) * pageSize
-}
-
-// RoundLimit returns the limit the kernel keeps, and reads back, when v is
-// written to memory.high or memory.max: v rounded down to a page, or
-// Unlimited ("max") for v = Unlimited and for any v of at least the
-// kernel's largest page count (PAGE_COUNTER_MAX: LONG_MAX / PAGE_SIZE pages
-// on a 64-bit kernel), to which it is clamped. pageSize is
-// Features.PageSize; 0 rounds nothing.
-func RoundLimit(v, pageSize uint64) uint64 {
-	if v == Unlimited || pageSize == 0 {
-		return v
-	}
-	pages := v / pageSize
-	if pages >= math.MaxInt64/pageSize {
-		return Unlimited
-	}
-	return pages * pageSize
 }
