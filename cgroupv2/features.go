@@ -29,12 +29,17 @@ type Features struct {
 	// CgroupKill: cgroup.kill (5.14+) kills every process of a cgroup in
 	// one write. Without it, the killer freezes and signals each process.
 	CgroupKill bool
-	// CgroupFreeze: cgroup.freeze (5.2+), the killer's fallback.
+	// CgroupFreeze: cgroup.freeze (5.2+), the killer's fallback. Without
+	// it (probed), CanFreeze and Freeze fail with ErrNoFreezer naming the
+	// cgroup, before anything is recorded or written.
 	CgroupFreeze bool
 	// MemoryReclaim: memory.reclaim (5.19+), proactive reclaim.
 	MemoryReclaim bool
 	// EventsLocal: memory.events.local (5.2+), a cgroup's own limit hits,
-	// without its children's.
+	// without its children's. Without it the daemon counts no throttle
+	// hits (the hierarchical memory.events would count the containers'
+	// MemoryQoS hits as the throttle's), so no throttled pod is found
+	// leaking under it.
 	EventsLocal bool
 	// PSITriggerUnprivileged: the kernel refused a PSI trigger with a 1 s
 	// window (EINVAL) because this process lacks CAP_SYS_RESOURCE; trigger

@@ -242,7 +242,7 @@ func (d *Daemon) observe(triggered bool) error {
 // throttle), never those of its containers' memory.high, which the
 // kubelet's MemoryQoS sets and which tick on healthy pods.
 func (d *Daemon) throttledHighs() map[string]uint64 {
-	if len(d.throttles) == 0 {
+	if len(d.throttles) == 0 || !d.features.EventsLocal { // no memory.events.local: no count
 		return nil
 	}
 	out := make(map[string]uint64, len(d.throttles))
