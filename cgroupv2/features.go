@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kube-oomd/kube-oomd/internal/procfs"
 	"github.com/kube-oomd/kube-oomd/psi"
 )
 
@@ -73,7 +74,7 @@ func (f Features) LogValue() slog.Value {
 // cgroup2 (a test's fake tree) no trigger is written and
 // PSITriggerUnprivileged stays false.
 func ProbeFeatures(l Layout, procRoot string) (Features, error) {
-	f := Features{Kernel: KernelRelease(procRoot), PageSize: PageSize()}
+	f := Features{Kernel: procfs.KernelRelease(procRoot), PageSize: PageSize()}
 	dir := l.Abs(l.Kubepods)
 	fd, _, err := openDir(dir)
 	if errors.Is(err, ErrGone) {

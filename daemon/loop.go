@@ -10,6 +10,7 @@ import (
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/internal/procfs"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/psi"
 )
@@ -193,7 +194,7 @@ func (d *Daemon) observe(triggered bool) error {
 	if err != nil {
 		return err
 	}
-	host, err := cgroupv2.ReadMeminfo(d.opt.ProcRoot)
+	host, err := procfs.ReadMeminfo(d.opt.ProcRoot)
 	if err != nil {
 		return err
 	}
