@@ -71,15 +71,19 @@ func procsBelow(dir string, pids []int) ([]int, error) {
 
 func readProcs(buf []byte, f file) ([]int, error) {
 	var pids []int
-	err := parseFile(buf, f, func(b []byte) error {
-		for _, f := range bytes.Fields(b) {
-			pid, err := strconv.Atoi(string(f))
-			if err != nil || pid <= 0 {
-				return fmt.Errorf("%w: %q is not a PID", ErrMalformed, f)
-			}
-			pids = append(pids, pid)
-		}
-		return nil
-	})
+	err := parseFile(buf, f, func(b []byte) (err error) { pids, err = ParseProcs(b); return err })
 	return pids, err
+}
+
+// ParseProcs parses the text of cgroup.procs: one PID a line.
+func ParseProcs(b []byte) ([]int, error) {
+	var pids []int
+	for _, f := range bytes.Fields(b) {
+		pid, err := strconv.Atoi(string(f))
+		if err != nil || pid <= 0 {
+			return nil, fmt.Errorf("%w: %q is not a PID", ErrMalformed, f)
+		}
+		pids = append(pids, pid)
+	}
+	return pids, nil
 }

@@ -99,6 +99,7 @@ func TestParseCgroupEvents(t *testing.T) {
 // accept consistently.
 
 func FuzzParseMemoryStat(f *testing.F) {
+	seed(f, "memory.stat")
 	f.Add([]byte(memoryStat6_1))
 	f.Add([]byte("anon 1\n\n\nfile 2"))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -123,6 +124,8 @@ func FuzzParseMemoryStat(f *testing.F) {
 }
 
 func FuzzParseMemoryEvents(f *testing.F) {
+	seed(f, "memory.events")
+	seed(f, "memory.events.local")
 	f.Add([]byte("low 0\nhigh 12\nmax 340\noom 2\noom_kill 1\noom_group_kill 0\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if _, err := cgroupv2.ParseMemoryEvents(b); err != nil && !errors.Is(err, cgroupv2.ErrMalformed) {
@@ -132,6 +135,7 @@ func FuzzParseMemoryEvents(f *testing.F) {
 }
 
 func FuzzParseCgroupEvents(f *testing.F) {
+	seed(f, "cgroup.events")
 	f.Add([]byte("populated 1\nfrozen 0\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if _, err := cgroupv2.ParseCgroupEvents(b); err != nil && !errors.Is(err, cgroupv2.ErrMalformed) {
@@ -141,6 +145,7 @@ func FuzzParseCgroupEvents(f *testing.F) {
 }
 
 func FuzzParseUint(f *testing.F) {
+	seed(f, "memory.max")
 	f.Add([]byte("max\n"))
 	f.Add([]byte("123"))
 	f.Fuzz(func(t *testing.T, b []byte) {
