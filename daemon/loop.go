@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
@@ -308,7 +307,7 @@ func (d *Daemon) readPods(refs []cgroupv2.PodRef) []cgroupv2.Pod {
 func (d *Daemon) readHighs(cs []policy.Candidate) map[string]uint64 {
 	out := map[string]uint64{}
 	for _, c := range cs {
-		if v, err := cgroupv2.ReadUint(filepath.Join(d.layout.Abs(c.Pod.Path), "memory.high")); err == nil {
+		if v, err := cgroupv2.ReadHigh(d.layout.Abs(c.Pod.Path)); err == nil {
 			out[c.Pod.Path] = v
 		}
 	}
