@@ -2,7 +2,9 @@ package cgroupv2
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
@@ -31,6 +33,22 @@ import (
 //
 // Read with ReadUint ("max" is Unlimited); a value written is kept
 // rounded down to a page (RoundLimit).
+
+// ReadMax reads dir/memory.max; "max" is Unlimited.
+func ReadMax(dir string) (uint64, error) {
+	return ReadUint(filepath.Join(dir, "memory.max"))
+}
+
+// ReadSwapMax reads dir/memory.swap.max. A cgroup without the file (no
+// swap controller: the kernel has no swap accounting) has nothing to swap
+// to, and reads as 0.
+func ReadSwapMax(dir string) (uint64, error) {
+	v, err := ReadUint(filepath.Join(dir, "memory.swap.max"))
+	if errors.Is(err, ErrMissingFile) {
+		return 0, nil
+	}
+	return v, err
+}
 
 // LowerMaxAt writes 0 to memory.max of the cgroup dirfd, interrupted when
 // wctx ends (interrupt.Write). The kernel sets the limit before it

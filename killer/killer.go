@@ -321,7 +321,7 @@ func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 	// reused under us. Failing to open some pidfds (ENOMEM, EMFILE under
 	// pressure) only costs process_mrelease on the cgroup.kill path; the
 	// fallback path re-checks and refuses to kill what it cannot name.
-	res.Before, err = cgroupv2.ReadUint(filepath.Join(t.Cgroup, "memory.current"))
+	res.Before, err = cgroupv2.ReadCurrent(t.Cgroup)
 	if err != nil {
 		return res, notKilled(t, "read memory.current", err)
 	}
@@ -652,7 +652,7 @@ func after(t Target, before uint64) uint64 {
 	if cgroupv2.Changed(t.Cgroup, t.ID) {
 		return 0
 	}
-	v, err := cgroupv2.ReadUint(filepath.Join(t.Cgroup, "memory.current"))
+	v, err := cgroupv2.ReadCurrent(t.Cgroup)
 	if errors.Is(err, cgroupv2.ErrGone) {
 		return 0
 	}

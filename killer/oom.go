@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -167,7 +166,7 @@ func (k Killer) lower(wctx context.Context, dirfd int, c Container) (limitEntry,
 		return e, fmt.Errorf("killer: %s: %w, and a limit that a restart could not put back is never lowered: %w; not lowered", c.Cgroup, errNotRecorded, err)
 	}
 	if !recorded {
-		orig, err := cgroupv2.ReadUint(filepath.Join(c.Cgroup, "memory.max"))
+		orig, err := cgroupv2.ReadMax(c.Cgroup)
 		if err != nil {
 			return limitEntry{}, fmt.Errorf("killer: %s: read memory.max: %w; not lowered", c.Cgroup, err)
 		}
@@ -178,14 +177,11 @@ func (k Killer) lower(wctx context.Context, dirfd int, c Container) (limitEntry,
 		e = limitEntry{Cgroup: c.Cgroup, ID: c.ID, Original: orig}
 		// On a node with swap, memory.max 0 alone swaps the victim out
 		// before the OOM killer kills: swap goes to 0 first.
-		swap, err := cgroupv2.ReadUint(filepath.Join(c.Cgroup, "memory.swap.max"))
-		switch {
-		case errors.Is(err, cgroupv2.ErrMissingFile): // no swap controller: nothing to swap to
-		case err != nil:
+		swap, err := cgroupv2.ReadSwapMax(c.Cgroup) // 0 with no swap controller: nothing to swap to
+		if err != nil {
 			return limitEntry{}, fmt.Errorf("killer: %s: read memory.swap.max: %w; not lowered", c.Cgroup, err)
-		default:
-			e.Swap = swap // 0: already none, nothing to put back
 		}
+		e.Swap = swap // 0: already none, nothing to put back
 		// Write ahead: a crash while the limit is lowered must leave it
 		// named for the next start to put back (LimitLog).
 		if err := k.Limits.add(e); err != nil {

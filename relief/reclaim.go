@@ -3,7 +3,6 @@ package relief
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 )
@@ -35,7 +34,7 @@ func Reclaim(ctx context.Context, dir string, chunk, max uint64, more func() boo
 	if chunk == 0 {
 		return r, fmt.Errorf("reclaim %s: chunk of 0 bytes", dir)
 	}
-	before, err := cgroupv2.ReadUint(filepath.Join(dir, "memory.current"))
+	before, err := cgroupv2.ReadCurrent(dir)
 	if err != nil {
 		return r, err
 	}
@@ -63,7 +62,7 @@ func Reclaim(ctx context.Context, dir string, chunk, max uint64, more func() boo
 			break
 		}
 	}
-	if after, err := cgroupv2.ReadUint(filepath.Join(dir, "memory.current")); err == nil && after < before {
+	if after, err := cgroupv2.ReadCurrent(dir); err == nil && after < before {
 		r.Freed = before - after
 	}
 	r.Interrupted = ctx.Err() != nil
