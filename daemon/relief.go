@@ -7,6 +7,7 @@ import (
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/internal/procfs"
 	"github.com/kube-oomd/kube-oomd/internal/vocab"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/relief"
@@ -52,7 +53,7 @@ func (d *Daemon) relieve(v policy.Verdict, o policy.Observation) {
 			if err != nil {
 				return true
 			}
-			host, err := cgroupv2.ReadMeminfo(procRoot)
+			host, err := procfs.ReadMeminfo(procRoot)
 			return err != nil || policy.ReclaimEnough(g, host, th)
 		}
 		var results []relief.Result
