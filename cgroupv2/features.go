@@ -4,13 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
-	"os"
 	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kube-oomd/kube-oomd/internal/procfs"
 	"github.com/kube-oomd/kube-oomd/psi"
 )
 
@@ -31,12 +30,17 @@ type Features struct {
 	// CgroupKill: cgroup.kill (5.14+) kills every process of a cgroup in
 	// one write. Without it, the killer freezes and signals each process.
 	CgroupKill bool
-	// CgroupFreeze: cgroup.freeze (5.2+), the killer's fallback.
+	// CgroupFreeze: cgroup.freeze (5.2+), the killer's fallback. Without
+	// it (probed), CanFreeze and Freeze fail with ErrNoFreezer naming the
+	// cgroup, before anything is recorded or written.
 	CgroupFreeze bool
 	// MemoryReclaim: memory.reclaim (5.19+), proactive reclaim.
 	MemoryReclaim bool
 	// EventsLocal: memory.events.local (5.2+), a cgroup's own limit hits,
-	// without its children's.
+	// without its children's. Without it the daemon counts no throttle
+	// hits (the hierarchical memory.events would count the containers'
+	// MemoryQoS hits as the throttle's), so no throttled pod is found
+	// leaking under it.
 	EventsLocal bool
 	// PSITriggerUnprivileged: the kernel refused a PSI trigger with a 1 s
 	// window (EINVAL) because this process lacks CAP_SYS_RESOURCE; trigger
@@ -70,7 +74,7 @@ func (f Features) LogValue() slog.Value {
 // cgroup2 (a test's fake tree) no trigger is written and
 // PSITriggerUnprivileged stays false.
 func ProbeFeatures(l Layout, procRoot string) (Features, error) {
-	f := Features{Kernel: KernelRelease(procRoot), PageSize: uint64(os.Getpagesize())}
+	f := Features{Kernel: procfs.KernelRelease(procRoot), PageSize: PageSize()}
 	dir := l.Abs(l.Kubepods)
 	fd, _, err := openDir(dir)
 	if errors.Is(err, ErrGone) {
@@ -125,33 +129,4 @@ func ProbeFeatures(l Layout, procRoot string) (Features, error) {
 // to play the kernel's answers.
 var tryTrigger = func(path string) error {
 	return psi.TryTrigger(path, psi.TriggerSpec{Kind: psi.Some, Stall: 100 * time.Millisecond, Window: time.Second})
-}
-
-// ReclaimRequest returns v rounded up to a whole page: what to write to
-// memory.reclaim to ask for at least v. The kernel turns the write's bytes
-// into pages rounded down, so a request under a page (4 KiB on a 16 or
-// 64 KiB page kernel) asks for nothing, and the write succeeds without
-// reclaiming. pageSize is Features.PageSize; 0 rounds nothing.
-func ReclaimRequest(v, pageSize uint64) uint64 {
-	if pageSize == 0 || v%pageSize == 0 {
-		return v
-	}
-	return (v/pageSize + 1) * pageSize
-}
-
-// RoundLimit returns the limit the kernel keeps, and reads back, when v is
-// written to memory.high or memory.max: v rounded down to a page, or
-// Unlimited ("max") for v = Unlimited and for any v of at least the
-// kernel's largest page count (PAGE_COUNTER_MAX: LONG_MAX / PAGE_SIZE pages
-// on a 64-bit kernel), to which it is clamped. pageSize is
-// Features.PageSize; 0 rounds nothing.
-func RoundLimit(v, pageSize uint64) uint64 {
-	if v == Unlimited || pageSize == 0 {
-		return v
-	}
-	pages := v / pageSize
-	if pages >= math.MaxInt64/pageSize {
-		return Unlimited
-	}
-	return pages * pageSize
 }

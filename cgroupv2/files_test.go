@@ -95,20 +95,11 @@ func TestParseCgroupEvents(t *testing.T) {
 	}
 }
 
-func TestParseMeminfo(t *testing.T) {
-	m, err := cgroupv2.ParseMeminfo([]byte("MemTotal:       16314624 kB\nMemFree:  1 kB\nMemAvailable:    9876543 kB\nHugePages_Total:       0\n"))
-	if err != nil || m.MemTotal != 16314624*1024 || m.MemAvailable != 9876543*1024 {
-		t.Errorf("ParseMeminfo = %+v, %v", m, err)
-	}
-	if _, err := cgroupv2.ParseMeminfo([]byte("MemTotal: 1 kB\n")); !errors.Is(err, cgroupv2.ErrMalformed) {
-		t.Errorf("no MemAvailable: err = %v, want ErrMalformed", err)
-	}
-}
-
 // Fuzz targets: the parsers never panic, and whatever they accept, they
 // accept consistently.
 
 func FuzzParseMemoryStat(f *testing.F) {
+	seed(f, "memory.stat")
 	f.Add([]byte(memoryStat6_1))
 	f.Add([]byte("anon 1\n\n\nfile 2"))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -133,6 +124,8 @@ func FuzzParseMemoryStat(f *testing.F) {
 }
 
 func FuzzParseMemoryEvents(f *testing.F) {
+	seed(f, "memory.events")
+	seed(f, "memory.events.local")
 	f.Add([]byte("low 0\nhigh 12\nmax 340\noom 2\noom_kill 1\noom_group_kill 0\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if _, err := cgroupv2.ParseMemoryEvents(b); err != nil && !errors.Is(err, cgroupv2.ErrMalformed) {
@@ -142,6 +135,7 @@ func FuzzParseMemoryEvents(f *testing.F) {
 }
 
 func FuzzParseCgroupEvents(f *testing.F) {
+	seed(f, "cgroup.events")
 	f.Add([]byte("populated 1\nfrozen 0\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if _, err := cgroupv2.ParseCgroupEvents(b); err != nil && !errors.Is(err, cgroupv2.ErrMalformed) {
@@ -150,49 +144,13 @@ func FuzzParseCgroupEvents(f *testing.F) {
 	})
 }
 
-func FuzzParseMeminfo(f *testing.F) {
-	f.Add([]byte("MemTotal:       16314624 kB\nMemAvailable:    9876543 kB\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if _, err := cgroupv2.ParseMeminfo(b); err != nil && !errors.Is(err, cgroupv2.ErrMalformed) {
-			t.Fatalf("error %v does not wrap ErrMalformed", err)
-		}
-	})
-}
-
 func FuzzParseUint(f *testing.F) {
+	seed(f, "memory.max")
 	f.Add([]byte("max\n"))
 	f.Add([]byte("123"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if _, err := cgroupv2.ParseUint(b); err != nil && !errors.Is(err, cgroupv2.ErrMalformed) {
 			t.Fatalf("error %v does not wrap ErrMalformed", err)
-		}
-	})
-}
-
-func TestParseStatmRSS(t *testing.T) {
-	got, err := cgroupv2.ParseStatmRSS([]byte("2566 897 745 1 0 134 0\n"), 4096)
-	if err != nil || got != 897*4096 {
-		t.Errorf("ParseStatmRSS = %d, %v; want %d", got, err, 897*4096)
-	}
-	for _, bad := range []string{"", "12", "12 x 3", "1 99999999999999999999"} {
-		if _, err := cgroupv2.ParseStatmRSS([]byte(bad), 4096); !errors.Is(err, cgroupv2.ErrMalformed) {
-			t.Errorf("ParseStatmRSS(%q): err = %v, want ErrMalformed", bad, err)
-		}
-	}
-}
-
-func FuzzParseStatmRSS(f *testing.F) {
-	f.Add([]byte("2566 897 745 1 0 134 0\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		rss, err := cgroupv2.ParseStatmRSS(b, 4096)
-		if err != nil {
-			if !errors.Is(err, cgroupv2.ErrMalformed) {
-				t.Fatalf("error %v does not wrap ErrMalformed", err)
-			}
-			return
-		}
-		if rss%4096 != 0 {
-			t.Fatalf("rss %d is not a whole number of pages", rss)
 		}
 	})
 }

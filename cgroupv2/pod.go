@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/kube-oomd/kube-oomd/internal/procfs"
 	"github.com/kube-oomd/kube-oomd/psi"
 	"golang.org/x/sys/unix"
 )
@@ -281,13 +282,18 @@ func (r *Reader) readProcs(f file, procs []Process) ([]Process, error) {
 	return r.withAdj(pids, procs)
 }
 
+// selfProtectedAdj is the oom_score_adj of a process that asked never to be
+// killed; only such a process's RSS is read (policy.SelfProtectedAdj owns
+// what it means).
+const selfProtectedAdj = -1000
+
 // withAdj appends the processes pids, with their oom_score_adj, to procs.
 // Processes that exit meanwhile are left out.
 func (r *Reader) withAdj(pids []int, procs []Process) ([]Process, error) {
 	procs = slices.Grow(procs, len(pids))
 	for _, pid := range pids {
-		adj, err := readOOMScoreAdj(r.buf, r.ProcRoot, pid)
-		if errors.Is(err, errNoProcess) {
+		adj, err := procfs.ReadOOMScoreAdj(r.buf, r.ProcRoot, pid)
+		if errors.Is(err, procfs.ErrNoProcess) {
 			continue
 		}
 		if err != nil {
@@ -295,8 +301,8 @@ func (r *Reader) withAdj(pids []int, procs []Process) ([]Process, error) {
 		}
 		pr := Process{PID: pid, OOMScoreAdj: adj}
 		if adj == selfProtectedAdj {
-			rss, err := readRSS(r.buf, r.ProcRoot, pid)
-			if errors.Is(err, errNoProcess) {
+			rss, err := procfs.ReadRSS(r.buf, r.ProcRoot, pid, PageSize())
+			if errors.Is(err, procfs.ErrNoProcess) {
 				continue
 			}
 			if err != nil {

@@ -8,7 +8,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/kube-oomd/kube-oomd/internal/procfs"
 )
+
+// Meminfo is the node's memory, from /proc/meminfo: procfs.Meminfo, which
+// a Snapshot carries as Host. (An alias, so that policy's inputs keep their
+// cgroupv2 names.)
+type Meminfo = procfs.Meminfo
 
 // Snapshot is the state of all pods at one moment.
 type Snapshot struct {
@@ -133,7 +140,7 @@ func (r *Reader) Scan() (Snapshot, error) {
 	if s.Kubepods, s.KubepodsLocal, err = r.ReadKubepods(); err != nil {
 		return s, err
 	}
-	if s.Host, err = ReadMeminfo(r.ProcRoot); err != nil {
+	if s.Host, err = procfs.ReadMeminfo(r.ProcRoot); err != nil {
 		return s, err
 	}
 	refs, err := r.Layout.ListPods(nil)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/internal/rundir"
 )
 
@@ -63,9 +64,12 @@ var keys = []key{
 	newKey("relief.reclaim", func(c *Config) *bool { return &c.Relief.Reclaim },
 		true, boolean()),
 	// Reclaim skips everything when a chunk is 0 (or more than
-	// relief.reclaim_max, see orders), which would turn it off unseen.
+	// relief.reclaim_max, see orders), which would turn it off unseen. Its
+	// floor is the smallest page a kernel has (cgroupv2.MinPageSize); on a
+	// 16 or 64 KiB page kernel the daemon rounds the chunk up to a page
+	// (cgroupv2.ReclaimRequest).
 	newKey("relief.reclaim_chunk", func(c *Config) *uint64 { return &c.Relief.ReclaimChunk },
-		32<<20, size(pageSize, " (one page)")),
+		32<<20, size(cgroupv2.MinPageSize, " (one page)")),
 	newKey("relief.reclaim_max", func(c *Config) *uint64 { return &c.Relief.ReclaimMax },
 		256<<20, size(0, "")),
 	newKey("relief.throttle", func(c *Config) *bool { return &c.Relief.Throttle },
@@ -120,11 +124,6 @@ var orders = []order{
 	// under one chunk would turn it off unseen.
 	{lower: "relief.reclaim_chunk", upper: "relief.reclaim_max", below: "at most", above: "at least"},
 }
-
-// pageSize is the smallest relief.reclaim_chunk: one memory page of 4 KiB,
-// the smallest a kernel has. On a 16 or 64 KiB page kernel (arm64) the
-// daemon rounds the chunk up to a page (daemon/thresholds.go).
-const pageSize = 4 << 10
 
 // maxKillTimeout bounds kill.timeout. The daemon runs its actions one at a
 // time, off its main loop: while a kill waits for the cgroup to empty, a

@@ -15,6 +15,7 @@ import (
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
 	"github.com/kube-oomd/kube-oomd/internal/clock"
+	"github.com/kube-oomd/kube-oomd/internal/procfs"
 	"github.com/kube-oomd/kube-oomd/internal/rundir"
 	"github.com/kube-oomd/kube-oomd/internal/vocab"
 	"github.com/kube-oomd/kube-oomd/metrics"
@@ -262,7 +263,7 @@ func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal, feed configFeed)
 	if d.features, err = cgroupv2.ProbeFeatures(layout, d.opt.ProcRoot); err != nil {
 		return fmt.Errorf("cannot start: %w", err)
 	}
-	host, err := cgroupv2.ReadMeminfo(d.opt.ProcRoot)
+	host, err := procfs.ReadMeminfo(d.opt.ProcRoot)
 	if err != nil {
 		return fmt.Errorf("cannot start: %w", err)
 	}

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/internal/procfs"
 	"github.com/kube-oomd/kube-oomd/internal/vocab"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/psi"
@@ -191,7 +191,7 @@ func (d *Daemon) observe(triggered bool) error {
 	if err != nil {
 		return err
 	}
-	host, err := cgroupv2.ReadMeminfo(d.opt.ProcRoot)
+	host, err := procfs.ReadMeminfo(d.opt.ProcRoot)
 	if err != nil {
 		return err
 	}
@@ -271,7 +271,7 @@ func (d *Daemon) read(n policy.Need) policy.Read {
 // throttle), never those of its containers' memory.high, which the
 // kubelet's MemoryQoS sets and which tick on healthy pods.
 func (d *Daemon) throttledHighs() map[string]uint64 {
-	if len(d.act.throttles) == 0 {
+	if len(d.act.throttles) == 0 || !d.features.EventsLocal { // no memory.events.local: no count
 		return nil
 	}
 	out := make(map[string]uint64, len(d.act.throttles))
@@ -301,7 +301,7 @@ func (d *Daemon) readPods(refs []cgroupv2.PodRef) []cgroupv2.Pod {
 func (d *Daemon) readHighs(pods []cgroupv2.Pod) map[string]uint64 {
 	out := map[string]uint64{}
 	for _, p := range pods {
-		if v, err := cgroupv2.ReadUint(filepath.Join(d.layout.Abs(p.Path), "memory.high")); err == nil {
+		if v, err := cgroupv2.ReadHigh(d.layout.Abs(p.Path)); err == nil {
 			out[p.Path] = v
 		}
 	}

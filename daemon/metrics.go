@@ -1,18 +1,15 @@
 package daemon
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/config"
+	"github.com/kube-oomd/kube-oomd/internal/procfs"
 	"github.com/kube-oomd/kube-oomd/internal/unixsock"
 	"github.com/kube-oomd/kube-oomd/internal/vocab"
 	"github.com/kube-oomd/kube-oomd/killer"
@@ -127,7 +124,7 @@ func (d *Daemon) serveMetrics(ctx context.Context) (stop func(), err error) {
 		return nil, fmt.Errorf("cannot start: metrics.listen %q: %w%s", addr, err, listenHint(network, err))
 	}
 	if network == config.NetworkTCP {
-		if only, err := loopbackOnly(d.opt.ProcRoot); err == nil && only {
+		if only, err := procfs.LoopbackOnly(d.opt.ProcRoot); err == nil && only {
 			d.log.Warn("metrics.listen is a TCP address, but kube-oomd's network namespace has no interface but lo, as under the unit's PrivateNetwork=yes: "+
 				"only a process in that namespace can scrape; install the drop-in "+tcpDropIn+" (PrivateNetwork=no)", vocab.Listen, addr)
 		}
@@ -168,29 +165,6 @@ func listenHint(network string, err error) string {
 		return "; a port below 1024 needs CAP_NET_BIND_SERVICE, which the unit's CapabilityBoundingSet= does not give: use a port from 1024 up, like 9723"
 	}
 	return ""
-}
-
-// loopbackOnly says whether the daemon's network namespace has no network
-// interface but lo (its /proc/self/net/dev).
-func loopbackOnly(procRoot string) (bool, error) {
-	f, err := os.Open(filepath.Join(procRoot, "self", "net", "dev"))
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	only := false
-	for n := 0; sc.Scan(); n++ {
-		name, _, ok := strings.Cut(sc.Text(), ":")
-		if n < 2 || !ok { // two lines of headers
-			continue
-		}
-		if strings.TrimSpace(name) != "lo" {
-			return false, nil
-		}
-		only = true
-	}
-	return only, sc.Err()
 }
 
 // countPods reports the pods known, by class.

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
+	"github.com/kube-oomd/kube-oomd/internal/procfs"
 	"github.com/kube-oomd/kube-oomd/policy"
 	"github.com/kube-oomd/kube-oomd/relief"
 )
@@ -19,7 +20,7 @@ func (d *Daemon) relieve(r policy.ReliefPlan, dec policy.Decision) {
 		if err != nil {
 			return true
 		}
-		host, err := cgroupv2.ReadMeminfo(procRoot)
+		host, err := procfs.ReadMeminfo(procRoot)
 		return err != nil || policy.ReclaimEnough(g, host, th)
 	}
 	d.act.relieve(r, enough, &reliefFigures{dec: dec}, dec.Observation.Now)

@@ -13,7 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
-	"github.com/kube-oomd/kube-oomd/internal/clock"
 )
 
 // The fallback for kernels without a usable cgroup.kill: record the cgroup
@@ -54,14 +53,17 @@ func (k Killer) freezeKill(ctx context.Context, dirfd int, t Target, procs *proc
 	}
 	// Write ahead: a crash between freeze and thaw must leave the cgroup
 	// named for the next start to thaw (FreezeLog).
+	if err := cgroupv2.CanFreeze(t.Cgroup, k.Features); err != nil {
+		return 0, false, noFreezer(t, err)
+	}
 	entry := frozenEntry{Cgroup: t.Cgroup, ID: t.ID}
 	if k.FreezeLog != nil {
 		if err := k.FreezeLog.add(entry); err != nil {
 			return 0, false, fmt.Errorf("killer: %s: cannot record the freeze, and a cgroup that a restart could not thaw is never frozen: %w; nothing killed", t.Cgroup, err)
 		}
 	}
-	if err := writeAt(dirfd, "cgroup.freeze", "1"); err != nil {
-		err = freezeFailed(dirfd, t, err)
+	if err := cgroupv2.Freeze(dirfd, t.Cgroup, k.Features); err != nil {
+		err = freezeFailed(t, err)
 		if ferr := k.forget(entry, t); ferr != nil {
 			err = errors.Join(err, ferr)
 		}
@@ -75,7 +77,7 @@ func (k Killer) freezeKill(ctx context.Context, dirfd int, t Target, procs *proc
 		}
 	}()
 
-	frozen, err := waitFrozen(ctx, k.clock(), t, min(freezeWait, k.timeout()))
+	frozen, err := cgroupv2.WaitFrozen(ctx, k.clock(), t.Cgroup, freezePoll, min(freezeWait, k.timeout()))
 	if err != nil {
 		return 0, false, fmt.Errorf("killer: %s: not killed: %w", t.Cgroup, err)
 	}
@@ -83,7 +85,7 @@ func (k Killer) freezeKill(ctx context.Context, dirfd int, t Target, procs *proc
 	var errs []error
 	for pass := 0; pass < maxPasses; pass++ {
 		pids, err := cgroupv2.Procs(t.Cgroup, true)
-		if err == nil && changed(t) {
+		if err == nil && cgroupv2.Changed(t.Cgroup, t.ID) {
 			err = fmt.Errorf("%s: %w", t.Cgroup, cgroupv2.ErrGone)
 		}
 		if err != nil {
@@ -194,15 +196,22 @@ func sparedNote(procs *procSet) string {
 	return fmt.Sprintf(" and %d spared (not signalled)", len(procs.spared))
 }
 
-// freezeFailed says why 1 could not be written to cgroup.freeze.
-func freezeFailed(dirfd int, t Target, err error) error {
+// freezeFailed says why 1 could not be written to cgroup.freeze
+// (cgroupv2.Freeze sorts the errno).
+func freezeFailed(t Target, err error) error {
 	switch {
-	case gone(dirfd):
+	case errors.Is(err, cgroupv2.ErrGone):
 		return fmt.Errorf("killer: %s: %w: %w before the kill; nothing killed", t.Cgroup, ErrChanged, cgroupv2.ErrGone)
-	case errors.Is(err, unix.ENOENT):
-		return fmt.Errorf("killer: %s: kernel has neither cgroup.kill (5.14+) nor cgroup.freeze (5.2+); nothing killed: upgrade the kernel", t.Cgroup)
+	case errors.Is(err, cgroupv2.ErrNoFreezer):
+		return noFreezer(t, err)
 	}
-	return fmt.Errorf("killer: %s: cgroup.kill unusable, and write 1 to cgroup.freeze: %w; nothing killed", t.Cgroup, err)
+	return fmt.Errorf("killer: %s: cgroup.kill unusable, and %w; nothing killed", t.Cgroup, err)
+}
+
+// noFreezer is the error of a kill that needs the freezer on a kernel
+// without cgroup.freeze.
+func noFreezer(t Target, err error) error {
+	return fmt.Errorf("killer: %s: kernel has neither cgroup.kill (5.14+) nor cgroup.freeze (5.2+): %w; nothing killed: upgrade the kernel", t.Cgroup, err)
 }
 
 // forget removes the cgroup from the FreezeLog once it is thawed, or was
@@ -274,20 +283,12 @@ func inCgroup(text []byte, rel string) (bool, error) {
 	return false, fmt.Errorf("no cgroup v2 line (\"0::/path\") in %q", text)
 }
 
-// waitFrozen waits up to limit on clk for cgroup.events to say frozen 1.
-// Running out of time is not an error; ctx ending is.
-func waitFrozen(ctx context.Context, clk clock.Clock, t Target, limit time.Duration) (bool, error) {
-	return poll(ctx, clk, freezePoll, limit, func() bool {
-		ev, err := cgroupv2.ReadCgroupEvents(t.Cgroup)
-		return err == nil && ev.Frozen
-	})
-}
-
 // thaw writes 0 to cgroup.freeze. Killed tasks must be able to run to exit,
 // and a pod slice left frozen would freeze every container started in it.
+// A cgroup that is gone needs no thaw.
 func thaw(dirfd int, t Target) error {
-	err := writeAt(dirfd, "cgroup.freeze", "0")
-	if err == nil || gone(dirfd) {
+	err := cgroupv2.Thaw(dirfd, t.Cgroup)
+	if err == nil || errors.Is(err, cgroupv2.ErrGone) {
 		return nil
 	}
 	return fmt.Errorf("killer: %s: thaw failed: %w; the cgroup is left FROZEN: write 0 to %s/cgroup.freeze by hand", t.Cgroup, err, t.Cgroup)

@@ -166,23 +166,17 @@ func trusted(layout cgroupv2.Layout, dir string, pods bool) error {
 }
 
 // openLeftover opens the directory of a cgroup that a record names, if it
-// is still that cgroup: ours is false, and nothing open, when it is gone
-// or another cgroup has taken its path (its ID differs); an error with ours
-// true is one the cgroup may still be there behind.
+// is still that cgroup (cgroupv2.OpenSame): ours is false, and nothing
+// open, when it is gone or another cgroup has taken its path (its ID
+// differs); an error with ours true is one the cgroup may still be there
+// behind.
 func openLeftover(dir string, id uint64) (dirfd int, ours bool, err error) {
-	dirfd, err = unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		err = cgroupv2.Classify("open", dir, err)
-		return -1, !errors.Is(err, cgroupv2.ErrGone), err
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(dirfd, &st); err != nil || st.Ino != id {
-		unix.Close(dirfd)
-		if err != nil {
-			err = cgroupv2.Classify("stat", dir, err)
-			return -1, !errors.Is(err, cgroupv2.ErrGone), err
-		}
+	dirfd, err = cgroupv2.OpenSame(dir, id)
+	switch {
+	case errors.Is(err, cgroupv2.ErrReplaced):
 		return -1, false, nil
+	case err != nil:
+		return -1, !errors.Is(err, cgroupv2.ErrGone), err
 	}
 	return dirfd, true, nil
 }
@@ -195,11 +189,11 @@ func thawLeftover(e frozenEntry) (ours bool, err error) {
 		return ours, err
 	}
 	defer unix.Close(dirfd)
-	if err := writeAt(dirfd, "cgroup.freeze", "0"); err != nil {
-		if gone(dirfd) {
+	if err := cgroupv2.Thaw(dirfd, e.Cgroup); err != nil {
+		if errors.Is(err, cgroupv2.ErrGone) {
 			return false, nil
 		}
-		return true, fmt.Errorf("write 0 to %s/cgroup.freeze: %w", e.Cgroup, err)
+		return true, err
 	}
 	return true, nil
 }

@@ -88,12 +88,16 @@
 // kept while that layout is a guess (Guessed: before the config is read).
 //
 // Kernel facts are not decided here but in cgroupv2: which files the kernel
-// has comes probed once, as Killer.Features (cgroupv2/features.go), and
-// whether an error means the victim's cgroup is gone is cgroupv2.Classify's
-// call (cgroupv2/files.go). What stays here is what only a kill needs:
-// which cgroup.kill errors call for the freezer (needsFallback), pidfds,
-// which cgroup /proc/<pid>/cgroup puts a process in (inCgroup), the freeze
-// record.
+// has comes probed once, as Killer.Features (cgroupv2/features.go); the
+// writes and what their errnos mean are cgroupv2's (cgroup.kill and the
+// errnos that call for the freezer: cgroupv2.Kill and ErrNoCgroupKill;
+// cgroup.freeze, thaw and the wait for frozen 1, with ErrNoFreezer on a
+// kernel without it: cgroupv2.Freeze, Thaw, WaitFrozen; memory.max and
+// memory.swap.max: cgroupv2.LowerMaxAt, SetMaxAt, SetSwapMaxAt); and so
+// are a cgroup's identity and whether it is gone (cgroupv2.Same, OpenSame,
+// Changed, GoneAt, Classify). What stays here is what only a kill needs:
+// pidfds, which cgroup /proc/<pid>/cgroup puts a process in (inCgroup),
+// the freeze and limit records.
 //
 // Every wait (for frozen 1, for populated 0) runs on Killer.Clock, one
 // timer at a time, so tests step a fake clock instead of sleeping. The one
@@ -317,7 +321,7 @@ func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 	// reused under us. Failing to open some pidfds (ENOMEM, EMFILE under
 	// pressure) only costs process_mrelease on the cgroup.kill path; the
 	// fallback path re-checks and refuses to kill what it cannot name.
-	res.Before, err = cgroupv2.ReadUint(filepath.Join(t.Cgroup, "memory.current"))
+	res.Before, err = cgroupv2.ReadCurrent(t.Cgroup)
 	if err != nil {
 		return res, notKilled(t, "read memory.current", err)
 	}
@@ -456,14 +460,14 @@ func (k Killer) signal(ctx context.Context, clk clock.Clock, dirfd int, t Target
 	sparing := len(procs.spare) > 0
 	kill := errSparing
 	if !sparing {
-		kill = k.cgroupKill(dirfd)
+		kill = cgroupv2.Kill(dirfd, k.Features)
 	}
 	switch {
 	case kill == nil:
 		res.Method = MethodCgroupKill
 		res.PIDs = len(procs.fds)
-	case kill == errNoCgroupKill || kill == errSparing || needsFallback(kill):
-		if gone(dirfd) {
+	case kill == errSparing || errors.Is(kill, cgroupv2.ErrNoCgroupKill):
+		if cgroupv2.GoneAt(dirfd) {
 			return res, false, nil, false, fmt.Errorf("killer: %s: %w: %w before the kill; nothing killed", t.Cgroup, ErrChanged, cgroupv2.ErrGone)
 		}
 		n, ok, ferr := k.freezeKill(ctx, dirfd, t, procs)
@@ -476,7 +480,7 @@ func (k Killer) signal(ctx context.Context, clk clock.Clock, dirfd int, t Target
 		res.PIDs = n
 		err = ferr
 	default:
-		if gone(dirfd) {
+		if cgroupv2.GoneAt(dirfd) {
 			return res, false, nil, false, fmt.Errorf("killer: %s: %w: %w before the kill; nothing killed", t.Cgroup, ErrChanged, cgroupv2.ErrGone)
 		}
 		return res, false, nil, false, fmt.Errorf("killer: %s: write 1 to cgroup.kill: %w; nothing killed", t.Cgroup, kill)
@@ -500,24 +504,23 @@ func (k Killer) signal(ctx context.Context, clk clock.Clock, dirfd int, t Target
 }
 
 // verify checks that t.Cgroup is still the chosen cgroup and still has
-// processes, and returns an open directory fd for it.
+// processes, and returns an open directory fd for it (cgroupv2.OpenSame,
+// which pins it).
 func verify(t Target) (int, error) {
-	id, err := cgroupv2.ID(t.Cgroup)
-	if err != nil {
-		return -1, notKilled(t, "check identity", err)
-	}
-	if id != t.ID {
+	id, err := cgroupv2.Same(t.Cgroup, t.ID)
+	if errors.Is(err, cgroupv2.ErrReplaced) {
 		return -1, fmt.Errorf("killer: %s: %w: cgroup ID is %d, the victim's was %d (a new cgroup at the same path); nothing killed, choose again",
 			t.Cgroup, ErrChanged, id, t.ID)
 	}
-	dirfd, err := unix.Open(t.Cgroup, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return -1, notKilled(t, "open", cgroupv2.Classify("open", t.Cgroup, err))
+		return -1, notKilled(t, "check identity", err)
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(dirfd, &st); err != nil || st.Ino != t.ID {
-		unix.Close(dirfd)
+	dirfd, err := cgroupv2.OpenSame(t.Cgroup, t.ID)
+	if errors.Is(err, cgroupv2.ErrReplaced) {
 		return -1, fmt.Errorf("killer: %s: %w: directory replaced while being checked; nothing killed, choose again", t.Cgroup, ErrChanged)
+	}
+	if err != nil {
+		return -1, notKilled(t, "open", err)
 	}
 	ev, err := cgroupv2.ReadCgroupEvents(t.Cgroup)
 	if err != nil {
@@ -540,65 +543,9 @@ func notKilled(t Target, what string, err error) error {
 	return fmt.Errorf("killer: %s: %s: %w; nothing killed", t.Cgroup, what, err)
 }
 
-// errNoCgroupKill: the probed features say the kernel has no cgroup.kill.
-var errNoCgroupKill = errors.New("no cgroup.kill (Linux 5.14+)")
-
 // errSparing: some processes are to be spared, and cgroup.kill would kill
 // them too; it is not written.
 var errSparing = errors.New("processes to spare: cgroup.kill not used")
-
-// cgroupKill writes 1 to cgroup.kill, unless the kernel's features say it
-// has none: then it returns errNoCgroupKill without trying.
-func (k Killer) cgroupKill(dirfd int) error {
-	if !k.Features.CgroupKill && k.Features != (cgroupv2.Features{}) {
-		return errNoCgroupKill
-	}
-	return writeAt(dirfd, "cgroup.kill", "1")
-}
-
-// needsFallback reports whether a failed cgroup.kill write means "use the
-// freezer": the file is missing (kernel < 5.14), or the kernel refuses it
-// (EOPNOTSUPP on threaded cgroups, EINVAL).
-func needsFallback(err error) bool {
-	return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EINVAL)
-}
-
-// gone reports whether the cgroup behind dirfd has been removed, to tell a
-// failed write to a cgroup that went away from one the kernel refused. A
-// removed cgroupfs directory has no link left; otherwise cgroup.events,
-// which every cgroup has, is opened and any error is judged by
-// cgroupv2.Classify.
-func gone(dirfd int) bool {
-	var st unix.Stat_t
-	if err := unix.Fstat(dirfd, &st); err != nil {
-		return errors.Is(cgroupv2.Classify("stat", "cgroup", err), cgroupv2.ErrGone)
-	}
-	if st.Nlink == 0 {
-		return true
-	}
-	fd, err := unix.Openat(dirfd, "cgroup.events", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return errors.Is(cgroupv2.Classify("open", "cgroup.events", err), cgroupv2.ErrGone)
-	}
-	unix.Close(fd)
-	return false
-}
-
-// writeAt writes value to the interface file name in the directory dirfd. It
-// never creates the file: a missing file is ENOENT.
-func writeAt(dirfd int, name, value string) error {
-	fd, err := unix.Openat(dirfd, name, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	for {
-		_, err = unix.Write(fd, []byte(value))
-		if err != unix.EINTR {
-			return err
-		}
-	}
-}
 
 // waitEmpty waits until the cgroup has no processes, for at most timeout on
 // clk or until ctx is done.
@@ -614,10 +561,10 @@ func writeAt(dirfd int, name, value string) error {
 // empty: the kernel refuses to remove a populated cgroup.
 func waitEmpty(ctx context.Context, clk clock.Clock, t Target, timeout time.Duration) (bool, error) {
 	var lastErr error
-	empty, err := poll(ctx, clk, pollInterval, timeout, func() bool {
+	empty, err := clock.Poll(ctx, clk, pollInterval, timeout, func() bool {
 		ev, err := cgroupv2.ReadCgroupEvents(t.Cgroup)
 		switch {
-		case errors.Is(err, cgroupv2.ErrGone) || changed(t):
+		case errors.Is(err, cgroupv2.ErrGone) || cgroupv2.Changed(t.Cgroup, t.ID):
 			return true
 		case err != nil:
 			lastErr = err // keep trying until the deadline
@@ -642,7 +589,7 @@ func waitEmpty(ctx context.Context, clk clock.Clock, t Target, timeout time.Dura
 // until procs.leftover finds nothing left but the spared processes.
 func waitSignalled(ctx context.Context, clk clock.Clock, t Target, procs *procSet, timeout time.Duration) (bool, error) {
 	var last error
-	done, err := poll(ctx, clk, pollInterval, timeout, func() bool {
+	done, err := clock.Poll(ctx, clk, pollInterval, timeout, func() bool {
 		last = procs.leftover(t)
 		return last == nil
 	})
@@ -667,7 +614,7 @@ func waitSignalled(ctx context.Context, clk clock.Clock, t Target, procs *procSe
 // spared number, keeps the kill unconfirmed.
 func (s *procSet) leftover(t Target) error {
 	ev, err := cgroupv2.ReadCgroupEvents(t.Cgroup)
-	if errors.Is(err, cgroupv2.ErrGone) || changed(t) || (err == nil && !ev.Populated) {
+	if errors.Is(err, cgroupv2.ErrGone) || cgroupv2.Changed(t.Cgroup, t.ID) || (err == nil && !ev.Populated) {
 		return nil
 	}
 	running := 0
@@ -698,48 +645,14 @@ func (s *procSet) leftover(t Target) error {
 	return nil
 }
 
-// poll calls done now and then every interval of clk until it reports true,
-// limit has passed (done is called once more at the limit), or ctx ends. It
-// reports whether done did; err is ctx.Err() when ctx ended the wait.
-//
-// The timer for the next look is armed only after each look, and there is
-// never more than one: a test that sees a timer armed on its fake clock
-// (clock.Fake.BlockUntil(1)) knows that the look before it is over and that
-// nothing happens until it steps the clock.
-func poll(ctx context.Context, clk clock.Clock, interval, limit time.Duration, done func() bool) (bool, error) {
-	deadline := clk.Now().Add(limit)
-	for {
-		if done() {
-			return true, nil
-		}
-		left := deadline.Sub(clk.Now())
-		if left <= 0 {
-			return false, nil
-		}
-		tm := clk.NewTimer(min(interval, left))
-		select {
-		case <-ctx.Done():
-			tm.Stop()
-			return false, ctx.Err()
-		case <-tm.C():
-		}
-	}
-}
-
-// changed reports whether t.Cgroup is gone or now names another cgroup.
-func changed(t Target) bool {
-	id, err := cgroupv2.ID(t.Cgroup)
-	return errors.Is(err, cgroupv2.ErrGone) || (err == nil && id != t.ID)
-}
-
 // after reads memory.current once the wait is over. A cgroup that vanished
 // freed everything. If it cannot be read for another reason, it reports
 // before, so that Freed is 0 rather than a guess.
 func after(t Target, before uint64) uint64 {
-	if changed(t) {
+	if cgroupv2.Changed(t.Cgroup, t.ID) {
 		return 0
 	}
-	v, err := cgroupv2.ReadUint(filepath.Join(t.Cgroup, "memory.current"))
+	v, err := cgroupv2.ReadCurrent(t.Cgroup)
 	if errors.Is(err, cgroupv2.ErrGone) {
 		return 0
 	}

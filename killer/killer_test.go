@@ -614,6 +614,30 @@ func TestKillFeaturesWithoutCgroupKill(t *testing.T) {
 	}
 }
 
+// Without cgroup.kill nor cgroup.freeze in the probed features, the kill
+// fails before anything is recorded or frozen, with cgroupv2's "not
+// supported" error naming the cgroup, not an errno.
+func TestKillFeaturesWithoutFreezer(t *testing.T) {
+	f := newFake(t, false)
+	kl := f.killer(5 * time.Second)
+	kl.Features = cgroupv2.Features{Kernel: "5.1.0", PageSize: 4096}
+	kl.FreezeLog = &FreezeLog{Path: filepath.Join(t.TempDir(), "frozen.json")}
+	freeze := filepath.Join(f.dir, "cgroup.freeze")
+	if err := os.WriteFile(freeze, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := kl.Kill(context.Background(), f.target())
+	if !errors.Is(err, cgroupv2.ErrNoFreezer) || !strings.Contains(err.Error(), f.dir) || res.Method != "" {
+		t.Fatalf("Kill = %q, %v; want nothing killed, ErrNoFreezer naming %s", res.Method, err, f.dir)
+	}
+	if got := f.read("cgroup.freeze"); got != "" {
+		t.Errorf("cgroup.freeze = %q: nothing may be written", got)
+	}
+	if _, err := os.Stat(kl.FreezeLog.Path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("freeze record: %v, want none written", err)
+	}
+}
+
 // setOpenPidfd replaces the seam that opens pidfds for the rest of the
 // test.
 func setOpenPidfd(t *testing.T, open func(pid int) (int, error)) {
@@ -852,43 +876,6 @@ func TestKillContextCancelledBefore(t *testing.T) {
 	}
 	if f.read("cgroup.kill") != "" {
 		t.Errorf("cgroup.kill was written")
-	}
-}
-
-func TestPoll(t *testing.T) {
-	clk := clock.NewFake(epoch)
-	looks := 0
-	done := make(chan bool)
-	go func() {
-		ok, _ := poll(context.Background(), clk, 10*time.Millisecond, 25*time.Millisecond, func() bool { looks++; return false })
-		done <- ok
-	}()
-	// Looks at 0, 10, 20 and at the limit, 25; then gives up.
-	for _, d := range []time.Duration{10, 10, 5} {
-		clk.BlockUntil(1)
-		clk.Step(d * time.Millisecond)
-	}
-	if <-done || looks != 4 {
-		t.Errorf("looks = %d, want 4 (0, 10, 20, 25 ms) and false", looks)
-	}
-	if n := clk.Waiters(); n != 0 {
-		t.Errorf("%d timers left armed", n)
-	}
-}
-
-func TestNeedsFallback(t *testing.T) {
-	for err, want := range map[error]bool{
-		syscall.ENOENT:     true,
-		syscall.EOPNOTSUPP: true,
-		syscall.EINVAL:     true,
-		&os.PathError{Op: "open", Path: "cgroup.kill", Err: syscall.ENOENT}: true,
-		syscall.EACCES: false,
-		syscall.EBUSY:  false,
-		syscall.ENODEV: false,
-	} {
-		if got := needsFallback(err); got != want {
-			t.Errorf("needsFallback(%v) = %v, want %v", err, got, want)
-		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package killer
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
@@ -110,25 +111,23 @@ func restoreLeftover(e limitEntry) (ours bool, err error) {
 	}
 	defer unix.Close(dirfd)
 	if err := restoreMax(dirfd, e); err != nil {
-		return !gone(dirfd), err
+		return !errors.Is(err, cgroupv2.ErrGone), err
 	}
 	return true, nil
 }
 
 // restoreMax writes e.Original to memory.max of the cgroup dirfd, e's,
 // then e.Swap, if lowered, to its memory.swap.max. A higher limit takes at
-// once: the write does not block.
+// once: the write does not block. An error wraps cgroupv2.ErrGone when the
+// cgroup went.
 func restoreMax(dirfd int, e limitEntry) error {
-	if err := writeAt(dirfd, "memory.max", cgroupv2.FormatLimit(e.Original)); err != nil {
-		return fmt.Errorf("write %s to %s/memory.max: %w", cgroupv2.FormatLimit(e.Original), e.Cgroup, err)
+	if err := cgroupv2.SetMaxAt(dirfd, e.Cgroup, e.Original); err != nil {
+		return err
 	}
 	if e.Swap == 0 {
 		return nil
 	}
-	if err := writeAt(dirfd, "memory.swap.max", cgroupv2.FormatLimit(e.Swap)); err != nil {
-		return fmt.Errorf("write %s to %s/memory.swap.max: %w", cgroupv2.FormatLimit(e.Swap), e.Cgroup, err)
-	}
-	return nil
+	return cgroupv2.SetSwapMaxAt(dirfd, e.Cgroup, e.Swap)
 }
 
 // add records e, before its memory.max is lowered.

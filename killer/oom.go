@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/internal/clock"
-	"github.com/kube-oomd/kube-oomd/internal/interrupt"
 )
 
 // OOMWait bounds the method oom: how long it waits, from its first write
@@ -113,7 +111,7 @@ func (k Killer) oomKill(ctx context.Context, clk clock.Clock, start time.Time, t
 		return o
 	}
 	if !leftOut {
-		o.confirmed, o.waitErr = poll(ctx, clk, pollInterval, wait-clk.Now().Sub(start), func() bool {
+		o.confirmed, o.waitErr = clock.Poll(ctx, clk, pollInterval, wait-clk.Now().Sub(start), func() bool {
 			for _, l := range lowered {
 				if procs.leftover(Target{Cgroup: l.entry.Cgroup, ID: l.entry.ID}) != nil {
 					return false
@@ -168,7 +166,7 @@ func (k Killer) lower(wctx context.Context, dirfd int, c Container) (limitEntry,
 		return e, fmt.Errorf("killer: %s: %w, and a limit that a restart could not put back is never lowered: %w; not lowered", c.Cgroup, errNotRecorded, err)
 	}
 	if !recorded {
-		orig, err := cgroupv2.ReadUint(filepath.Join(c.Cgroup, "memory.max"))
+		orig, err := cgroupv2.ReadMax(c.Cgroup)
 		if err != nil {
 			return limitEntry{}, fmt.Errorf("killer: %s: read memory.max: %w; not lowered", c.Cgroup, err)
 		}
@@ -179,14 +177,11 @@ func (k Killer) lower(wctx context.Context, dirfd int, c Container) (limitEntry,
 		e = limitEntry{Cgroup: c.Cgroup, ID: c.ID, Original: orig}
 		// On a node with swap, memory.max 0 alone swaps the victim out
 		// before the OOM killer kills: swap goes to 0 first.
-		swap, err := cgroupv2.ReadUint(filepath.Join(c.Cgroup, "memory.swap.max"))
-		switch {
-		case errors.Is(err, cgroupv2.ErrMissingFile): // no swap controller: nothing to swap to
-		case err != nil:
+		swap, err := cgroupv2.ReadSwapMax(c.Cgroup) // 0 with no swap controller: nothing to swap to
+		if err != nil {
 			return limitEntry{}, fmt.Errorf("killer: %s: read memory.swap.max: %w; not lowered", c.Cgroup, err)
-		default:
-			e.Swap = swap // 0: already none, nothing to put back
 		}
+		e.Swap = swap // 0: already none, nothing to put back
 		// Write ahead: a crash while the limit is lowered must leave it
 		// named for the next start to put back (LimitLog).
 		if err := k.Limits.add(e); err != nil {
@@ -195,20 +190,17 @@ func (k Killer) lower(wctx context.Context, dirfd int, c Container) (limitEntry,
 	}
 	err = nil
 	if e.Swap > 0 {
-		err = writeAt(dirfd, "memory.swap.max", "0")
+		err = cgroupv2.SetSwapMaxAt(dirfd, c.Cgroup, 0)
 	}
 	if err == nil {
-		err = writeMax(wctx, dirfd)
+		err = cgroupv2.LowerMaxAt(wctx, dirfd, c.Cgroup)
 	}
 	if err != nil {
-		if gone(dirfd) {
-			err = cgroupv2.ErrGone
-		}
-		err = fmt.Errorf("killer: %s: write 0 to memory.swap.max and memory.max: %w; not lowered", c.Cgroup, err)
+		err = fmt.Errorf("killer: %s: lower memory.swap.max and memory.max to 0: %w; not lowered", c.Cgroup, err)
 		if recorded {
 			return e, err // as it was: still in the record, for the retry
 		}
-		if e.Swap > 0 && !gone(dirfd) {
+		if e.Swap > 0 && !cgroupv2.GoneAt(dirfd) {
 			// memory.swap.max may be 0 already: back, or kept in the
 			// record for the retry.
 			if rerr := restoreMax(dirfd, e); rerr != nil {
@@ -228,30 +220,12 @@ func (k Killer) lower(wctx context.Context, dirfd int, c Container) (limitEntry,
 // no original for it.
 var errZeroMax = errors.New("memory.max is already 0")
 
-// writeMax writes 0 to memory.max of the cgroup dirfd, interrupted when
-// wctx ends. The kernel sets the limit before it reclaims and OOM-kills,
-// and a signal ends its loop with success: EINTR can only come before the
-// write began, and is tried again until wctx ends.
-func writeMax(wctx context.Context, dirfd int) error {
-	fd, err := unix.Openat(dirfd, "memory.max", unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	for {
-		_, err = interrupt.Write(wctx, fd, []byte("0"))
-		if err != unix.EINTR || wctx.Err() != nil {
-			return err
-		}
-	}
-}
-
 // putBack writes l's original memory.max back, and drops it from the
 // record. A container that is gone needs nothing back. One whose limit
 // cannot be put back stays in the record, for the next start.
 func (k Killer) putBack(l loweredCgroup) error {
 	e := l.entry
-	if err := restoreMax(l.dirfd, e); err != nil && !gone(l.dirfd) {
+	if err := restoreMax(l.dirfd, e); err != nil && !errors.Is(err, cgroupv2.ErrGone) {
 		return fmt.Errorf("killer: %s: memory.max LEFT LOWERED (it stays in the limits record, for the next start): %w", e.Cgroup, err)
 	}
 	if err := k.Limits.remove(e); err != nil {

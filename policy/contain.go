@@ -120,6 +120,5 @@ func throttleOf(ts []ThrottleState, path string) (ThrottleState, bool) {
 // throttle's value (ThrottleValue), but never above its usage, rounded
 // down to a page, so that any growth stalls at once.
 func ContainValue(usage, unreclaimable uint64, below float64, pageSize uint64) uint64 {
-	pageSize = max(pageSize, 1)
-	return min(ThrottleValue(usage, unreclaimable, below, pageSize), usage/pageSize*pageSize)
+	return min(ThrottleValue(usage, unreclaimable, below, pageSize), cgroupv2.PagesDown(usage, pageSize))
 }

@@ -162,21 +162,18 @@ func PlanRelease(ts []ThrottleState, th Thresholds) []ReleaseStep {
 // is not growing, while the point is to make a growing pod pay for its own
 // growth. Rounded to a page, as the kernel does.
 func ThrottleValue(usage, unreclaimable uint64, below float64, pageSize uint64) uint64 {
-	pageSize = max(pageSize, 1)
 	v := uint64(float64(usage) * (1 - below))
-	if floor := (unreclaimable + pageSize - 1) / pageSize * pageSize; v < floor {
+	if floor := cgroupv2.PagesUp(unreclaimable, pageSize); v < floor {
 		v = floor
 	}
-	return v / pageSize * pageSize
+	return cgroupv2.PagesDown(v, pageSize)
 }
 
 // releaseStep is the next memory.high while a throttle is released: one
 // step of the value that was set higher. done is true once it reaches the
 // ceiling: then the original value goes back.
 func releaseStep(current, set uint64, step float64, ceiling, pageSize uint64) (next uint64, done bool) {
-	pageSize = max(pageSize, 1)
-	next = current + uint64(float64(set)*step)
-	next = next / pageSize * pageSize
+	next = cgroupv2.PagesDown(current+uint64(float64(set)*step), pageSize)
 	if next >= ceiling || next <= current {
 		return ceiling, true
 	}

@@ -113,6 +113,12 @@ func format(p Pressure) string {
 }
 
 func FuzzParse(f *testing.F) {
+	fixtures, _ := filepath.Glob(filepath.Join("testdata", "*", "memory.pressure"))
+	for _, p := range fixtures {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
 	for _, tc := range parseGood {
 		f.Add([]byte(tc.in))
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
@@ -23,28 +22,10 @@ type Setter interface {
 // or the kubelet's cgroup sync; set the unit property there instead.
 type FileSetter struct{ Mount string }
 
-// SetHigh writes memory.high of the cgroup at the path from the mount. It
-// never creates the file. Errors are sorted by cgroupv2.Classify: a cgroup
-// that is gone wraps cgroupv2.ErrGone.
+// SetHigh writes memory.high of the cgroup at the path from the mount
+// (cgroupv2.SetHigh): a cgroup that is gone wraps cgroupv2.ErrGone.
 func (s FileSetter) SetHigh(_ context.Context, cgroup string, value uint64) error {
-	path := filepath.Join(s.Mount, cgroup, "memory.high")
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
-	if err != nil {
-		return cgroupv2.Classify("write", path, err) // a file: gone only with its cgroup
-	}
-	_, err = f.WriteString(cgroupv2.FormatLimit(value))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return cgroupv2.Classify("write", path, err)
-	}
-	return nil
-}
-
-// ReadHigh reads a cgroup's memory.high.
-func ReadHigh(dir string) (uint64, error) {
-	return cgroupv2.ReadUint(filepath.Join(dir, "memory.high"))
+	return cgroupv2.SetHigh(filepath.Join(s.Mount, cgroup), value)
 }
 
 // Verify checks that memory.high of dir reads back as value, as the kernel
@@ -54,7 +35,7 @@ func Verify(dir string, value, pageSize uint64) error {
 	if pageSize == 0 {
 		return fmt.Errorf("relief: verify %s/memory.high: page size 0: pass cgroupv2.Features.PageSize", dir)
 	}
-	got, err := ReadHigh(dir)
+	got, err := cgroupv2.ReadHigh(dir)
 	if err != nil {
 		return err
 	}

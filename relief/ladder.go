@@ -126,11 +126,11 @@ func leftover(layout cgroupv2.Layout, t Throttle) (r Result, ours bool) {
 		return Result{Kind: StepIgnore, Throttle: t,
 			Err: fmt.Errorf("%q is not a pod cgroup under %s: not touched", t.Cgroup, layout.Kubepods)}, false
 	}
-	id, err := cgroupv2.ID(layout.Abs(t.Cgroup))
+	id, err := cgroupv2.Same(layout.Abs(t.Cgroup), t.ID)
 	switch {
 	case errors.Is(err, cgroupv2.ErrGone):
 		return Result{Kind: StepForget, Throttle: t}, false
-	case err == nil && t.ID != 0 && id != t.ID:
+	case errors.Is(err, cgroupv2.ErrReplaced) && t.ID != 0:
 		return Result{Kind: StepIgnore, Throttle: t,
 			Err: fmt.Errorf("%s is another cgroup now (ID %d, throttled %d): its memory.high is not ours, not touched", t.Cgroup, id, t.ID)}, false
 	}

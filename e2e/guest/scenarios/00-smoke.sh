@@ -78,6 +78,19 @@ fact systemd_container_adj "$(cat /proc/${CT_PID[app]}/oom_score_adj)"
 fact systemd_pause_adj "$(cat /proc/${CT_PID[P-pause]}/oom_score_adj)"
 fact systemd_container_oom_group "$(cat ${CT_CG[app]}/memory.oom.group)"
 fact systemd_pod_memory_max "$(cat ${POD_CG[P]}/memory.max)"
+# The kernel's own text of the files kube-oomd parses, for the parsers'
+# fixtures (cgroupv2/testdata, psi/testdata, internal/procfs/testdata).
+fx=$E2E_RESULTS/00-smoke.fixtures/$(uname -r)
+mkdir -p "$fx/cgroup" "$fx/proc"
+for f in memory.stat memory.events memory.events.local memory.pressure memory.current memory.max memory.high cgroup.events; do
+	cat "$KUBEPODS_CG/$f" >"$fx/cgroup/$f"
+done
+cat "${CT_CG[app]}/cgroup.procs" >"$fx/cgroup/cgroup.procs"
+cat /proc/meminfo >"$fx/proc/meminfo"
+cat "/proc/${CT_PID[app]}/statm" >"$fx/proc/statm"
+cat "/proc/${CT_PID[app]}/oom_score_adj" >"$fx/proc/oom_score_adj"
+cat /proc/sys/kernel/osrelease >"$fx/proc/osrelease"
+cat /proc/self/net/dev >"$fx/proc/net_dev"
 # kube-oomd on this node: the page size it found (kube-oomd status --json).
 if have_daemon; then
 	write_config "$WORK/smoke.toml" systemd

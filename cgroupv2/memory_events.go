@@ -2,36 +2,30 @@ package cgroupv2
 
 import "path/filepath"
 
-// MemoryStat holds the memory.stat fields kube-oomd uses, in bytes.
-type MemoryStat struct {
-	Anon         uint64
-	File         uint64
-	ActiveFile   uint64
-	InactiveFile uint64
-	Shmem        uint64
-}
-
-// ParseMemoryStat parses memory.stat, keeping the fields of MemoryStat.
-func ParseMemoryStat(b []byte) (MemoryStat, error) {
-	var s MemoryStat
-	err := eachKeyValue(b, func(k []byte, v uint64) {
-		switch string(k) {
-		case "anon":
-			s.Anon = v
-		case "file":
-			s.File = v
-		case "active_file":
-			s.ActiveFile = v
-		case "inactive_file":
-			s.InactiveFile = v
-		case "shmem":
-			s.Shmem = v
-		}
-	})
-	return s, err
-}
-
-// MemoryEvents is memory.events: cumulative counters, hierarchical.
+// MemoryEvents is memory.events: cumulative counters, hierarchical. The
+// kernel's text (Documentation/admin-guide/cgroup-v2.rst, "Memory
+// Interface Files"):
+//
+//	memory.events
+//		A read-only flat-keyed file which exists on non-root cgroups.
+//		The following entries are defined.  Unless specified
+//		otherwise, a value change in this file generates a file
+//		modified event.
+//
+//		Note that all fields in this file are hierarchical and the
+//		file modified event can be generated due to an event down the
+//		hierarchy. For the local events at the cgroup level see
+//		memory.events.local.
+//
+//		  low, high, max, oom, oom_kill, oom_group_kill
+//
+//	memory.events.local
+//		Similar to memory.events but the fields in the file are local
+//		to the cgroup i.e. not hierarchical. The file modified event
+//		generated on this file reflects only the local events.
+//
+// As text: "low 0\nhigh 12\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n"
+// (testdata/*/memory.events); oom_group_kill is 5.17+.
 type MemoryEvents struct {
 	Low          uint64 // reclaimed below memory.low
 	High         uint64 // throttled over memory.high
@@ -63,13 +57,6 @@ func ParseMemoryEvents(b []byte) (MemoryEvents, error) {
 	return e, err
 }
 
-// readMemoryStat reads a memory.stat file.
-func readMemoryStat(buf []byte, f file) (MemoryStat, error) {
-	var s MemoryStat
-	err := parseFile(buf, f, func(b []byte) (err error) { s, err = ParseMemoryStat(b); return err })
-	return s, err
-}
-
 // ReadMemoryEvents reads dir/memory.events.
 func ReadMemoryEvents(dir string) (MemoryEvents, error) {
 	return readMemoryEvents(nil, pathFile(filepath.Join(dir, "memory.events")))
@@ -87,13 +74,4 @@ func readMemoryEvents(buf []byte, f file) (MemoryEvents, error) {
 	var e MemoryEvents
 	err := parseFile(buf, f, func(b []byte) (err error) { e, err = ParseMemoryEvents(b); return err })
 	return e, err
-}
-
-// WorkingSet is what the kubelet calls a cgroup's working set: memory.current
-// minus inactive file pages, never below zero.
-func WorkingSet(current uint64, stat MemoryStat) uint64 {
-	if stat.InactiveFile >= current {
-		return 0
-	}
-	return current - stat.InactiveFile
 }

@@ -1,0 +1,93 @@
+package cgroupv2
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kube-oomd/kube-oomd/internal/interrupt"
+)
+
+// memory.max and memory.swap.max, as the kernel documents them
+// (Documentation/admin-guide/cgroup-v2.rst, "Memory Interface Files"):
+//
+//	memory.max
+//		A read-write single value file which exists on non-root
+//		cgroups.  The default is "max".
+//
+//		Memory usage hard limit.  This is the main mechanism to limit
+//		memory usage of a cgroup.  If a cgroup's memory usage reaches
+//		this limit and can't be reduced, the OOM killer is invoked in
+//		the cgroup. Under certain circumstances, the usage may go over
+//		the limit temporarily.
+//
+//	memory.swap.max
+//		A read-write single value file which exists on non-root
+//		cgroups.  The default is "max".
+//
+//		Swap usage hard limit.  If a cgroup's swap usage reaches this
+//		limit, anonymous memory of the cgroup will not be swapped out.
+//
+// Read with ReadUint ("max" is Unlimited); a value written is kept
+// rounded down to a page (RoundLimit).
+
+// ReadMax reads dir/memory.max; "max" is Unlimited.
+func ReadMax(dir string) (uint64, error) {
+	return ReadUint(filepath.Join(dir, "memory.max"))
+}
+
+// ReadSwapMax reads dir/memory.swap.max. A cgroup without the file (no
+// swap controller: the kernel has no swap accounting) has nothing to swap
+// to, and reads as 0.
+func ReadSwapMax(dir string) (uint64, error) {
+	v, err := ReadUint(filepath.Join(dir, "memory.swap.max"))
+	if errors.Is(err, ErrMissingFile) {
+		return 0, nil
+	}
+	return v, err
+}
+
+// LowerMaxAt writes 0 to memory.max of the cgroup dirfd, interrupted when
+// wctx ends (interrupt.Write). The kernel sets the limit before it
+// reclaims and OOM-kills, and a signal ends its loop with success: EINTR
+// can only come before the write began, and is tried again until wctx
+// ends. Errors are those of SetMaxAt.
+func LowerMaxAt(wctx context.Context, dirfd int, dir string) error {
+	fd, err := unix.Openat(dirfd, "memory.max", unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return limitErr(dirfd, dir, "memory.max", 0, err)
+	}
+	defer unix.Close(fd)
+	for {
+		_, err = interrupt.Write(wctx, fd, []byte("0"))
+		if err != unix.EINTR || wctx.Err() != nil {
+			return limitErr(dirfd, dir, "memory.max", 0, err)
+		}
+	}
+}
+
+// SetMaxAt writes v to memory.max of dir, open as dirfd; a limit above
+// the usage takes at once. An error names the file, and wraps ErrGone
+// when the cgroup went (GoneAt).
+func SetMaxAt(dirfd int, dir string, v uint64) error {
+	return limitErr(dirfd, dir, "memory.max", v, writeAt(dirfd, "memory.max", FormatLimit(v)))
+}
+
+// SetSwapMaxAt writes v to memory.swap.max of dir, open as dirfd, as
+// SetMaxAt.
+func SetSwapMaxAt(dirfd int, dir string, v uint64) error {
+	return limitErr(dirfd, dir, "memory.swap.max", v, writeAt(dirfd, "memory.swap.max", FormatLimit(v)))
+}
+
+func limitErr(dirfd int, dir, name string, v uint64, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case GoneAt(dirfd):
+		return fmt.Errorf("%s: %w (write %s to %s: %w)", dir, ErrGone, FormatLimit(v), name, err)
+	}
+	return fmt.Errorf("write %s to %s/%s: %w", FormatLimit(v), dir, name, err)
+}
