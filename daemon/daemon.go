@@ -27,16 +27,15 @@ import (
 
 // Options are what `kube-oomd run` hands the daemon.
 type Options struct {
-	Config     config.Config
 	ConfigPath string // reloaded, with its drop-in directory, on SIGHUP and on change
-	// Sources are the files Config was read from; Sources.Missing: no file
-	// at ConfigPath, running on the defaults (plus the fragments).
-	Sources config.Sources
-	// Load, if set, reads the config at start, in place of Config and
-	// Sources. Run calls it only once it holds the instance lock and has
-	// undone what a crashed run left (see undoLeftovers): a config that
-	// does not load fails the start, with Load's error, but never leaves a
-	// pod frozen, a container's memory.max lowered or a throttle in force.
+	// Load reads the config at start: the config and the files it was
+	// read from (Sources.Missing: no file at ConfigPath, running on the
+	// defaults, plus the fragments). Run calls it only once it holds the
+	// instance lock and has undone what a crashed run left (see
+	// undoLeftovers): a config that does not load fails the start, with
+	// Load's error, but never leaves a pod frozen, a container's
+	// memory.max lowered or a throttle in force. Nil: the built-in
+	// defaults.
 	Load       func() (config.Config, config.Sources, error)
 	DryRunFlag bool   // --dry-run, which a reload must keep
 	CgroupRoot string // the cgroup2 mount, /sys/fs/cgroup
@@ -45,27 +44,38 @@ type Options struct {
 	Stderr     io.Writer
 	Version    string
 
-	// Logger, if set, is used instead of one built from Config.Log (tests).
+	// Logger, if set, is used instead of one built from the config's log
+	// settings (tests).
 	Logger *slog.Logger
 	// Notifier talks to systemd; the zero Notifier says nothing.
 	Notifier systemd.Notifier
 	// Clock is the daemon's time; nil means the system clock.
 	Clock clock.Clock
 
-	// fakeTriggers registers no PSI trigger with the kernel: tests on fake
-	// trees play the trigger events themselves.
-	fakeTriggers bool
-	// pollPods follows the pods without inotify, as where its limits are
-	// reached.
-	pollPods bool
-	// hup replaces SIGHUP in tests.
+	// test puts a test's sources in place of the kernel's, inotify's,
+	// D-Bus's, the signals' and the sockets'; the zero seams are the real
+	// ones.
+	test seams
+}
+
+// seams are what a test puts in place of the node's own sources. Each is
+// nil for the real one.
+type seams struct {
+	// triggers are the PSI triggers: a test's plays the events itself
+	// (the kernel's psi.Watcher otherwise).
+	triggers triggerSource
+	// pods follows the pods: inotify, or the rescan alone (pollPods).
+	pods podSource
+	// setter sets memory.high: a test's writes the file (systemd's units
+	// over D-Bus with the systemd driver otherwise, else the file).
+	setter relief.Setter
+	// hup replaces SIGHUP.
 	hup <-chan os.Signal
-	// testPSI and testStatus, when set, replace the triggers' events and
-	// the status socket; observed, when set, gets every verdict as the loop
-	// decides it. Unbuffered, they let a test step in lockstep with the loop.
-	testPSI    chan psi.Event
-	testStatus chan chan<- Status
-	observed   chan<- observation
+	// status, when set, replaces the status socket; observed, when set,
+	// gets every verdict as the loop decides it. Unbuffered, they let a
+	// test step in lockstep with the loop.
+	status   chan chan<- Status
+	observed chan<- observation
 	// metrics, when set, are the daemon's metrics whether or not
 	// metrics.listen serves them, for a test to read.
 	metrics *metrics.Metrics
@@ -128,7 +138,7 @@ func Run(ctx context.Context, o Options) error {
 	if o.Stderr == nil {
 		o.Stderr = io.Discard
 	}
-	hup := o.hup
+	hup := o.test.hup
 	if hup == nil {
 		// From the first instant: systemctl reload must never kill the
 		// daemon, not even while it waits for the kubelet.
@@ -148,13 +158,14 @@ func Run(ctx context.Context, o Options) error {
 	watchCtx, stopWatch := context.WithCancel(ctx) // a start that fails stops it too
 	defer stopWatch()
 	watch := startConfigWatch(watchCtx, o.ConfigPath)
+	cfg, src := config.Default(), config.Sources{Path: o.ConfigPath, Missing: true}
 	if o.Load != nil {
-		if o.Config, o.Sources, err = o.Load(); err != nil {
+		if cfg, src, err = o.Load(); err != nil {
 			return err
 		}
 	}
-	d := &Daemon{opt: o, cfg: o.Config, sources: o.Sources, clock: o.Clock, observed: &observed{},
-		recorder: &recorder{notify: o.Notifier, log: o.Logger, metrics: o.metrics, clock: o.Clock}}
+	d := &Daemon{opt: o, cfg: cfg, sources: src, clock: o.Clock, observed: &observed{},
+		recorder: &recorder{notify: o.Notifier, log: o.Logger, metrics: o.test.metrics, clock: o.Clock}}
 	if d.metrics == nil && d.cfg.Metrics.Listen != "" {
 		d.metrics = metrics.New(metricLabels())
 	}
@@ -269,7 +280,7 @@ func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal, feed configFeed)
 	}
 	d.memTotal = host.MemTotal
 
-	if d.triggers, err = newTriggerSet(d.opt.fakeTriggers, d.metrics); err != nil {
+	if d.triggers, err = newTriggerSet(d.opt.test.triggers, d.metrics); err != nil {
 		return err
 	}
 	defer d.triggers.close()
@@ -281,7 +292,7 @@ func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal, feed configFeed)
 	d.names, runtimeStates = d.newNames(namesCtx)
 	defer d.names.Wait()
 	defer stopNames() // before the wait: a question in flight ends now
-	if d.pods, err = newPodTracker(layout, d.opt.pollPods); err != nil {
+	if d.pods, err = newPodTracker(layout, d.opt.test.pods); err != nil {
 		return err
 	}
 	defer d.pods.close()
@@ -299,17 +310,12 @@ func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal, feed configFeed)
 	d.act.start(ctx)
 	defer d.stop()
 
-	psiEvents := make(chan psi.Event, 16)
 	changes := make(chan cgroupv2.Change, 256)
 	errc := make(chan error, 2)
-	if d.opt.testPSI != nil {
-		psiEvents = d.opt.testPSI
-	} else {
-		go func() { errc <- d.triggers.run(ctx, psiEvents) }()
-	}
+	psiEvents := d.triggers.start(ctx, errc)
 	go func() { errc <- d.pods.watcher.Run(ctx, changes) }()
 
-	statusReq := (<-chan chan<- Status)(d.opt.testStatus)
+	statusReq := (<-chan chan<- Status)(d.opt.test.status)
 	if statusReq == nil {
 		if statusReq, err = d.serveStatus(ctx); err != nil {
 			d.log.Warn("cannot serve kube-oomd status", vocab.Error, err)
@@ -406,7 +412,10 @@ func (d *Daemon) startLadder(ctx context.Context) {
 	a := d.act
 	var setter relief.Setter = relief.FileSetter{Mount: d.layout.Mount}
 	a.via = "file"
-	if d.layout.Driver == cgroupv2.DriverSystemd && !d.opt.fakeTriggers {
+	switch {
+	case d.opt.test.setter != nil:
+		setter = d.opt.test.setter
+	case d.layout.Driver == cgroupv2.DriverSystemd:
 		if units, err := d.dialUnits(); err != nil {
 			d.log.Warn("cannot reach systemd over D-Bus: throttles write memory.high directly, which a daemon-reload may undo", vocab.Error, err)
 		} else {

@@ -424,7 +424,7 @@ func TestSecondInstanceRefuses(t *testing.T) {
 	if throttled == "max" {
 		t.Fatal("not throttled")
 	}
-	err := Run(context.Background(), Options{Config: cfg, ConfigPath: "/nonexistent", Sources: config.Sources{Path: "/nonexistent", Missing: true},
+	err := Run(context.Background(), Options{ConfigPath: "/nonexistent", Load: loaded(cfg, config.Sources{Path: "/nonexistent", Missing: true}),
 		CgroupRoot: tree.Mount, ProcRoot: tree.Proc, RunDir: h.runDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if !errors.Is(err, ErrAlreadyRunning) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) ||
 		!strings.Contains(err.Error(), "systemctl stop kube-oomd") {
@@ -448,7 +448,7 @@ func TestWithoutInotifyTheRescanFollowsThePods(t *testing.T) {
 	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
 	cfg := killOnly(config.ModePod)
 	cfg.Cgroup.RescanInterval = 10 * time.Second
-	h := startWith(t, tree, cfg, "", func(o *Options) { o.pollPods = true })
+	h := startWith(t, tree, cfg, "", func(o *Options) { o.test.pods = pollPods{errors.New("inotify off for this test")} })
 	if len(h.logs.records(t, "cannot watch the pods with inotify: following them by the rescan alone, every cgroup.rescan_interval; "+
 		"raise fs.inotify.max_user_instances and fs.inotify.max_user_watches", "")) != 1 {
 		t.Fatalf("no warning about inotify:\n%s", h.logs)

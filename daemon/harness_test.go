@@ -20,6 +20,7 @@ import (
 	"github.com/kube-oomd/kube-oomd/metrics"
 	"github.com/kube-oomd/kube-oomd/metrics/metricstest"
 	"github.com/kube-oomd/kube-oomd/psi"
+	"github.com/kube-oomd/kube-oomd/relief"
 	"github.com/kube-oomd/kube-oomd/systemd"
 )
 
@@ -145,12 +146,36 @@ func (h *harness) options(configPath, runDir string) Options {
 	if h.metrics == nil {
 		h.metrics = metrics.New(metricLabels())
 	}
-	return Options{metrics: h.metrics, Config: h.cfg, ConfigPath: configPath, Sources: sourcesOf(configPath),
+	cfg, src := h.cfg, sourcesOf(configPath)
+	return Options{ConfigPath: configPath, Load: loaded(cfg, src),
 		CgroupRoot: h.tree.Mount, ProcRoot: h.tree.Proc, RunDir: runDir, Version: "test",
 		Logger:   slog.New(vocabHandler{next: slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}), ledger: ledger}),
 		Notifier: systemd.NewNotifierFunc(func(s string) { h.mu.Lock(); h.states = append(h.states, s); h.mu.Unlock() }),
-		Clock:    h.clock, fakeTriggers: true, hup: h.hup, testPSI: h.psi, testStatus: h.status, observed: h.obs}
+		Clock:    h.clock,
+		test: seams{metrics: h.metrics, triggers: testTriggers{h.psi}, setter: relief.FileSetter{Mount: h.tree.Mount},
+			hup: h.hup, status: h.status, observed: h.obs}}
 }
+
+// loaded is an Options.Load that hands over cfg, read from src.
+func loaded(cfg config.Config, src config.Sources) func() (config.Config, config.Sources, error) {
+	return func() (config.Config, config.Sources, error) { return cfg, src, nil }
+}
+
+// testTriggers register no PSI trigger with the kernel (but a missing
+// file fails as the kernel's would): the test plays the trigger events on
+// events, in lockstep with the loop.
+type testTriggers struct{ events chan psi.Event }
+
+func (t testTriggers) open(path string, spec psi.TriggerSpec) (*psi.Trigger, psi.TriggerSpec, error) {
+	_, err := os.Stat(path)
+	return nil, spec, err
+}
+
+func (testTriggers) add(string, *psi.Trigger) error { return nil }
+func (testTriggers) remove(string)                  {}
+func (testTriggers) close()                         {}
+
+func (t testTriggers) start(context.Context, chan<- error) <-chan psi.Event { return t.events }
 
 // sourcesOf says what files a config at path is read from, as Run's Load
 // would; the test's config itself may differ from theirs.

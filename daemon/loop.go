@@ -109,8 +109,8 @@ func (d *Daemon) loop(ctx context.Context, in loopInputs) error {
 		if ahead > 0 {
 			lookahead.Reset(ahead)
 		}
-		if d.opt.observed != nil {
-			d.opt.observed <- observation{verdict: d.verdict, sampling: sampling}
+		if d.opt.test.observed != nil {
+			d.opt.test.observed <- observation{verdict: d.verdict, sampling: sampling}
 		}
 	}
 }

@@ -141,7 +141,7 @@ func TestMetricsListenFailureFailsTheStart(t *testing.T) {
 	os.WriteFile(notSocket, nil, 0o644)
 	cfg := testConfig(config.ModePod)
 	cfg.Metrics.Listen = notSocket
-	err := Run(context.Background(), Options{Config: cfg, ConfigPath: "/nonexistent", Sources: config.Sources{Path: "/nonexistent", Missing: true},
+	err := Run(context.Background(), Options{ConfigPath: "/nonexistent", Load: loaded(cfg, config.Sources{Path: "/nonexistent", Missing: true}),
 		CgroupRoot: tree.Mount, ProcRoot: tree.Proc, RunDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if !errors.Is(err, unixsock.ErrNotSocket) || !strings.Contains(err.Error(), fmt.Sprintf("metrics.listen %q", notSocket)) {
 		t.Errorf("start with a file at metrics.listen: %v; want ErrNotSocket naming metrics.listen and %s", err, notSocket)

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -41,7 +42,7 @@ func appContainer(t *testing.T, tree *cgrouptest.Tree, rel string) string {
 // inotify: the test reads when it says) and returns its BestEffort pod.
 func trackBE(t *testing.T, tree *cgrouptest.Tree) (*podTracker, cgroupv2.PodRef) {
 	t.Helper()
-	pt, err := newPodTracker(tree.Layout(), true)
+	pt, err := newPodTracker(tree.Layout(), pollPods{errors.New("inotify off for this test")})
 	if err != nil {
 		t.Fatal(err)
 	}

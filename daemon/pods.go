@@ -1,10 +1,6 @@
 package daemon
 
-import (
-	"errors"
-
-	"github.com/kube-oomd/kube-oomd/cgroupv2"
-)
+import "github.com/kube-oomd/kube-oomd/cgroupv2"
 
 // podTracker follows the pods as they come and go (inotify, with the rescan
 // as a safety net) and each pod's count of kernel OOM kills.
@@ -24,17 +20,34 @@ type podTracker struct {
 	induced  map[string]uint64 // pods a kill with kill.method oom is on, by path: the OOM kills it induced so far
 }
 
-// newPodTracker follows the pods of l: through inotify, or, where the
-// kernel's inotify limits are reached (or poll is set, in tests), by the
-// rescan alone.
-func newPodTracker(l cgroupv2.Layout, poll bool) (*podTracker, error) {
-	newWatcher := cgroupv2.NewWatcher
-	if poll {
-		newWatcher = func(l cgroupv2.Layout) (*cgroupv2.Watcher, []cgroupv2.PodRef, error) {
-			return cgroupv2.NewPollingWatcher(l, errors.New("inotify off for this test"))
-		}
+// podSource follows the pods of a layout: inotify (inotifyPods), or the
+// rescan alone (pollPods).
+type podSource interface {
+	watch(l cgroupv2.Layout) (*cgroupv2.Watcher, []cgroupv2.PodRef, error)
+}
+
+// inotifyPods follows the pods through inotify, or, where the kernel's
+// inotify limits are reached, by the rescan alone.
+type inotifyPods struct{}
+
+func (inotifyPods) watch(l cgroupv2.Layout) (*cgroupv2.Watcher, []cgroupv2.PodRef, error) {
+	return cgroupv2.NewWatcher(l)
+}
+
+// pollPods follows the pods by the rescan alone, as where inotify's limits
+// are reached, for why.
+type pollPods struct{ why error }
+
+func (p pollPods) watch(l cgroupv2.Layout) (*cgroupv2.Watcher, []cgroupv2.PodRef, error) {
+	return cgroupv2.NewPollingWatcher(l, p.why)
+}
+
+// newPodTracker follows the pods of l from src (inotify when nil).
+func newPodTracker(l cgroupv2.Layout, src podSource) (*podTracker, error) {
+	if src == nil {
+		src = inotifyPods{}
 	}
-	w, refs, err := newWatcher(l)
+	w, refs, err := src.watch(l)
 	if err != nil {
 		return nil, err
 	}

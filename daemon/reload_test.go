@@ -176,7 +176,7 @@ func TestWaitsForKubepodsAfterReady(t *testing.T) {
 func TestStatusSocketAnswers(t *testing.T) {
 	tree := cgrouptest.Node(t, cgroupv2.DriverSystemd)
 	run := t.TempDir()
-	h := startWith(t, tree, killOnly(config.ModeDryRun), "", func(o *Options) { o.testStatus = nil; o.RunDir = run })
+	h := startWith(t, tree, killOnly(config.ModeDryRun), "", func(o *Options) { o.test.status = nil; o.RunDir = run })
 	h.runDir = run
 	sock := filepath.Join(run, "status.sock")
 	var s Status

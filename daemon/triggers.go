@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"time"
 
@@ -30,22 +29,59 @@ type triggerInfo struct {
 // triggerSet owns the PSI triggers: registration (with the kernel's window
 // fallback), replacement on reload, and the count of their events.
 type triggerSet struct {
-	w       *psi.Watcher // nil: fake, for tests on trees where epoll cannot wait
+	src     triggerSource
 	info    map[string]*triggerInfo
 	metrics *metrics.Metrics // counts the events too
 }
 
-func newTriggerSet(fake bool, m *metrics.Metrics) (*triggerSet, error) {
-	s := &triggerSet{info: map[string]*triggerInfo{}, metrics: m}
-	if fake {
-		return s, nil
-	}
-	w, err := psi.NewWatcher()
+// triggerSource is where PSI trigger events come from: the kernel's
+// triggers (kernelTriggers), or a test's, which plays the events itself.
+type triggerSource interface {
+	// open registers a trigger on a pressure file; it returns the spec
+	// in force (the kernel may lengthen the window), and what add takes.
+	open(path string, spec psi.TriggerSpec) (*psi.Trigger, psi.TriggerSpec, error)
+	// add makes an opened trigger key's; remove drops key's.
+	add(key string, t *psi.Trigger) error
+	remove(key string)
+	// start delivers the events until ctx ends, or sends the error that
+	// ended it on errc.
+	start(ctx context.Context, errc chan<- error) <-chan psi.Event
+	close()
+}
+
+// kernelTriggers are the kernel's PSI triggers, waited on by one
+// psi.Watcher.
+type kernelTriggers struct{ w *psi.Watcher }
+
+func (k kernelTriggers) open(path string, spec psi.TriggerSpec) (*psi.Trigger, psi.TriggerSpec, error) {
+	t, err := psi.OpenTrigger(path, spec)
 	if err != nil {
-		return nil, err
+		return nil, spec, err
 	}
-	s.w = w
-	return s, nil
+	return t, t.Spec, nil
+}
+
+func (k kernelTriggers) add(key string, t *psi.Trigger) error { return k.w.Add(key, t) }
+func (k kernelTriggers) remove(key string)                    { k.w.Remove(key) }
+func (k kernelTriggers) close()                               { k.w.Close() }
+
+func (k kernelTriggers) start(ctx context.Context, errc chan<- error) <-chan psi.Event {
+	out := make(chan psi.Event, 16)
+	go func() { errc <- k.w.Run(ctx, out) }()
+	return out
+}
+
+// newTriggerSet takes its events from src, or from the kernel when src is
+// nil.
+func newTriggerSet(src triggerSource, m *metrics.Metrics) (*triggerSet, error) {
+	if src == nil {
+		w, err := psi.NewWatcher()
+		if err != nil {
+			return nil, err
+		}
+		src = kernelTriggers{w}
+	}
+	return &triggerSet{src: src, info: map[string]*triggerInfo{}, metrics: m}, nil
 }
 
 // apply makes the triggers in force those of files (by key), all with spec.
@@ -53,27 +89,25 @@ func newTriggerSet(fake bool, m *metrics.Metrics) (*triggerSet, error) {
 // triggers in force stay as they were. It returns the triggers whose window
 // the kernel adjusted, for the log.
 func (s *triggerSet) apply(spec psi.TriggerSpec, files map[string]string) (adjusted []*triggerInfo, err error) {
-	opened := map[string]*psi.Trigger{}
+	type openedTrigger struct {
+		t       *psi.Trigger
+		inForce psi.TriggerSpec
+	}
+	opened := map[string]openedTrigger{}
 	for key, path := range files {
 		if cur, ok := s.info[key]; ok && cur.Requested == spec && cur.Path == path {
 			continue // already in force
 		}
-		if s.w == nil {
-			// Fake: no trigger, but a missing file fails as the kernel's would.
-			if _, err := os.Stat(path); err != nil {
-				return nil, fmt.Errorf("cannot register the PSI trigger: %w", err)
-			}
-			opened[key] = nil
-			continue
-		}
-		t, err := psi.OpenTrigger(path, spec)
+		t, inForce, err := s.src.open(path, spec)
 		if err != nil {
 			for _, o := range opened {
-				o.Close()
+				if o.t != nil {
+					o.t.Close()
+				}
 			}
 			return nil, fmt.Errorf("cannot register the PSI trigger: %w", err)
 		}
-		opened[key] = t
+		opened[key] = openedTrigger{t, inForce}
 	}
 	for _, key := range slices.Sorted(maps.Keys(s.info)) {
 		if _, wanted := files[key]; !wanted {
@@ -81,14 +115,11 @@ func (s *triggerSet) apply(spec psi.TriggerSpec, files map[string]string) (adjus
 		}
 	}
 	for _, key := range slices.Sorted(maps.Keys(opened)) {
-		t := opened[key]
+		o := opened[key]
 		s.remove(key)
-		info := &triggerInfo{Path: files[key], Spec: spec, Requested: spec}
-		if t != nil {
-			info.Spec = t.Spec
-			if err := s.w.Add(key, t); err != nil {
-				return adjusted, err
-			}
+		info := &triggerInfo{Path: files[key], Spec: o.inForce, Requested: spec}
+		if err := s.src.add(key, o.t); err != nil {
+			return adjusted, err
 		}
 		s.info[key] = info
 		if info.Spec != info.Requested {
@@ -99,9 +130,7 @@ func (s *triggerSet) apply(spec psi.TriggerSpec, files map[string]string) (adjus
 }
 
 func (s *triggerSet) remove(key string) {
-	if s.w != nil {
-		s.w.Remove(key)
-	}
+	s.src.remove(key)
 	delete(s.info, key)
 }
 
@@ -125,20 +154,12 @@ func (s *triggerSet) count(ev psi.Event) {
 	}
 }
 
-// run delivers trigger events until ctx ends; a fake set delivers none.
-func (s *triggerSet) run(ctx context.Context, out chan<- psi.Event) error {
-	if s.w == nil {
-		<-ctx.Done()
-		return ctx.Err()
-	}
-	return s.w.Run(ctx, out)
+// start delivers trigger events until ctx ends (triggerSource.start).
+func (s *triggerSet) start(ctx context.Context, errc chan<- error) <-chan psi.Event {
+	return s.src.start(ctx, errc)
 }
 
-func (s *triggerSet) close() {
-	if s.w != nil {
-		s.w.Close()
-	}
-}
+func (s *triggerSet) close() { s.src.close() }
 
 // status lists the triggers for `kube-oomd status`.
 func (s *triggerSet) status() []TriggerStatus {
