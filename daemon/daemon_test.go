@@ -462,7 +462,7 @@ func TestWithoutInotifyTheRescanFollowsThePods(t *testing.T) {
 	if len(got) != 1 || got[0]["pod_uid"] != "bu" {
 		t.Errorf("kernel OOM records = %v, want bu's, found on the rescan", got)
 	}
-	if n := len(h.snapshot().refs); n != 5 {
+	if n := len(h.snapshot().ranking.refs); n != 5 {
 		t.Errorf("pods followed = %d, want 5 with the new one", n)
 	}
 	m := h.scrape()

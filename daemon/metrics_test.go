@@ -385,7 +385,7 @@ func TestMetricsOfTheRuntime(t *testing.T) {
 // changed is a kill skipped.
 func TestMetricsOfKillOutcomes(t *testing.T) {
 	d := &recorder{log: slog.New(slog.NewTextHandler(io.Discard, nil)), clock: clock.NewFake(epoch), metrics: metrics.New(metricLabels())}
-	rec := KillRecord{UID: "be", QoS: "BestEffort", Reason: string(policy.ReasonPressure)}
+	rec := KillRecord{KilledPod: KilledPod{UID: "be", QoS: "BestEffort"}, Reason: string(policy.ReasonPressure)}
 	d.killed(rec, nil, killer.Result{}, errors.New("open cgroup.kill: permission denied"))
 	d.killed(rec, nil, killer.Result{Method: killer.MethodCgroupKill, Took: 5 * time.Second}, fmt.Errorf("x: %w", killer.ErrNotConfirmed))
 	d.killed(rec, nil, killer.Result{Method: killer.MethodCgroupKill, Took: 20 * time.Millisecond, Freed: 100 << 20, Confirmed: true}, nil)

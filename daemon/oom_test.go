@@ -256,7 +256,7 @@ func TestKillLeavingOnlySparedIsRecordedUnconfirmed(t *testing.T) {
 	var logs logBuffer
 	d := &recorder{log: slog.New(slog.NewJSONHandler(&logs, nil)), clock: clock.NewFake(epoch)}
 	err := fmt.Errorf("killer: x: %w: %w", killer.ErrNotConfirmed, killer.ErrAllSpared)
-	d.killed(KillRecord{UID: "be"}, nil, killer.Result{Method: killer.MethodOOM, Containers: 1, PIDs: 2, Spared: 2}, err)
+	d.killed(KillRecord{KilledPod: KilledPod{UID: "be"}}, nil, killer.Result{Method: killer.MethodOOM, Containers: 1, PIDs: 2, Spared: 2}, err)
 	if k := d.kills; len(k) != 1 || k[0].Confirmed || k[0].Method != string(killer.MethodOOM) || k[0].Error == "" {
 		t.Errorf("kills = %+v, want one, method oom, not confirmed, with the error", k)
 	}

@@ -34,29 +34,43 @@ type recorder struct {
 
 // KillRecord is one kill (or, in dry-run, one that would have happened).
 type KillRecord struct {
-	Time      time.Time `json:"time"`
-	UID       string    `json:"uid"`
-	Namespace string    `json:"namespace"` // as the container runtime says; "" when it did not
-	Name      string    `json:"name"`
-	QoS       string    `json:"qos"`
-	Cgroup    string    `json:"cgroup"`
-	Target    string    `json:"target"`
-	Container string    `json:"container,omitempty"` // the killed container's name, in container mode
-	Reason    string    `json:"reason"`
-	// The figures behind the choice: the pod's growth over the episode
-	// (unreclaimable memory, bytes a second), its working set over its
-	// request, what its kill frees, and what kubepods had to shed.
+	Time time.Time `json:"time"`
+	KilledPod
+	Target    string `json:"target"`
+	Container string `json:"container,omitempty"` // the killed container's name, in container mode
+	Reason    string `json:"reason"`
+	KillFigures
+	DryRun bool `json:"dry_run"`
+	KillResult
+}
+
+// KilledPod names the pod of a kill.
+type KilledPod struct {
+	UID       string `json:"uid"`
+	Namespace string `json:"namespace"` // as the container runtime says; "" when it did not
+	Name      string `json:"name"`
+	QoS       string `json:"qos"`
+	Cgroup    string `json:"cgroup"`
+}
+
+// KillFigures are the figures behind the choice: the pod's growth over
+// the episode (unreclaimable memory, bytes a second), its working set over
+// its request, what its kill frees, and what kubepods had to shed.
+type KillFigures struct {
 	GrowthPerSecond int64  `json:"growth_bytes_per_second"`
 	AboveRequest    uint64 `json:"above_request_bytes"`
 	Frees           uint64 `json:"frees_bytes"`
 	Shed            uint64 `json:"shed_bytes"`
 	Spared          int    `json:"spared,omitempty"` // processes spared: -1000, then the sandbox
-	DryRun          bool   `json:"dry_run"`
-	Method          string `json:"method,omitempty"`    // killer.Result.Method: cgroup.kill, freeze+sigkill, oom, oom+cgroup.kill, oom+freeze+sigkill
-	OOMKills        uint64 `json:"oom_kills,omitempty"` // kill.method oom: the processes the kernel's OOM killer killed in the pod
-	FreedBytes      uint64 `json:"freed_bytes"`
-	Confirmed       bool   `json:"confirmed"`
-	Error           string `json:"error,omitempty"`
+}
+
+// KillResult is how the kill went.
+type KillResult struct {
+	Method     string `json:"method,omitempty"`    // killer.Result.Method: cgroup.kill, freeze+sigkill, oom, oom+cgroup.kill, oom+freeze+sigkill
+	OOMKills   uint64 `json:"oom_kills,omitempty"` // kill.method oom: the processes the kernel's OOM killer killed in the pod
+	FreedBytes uint64 `json:"freed_bytes"`
+	Confirmed  bool   `json:"confirmed"`
+	Error      string `json:"error,omitempty"`
 }
 
 // Who names the victim for a person: namespace/name when the container
@@ -121,10 +135,12 @@ func (d *recorder) killRecord(victim policy.KillOrder, dec policy.Decision, e po
 		vocab.Rate, int64(v.Rate),
 		pressureAttrs(o.Kubepods), memoryAttrs(o.Kubepods, o.Host),
 	}
-	record := KillRecord{Time: now, UID: victim.Pod.UID, Namespace: names.Namespace, Name: names.Name,
-		QoS: victim.Pod.QoS.String(), Cgroup: victim.Pod.Path, Reason: string(v.Reason), Target: target.String(),
-		GrowthPerSecond: int64(victim.Growth), AboveRequest: victim.AboveRequest(), Frees: victim.Frees, Shed: e.Need,
-		Spared: len(victim.Spared)}
+	record := KillRecord{Time: now,
+		KilledPod: KilledPod{UID: victim.Pod.UID, Namespace: names.Namespace, Name: names.Name,
+			QoS: victim.Pod.QoS.String(), Cgroup: victim.Pod.Path},
+		Reason: string(v.Reason), Target: target.String(),
+		KillFigures: KillFigures{GrowthPerSecond: int64(victim.Growth), AboveRequest: victim.AboveRequest(), Frees: victim.Frees, Shed: e.Need,
+			Spared: len(victim.Spared)}}
 	if target.Container != "" {
 		if record.Container, _ = names.Container(target.Container); record.Container != "" {
 			fields = append(fields, vocab.Container, record.Container)

@@ -343,7 +343,7 @@ func TestStatusServerOutlivesAcceptErrors(t *testing.T) {
 	go serve(ctx, &failingListener{Listener: ln, fails: 3}, reqs, t.TempDir(), func(error) { reported.Add(1) })
 	go func() {
 		for r := range reqs {
-			r <- Status{Version: "v"}
+			r <- Status{DaemonStatus: DaemonStatus{Version: "v"}}
 		}
 	}()
 	conn, err := net.Dial("unix", sock)

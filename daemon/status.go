@@ -30,26 +30,41 @@ const Unlimited = cgroupv2.Unlimited
 
 // Status is the daemon's answer to `kube-oomd status`, as JSON.
 type Status struct {
-	Version    string    `json:"version"`
-	PID        int       `json:"pid"`
-	Started    time.Time `json:"started"`
-	ConfigFile string    `json:"config_file"`
-	Defaults   bool      `json:"config_defaults"` // no file: built-in defaults (plus the fragments)
+	DaemonStatus
+	ConfigStatus
+	Features  FeatureStatus     `json:"features"`
+	Triggers  []TriggerStatus   `json:"triggers"`
+	Decision  DecisionStatus    `json:"decision"`
+	Action    *ActionStatus     `json:"action"` // in flight, or null
+	Pods      []PodRow          `json:"pods"`   // ranked, as `kube-oomd pods`
+	PodsError string            `json:"pods_error,omitempty"`
+	Throttles []relief.Throttle `json:"throttles"`
+	Kills     []KillRecord      `json:"kills"` // the last few, newest last
+
+	ranking podRanking
+}
+
+// DaemonStatus is the daemon process.
+type DaemonStatus struct {
+	Version string    `json:"version"`
+	PID     int       `json:"pid"`
+	Started time.Time `json:"started"`
+}
+
+// ConfigStatus is the config in force and where it came from.
+type ConfigStatus struct {
+	ConfigFile string `json:"config_file"`
+	Defaults   bool   `json:"config_defaults"` // no file: built-in defaults (plus the fragments)
 	// ConfigFiles are the config file and its fragments read, in order;
 	// ConfigSources, each key not at its default and where it came from.
-	ConfigFiles   []string          `json:"config_files"`
-	ConfigSources []KeySource       `json:"config_sources"`
-	Config        map[string]any    `json:"config"`
-	Features      FeatureStatus     `json:"features"`
-	Triggers      []TriggerStatus   `json:"triggers"`
-	Decision      DecisionStatus    `json:"decision"`
-	Action        *ActionStatus     `json:"action"` // in flight, or null
-	Pods          []PodRow          `json:"pods"`   // ranked, as `kube-oomd pods`
-	PodsError     string            `json:"pods_error,omitempty"`
-	Throttles     []relief.Throttle `json:"throttles"`
-	Kills         []KillRecord      `json:"kills"` // the last few, newest last
+	ConfigFiles   []string       `json:"config_files"`
+	ConfigSources []KeySource    `json:"config_sources"`
+	Config        map[string]any `json:"config"`
+}
 
-	// What the status server needs to rank and name the pods off the loop.
+// podRanking is what the status server needs to rank and name the pods
+// off the loop.
+type podRanking struct {
 	names   *cri.Resolver
 	refs    []cgroupv2.PodRef
 	rank    policy.RankConfig
@@ -107,19 +122,28 @@ type TriggerStatus struct {
 
 // DecisionStatus is the decision's state.
 type DecisionStatus struct {
-	PressuredWindows int     `json:"pressured_windows"`
-	WindowsNeeded    int     `json:"windows_needed"`
-	StrainedWindows  int     `json:"strained_windows"`
-	CalmWindows      int     `json:"calm_windows"`
-	RelievedWindows  int     `json:"relieved_windows"` // calm or not near the limit: a release counts these
-	StallShare       float64 `json:"stall_share"`
-	NearLimit        bool    `json:"near_limit"`
-	Usage            uint64  `json:"usage_bytes"`
-	Limit            uint64  `json:"limit_bytes"`
-	Cooling          bool    `json:"cooling"`
-	// The prediction's figures: kubepods' anonymous plus shared memory, how
-	// fast it grew between the last two looks, and what kubepods must shed
-	// to get back under the near-limit line.
+	WindowStatus
+	StallShare float64 `json:"stall_share"`
+	NearLimit  bool    `json:"near_limit"`
+	Usage      uint64  `json:"usage_bytes"`
+	Limit      uint64  `json:"limit_bytes"`
+	Cooling    bool    `json:"cooling"`
+	PredictionStatus
+}
+
+// WindowStatus counts the windows of the decision.
+type WindowStatus struct {
+	PressuredWindows int `json:"pressured_windows"`
+	WindowsNeeded    int `json:"windows_needed"`
+	StrainedWindows  int `json:"strained_windows"`
+	CalmWindows      int `json:"calm_windows"`
+	RelievedWindows  int `json:"relieved_windows"` // calm or not near the limit: a release counts these
+}
+
+// PredictionStatus are the prediction's figures: kubepods' anonymous plus
+// shared memory, how fast it grew between the last two looks, and what
+// kubepods must shed to get back under the near-limit line.
+type PredictionStatus struct {
 	Unreclaimable     uint64 `json:"unreclaimable_bytes"`
 	UnreclaimableRate int64  `json:"unreclaimable_bytes_per_second"`
 	Shed              uint64 `json:"shed_bytes"`
@@ -133,26 +157,41 @@ type ActionStatus struct {
 
 // PodRow is one pod as `kube-oomd pods` and `kube-oomd status` show it.
 type PodRow struct {
-	Rank            int          `json:"rank"` // 1 = next victim; 0 = protected
-	UID             string       `json:"uid"`
-	Namespace       string       `json:"namespace"` // as the container runtime says; "" when it did not
-	Name            string       `json:"name"`
-	QoS             cgroupv2.QoS `json:"qos"`
-	Cgroup          string       `json:"cgroup"`
-	WorkingSetBytes uint64       `json:"working_set_bytes"`
-	CurrentBytes    uint64       `json:"current_bytes"`
-	RequestBytes    uint64       `json:"request_bytes"`
-	RequestSource   string       `json:"request_source"`
-	LimitBytes      *uint64      `json:"limit_bytes"` // null: no limit
-	PSISomeAvg10    float64      `json:"psi_some_avg10"`
-	PSIFullAvg10    float64      `json:"psi_full_avg10"`
-	Protected       bool         `json:"protected"`
-	ProtectedReason string       `json:"protected_reason,omitempty"`
-	SparedPIDs      []int        `json:"spared_pids,omitempty"`   // a kill does not signal these: -1000 processes, and then the sandbox
-	GrowthPerSecond int64        `json:"growth_bytes_per_second"` // unreclaimable memory, over the episode in progress
-	CanEnd          bool         `json:"can_end"`                 // its kill alone frees what the episode needs
-	Containers      int          `json:"containers"`
-	ContainerNames  []string     `json:"container_names"` // the names the runtime gave, in cgroup order; the sandbox left out
+	Rank int `json:"rank"` // 1 = next victim; 0 = protected
+	PodID
+	PodMemory
+	PSISomeAvg10 float64 `json:"psi_some_avg10"`
+	PSIFullAvg10 float64 `json:"psi_full_avg10"`
+	PodVictim
+	Containers     int      `json:"containers"`
+	ContainerNames []string `json:"container_names"` // the names the runtime gave, in cgroup order; the sandbox left out
+}
+
+// PodID names a pod in a row.
+type PodID struct {
+	UID       string       `json:"uid"`
+	Namespace string       `json:"namespace"` // as the container runtime says; "" when it did not
+	Name      string       `json:"name"`
+	QoS       cgroupv2.QoS `json:"qos"`
+	Cgroup    string       `json:"cgroup"`
+}
+
+// PodMemory is a pod's memory in a row.
+type PodMemory struct {
+	WorkingSetBytes uint64  `json:"working_set_bytes"`
+	CurrentBytes    uint64  `json:"current_bytes"`
+	RequestBytes    uint64  `json:"request_bytes"`
+	RequestSource   string  `json:"request_source"`
+	LimitBytes      *uint64 `json:"limit_bytes"` // null: no limit
+}
+
+// PodVictim is what the ranking made of a pod in a row.
+type PodVictim struct {
+	Protected       bool   `json:"protected"`
+	ProtectedReason string `json:"protected_reason,omitempty"`
+	SparedPIDs      []int  `json:"spared_pids,omitempty"`   // a kill does not signal these: -1000 processes, and then the sandbox
+	GrowthPerSecond int64  `json:"growth_bytes_per_second"` // unreclaimable memory, over the episode in progress
+	CanEnd          bool   `json:"can_end"`                 // its kill alone frees what the episode needs
 }
 
 // Namer names pods by UID: a cri.Resolver, or one cri.Index.
@@ -166,12 +205,13 @@ func PodRows(ranked []policy.Candidate, names Namer) []PodRow {
 	for i, c := range ranked {
 		n, _ := names.Lookup(c.Pod.UID)
 		p := PodRow{
-			Rank: c.Rank, UID: c.Pod.UID, Namespace: n.Namespace, Name: n.Name, QoS: c.Pod.QoS, Cgroup: c.Pod.Path,
-			WorkingSetBytes: c.Pod.WorkingSet, CurrentBytes: c.Pod.Current,
-			RequestBytes: c.Request, RequestSource: string(c.RequestSource),
+			Rank:  c.Rank,
+			PodID: PodID{UID: c.Pod.UID, Namespace: n.Namespace, Name: n.Name, QoS: c.Pod.QoS, Cgroup: c.Pod.Path},
+			PodMemory: PodMemory{WorkingSetBytes: c.Pod.WorkingSet, CurrentBytes: c.Pod.Current,
+				RequestBytes: c.Request, RequestSource: string(c.RequestSource)},
 			PSISomeAvg10: c.Pod.Pressure.Some.Avg10, PSIFullAvg10: c.Pod.Pressure.Full.Avg10,
-			Protected: c.Protected != "", ProtectedReason: c.Protected,
-			SparedPIDs: c.Spared, GrowthPerSecond: int64(c.Growth), CanEnd: c.CanEnd,
+			PodVictim: PodVictim{Protected: c.Protected != "", ProtectedReason: c.Protected,
+				SparedPIDs: c.Spared, GrowthPerSecond: int64(c.Growth), CanEnd: c.CanEnd},
 			Containers: len(c.Pod.Containers), ContainerNames: containerNames(*c.Pod, n),
 		}
 		if c.Pod.Max != cgroupv2.Unlimited {
@@ -188,24 +228,24 @@ func PodRows(ranked []policy.Candidate, names Namer) []PodRow {
 func (d *Daemon) snapshot() Status {
 	v := d.verdict
 	s := Status{
-		Version: d.opt.Version, PID: os.Getpid(), Started: d.started,
-		ConfigFile: d.opt.ConfigPath, Defaults: d.sources.Missing, Config: groupMap(d.cfg.LogValue()),
-		ConfigFiles: d.sources.Paths(), ConfigSources: keySources(d.cfg, d.sources, d.opt.DryRunFlag),
+		DaemonStatus: DaemonStatus{Version: d.opt.Version, PID: os.Getpid(), Started: d.started},
+		ConfigStatus: ConfigStatus{ConfigFile: d.opt.ConfigPath, Defaults: d.sources.Missing, Config: groupMap(d.cfg.LogValue()),
+			ConfigFiles: d.sources.Paths(), ConfigSources: keySources(d.cfg, d.sources, d.opt.DryRunFlag)},
 		Features: FeatureStatus{
 			Kernel: d.features.Kernel, PageSize: d.features.PageSize, Driver: string(d.layout.Driver), Kubepods: d.layout.Kubepods,
 			CgroupKill: d.features.CgroupKill, MemoryReclaim: d.features.MemoryReclaim, MemoryHighVia: d.act.via,
 		},
 		Triggers: d.triggers.status(),
 		Decision: DecisionStatus{
-			PressuredWindows: v.Pressured, WindowsNeeded: d.th.Windows, StrainedWindows: v.Strained,
-			CalmWindows: v.Calm, RelievedWindows: v.Relieved, StallShare: round(v.Stall), NearLimit: v.Near,
-			Usage: v.Usage, Limit: v.Limit, Cooling: v.Cooling,
-			Unreclaimable: v.Unreclaimable, UnreclaimableRate: int64(v.Rate), Shed: v.Need,
+			WindowStatus: WindowStatus{PressuredWindows: v.Pressured, WindowsNeeded: d.th.Windows, StrainedWindows: v.Strained,
+				CalmWindows: v.Calm, RelievedWindows: v.Relieved},
+			StallShare: round(v.Stall), NearLimit: v.Near, Usage: v.Usage, Limit: v.Limit, Cooling: v.Cooling,
+			PredictionStatus: PredictionStatus{Unreclaimable: v.Unreclaimable, UnreclaimableRate: int64(v.Rate), Shed: v.Need},
 		},
 		Throttles: append([]relief.Throttle{}, d.act.throttles...),
 		Kills:     append([]KillRecord{}, d.kills...),
-		refs:      d.pods.refs(), rank: d.th.Rank, layout: d.layout, names: d.names,
-		episode: policy.EpisodeOf(v, d.state.Growth(), d.th),
+		ranking: podRanking{refs: d.pods.refs(), rank: d.th.Rank, layout: d.layout, names: d.names,
+			episode: policy.EpisodeOf(v, d.state.Growth(), d.th)},
 	}
 	if a := d.act.running; a != nil {
 		copied := *a
@@ -294,12 +334,12 @@ func answer(ctx context.Context, conn net.Conn, reqs chan<- chan<- Status, procR
 	case <-ctx.Done():
 		return
 	}
-	pods, err := cgroupv2.NewReader(s.layout, procRoot).ReadPods(s.refs)
+	pods, err := cgroupv2.NewReader(s.ranking.layout, procRoot).ReadPods(s.ranking.refs)
 	if err != nil {
 		s.PodsError = err.Error()
 	}
-	wantNames(s.names, pods)
-	s.Pods = PodRows(policy.Rank(pods, s.rank, s.episode), s.names)
+	wantNames(s.ranking.names, pods)
+	s.Pods = PodRows(policy.Rank(pods, s.ranking.rank, s.ranking.episode), s.ranking.names)
 	conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	json.NewEncoder(conn).Encode(s)
 }

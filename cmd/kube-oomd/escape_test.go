@@ -43,15 +43,17 @@ func noRawControl(t *testing.T, out string) {
 func TestStatusEscapesNames(t *testing.T) {
 	now := time.Now()
 	s := daemon.Status{
-		Version: "v1", PID: 42, Started: now.Add(-time.Minute), ConfigFile: "/etc/kube-oomd/kube-oomd.toml",
-		Config: map[string]any{"kill": map[string]any{"mode": "pod"}},
+		DaemonStatus: daemon.DaemonStatus{Version: "v1", PID: 42, Started: now.Add(-time.Minute)},
+		ConfigStatus: daemon.ConfigStatus{ConfigFile: "/etc/kube-oomd/kube-oomd.toml",
+			Config: map[string]any{"kill": map[string]any{"mode": "pod"}}},
 		Action: &daemon.ActionStatus{Name: "kill " + oddNamespace + "/" + oddName, Since: now},
 		Pods: []daemon.PodRow{
-			{Rank: 1, UID: "be", Namespace: oddNamespace, Name: oddName, QoS: cgroupv2.BestEffort, Protected: true, ProtectedReason: "name " + oddName},
+			{Rank: 1, PodID: daemon.PodID{UID: "be", Namespace: oddNamespace, Name: oddName, QoS: cgroupv2.BestEffort},
+				PodVictim: daemon.PodVictim{Protected: true, ProtectedReason: "name " + oddName}},
 		},
 		Throttles: []relief.Throttle{{Cgroup: "/k/be", UID: "be", QoS: "BestEffort", Original: cgroupv2.Unlimited, Set: 400 * MiB, Current: 500 * MiB, Since: now}},
-		Kills: []daemon.KillRecord{{Time: now, UID: "be", Namespace: oddNamespace, Name: oddName, Container: oddContainer,
-			QoS: "BestEffort", Reason: "sustained-pressure", Target: "container /k/be/c.scope"}},
+		Kills: []daemon.KillRecord{{Time: now, KilledPod: daemon.KilledPod{UID: "be", Namespace: oddNamespace, Name: oddName, QoS: "BestEffort"},
+			Container: oddContainer, Reason: "sustained-pressure", Target: "container /k/be/c.scope"}},
 	}
 	sock := serve(t, s)
 	code, out, errs := kube(t, "status", "--socket", sock)

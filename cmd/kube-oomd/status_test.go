@@ -42,23 +42,24 @@ func TestStatusRenders(t *testing.T) {
 	now := time.Now()
 	limit := uint64(2048 * MiB)
 	s := daemon.Status{
-		Version: "v1", PID: 42, Started: now.Add(-time.Minute), ConfigFile: "/etc/kube-oomd/kube-oomd.toml",
-		Config:      map[string]any{"kill": map[string]any{"mode": "dry-run"}},
-		ConfigFiles: []string{"/etc/kube-oomd/kube-oomd.toml", "/etc/kube-oomd/kube-oomd.toml.d/10-dry-run.toml"},
-		ConfigSources: []daemon.KeySource{
-			{Key: "kill.mode", Setting: `kill.mode = "dry-run"`, File: "/etc/kube-oomd/kube-oomd.toml.d/10-dry-run.toml"},
-			{Key: "kill.cooldown", Setting: `kill.cooldown = "30s"`, File: "/etc/kube-oomd/kube-oomd.toml"},
-		},
+		DaemonStatus: daemon.DaemonStatus{Version: "v1", PID: 42, Started: now.Add(-time.Minute)},
+		ConfigStatus: daemon.ConfigStatus{ConfigFile: "/etc/kube-oomd/kube-oomd.toml",
+			Config:      map[string]any{"kill": map[string]any{"mode": "dry-run"}},
+			ConfigFiles: []string{"/etc/kube-oomd/kube-oomd.toml", "/etc/kube-oomd/kube-oomd.toml.d/10-dry-run.toml"},
+			ConfigSources: []daemon.KeySource{
+				{Key: "kill.mode", Setting: `kill.mode = "dry-run"`, File: "/etc/kube-oomd/kube-oomd.toml.d/10-dry-run.toml"},
+				{Key: "kill.cooldown", Setting: `kill.cooldown = "30s"`, File: "/etc/kube-oomd/kube-oomd.toml"},
+			}},
 		Features: daemon.FeatureStatus{Kernel: "6.1.0", PageSize: 4096, Driver: "systemd", Kubepods: "/kubepods.slice", CgroupKill: true, MemoryHighVia: "systemd"},
 		Action:   &daemon.ActionStatus{Name: "kill be", Since: now},
-		Decision: daemon.DecisionStatus{PressuredWindows: 1, WindowsNeeded: 2, StrainedWindows: 3, RelievedWindows: 4},
+		Decision: daemon.DecisionStatus{WindowStatus: daemon.WindowStatus{PressuredWindows: 1, WindowsNeeded: 2, StrainedWindows: 3, RelievedWindows: 4}},
 		Pods: []daemon.PodRow{
-			{Rank: 1, UID: "be", QoS: cgroupv2.BestEffort, WorkingSetBytes: 300 * MiB},
-			{Rank: 2, UID: "bu", Namespace: "shop", Name: "db-0", QoS: cgroupv2.Burstable, LimitBytes: &limit},
+			{Rank: 1, PodID: daemon.PodID{UID: "be", QoS: cgroupv2.BestEffort}, PodMemory: daemon.PodMemory{WorkingSetBytes: 300 * MiB}},
+			{Rank: 2, PodID: daemon.PodID{UID: "bu", Namespace: "shop", Name: "db-0", QoS: cgroupv2.Burstable}, PodMemory: daemon.PodMemory{LimitBytes: &limit}},
 		},
 		Throttles: []relief.Throttle{{Cgroup: "/k/bu", UID: "bu", QoS: "Burstable", Original: cgroupv2.Unlimited, Set: 400 * MiB, Current: 500 * MiB, Since: now}},
-		Kills: []daemon.KillRecord{{Time: now, UID: "old", QoS: "BestEffort", Reason: "sustained-pressure", DryRun: true, Target: "pod"},
-			{Time: now, UID: "u2", Namespace: "shop", Name: "cart", Container: "app", QoS: "Burstable", Reason: "imminent-oom", Target: "container /k/u2/cri-containerd-0123.scope"}},
+		Kills: []daemon.KillRecord{{Time: now, KilledPod: daemon.KilledPod{UID: "old", QoS: "BestEffort"}, Reason: "sustained-pressure", DryRun: true, Target: "pod"},
+			{Time: now, KilledPod: daemon.KilledPod{UID: "u2", Namespace: "shop", Name: "cart", QoS: "Burstable"}, Container: "app", Reason: "imminent-oom", Target: "container /k/u2/cri-containerd-0123.scope"}},
 	}
 	sock := serve(t, s)
 	code, out, errs := kube(t, "status", "--socket", sock)
