@@ -366,7 +366,7 @@ func (d *Daemon) waitForKubepods(ctx context.Context, hup <-chan os.Signal, feed
 	}
 	d.log.Warn("waiting for the kubelet's pod cgroup", vocab.Error, err, vocab.Retry, d.cfg.Cgroup.RescanInterval.String())
 	d.notify.Ready()
-	d.notify.Status("waiting for the kubelet's pod cgroup under " + d.opt.CgroupRoot)
+	d.waiting(d.opt.CgroupRoot)
 	retry := d.clock.NewTicker(d.cfg.Cgroup.RescanInterval)
 	defer retry.Stop()
 	watchdog, stopWatchdog := d.watchdogTicks()

@@ -222,6 +222,12 @@ func (d *recorder) logKernelOOMKills(r cgroupv2.PodRef, kills, total uint64) {
 		vocab.OOMKills, kills, vocab.OOMKillTotal, total)
 }
 
+// waiting sets the status line while the kubelet's pod cgroup is not
+// there yet.
+func (d *recorder) waiting(cgroupRoot string) {
+	d.notify.Status("waiting for the kubelet's pod cgroup under " + cgroupRoot)
+}
+
 // status sets the one line `systemctl status` shows.
 func (d *recorder) status(pods int, kubepods, mode string, throttled int, acting string) {
 	s := fmt.Sprintf("watching %d pods under %s, mode %s, %d throttled", pods, kubepods, mode, throttled)
