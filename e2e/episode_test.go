@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
 // Scenarios 14 to 18 (issue 9) run one memory episode twice in a boot with
@@ -51,8 +53,8 @@ func (e episodeRun) oomdKills(pod string) []string {
 	var out []string
 	uid := e.uid(pod)
 	for _, k := range e.r.records(e.p, "kill") {
-		if k.str("pod_uid") == uid {
-			out = append(out, k.str("reason"))
+		if k.str(vocab.PodUID) == uid {
+			out = append(out, k.str(vocab.Reason))
 		}
 	}
 	return out
@@ -66,8 +68,8 @@ func (e episodeRun) throttle(pod string) string {
 	}
 	uid := e.uid(pod)
 	for _, x := range e.r.otherRecords(e.p, "throttled pod") {
-		if x.str("pod_uid") == uid {
-			return x.str("memory_high_bytes")
+		if x.str(vocab.PodUID) == uid {
+			return x.str(vocab.HighBytes)
 		}
 	}
 	return ""

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
 // leakRow is one column of scenario 01's table.
@@ -33,7 +35,7 @@ func leakSummary(r *R, p string) leakRow {
 	row.oomKills = int(r.num(p + ".kubepods_oom_kill_delta"))
 	var victims []string
 	for _, k := range r.records(p, "kill") {
-		victims = append(victims, fmt.Sprintf("%s (kube-oomd, %s)", r.podName(p, k.str("pod_uid")), k.str("reason")))
+		victims = append(victims, fmt.Sprintf("%s (kube-oomd, %s)", r.podName(p, k.str(vocab.PodUID)), k.str(vocab.Reason)))
 	}
 	for _, pod := range []string{"G", "B", "BE"} {
 		if d := r.num(p+".after.pod_oom_kill."+pod) - r.num(p+".before.pod_oom_kill."+pod); d > 0 {
@@ -60,13 +62,13 @@ func leakDaemonChecks(t *testing.T, r *R, p string) {
 	}
 	seen := false
 	for _, k := range kills {
-		if k.str("pod_uid") == be {
+		if k.str(vocab.PodUID) == be {
 			seen = true
-			if q := k.str("qos"); q != "BestEffort" {
+			if q := k.str(vocab.QoS); q != "BestEffort" {
 				t.Errorf("%s: kill record for the BestEffort pod says QOS=%q", p, q)
 			}
 		} else {
-			t.Errorf("%s: kube-oomd killed pod %s (%s), not the leaker %s", p, k.str("pod_uid"), r.podName(p, k.str("pod_uid")), be)
+			t.Errorf("%s: kube-oomd killed pod %s (%s), not the leaker %s", p, k.str(vocab.PodUID), r.podName(p, k.str(vocab.PodUID)), be)
 		}
 	}
 	if len(kills) > 0 && !seen {

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
 // isNodeScenario: the scenarios on a real node (containerd, runc, kubelet),
@@ -127,11 +129,11 @@ func nodeRunOf(r *R, p, prev string) nodeRun {
 	var vs []string
 	kills := r.records(p, "kill")
 	for _, k := range kills {
-		vs = append(vs, fmt.Sprintf("%s/%s (kube-oomd, %s, %s)", k.str("pod_namespace"), k.str("pod_name"), k.str("reason"), k.str("method")))
+		vs = append(vs, fmt.Sprintf("%s/%s (kube-oomd, %s, %s)", k.str(vocab.PodNamespace), k.str(vocab.PodName), k.str(vocab.Reason), k.str(vocab.Method)))
 	}
 	switch {
 	case len(kills) > 0:
-		x.hand = fmt.Sprintf("kube-oomd: %s, by %s", kills[0].str("reason"), kills[0].str("method"))
+		x.hand = fmt.Sprintf("kube-oomd: %s, by %s", kills[0].str(vocab.Reason), kills[0].str(vocab.Method))
 	case x.limitOOMs > 0:
 		x.hand = "the kernel's OOM killer"
 		vs = append(vs, "kernel OOM killer")
@@ -141,8 +143,8 @@ func nodeRunOf(r *R, p, prev string) nodeRun {
 	x.victims = strings.Join(vs, ", ")
 	x.record = "-"
 	if len(kills) > 0 {
-		freed, _ := strconv.ParseFloat(kills[0].str("freed_bytes"), 64)
-		x.record = fmt.Sprintf("%s, %.0f MiB", kills[0].str("took"), freed/(1<<20))
+		freed, _ := strconv.ParseFloat(kills[0].str(vocab.Freed), 64)
+		x.record = fmt.Sprintf("%s, %.0f MiB", kills[0].str(vocab.Took), freed/(1<<20))
 	}
 	l := p + ".pods.be.containers.leaker."
 	x.leaker = fmt.Sprintf("%s, exit %v, restarts %v", r.str(l+"last_reason"), r.get(l+"last_exit_code"), r.get(l+"restarts"))

@@ -174,3 +174,8 @@ func decodeResult[T any](r *R, prefix string) T {
 	}
 	return v
 }
+
+// journald: a journal record field's name as journald stores it
+// (KUBE_OOMD_<NAME>, see internal/vocab), for the records the guest reads
+// with journalctl -o json instead of journal.py.
+func journald(name string) string { return "KUBE_OOMD_" + strings.ToUpper(name) }

@@ -2,7 +2,11 @@
 
 package e2e
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
+)
 
 func checkBusy(t *testing.T, r *R) {
 	t.Logf("streamed %.0f MiB in %.1f s through a %.0f MiB kubepods; kubepods stall full %.0f ms some %.0f ms",
@@ -17,7 +21,7 @@ func checkBusy(t *testing.T, r *R) {
 	}
 	r.eq("run.after.kubepods_oom_kill", r.num("run.before.kubepods_oom_kill"))
 	for _, k := range r.records("run", "kill") {
-		t.Errorf("kube-oomd killed on a healthy node: %s %s reason=%s", r.podName("run", k.str("pod_uid")), k.str("pod_uid"), k.str("reason"))
+		t.Errorf("kube-oomd killed on a healthy node: %s %s reason=%s", r.podName("run", k.str(vocab.PodUID)), k.str(vocab.PodUID), k.str(vocab.Reason))
 	}
 	r.isTrue("run.pod_alive.G")
 	r.isTrue("run.pod_alive.S")

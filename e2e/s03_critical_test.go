@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
 func init() { register("03", gate, checkCritical) }
@@ -36,13 +38,13 @@ func checkCritical(t *testing.T, r *R) {
 	}
 	killedLeaker := false
 	for _, k := range r.records("run", "kill") {
-		switch k.str("pod_uid") {
+		switch k.str(vocab.PodUID) {
 		case crit:
 			t.Errorf("kube-oomd killed the critical pod %s", crit)
 		case leak:
 			killedLeaker = true
 		default:
-			t.Errorf("kube-oomd killed pod %s (%s)", k.str("pod_uid"), r.podName("run", k.str("pod_uid")))
+			t.Errorf("kube-oomd killed pod %s (%s)", k.str(vocab.PodUID), r.podName("run", k.str(vocab.PodUID)))
 		}
 	}
 	if !killedLeaker {

@@ -2,22 +2,26 @@
 
 package e2e
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
+)
 
 func checkDryRun(t *testing.T, r *R) {
 	r.isTrue("run.daemon_survived")
 	r.isTrue("run.watch.died")
 	r.atLeast("run.kubepods_oom_kill_delta", 1)
 	for _, k := range r.records("run", "kill") {
-		t.Errorf("dry run killed pod %s (%s)", k.str("pod_uid"), r.podName("run", k.str("pod_uid")))
+		t.Errorf("dry run killed pod %s (%s)", k.str(vocab.PodUID), r.podName("run", k.str(vocab.PodUID)))
 	}
 	be := r.str("run.pods.BE.uid")
 	named := false
 	for _, k := range r.records("run", "would_kill") {
-		if k.str("pod_uid") == be {
+		if k.str(vocab.PodUID) == be {
 			named = true
 		} else {
-			t.Errorf("dry run would have killed pod %s (%s), not the leaker", k.str("pod_uid"), r.podName("run", k.str("pod_uid")))
+			t.Errorf("dry run would have killed pod %s (%s), not the leaker", k.str(vocab.PodUID), r.podName("run", k.str(vocab.PodUID)))
 		}
 	}
 	if !named {

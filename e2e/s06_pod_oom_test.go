@@ -2,7 +2,11 @@
 
 package e2e
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
+)
 
 func checkPodOOM(t *testing.T, r *R) {
 	r.isTrue("run.daemon_survived")
@@ -21,14 +25,14 @@ func checkPodOOM(t *testing.T, r *R) {
 	r.isTrue("run.pod_alive.G")
 	r.isTrue("run.pod_alive.BE")
 	for _, k := range r.records("run", "kill") {
-		t.Errorf("kube-oomd killed pod %s (%s)", k.str("pod_uid"), r.podName("run", k.str("pod_uid")))
+		t.Errorf("kube-oomd killed pod %s (%s)", k.str(vocab.PodUID), r.podName("run", k.str(vocab.PodUID)))
 	}
 	uid := r.str("run.pods.X.uid")
 	found := false
 	for _, k := range r.records("run", "kernel_oom_kill") {
-		if k.str("pod_uid") == uid {
+		if k.str(vocab.PodUID) == uid {
 			found = true
-			if q := k.str("qos"); q != "Burstable" {
+			if q := k.str(vocab.QoS); q != "Burstable" {
 				t.Errorf("kernel OOM record for pod X says QOS=%q", q)
 			}
 		}

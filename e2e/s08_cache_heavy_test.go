@@ -5,6 +5,8 @@ package e2e
 import (
 	"strings"
 	"testing"
+
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
 func init() { register("08", gate, checkCacheHeavy) }
@@ -14,9 +16,9 @@ func checkCacheHeavy(t *testing.T, r *R) {
 	var n, freed, forBE int
 	for _, k := range r.otherRecords("run", "reclaimed page cache") {
 		n++
-		if k.str("pod_uid") == be && k.str("reason") == "relief-reclaim" && k.num("freed_bytes") > 0 {
+		if k.str(vocab.PodUID) == be && k.str(vocab.Reason) == "relief-reclaim" && k.num(vocab.Freed) > 0 {
 			forBE++
-			freed += int(k.num("freed_bytes"))
+			freed += int(k.num(vocab.Freed))
 		}
 	}
 	t.Logf("cache-heavy: streamed %.0f MiB in %.1f s through a %.0f MiB kubepods (peak %.0f MiB); kubepods stall full %.0f ms some %.0f ms; Guaranteed full stall %.0f ms",
@@ -29,10 +31,10 @@ func checkCacheHeavy(t *testing.T, r *R) {
 	var shares []string
 	maxPressured := 0
 	for _, k := range r.otherRecords("run", "reclaimed page cache") {
-		shares = append(shares, k.str("stall_share"))
+		shares = append(shares, k.str(vocab.Stall))
 	}
 	for _, k := range r.otherRecords("run", "observation") {
-		maxPressured = max(maxPressured, int(k.num("pressured_windows")))
+		maxPressured = max(maxPressured, int(k.num(vocab.Pressured)))
 	}
 	t.Logf("cache-heavy: stall share of the windows that started a reclaim: %s; longest streak of pressured windows: %d (a kill needs 2)",
 		strings.Join(shares, " "), maxPressured)
@@ -45,7 +47,7 @@ func checkCacheHeavy(t *testing.T, r *R) {
 		t.Errorf("no \"reclaimed page cache\" record (reason relief-reclaim) names the BestEffort pod %s with freed_bytes > 0 (%d such records in all)", be, n)
 	}
 	for _, k := range r.records("run", "kill") {
-		t.Errorf("kube-oomd killed pod %s (%s) reason=%s on a cache-heavy node", k.str("pod_uid"), r.podName("run", k.str("pod_uid")), k.str("reason"))
+		t.Errorf("kube-oomd killed pod %s (%s) reason=%s on a cache-heavy node", k.str(vocab.PodUID), r.podName("run", k.str(vocab.PodUID)), k.str(vocab.Reason))
 	}
 	r.eq("run.after.kubepods_oom_kill", r.num("run.before.kubepods_oom_kill"))
 	r.isTrue("run.pod_alive.G")

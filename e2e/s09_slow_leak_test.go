@@ -5,6 +5,8 @@ package e2e
 import (
 	"fmt"
 	"testing"
+
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
 func init() { register("09", gateAndCompare, checkSlowLeak) }
@@ -15,20 +17,20 @@ func checkSlowLeak(t *testing.T, r *R) {
 	// The ladder run's throttle of the leaker, and the kill after it.
 	var throttle rec
 	for _, x := range r.otherRecords("ladder", "throttled pod") {
-		if x.str("pod_uid") == be && throttle == nil {
+		if x.str(vocab.PodUID) == be && throttle == nil {
 			throttle = x
 		}
 	}
 	var killAt float64 = -1
 	for _, x := range r.records("ladder", "kill") {
-		if x.str("pod_uid") == be {
+		if x.str(vocab.PodUID) == be {
 			killAt = x.num("monotonic_s")
 			break
 		}
 	}
 	throttleRow := "none"
 	if throttle != nil {
-		throttleRow = fmt.Sprintf("%.1f s after leak start, memory.high %s", throttle.num("monotonic_s")-r.num("ladder.leak_start_s"), throttle.str("memory_high_bytes"))
+		throttleRow = fmt.Sprintf("%.1f s after leak start, memory.high %s", throttle.num("monotonic_s")-r.num("ladder.leak_start_s"), throttle.str(vocab.HighBytes))
 	}
 
 	title := fmt.Sprintf("scenario 09: slow leak (%v MiB/s, %v reader), kill only versus the relief ladder", r.get("leak_mib_per_s"), r.get("read_order"))
@@ -45,15 +47,15 @@ func checkSlowLeak(t *testing.T, r *R) {
 	if throttle == nil {
 		t.Errorf("ladder run: no \"throttled pod\" record names the leaker %s", be)
 	} else {
-		if throttle.str("reason") != "relief-throttle" {
-			t.Errorf("ladder run: the throttle record says reason=%q, want relief-throttle", throttle.str("reason"))
+		if throttle.str(vocab.Reason) != "relief-throttle" {
+			t.Errorf("ladder run: the throttle record says reason=%q, want relief-throttle", throttle.str(vocab.Reason))
 		}
 		if killAt >= 0 && throttle.num("monotonic_s") > killAt {
 			t.Errorf("ladder run: throttled at %.2f s, after the kill at %.2f s", throttle.num("monotonic_s"), killAt)
 		}
 		// ...with a memory.high in force: the file, while throttled, and
 		// systemd's MemoryHigh (set over D-Bus) read what the record says.
-		want := throttle.str("memory_high_bytes")
+		want := throttle.str(vocab.HighBytes)
 		if c, ok := r.get("ladder.high.consistent").(map[string]any); !ok {
 			t.Errorf("ladder run: memory.high of the leaker's slice was never read consistently while throttled (file, MemoryHigh, file): %v",
 				r.get("ladder.high.checks"))

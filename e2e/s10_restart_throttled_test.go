@@ -5,6 +5,8 @@ package e2e
 import (
 	"regexp"
 	"testing"
+
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
 func init() { register("10", gate, checkRestartThrottled) }
@@ -36,7 +38,7 @@ func checkRestartThrottled(t *testing.T, r *R) {
 		}
 		found := false
 		for _, x := range r.otherRecords("run", "throttled pod") {
-			if x.str("pod_uid") == be && x.str("memory_high_bytes") == v && x.str("reason") == "relief-throttle" {
+			if x.str(vocab.PodUID) == be && x.str(vocab.HighBytes) == v && x.str(vocab.Reason) == "relief-throttle" {
 				found = true
 			}
 		}
@@ -78,7 +80,7 @@ func checkRestartThrottled(t *testing.T, r *R) {
 	}
 	restored := false
 	for _, x := range r.otherRecords("run", "restored memory.high set by an earlier run") {
-		if x.str("pod_uid") == be {
+		if x.str(vocab.PodUID) == be {
 			restored = true
 		}
 	}
@@ -94,7 +96,7 @@ func checkRestartThrottled(t *testing.T, r *R) {
 	r.match("stop.unit_memory_high", `^infinity$`)
 	released := false
 	for _, x := range r.otherRecords("run", "throttle released") {
-		if x.str("pod_uid") == be && x.str("reason") == "daemon-stopping" {
+		if x.str(vocab.PodUID) == be && x.str(vocab.Reason) == "daemon-stopping" {
 			released = true
 		}
 	}
@@ -108,7 +110,7 @@ func checkRestartThrottled(t *testing.T, r *R) {
 	r.isFalse("stop.throttles_json_exists")
 
 	for _, k := range r.records("run", "kill") {
-		t.Errorf("kube-oomd killed pod %s (%s) reason=%s", k.str("pod_uid"), r.podName("run", k.str("pod_uid")), k.str("reason"))
+		t.Errorf("kube-oomd killed pod %s (%s) reason=%s", k.str(vocab.PodUID), r.podName("run", k.str(vocab.PodUID)), k.str(vocab.Reason))
 	}
 	r.eq("run.after.kubepods_oom_kill", r.num("run.before.kubepods_oom_kill"))
 	r.isTrue("run.pod_alive.G")

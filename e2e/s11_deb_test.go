@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
 func init() { register("11", gate, checkDeb) }
@@ -72,7 +74,7 @@ func checkDeb(t *testing.T, r *R) {
 	if rec, ok := r.get("dry.record").(map[string]any); !ok {
 		t.Errorf("no would-kill record (MESSAGE_ID=%s, KUBE_OOMD_QOS=BestEffort) names the leaker %s", midWouldKill, dryBE)
 	} else {
-		t.Logf("would-kill record: reason %v, KUBE_OOMD_POD_UID %v", rec["KUBE_OOMD_REASON"], rec["KUBE_OOMD_POD_UID"])
+		t.Logf("would-kill record: reason %v, KUBE_OOMD_POD_UID %v", rec[journald(vocab.Reason)], rec[journald(vocab.PodUID)])
 	}
 	r.isTrue("dry.pod_alive.G")
 	// ... and the metric the README's rollout watches counts it.
@@ -87,22 +89,22 @@ func checkDeb(t *testing.T, r *R) {
 	if rec, ok := r.get("kill.record").(map[string]any); !ok {
 		t.Errorf("no kill record (MESSAGE_ID=%s, KUBE_OOMD_QOS=BestEffort) names the leaker %s", midKill, killBE)
 	} else {
-		freed, _ := strconv.ParseFloat(fmt.Sprint(rec["KUBE_OOMD_FREED_BYTES"]), 64)
-		t.Logf("kill record: reason %v, KUBE_OOMD_POD_UID %v, KUBE_OOMD_FREED_BYTES %.0f MiB", rec["KUBE_OOMD_REASON"], rec["KUBE_OOMD_POD_UID"], freed/(1<<20))
-		if rec["KUBE_OOMD_POD_UID"] != killBE {
-			t.Errorf("kill record KUBE_OOMD_POD_UID = %v, want the leaker %s", rec["KUBE_OOMD_POD_UID"], killBE)
+		freed, _ := strconv.ParseFloat(fmt.Sprint(rec[journald(vocab.Freed)]), 64)
+		t.Logf("kill record: reason %v, KUBE_OOMD_POD_UID %v, KUBE_OOMD_FREED_BYTES %.0f MiB", rec[journald(vocab.Reason)], rec[journald(vocab.PodUID)], freed/(1<<20))
+		if rec[journald(vocab.PodUID)] != killBE {
+			t.Errorf("kill record KUBE_OOMD_POD_UID = %v, want the leaker %s", rec[journald(vocab.PodUID)], killBE)
 		}
 		if !(freed > 0) {
-			t.Errorf("kill record KUBE_OOMD_FREED_BYTES = %v, want > 0", rec["KUBE_OOMD_FREED_BYTES"])
+			t.Errorf("kill record KUBE_OOMD_FREED_BYTES = %v, want > 0", rec[journald(vocab.Freed)])
 		}
 		// The shipped config kills the "oom" way: every OOM kill below
 		// kubepods is one the record counts, none the kernel's own.
-		if rec["KUBE_OOMD_METHOD"] != "oom" {
-			t.Errorf("kill record KUBE_OOMD_METHOD = %v, want oom (the shipped kill.method)", rec["KUBE_OOMD_METHOD"])
+		if rec[journald(vocab.Method)] != "oom" {
+			t.Errorf("kill record KUBE_OOMD_METHOD = %v, want oom (the shipped kill.method)", rec[journald(vocab.Method)])
 		}
-		induced, _ := strconv.ParseFloat(fmt.Sprint(rec["KUBE_OOMD_OOM_KILLS"]), 64)
+		induced, _ := strconv.ParseFloat(fmt.Sprint(rec[journald(vocab.OOMKills)]), 64)
 		if d := r.num("kill.after.kubepods_oom_kill") - r.num("kill.before.kubepods_oom_kill"); d != induced || d < 1 {
-			t.Errorf("kubepods oom_kill rose by %.0f, the kill record counts %v (KUBE_OOMD_OOM_KILLS): want the same, at least 1", d, rec["KUBE_OOMD_OOM_KILLS"])
+			t.Errorf("kubepods oom_kill rose by %.0f, the kill record counts %v (KUBE_OOMD_OOM_KILLS): want the same, at least 1", d, rec[journald(vocab.OOMKills)])
 		}
 	}
 	r.eq("kill.after.kubepods_limit_oom", r.num("kill.before.kubepods_limit_oom"))
@@ -163,8 +165,8 @@ func checkDebMetrics(t *testing.T, r *R) {
 	kill, _ := r.get("kill.record").(map[string]any)
 	dry, _ := r.get("dry.record").(map[string]any)
 	for _, series := range []string{
-		fmt.Sprintf(`kube_oomd_kills_total{method=%q,qos="BestEffort",reason=%q}`, kill["KUBE_OOMD_METHOD"], kill["KUBE_OOMD_REASON"]),
-		fmt.Sprintf(`kube_oomd_would_kill_total{qos="BestEffort",reason=%q}`, dry["KUBE_OOMD_REASON"]),
+		fmt.Sprintf(`kube_oomd_kills_total{method=%q,qos="BestEffort",reason=%q}`, kill[journald(vocab.Method)], kill[journald(vocab.Reason)]),
+		fmt.Sprintf(`kube_oomd_would_kill_total{qos="BestEffort",reason=%q}`, dry[journald(vocab.Reason)]),
 	} {
 		if v := value(series); v < 1 {
 			t.Errorf("%s = %v, want at least 1: the leaker's kill (or dry-run kill) as its record says", series, v)

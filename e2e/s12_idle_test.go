@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
 func init() { register("12", compareOnly, checkIdle) }
@@ -105,7 +107,7 @@ func checkIdle(t *testing.T, r *R) {
 	r.eq("run.containers_alive", 2*pods)
 	r.eq("run.after.kubepods_oom_kill", r.num("run.before.kubepods_oom_kill"))
 	for _, k := range r.records("run", "kill") {
-		t.Errorf("kube-oomd killed pod %s on an idle node, reason=%s", k.str("pod_uid"), k.str("reason"))
+		t.Errorf("kube-oomd killed pod %s on an idle node, reason=%s", k.str(vocab.PodUID), k.str(vocab.Reason))
 	}
 	if w := r.num("cost.window_s"); w < 50 {
 		t.Errorf("the measured window was %.1f s, want about 60 s", w)

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
 func init() { register("13", gate, checkFaults) }
@@ -57,7 +59,7 @@ func checkFaults(t *testing.T, r *R) {
 	applied, flips := 0, 0
 	for _, k := range r.otherRecords("run", "config reloaded ") {
 		applied++
-		if k.str("mode") != "dry-run" {
+		if k.str(vocab.Mode) != "dry-run" {
 			flips++
 		}
 	}

@@ -29,8 +29,8 @@ func checkTwoLeakers(t *testing.T, r *R) {
 	}
 	var released []string
 	for _, x := range r.otherRecords("throttled", "throttle released") {
-		if x.str("pod_uid") == th.uid("L2") {
-			released = append(released, x.str("reason")+" after "+x.str(vocab.ThrottledFor))
+		if x.str(vocab.PodUID) == th.uid("L2") {
+			released = append(released, x.str(vocab.Reason)+" after "+x.str(vocab.ThrottledFor))
 		}
 	}
 	t.Logf("throttled: L2 throttled %.1f s before L1's kill, memory.high other than max for %v s; released: %s; L2 %s",

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
 func init() { register("20", gateAndCompare, checkNodeLeak) }
@@ -131,15 +133,15 @@ func checkNodeLeak(t *testing.T, r *R) {
 			t.Errorf("%s: no kill record", p)
 		}
 		for _, k := range kills {
-			if k.str("pod_uid") != uid || k.str("pod_namespace") != "shop" || k.str("pod_name") != "be-e2e-node" {
+			if k.str(vocab.PodUID) != uid || k.str(vocab.PodNamespace) != "shop" || k.str(vocab.PodName) != "be-e2e-node" {
 				t.Errorf("%s: kill record names %s/%s (uid %s), want shop/be-e2e-node (uid %s)",
-					p, k.str("pod_namespace"), k.str("pod_name"), k.str("pod_uid"), uid)
+					p, k.str(vocab.PodNamespace), k.str(vocab.PodName), k.str(vocab.PodUID), uid)
 			}
 		}
 		for _, k := range r.records(p, "kernel_oom_kill") {
 			t.Errorf("%s: kube-oomd reported a kernel OOM kill: %v", p, k)
 		}
-		r.match(p+".kill_journal_verbose", "KUBE_OOMD_POD_NAME=be-e2e-node")
+		r.match(p+".kill_journal_verbose", journald(vocab.PodName)+"=be-e2e-node")
 		switch p {
 		case "signal":
 			r.eq("signal.oom_kills", 0)
@@ -149,7 +151,7 @@ func checkNodeLeak(t *testing.T, r *R) {
 			r.match("oom.pods.be.containers.leaker.last_reason", "^OOMKilled$")
 			// The boot's last kill record, shown as this run's: the signal
 			// run's names the same pod, but not this method.
-			r.match("oom.kill_journal_verbose", "KUBE_OOMD_METHOD=oom")
+			r.match("oom.kill_journal_verbose", journald(vocab.Method)+"=oom")
 		}
 	}
 }

@@ -5,6 +5,8 @@ package e2e
 import (
 	"strings"
 	"testing"
+
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
 func init() { register("21", gate, checkNodeMemoryQoS) }
@@ -27,11 +29,11 @@ func checkNodeMemoryQoS(t *testing.T, r *R) {
 	r.eq("healthy.q_restarts", 0)
 	// 1. healthy: nothing killed, nothing throttled.
 	for _, k := range r.records("healthy", "kill") {
-		t.Errorf("healthy node: kube-oomd killed %s/%s", k.str("pod_namespace"), k.str("pod_name"))
+		t.Errorf("healthy node: kube-oomd killed %s/%s", k.str(vocab.PodNamespace), k.str(vocab.PodName))
 	}
 	for _, k := range r.records("healthy", "other") {
-		if k.str("reason") == "relief-throttle" {
-			t.Errorf("healthy node: kube-oomd throttled %s/%s", k.str("pod_namespace"), k.str("pod_name"))
+		if k.str(vocab.Reason) == "relief-throttle" {
+			t.Errorf("healthy node: kube-oomd throttled %s/%s", k.str(vocab.PodNamespace), k.str(vocab.PodName))
 		}
 	}
 	// Requests from memory.min, exactly.
@@ -58,13 +60,13 @@ func checkNodeMemoryQoS(t *testing.T, r *R) {
 	hog := ""
 	for _, k := range r.records("run", "other") {
 		if strings.HasPrefix(k.str("message"), "throttled pod") {
-			hog = k.str("pod_uid")
+			hog = k.str(vocab.PodUID)
 		}
 	}
 	released := ""
 	for _, k := range r.records("run", "other") {
-		if strings.HasPrefix(k.str("message"), "throttle released") && k.str("pod_uid") == hog {
-			released = k.str("reason")
+		if strings.HasPrefix(k.str("message"), "throttle released") && k.str(vocab.PodUID) == hog {
+			released = k.str(vocab.Reason)
 		}
 	}
 	if hog == "" || released != "pressure-cleared" {
@@ -74,6 +76,6 @@ func checkNodeMemoryQoS(t *testing.T, r *R) {
 	r.eq("containers.changed", 0)
 	r.atLeast("containers.compared", 4)
 	for _, k := range r.records("run", "kill") {
-		t.Errorf("throttle phase: kube-oomd killed %s/%s", k.str("pod_namespace"), k.str("pod_name"))
+		t.Errorf("throttle phase: kube-oomd killed %s/%s", k.str(vocab.PodNamespace), k.str(vocab.PodName))
 	}
 }

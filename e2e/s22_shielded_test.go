@@ -5,6 +5,8 @@ package e2e
 import (
 	"slices"
 	"testing"
+
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
 func init() { register("22", gateAndCompare, checkShielded) }
@@ -69,18 +71,18 @@ func checkShielded(t *testing.T, r *R) {
 		t.Errorf("daemon: the kernel OOM-killed %v processes in kubepods", d.OOMKillDelta)
 	}
 	for _, k := range r.records("daemon", "kill") {
-		t.Errorf("daemon: kube-oomd killed %s (%s), reason %s: a shielded pod must be contained, not killed", k.str("pod_uid"), r.podName("daemon", k.str("pod_uid")), k.str("reason"))
+		t.Errorf("daemon: kube-oomd killed %s (%s), reason %s: a shielded pod must be contained, not killed", k.str(vocab.PodUID), r.podName("daemon", k.str(vocab.PodUID)), k.str(vocab.Reason))
 	}
 	// The containment record, naming S, at or under its usage; after it,
 	// no "left to the kernel".
 	first := -1.0
 	for _, k := range r.records("daemon", "other") {
-		if k.str("reason") != "shielded-pod-contained" || k.str("pod_uid") != d.Pods.S.UID || k.str("memory_high_bytes") == "" {
+		if k.str(vocab.Reason) != "shielded-pod-contained" || k.str(vocab.PodUID) != d.Pods.S.UID || k.str(vocab.HighBytes) == "" {
 			continue
 		}
 		if first < 0 {
 			first = k.num("monotonic_s")
-			if hi, cur := k.num("memory_high_bytes"), k.num("pod_current_bytes"); cur > 0 && hi > cur {
+			if hi, cur := k.num(vocab.HighBytes), k.num(vocab.PodCurrent); cur > 0 && hi > cur {
 				t.Errorf("daemon: contained at memory.high %.0f, above the pod's usage %.0f", hi, cur)
 			}
 			t.Logf("daemon: %s", k.str("message"))
@@ -90,7 +92,7 @@ func checkShielded(t *testing.T, r *R) {
 		t.Fatalf("daemon: no record with reason shielded-pod-contained names pod S %s", d.Pods.S.UID)
 	}
 	for _, k := range r.records("daemon", "other") {
-		if k.str("reason") == "no-killable-pod" && k.num("monotonic_s") > first {
+		if k.str(vocab.Reason) == "no-killable-pod" && k.num("monotonic_s") > first {
 			t.Errorf("daemon: %q after the containment", k.str("message"))
 		}
 	}
