@@ -156,8 +156,9 @@ func (r *R) podName(prefix, uid string) string {
 
 // decodeResult decodes the result under prefix ("" for the whole result)
 // into a scenario's typed struct, T, and reports as a test error each
-// field the guest did not write: a field is required unless its json tag
-// says omitempty, so a renamed fact fails loudly instead of reading zero.
+// field the guest did not write (or wrote as null): a field is required
+// unless its json tag says omitempty or it is a pointer (missingFields), so
+// a renamed fact fails loudly instead of reading zero.
 func decodeResult[T any](r *R, prefix string) T {
 	r.t.Helper()
 	var v T
@@ -170,7 +171,7 @@ func decodeResult[T any](r *R, prefix string) T {
 		r.t.Errorf("result %s: does not decode into %T: %v", cmp.Or(prefix, "(all)"), v, err)
 	}
 	for _, m := range missingFields(reflect.TypeOf(v), src, prefix) {
-		r.t.Errorf("result %s: missing (the guest did not write it)", m)
+		r.t.Errorf("result %s: missing or null (the guest did not write it)", m)
 	}
 	return v
 }
