@@ -22,6 +22,17 @@ type pod struct {
 // pods: a run's pods by the scenario's name for them.
 type pods map[string]pod
 
+// of: the pod the scenario calls name; an error if the guest did not
+// record it.
+func (p pods) of(t *testing.T, path, name string) pod {
+	t.Helper()
+	x, ok := p[name]
+	if !ok {
+		t.Errorf("result %s.%s: missing (the guest did not write it)", path, name)
+	}
+	return x
+}
+
 // flags: facts of one kind by name, true or false (PREFIX.alive.NAME,
 // PREFIX.pod_alive.NAME). A name the guest did not write is an error where
 // a check reads it.

@@ -19,6 +19,8 @@ var typedResults = []struct {
 	typ          reflect.Type
 }{
 	{"02-busy", "run", reflect.TypeFor[busyRun]()},
+	{"05-dryrun", "run", reflect.TypeFor[dryRun]()},
+	{"06-pod-oom", "run", reflect.TypeFor[podOOMRun]()},
 	{"22-shielded", "daemon", reflect.TypeFor[shieldedRun]()},
 }
 
