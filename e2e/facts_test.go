@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"regexp"
+	"strconv"
 	"testing"
 )
 
@@ -154,4 +155,15 @@ func match[S ~string](t *testing.T, path string, s S, re string) {
 	if !regexp.MustCompile(re).MatchString(string(s)) {
 		t.Errorf("%s = %q, want a match for %s", path, s, re)
 	}
+}
+
+// num: a fact the guest writes as a word or a number, read as a number;
+// an error if it is a word.
+func (x text) num(t *testing.T, path string) float64 {
+	t.Helper()
+	f, err := strconv.ParseFloat(string(x), 64)
+	if err != nil {
+		t.Errorf("result %s: want a number, have %q", path, x)
+	}
+	return f
 }
