@@ -24,6 +24,7 @@ var typedResults = []struct {
 	{"05-dryrun", "run", reflect.TypeFor[dryRun]()},
 	{"06-pod-oom", "run", reflect.TypeFor[podOOMRun]()},
 	{"07-bad-config", "", reflect.TypeFor[badConfigResult]()},
+	{"08-cache-heavy", "run", reflect.TypeFor[cacheHeavyRun]()},
 	{"13-faults", "", reflect.TypeFor[faultsResult]()},
 	{"22-shielded", "daemon", reflect.TypeFor[shieldedRun]()},
 }
