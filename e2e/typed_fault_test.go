@@ -25,6 +25,7 @@ var typedResults = []struct {
 	{"06-pod-oom", "run", reflect.TypeFor[podOOMRun]()},
 	{"07-bad-config", "", reflect.TypeFor[badConfigResult]()},
 	{"08-cache-heavy", "run", reflect.TypeFor[cacheHeavyRun]()},
+	{"10-restart-throttled", "", reflect.TypeFor[restartThrottledResult]()},
 	{"13-faults", "", reflect.TypeFor[faultsResult]()},
 	{"22-shielded", "daemon", reflect.TypeFor[shieldedRun]()},
 }
