@@ -19,12 +19,15 @@ var typedResults = []struct {
 	typ          reflect.Type
 }{
 	{"00-smoke", "", reflect.TypeFor[smokeResult]()},
+	{"01-leak", "daemon", reflect.TypeFor[leakRun]()},
 	{"02-busy", "run", reflect.TypeFor[busyRun]()},
 	{"03-critical", "run", reflect.TypeFor[criticalRun]()},
+	{"04-cgroupfs", "run", reflect.TypeFor[leakRun]()},
 	{"05-dryrun", "run", reflect.TypeFor[dryRun]()},
 	{"06-pod-oom", "run", reflect.TypeFor[podOOMRun]()},
 	{"07-bad-config", "", reflect.TypeFor[badConfigResult]()},
 	{"08-cache-heavy", "run", reflect.TypeFor[cacheHeavyRun]()},
+	{"09-slow-leak", "", reflect.TypeFor[slowLeakResult]()},
 	{"10-restart-throttled", "", reflect.TypeFor[restartThrottledResult]()},
 	{"13-faults", "", reflect.TypeFor[faultsResult]()},
 	{"22-shielded", "daemon", reflect.TypeFor[shieldedRun]()},
