@@ -65,12 +65,33 @@ func (n nums) num(t *testing.T, path, name string) float64 {
 	return v
 }
 
+// texts: words or numbers by name (PREFIX.qos_high.NAME).
+type texts map[string]text
+
+func (m texts) str(t *testing.T, path, name string) text {
+	t.Helper()
+	v, ok := m[name]
+	if !ok {
+		t.Errorf("result %s.%s: want a string, have <nil>", path, name)
+	}
+	return v
+}
+
 // show: a map's value as the untyped getters printed it (<nil> if absent).
 func show[T any](v T, ok bool) any {
 	if !ok {
 		return nil
 	}
 	return v
+}
+
+// orNil: a pointer's value, as the untyped getters printed it (<nil> if
+// nil).
+func orNil[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }
 
 // alive: lib.sh's pods_alive_facts.

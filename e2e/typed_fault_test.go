@@ -30,6 +30,16 @@ var typedResults = []struct {
 	{"09-slow-leak", "", reflect.TypeFor[slowLeakResult]()},
 	{"10-restart-throttled", "", reflect.TypeFor[restartThrottledResult]()},
 	{"13-faults", "", reflect.TypeFor[faultsResult]()},
+	{"14-bystanders", "daemon", reflect.TypeFor[episodeFacts]()},
+	{"15-shmem", "shm_daemon", reflect.TypeFor[episodeFacts]()},
+	{"15-shmem", "fast_daemon", reflect.TypeFor[episodeFacts]()},
+	{"16-grab", "daemon", reflect.TypeFor[episodeFacts]()},
+	{"16-grab", "daemon", reflect.TypeFor[grabRun]()},
+	{"17-two-leakers", "daemon", reflect.TypeFor[episodeFacts]()},
+	{"17-two-leakers", "throttled", reflect.TypeFor[episodeFacts]()},
+	{"18-memoryqos", "daemon", reflect.TypeFor[episodeFacts]()},
+	{"18-memoryqos", "daemon", reflect.TypeFor[memoryQoSRun]()},
+	{"22-shielded", "daemon", reflect.TypeFor[episodeFacts]()},
 	{"22-shielded", "daemon", reflect.TypeFor[shieldedRun]()},
 }
 
@@ -43,7 +53,7 @@ func TestTypedResultsCatchMissing(t *testing.T) {
 		t.Skip("KUBE_OOMD_E2E_RESULTS (a gate run's kept share) not set")
 	}
 	for _, c := range typedResults {
-		t.Run(strings.TrimSuffix(c.name+"."+c.prefix, "."), func(t *testing.T) {
+		t.Run(strings.TrimSuffix(c.name+"."+c.prefix, ".")+"/"+c.typ.Name(), func(t *testing.T) {
 			b, err := os.ReadFile(filepath.Join(dir, "results", c.name+".json"))
 			if err != nil {
 				t.Skipf("no result: %v", err)
