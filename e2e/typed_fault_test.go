@@ -29,6 +29,7 @@ var typedResults = []struct {
 	{"08-cache-heavy", "run", reflect.TypeFor[cacheHeavyRun]()},
 	{"09-slow-leak", "", reflect.TypeFor[slowLeakResult]()},
 	{"10-restart-throttled", "", reflect.TypeFor[restartThrottledResult]()},
+	{"11-deb", "", reflect.TypeFor[debResult]()},
 	{"13-faults", "", reflect.TypeFor[faultsResult]()},
 	{"14-bystanders", "daemon", reflect.TypeFor[episodeFacts]()},
 	{"15-shmem", "shm_daemon", reflect.TypeFor[episodeFacts]()},
