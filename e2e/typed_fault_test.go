@@ -40,6 +40,10 @@ var typedResults = []struct {
 	{"17-two-leakers", "throttled", reflect.TypeFor[episodeFacts]()},
 	{"18-memoryqos", "daemon", reflect.TypeFor[episodeFacts]()},
 	{"18-memoryqos", "daemon", reflect.TypeFor[memoryQoSRun]()},
+	{"19-node-layout", "", reflect.TypeFor[nodeLayoutResult]()},
+	{"20-node-leak", "signal", reflect.TypeFor[nodeLeakRun]()},
+	{"20-node-leak", "oom", reflect.TypeFor[nodeLeakRun]()},
+	{"21-node-memoryqos", "", reflect.TypeFor[nodeMemoryQoSResult]()},
 	{"22-shielded", "daemon", reflect.TypeFor[episodeFacts]()},
 	{"22-shielded", "daemon", reflect.TypeFor[shieldedRun]()},
 }
