@@ -30,6 +30,7 @@ var typedResults = []struct {
 	{"09-slow-leak", "", reflect.TypeFor[slowLeakResult]()},
 	{"10-restart-throttled", "", reflect.TypeFor[restartThrottledResult]()},
 	{"11-deb", "", reflect.TypeFor[debResult]()},
+	{"12-idle", "", reflect.TypeFor[idleResult]()},
 	{"13-faults", "", reflect.TypeFor[faultsResult]()},
 	{"14-bystanders", "daemon", reflect.TypeFor[episodeFacts]()},
 	{"15-shmem", "shm_daemon", reflect.TypeFor[episodeFacts]()},
