@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,8 +15,10 @@ import (
 
 // ---------------------------------------------------------------- results
 
-// R is one scenario's JSON result with typed, path-addressed getters that
-// report a missing or mistyped field as a test error.
+// R is one scenario's JSON result. A scenario decodes it, or each run's
+// prefix, into its typed struct (decodeResult) and asserts on the fields;
+// R keeps the journal records (records, otherRecords) and the pods' names
+// (podName).
 type R struct {
 	t *testing.T
 	m map[string]any
@@ -45,64 +46,6 @@ func (r *R) get(path string) any {
 		v = mm[p]
 	}
 	return v
-}
-
-func (r *R) num(path string) float64 {
-	r.t.Helper()
-	f, ok := r.get(path).(float64)
-	if !ok {
-		r.t.Errorf("result %s: want a number, have %v", path, r.get(path))
-	}
-	return f
-}
-
-func (r *R) str(path string) string {
-	r.t.Helper()
-	switch v := r.get(path).(type) {
-	case string:
-		return v
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	}
-	r.t.Errorf("result %s: want a string, have %v", path, r.get(path))
-	return ""
-}
-
-func (r *R) boolean(path string) bool { b, _ := r.get(path).(bool); return b }
-
-func (r *R) isTrue(path string) {
-	r.t.Helper()
-	if b, ok := r.get(path).(bool); !ok || !b {
-		r.t.Errorf("%s = %v, want true", path, r.get(path))
-	}
-}
-
-func (r *R) isFalse(path string) {
-	r.t.Helper()
-	if b, ok := r.get(path).(bool); !ok || b {
-		r.t.Errorf("%s = %v, want false", path, r.get(path))
-	}
-}
-
-func (r *R) eq(path string, want float64) {
-	r.t.Helper()
-	if got, ok := r.get(path).(float64); !ok || got != want {
-		r.t.Errorf("%s = %v, want %v", path, r.get(path), want)
-	}
-}
-
-func (r *R) atLeast(path string, min float64) {
-	r.t.Helper()
-	if got, ok := r.get(path).(float64); !ok || got < min {
-		r.t.Errorf("%s = %v, want at least %v", path, r.get(path), min)
-	}
-}
-
-func (r *R) match(path, re string) {
-	r.t.Helper()
-	if s := r.str(path); !regexp.MustCompile(re).MatchString(s) {
-		r.t.Errorf("%s = %q, want a match for %s", path, s, re)
-	}
 }
 
 // rec is one kube-oomd journal record (see guest/journal.py).
