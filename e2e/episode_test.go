@@ -50,17 +50,17 @@ type podOOMKills struct {
 
 // episodeWatch: what the episode's watcher saw (PREFIX.ep).
 type episodeWatch struct {
-	StartS            *float64               `json:"start_s,omitempty"`
-	EndS              *float64               `json:"end_s,omitempty"`
-	FirstStallS       *float64               `json:"first_stall_s,omitempty"`
-	PeakKubepodsBytes float64                `json:"peak_kubepods_bytes"`
-	AllDead           *bool                  `json:"all_dead,omitempty"`
-	TimedOut          *bool                  `json:"timed_out,omitempty"`
-	Deaths            map[string]float64     `json:"deaths,omitempty"` // process: when it died
-	Pids              map[string]any         `json:"pids,omitempty"`
-	Pods              map[string]episodePod  `json:"pods,omitempty"`
-	Containers        map[string]episodeCgrp `json:"containers,omitempty"`
-	Procs             map[string][]any       `json:"procs,omitempty"` // container: its processes
+	StartS            *float64                 `json:"start_s,omitempty"`
+	EndS              *float64                 `json:"end_s,omitempty"`
+	FirstStallS       *float64                 `json:"first_stall_s,omitempty"`
+	PeakKubepodsBytes float64                  `json:"peak_kubepods_bytes"`
+	AllDead           *bool                    `json:"all_dead,omitempty"`
+	TimedOut          *bool                    `json:"timed_out,omitempty"`
+	Deaths            map[string]float64       `json:"deaths,omitempty"` // process: when it died
+	Pids              map[string]any           `json:"pids,omitempty"`
+	Pods              map[string]episodePod    `json:"pods,omitempty"`
+	Containers        map[string]episodeCgrp   `json:"containers,omitempty"`
+	Procs             map[string][]episodeProc `json:"procs,omitempty"` // container: its processes
 }
 
 // episodePod: a pod slice's memory.high as the watcher saw it.
@@ -69,6 +69,24 @@ type episodePod struct {
 	FirstS     *float64 `json:"first_s"` // when; null: never
 	ThrottledS float64  `json:"throttled_s"`
 	Values     []text   `json:"values"`
+}
+
+// episodeProc: one process of a container as the watcher saw it.
+type episodeProc struct {
+	PID        any      `json:"pid,omitempty"`
+	Cmd        any      `json:"cmd,omitempty"`
+	Adj        any      `json:"adj,omitempty"` // its oom_score_adj
+	PeakRSSKiB *text    `json:"peak_rss_kib,omitempty"`
+	DeathS     *float64 `json:"death_s,omitempty"` // null: alive
+}
+
+// peakRSS: its peak RSS in KiB, 0 if not recorded.
+func (p episodeProc) peakRSS() float64 {
+	if p.PeakRSSKiB == nil {
+		return 0
+	}
+	f, _ := strconv.ParseFloat(string(*p.PeakRSSKiB), 64)
+	return f
 }
 
 // episodeCgrp: a container's memory.high as the watcher saw it.

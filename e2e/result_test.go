@@ -48,8 +48,18 @@ func (r *R) get(path string) any {
 	return v
 }
 
-// rec is one kube-oomd journal record (see guest/journal.py).
+// rec is one kube-oomd journal record (see guest/journal.py): kube-oomd's
+// fields by their internal/vocab names, and journal.py's own below.
 type rec map[string]any
+
+// journal.py's fields of a record, beside kube-oomd's: its kind (kill,
+// would_kill, kernel_oom_kill, other), its MESSAGE (the message, then the
+// key=value pairs) and its time since boot.
+const (
+	recKind      = "kind"
+	recMessage   = "message"
+	recMonotonic = "monotonic_s"
+)
 
 func (k rec) str(key string) string { s, _ := k[key].(string); return s }
 
@@ -67,7 +77,7 @@ func (r *R) records(prefix, kind string) []rec {
 	list, _ := r.get(prefix + ".journal").([]any)
 	var out []rec
 	for _, x := range list {
-		if m, ok := x.(map[string]any); ok && m["kind"] == kind {
+		if m, ok := x.(map[string]any); ok && m[recKind] == kind {
 			out = append(out, rec(m))
 		}
 	}
@@ -79,7 +89,7 @@ func (r *R) records(prefix, kind string) []rec {
 func (r *R) otherRecords(p, prefix string) []rec {
 	var out []rec
 	for _, k := range r.records(p, "other") {
-		if strings.HasPrefix(k.str("message"), prefix) {
+		if strings.HasPrefix(k.str(recMessage), prefix) {
 			out = append(out, k)
 		}
 	}

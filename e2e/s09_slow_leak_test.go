@@ -43,13 +43,13 @@ func checkSlowLeak(t *testing.T, r *R) {
 	var killAt float64 = -1
 	for _, x := range r.records("ladder", "kill") {
 		if x.str(vocab.PodUID) == be {
-			killAt = x.num("monotonic_s")
+			killAt = x.num(recMonotonic)
 			break
 		}
 	}
 	throttleRow := "none"
 	if throttle != nil {
-		throttleRow = fmt.Sprintf("%.1f s after leak start, memory.high %s", throttle.num("monotonic_s")-lr.LeakStartS, throttle.str(vocab.HighBytes))
+		throttleRow = fmt.Sprintf("%.1f s after leak start, memory.high %s", throttle.num(recMonotonic)-lr.LeakStartS, throttle.str(vocab.HighBytes))
 	}
 
 	title := fmt.Sprintf("scenario 09: slow leak (%v MiB/s, %v reader), kill only versus the relief ladder", d.LeakMiBPerS, d.ReadOrder)
@@ -71,8 +71,8 @@ func checkSlowLeak(t *testing.T, r *R) {
 		if throttle.str(vocab.Reason) != "relief-throttle" {
 			t.Errorf("ladder run: the throttle record says reason=%q, want relief-throttle", throttle.str(vocab.Reason))
 		}
-		if killAt >= 0 && throttle.num("monotonic_s") > killAt {
-			t.Errorf("ladder run: throttled at %.2f s, after the kill at %.2f s", throttle.num("monotonic_s"), killAt)
+		if killAt >= 0 && throttle.num(recMonotonic) > killAt {
+			t.Errorf("ladder run: throttled at %.2f s, after the kill at %.2f s", throttle.num(recMonotonic), killAt)
 		}
 		// ...with a memory.high in force: the file, while throttled, and
 		// systemd's MemoryHigh (set over D-Bus) read what the record says.

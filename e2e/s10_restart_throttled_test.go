@@ -151,7 +151,7 @@ func checkRestartThrottled(t *testing.T, r *R) {
 	if !released {
 		var errs []string
 		for _, x := range r.otherRecords("run", "cannot restore memory.high") {
-			errs = append(errs, x.str("message"))
+			errs = append(errs, x.str(recMessage))
 		}
 		t.Errorf("no \"throttle released\" record (reason \"daemon-stopping\") names pod %s; restore errors: %q", be, errs)
 	}

@@ -32,14 +32,12 @@ func checkGrab(t *testing.T, r *R) {
 			dg = g
 		}
 		var procs []string
-		for _, x := range e.x.Ep.Procs["S-app"] {
-			if m, ok := x.(map[string]any); ok {
-				dead := "alive"
-				if ds, ok := m["death_s"].(float64); ok {
-					dead = fmt.Sprintf("dead %.1f s after the start", ds-need(t, e.p+".go_s", e.x.GoS))
-				}
-				procs = append(procs, fmt.Sprintf("%v %q adj %v peak RSS %.0f MiB, %s", m["pid"], m["cmd"], m["adj"], rec(m).num("peak_rss_kib")/1024, dead))
+		for _, m := range e.x.Ep.Procs["S-app"] {
+			dead := "alive"
+			if ds := m.DeathS; ds != nil {
+				dead = fmt.Sprintf("dead %.1f s after the start", *ds-need(t, e.p+".go_s", e.x.GoS))
 			}
+			procs = append(procs, fmt.Sprintf("%v %q adj %v peak RSS %.0f MiB, %s", m.PID, m.Cmd, m.Adj, m.peakRSS()/1024, dead))
 		}
 		t.Logf("%s: pod S's processes: %s; main process's oom_score_adj at the end %s, its scope %s", e.p, strings.Join(procs, "; "),
 			g.MainAdj, g.SScopeState)
@@ -58,14 +56,12 @@ func checkGrab(t *testing.T, r *R) {
 	// The stand-in did what it stands in for: its main process ran at
 	// -1000, the worker at 1000.
 	adj := map[string]string{}
-	for _, x := range d.x.Ep.Procs["S-app"] {
-		if m, ok := x.(map[string]any); ok {
-			if fmt.Sprint(m["pid"]) == string(need(t, "daemon.main_pid", dg.MainPID)) {
-				adj["main"] = fmt.Sprint(m["adj"])
-			}
-			if fmt.Sprint(m["pid"]) == fmt.Sprint(d.x.Ep.Pids["worker"]) {
-				adj["worker"] = fmt.Sprint(m["adj"])
-			}
+	for _, m := range d.x.Ep.Procs["S-app"] {
+		if fmt.Sprint(m.PID) == string(need(t, "daemon.main_pid", dg.MainPID)) {
+			adj["main"] = fmt.Sprint(m.Adj)
+		}
+		if fmt.Sprint(m.PID) == fmt.Sprint(d.x.Ep.Pids["worker"]) {
+			adj["worker"] = fmt.Sprint(m.Adj)
 		}
 	}
 	if adj["main"] != "-1000" || adj["worker"] != "1000" {

@@ -94,13 +94,13 @@ func checkNodeMemoryQoS(t *testing.T, r *R) {
 	// Released because the pressure cleared, not because hog was killed.
 	hog := ""
 	for _, k := range r.records("run", "other") {
-		if strings.HasPrefix(k.str("message"), "throttled pod") {
+		if strings.HasPrefix(k.str(recMessage), "throttled pod") {
 			hog = k.str(vocab.PodUID)
 		}
 	}
 	released := ""
 	for _, k := range r.records("run", "other") {
-		if strings.HasPrefix(k.str("message"), "throttle released") && k.str(vocab.PodUID) == hog {
+		if strings.HasPrefix(k.str(recMessage), "throttle released") && k.str(vocab.PodUID) == hog {
 			released = k.str(vocab.Reason)
 		}
 	}

@@ -64,19 +64,19 @@ func checkShielded(t *testing.T, r *R) {
 			continue
 		}
 		if first < 0 {
-			first = k.num("monotonic_s")
+			first = k.num(recMonotonic)
 			if hi, cur := k.num(vocab.HighBytes), k.num(vocab.PodCurrent); cur > 0 && hi > cur {
 				t.Errorf("daemon: contained at memory.high %.0f, above the pod's usage %.0f", hi, cur)
 			}
-			t.Logf("daemon: %s", k.str("message"))
+			t.Logf("daemon: %s", k.str(recMessage))
 		}
 	}
 	if first < 0 {
 		t.Fatalf("daemon: no record with reason shielded-pod-contained names pod S %s", sUID)
 	}
 	for _, k := range r.records("daemon", "other") {
-		if k.str(vocab.Reason) == "no-killable-pod" && k.num("monotonic_s") > first {
-			t.Errorf("daemon: %q after the containment", k.str("message"))
+		if k.str(vocab.Reason) == "no-killable-pod" && k.num(recMonotonic) > first {
+			t.Errorf("daemon: %q after the containment", k.str(recMessage))
 		}
 	}
 	// Held from soon after the leak's start to the end, at or under its
