@@ -18,10 +18,13 @@ type grabRun struct {
 	SScopeState text  `json:"s_scope_state"`
 }
 
+// grabResult: scenario 16's own top-level fact.
+type grabResult struct {
+	Grab text `json:"grab"` // stress-ng's --vm-bytes
+}
+
 func checkGrab(t *testing.T, r *R) {
-	top := decodeResult[struct {
-		Grab text `json:"grab"`
-	}](r, "")
+	top := decodeResult[grabResult](r, "")
 	d := episodeOf(t, r, "daemon")
 	runs := withKernel(t, r, "kernel", d)
 	printEpisodeTable(t, fmt.Sprintf("scenario 16: stress-ng --vm-bytes %s in a BestEffort pod (main process at -1000, worker at 1000)", top.Grab), runs...)

@@ -73,6 +73,14 @@ func killRecordText(t *testing.T, p string, x nodeLeakRun) string {
 	return b.String()
 }
 
+// nodeLeakResult: scenario 20's top-level facts; each run is a nodeLeakRun.
+type nodeLeakResult struct {
+	Methods text `json:"methods"` // the kill.methods run, in order
+	Before  struct {
+		Pods map[string]nodePod `json:"pods"`
+	} `json:"before"`
+}
+
 // checkNodeLeak: on the real node the kernel alone kills the leaker at
 // kubepods' limit (OOMKilled); kube-oomd kills shop/be before that with
 // either method, names it in Kubernetes' terms, and the kubelet reports
@@ -80,12 +88,7 @@ func killRecordText(t *testing.T, p string, x nodeLeakRun) string {
 // `make demo` (KUBE_OOMD_E2E_DEMO) only the default method runs, and the
 // table and the kill record are printed for the reader.
 func checkNodeLeak(t *testing.T, r *R) {
-	top := decodeResult[struct {
-		Methods text `json:"methods"` // the kill.methods run, in order
-		Before  struct {
-			Pods map[string]nodePod `json:"pods"`
-		} `json:"before"`
-	}](r, "")
+	top := decodeResult[nodeLeakResult](r, "")
 	methods := strings.Fields(string(top.Methods))
 	if len(methods) == 0 {
 		t.Fatalf("no kube-oomd run recorded (methods = %q)", top.Methods)

@@ -26,14 +26,17 @@ type shieldedRun struct {
 	OOMKillDelta  float64 `json:"kubepods_oom_kill_delta"`
 }
 
+// shieldedResult: scenario 22's own top-level fact.
+type shieldedResult struct {
+	HoldS float64 `json:"hold_s"` // how long S's leak is held
+}
+
 // checkShielded: scenario 22 (issue 19 item 12). A BestEffort pod whose
 // growing processes are all at oom_score_adj -1000 is contained at a
 // memory.high at or under its usage, held while it pushes, and nobody dies:
 // no kill, no kernel OOM kill, the bystanders alive and never throttled.
 func checkShielded(t *testing.T, r *R) {
-	hold := decodeResult[struct {
-		HoldS float64 `json:"hold_s"`
-	}](r, "").HoldS
+	hold := decodeResult[shieldedResult](r, "").HoldS
 	e := episodeOf(t, r, "daemon")
 	x := e.x
 	d := decodeResult[shieldedRun](r, "daemon")

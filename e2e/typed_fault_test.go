@@ -37,16 +37,19 @@ var typedResults = []struct {
 	{"15-shmem", "fast_daemon", reflect.TypeFor[episodeFacts]()},
 	{"16-grab", "daemon", reflect.TypeFor[episodeFacts]()},
 	{"16-grab", "daemon", reflect.TypeFor[grabRun]()},
+	{"16-grab", "", reflect.TypeFor[grabResult]()},
 	{"17-two-leakers", "daemon", reflect.TypeFor[episodeFacts]()},
 	{"17-two-leakers", "throttled", reflect.TypeFor[episodeFacts]()},
 	{"18-memoryqos", "daemon", reflect.TypeFor[episodeFacts]()},
 	{"18-memoryqos", "daemon", reflect.TypeFor[memoryQoSRun]()},
 	{"19-node-layout", "", reflect.TypeFor[nodeLayoutResult]()},
+	{"20-node-leak", "", reflect.TypeFor[nodeLeakResult]()},
 	{"20-node-leak", "signal", reflect.TypeFor[nodeLeakRun]()},
 	{"20-node-leak", "oom", reflect.TypeFor[nodeLeakRun]()},
 	{"21-node-memoryqos", "", reflect.TypeFor[nodeMemoryQoSResult]()},
 	{"22-shielded", "daemon", reflect.TypeFor[episodeFacts]()},
 	{"22-shielded", "daemon", reflect.TypeFor[shieldedRun]()},
+	{"22-shielded", "", reflect.TypeFor[shieldedResult]()},
 }
 
 // TestTypedResultsCatchMissing injects a fault into a kept gate run's
