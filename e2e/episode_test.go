@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
 // Scenarios 14 to 18 (issue 9) run one memory episode twice in a boot with
@@ -15,35 +17,115 @@ import (
 // defaults. Each run's facts sit under a prefix; role.POD says which pods
 // cause the episode (leaker, grabber) and which only stand by (bystander).
 
-// episodeRun is one run of guest/episode.sh.
+// episodeFacts is one run of guest/episode.sh, as it writes it under its
+// prefix: the facts the table and episodeChecks read (a scenario decodes
+// its own extra facts from the same prefix). Most are left out by a run
+// that did not get that far, so they are optional here and required where
+// a check reads them (need).
+type episodeFacts struct {
+	Role                 map[string]string `json:"role,omitempty"` // pod: leaker, grabber or bystander
+	Pods                 pods              `json:"pods,omitempty"`
+	Before               podOOMKills       `json:"before,omitempty"`
+	After                podOOMKills       `json:"after,omitempty"`
+	Alive                flags             `json:"alive,omitempty"`
+	PodAlive             flags             `json:"pod_alive,omitempty"`
+	Until                text              `json:"until"` // the processes whose deaths end the episode
+	GoS                  *float64          `json:"go_s,omitempty"`
+	Ep                   episodeWatch      `json:"ep"`
+	KubepodsOOMKillDelta float64           `json:"kubepods_oom_kill_delta"`
+	GFullStallUS         *float64          `json:"g_full_stall_us,omitempty"`
+	LimitBytes           float64           `json:"limit_bytes"`
+	Mode                 text              `json:"mode"` // daemon: kube-oomd ran
+	SScopeState          *text             `json:"s_scope_state,omitempty"`
+	DaemonSurvived       *bool             `json:"daemon_survived,omitempty"`
+	DaemonStateAfterStop *text             `json:"daemon_state_after_stop,omitempty"`
+	DaemonStopS          *float64          `json:"daemon_stop_s,omitempty"`
+	MemoryHighAfter      map[string]text   `json:"memory_high_after,omitempty"` // pod: its slice's memory.high after the episode
+}
+
+// podOOMKills: PREFIX.before and PREFIX.after as an episode reads them.
+type podOOMKills struct {
+	PodOOMKill map[string]float64 `json:"pod_oom_kill,omitempty"`
+}
+
+// episodeWatch: what the episode's watcher saw (PREFIX.ep).
+type episodeWatch struct {
+	StartS            *float64                 `json:"start_s,omitempty"`
+	EndS              *float64                 `json:"end_s,omitempty"`
+	FirstStallS       *float64                 `json:"first_stall_s,omitempty"`
+	PeakKubepodsBytes float64                  `json:"peak_kubepods_bytes"`
+	AllDead           *bool                    `json:"all_dead,omitempty"`
+	TimedOut          *bool                    `json:"timed_out,omitempty"`
+	Deaths            map[string]float64       `json:"deaths,omitempty"` // process: when it died
+	Pids              map[string]any           `json:"pids,omitempty"`
+	Pods              map[string]episodePod    `json:"pods,omitempty"`
+	Containers        map[string]episodeCgrp   `json:"containers,omitempty"`
+	Procs             map[string][]episodeProc `json:"procs,omitempty"` // container: its processes
+}
+
+// episodePod: a pod slice's memory.high as the watcher saw it.
+type episodePod struct {
+	First      *text    `json:"first"`   // the first value other than max; null: none
+	FirstS     *float64 `json:"first_s"` // when; null: never
+	ThrottledS float64  `json:"throttled_s"`
+	Values     []text   `json:"values"`
+}
+
+// episodeProc: one process of a container as the watcher saw it.
+type episodeProc struct {
+	PID        any      `json:"pid,omitempty"`
+	Cmd        any      `json:"cmd,omitempty"`
+	Adj        any      `json:"adj,omitempty"` // its oom_score_adj
+	PeakRSSKiB *text    `json:"peak_rss_kib,omitempty"`
+	DeathS     *float64 `json:"death_s,omitempty"` // null: alive
+}
+
+// peakRSS: its peak RSS in KiB, 0 if not recorded.
+func (p episodeProc) peakRSS() float64 {
+	if p.PeakRSSKiB == nil {
+		return 0
+	}
+	f, _ := strconv.ParseFloat(string(*p.PeakRSSKiB), 64)
+	return f
+}
+
+// episodeCgrp: a container's memory.high as the watcher saw it.
+type episodeCgrp struct {
+	Values []any `json:"values,omitempty"`
+}
+
+// episodeRun is one run of guest/episode.sh: its facts, decoded, and where
+// they sit (for its journal and the messages).
 type episodeRun struct {
+	t *testing.T
 	r *R
 	p string
+	x episodeFacts
+}
+
+// episodeOf decodes the run under prefix p.
+func episodeOf(t *testing.T, r *R, p string) episodeRun {
+	t.Helper()
+	return episodeRun{t, r, p, decodeResult[episodeFacts](r, p)}
 }
 
 // pods: the run's pod names, sorted.
 func (e episodeRun) pods() []string {
-	roles, _ := e.r.get(e.p + ".role").(map[string]any)
 	var names []string
-	for n := range roles {
+	for n := range e.x.Role {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	return names
 }
 
-func (e episodeRun) role(pod string) string { s, _ := e.r.get(e.p + ".role." + pod).(string); return s }
+func (e episodeRun) role(pod string) string { return e.x.Role[pod] }
 
-func (e episodeRun) uid(pod string) string {
-	s, _ := e.r.get(e.p + ".pods." + pod + ".uid").(string)
-	return s
-}
+func (e episodeRun) uid(pod string) string { return e.x.Pods[pod].UID }
 
 // kernelKills: the oom_kill count the pod's memory.events gained.
 func (e episodeRun) kernelKills(pod string) int {
-	b, _ := e.r.get(e.p + ".before.pod_oom_kill." + pod).(float64)
-	a, _ := e.r.get(e.p + ".after.pod_oom_kill." + pod).(float64)
-	return int(a - b)
+	return int(e.x.After.PodOOMKill[pod] - e.x.Before.PodOOMKill[pod])
 }
 
 // oomdKills: the reasons of kube-oomd's kill records that name the pod.
@@ -51,8 +133,8 @@ func (e episodeRun) oomdKills(pod string) []string {
 	var out []string
 	uid := e.uid(pod)
 	for _, k := range e.r.records(e.p, "kill") {
-		if k.str("pod_uid") == uid {
-			out = append(out, k.str("reason"))
+		if k.str(vocab.PodUID) == uid {
+			out = append(out, k.str(vocab.Reason))
 		}
 	}
 	return out
@@ -61,13 +143,13 @@ func (e episodeRun) oomdKills(pod string) []string {
 // throttle: the first memory.high other than max the watcher saw on the
 // pod's slice, or kube-oomd's "throttled pod" record; "" when neither.
 func (e episodeRun) throttle(pod string) string {
-	if v, ok := e.r.get(e.p + ".ep.pods." + pod + ".first").(string); ok {
-		return v
+	if v := e.x.Ep.Pods[pod].First; v != nil {
+		return string(*v)
 	}
 	uid := e.uid(pod)
 	for _, x := range e.r.otherRecords(e.p, "throttled pod") {
-		if x.str("pod_uid") == uid {
-			return x.str("memory_high_bytes")
+		if x.str(vocab.PodUID) == uid {
+			return x.str(vocab.HighBytes)
 		}
 	}
 	return ""
@@ -75,7 +157,7 @@ func (e episodeRun) throttle(pod string) string {
 
 // died: any of the pod's containers (its sandbox included) is dead.
 func (e episodeRun) died(pod string) bool {
-	b, ok := e.r.get(e.p + ".pod_alive." + pod).(bool)
+	b, ok := e.x.PodAlive[pod]
 	return ok && !b
 }
 
@@ -102,10 +184,10 @@ func (e episodeRun) victims() string {
 		switch {
 		case e.role(pod) == "grabber":
 			var parts []string
-			if _, ok := e.r.get(e.p + ".ep.deaths.worker").(float64); ok {
+			if _, ok := e.x.Ep.Deaths["worker"]; ok {
 				parts = append(parts, "worker")
 			}
-			if b, _ := e.r.get(e.p + ".alive." + pod + "-app").(bool); !b {
+			if !e.x.Alive[pod+"-app"] {
 				parts = append(parts, "-1000 main")
 			}
 			what = strings.Join(parts, " + ")
@@ -126,7 +208,7 @@ func (e episodeRun) victims() string {
 		hand := e.hand(pod)
 		// systemd 252 stops a scope in which the kernel OOM-killed (its
 		// OOMPolicy=stop): what else lived in it got a SIGTERM.
-		if e.role(pod) == "grabber" && strings.Contains(what, "main") && e.r.get(e.p+".s_scope_state") == "failed" {
+		if e.role(pod) == "grabber" && strings.Contains(what, "main") && e.x.SScopeState != nil && *e.x.SScopeState == "failed" {
 			hand += "; systemd stopped the scope"
 		}
 		out = append(out, fmt.Sprintf("%s%s (%s)", pod, what, hand))
@@ -161,8 +243,8 @@ func mib(v string) string {
 // ends: the episode's end, the last death of the processes it waited for.
 func (e episodeRun) ends() (float64, bool) {
 	var last float64
-	for _, n := range strings.Fields(e.r.str(e.p + ".until")) {
-		d, ok := e.r.get(e.p + ".ep.deaths." + n).(float64)
+	for _, n := range strings.Fields(string(e.x.Until)) {
+		d, ok := e.x.Ep.Deaths[n]
 		if !ok {
 			return 0, false
 		}
@@ -174,29 +256,29 @@ func (e episodeRun) ends() (float64, bool) {
 func (e episodeRun) startToEnd() string {
 	end, ok := e.ends()
 	if !ok {
-		return fmt.Sprintf("not within %.0f s", e.r.num(e.p+".ep.end_s")-e.r.num(e.p+".ep.start_s"))
+		return fmt.Sprintf("not within %.0f s", need(e.t, e.p+".ep.end_s", e.x.Ep.EndS)-need(e.t, e.p+".ep.start_s", e.x.Ep.StartS))
 	}
-	return fmt.Sprintf("%.1f s", end-e.r.num(e.p+".go_s"))
+	return fmt.Sprintf("%.1f s", end-need(e.t, e.p+".go_s", e.x.GoS))
 }
 
 func (e episodeRun) stallToEnd() string {
-	fs, ok := e.r.get(e.p + ".ep.first_stall_s").(float64)
-	if !ok {
+	fs := e.x.Ep.FirstStallS
+	if fs == nil {
 		return "no kubepods stall"
 	}
 	end, ok := e.ends()
 	if !ok {
 		return "-"
 	}
-	return fmt.Sprintf("%.1f s", end-fs)
+	return fmt.Sprintf("%.1f s", end-*fs)
 }
 
 func (e episodeRun) gStall() string {
-	v, ok := e.r.get(e.p + ".g_full_stall_us").(float64)
-	if !ok {
+	v := e.x.GFullStallUS
+	if v == nil {
 		return "-"
 	}
-	return fmt.Sprintf("%.0f ms", v/1000)
+	return fmt.Sprintf("%.0f ms", *v/1000)
 }
 
 // printEpisodeTable logs the runs side by side (kernel alone first).
@@ -210,17 +292,17 @@ func printEpisodeTable(t *testing.T, title string, runs ...episodeRun) {
 		{"start -> leaker(s) dead", episodeRun.startToEnd},
 		{"first kubepods stall -> dead", episodeRun.stallToEnd},
 		{"kernel OOM kills (kubepods)", func(e episodeRun) string {
-			return strconv.Itoa(int(e.r.num(e.p + ".kubepods_oom_kill_delta")))
+			return strconv.Itoa(int(e.x.KubepodsOOMKillDelta))
 		}},
 		{"Guaranteed pod G full stall", episodeRun.gStall},
 		{"peak kubepods memory", func(e episodeRun) string {
-			return fmt.Sprintf("%.0f of %.0f MiB", e.r.num(e.p+".ep.peak_kubepods_bytes")/(1<<20), e.r.num(e.p+".limit_bytes")/(1<<20))
+			return fmt.Sprintf("%.0f of %.0f MiB", e.x.Ep.PeakKubepodsBytes/(1<<20), e.x.LimitBytes/(1<<20))
 		}},
 	}
 	cells := make([][]string, len(rows)+1)
 	for _, e := range runs {
 		head := "kernel alone"
-		if e.r.str(e.p+".mode") == "daemon" {
+		if e.x.Mode == "daemon" {
 			head = "kube-oomd"
 		}
 		if !strings.HasSuffix(e.p, "kernel") && !strings.HasSuffix(e.p, "daemon") {
@@ -259,14 +341,20 @@ func printEpisodeTable(t *testing.T, title string, runs ...episodeRun) {
 	}
 }
 
-// withKernel: the runs to show, with the kernel-alone run k first under
-// make compare (checked to have run: it is not judged), or without it in
-// the gate, which runs kube-oomd's alone.
-func withKernel(t *testing.T, k episodeRun, runs ...episodeRun) []episodeRun {
+// withKernel: the runs to show, with the kernel-alone run under prefix k
+// first under make compare (checked to have run: it is not judged), or
+// without it in the gate, which runs kube-oomd's alone.
+func withKernel(t *testing.T, r *R, k string, runs ...episodeRun) []episodeRun {
 	t.Helper()
 	if !comparing() {
 		return runs
 	}
+	return withRun(t, episodeOf(t, r, k), runs...)
+}
+
+// withRun: withKernel's, with the kernel-alone run decoded.
+func withRun(t *testing.T, k episodeRun, runs ...episodeRun) []episodeRun {
+	t.Helper()
 	kernelRan(t, k)
 	return append([]episodeRun{k}, runs...)
 }
@@ -274,10 +362,10 @@ func withKernel(t *testing.T, k episodeRun, runs ...episodeRun) []episodeRun {
 // kernelRan: the kernel-alone run is not judged, but it must have run.
 func kernelRan(t *testing.T, e episodeRun) {
 	t.Helper()
-	if _, ok := e.r.get(e.p + ".ep.start_s").(float64); !ok {
+	if e.x.Ep.StartS == nil {
 		t.Errorf("%s: no episode recorded (%s.ep): %v", e.p, e.p, e.r.get(e.p+".ep"))
 	}
-	e.r.num(e.p + ".kubepods_oom_kill_delta")
+	// kubepods_oom_kill_delta: required by episodeFacts.
 	if len(e.pods()) == 0 {
 		t.Errorf("%s: no pods recorded", e.p)
 	}
@@ -288,12 +376,12 @@ func kernelRan(t *testing.T, e episodeRun) {
 // a PSI window to see it): every leaker was killed by kube-oomd and not by
 // the kernel, no bystander was throttled, and the kernel killed nothing.
 func episodeChecks(t *testing.T, e episodeRun, strict bool) {
-	r, p := e.r, e.p
-	r.isTrue(p + ".daemon_survived")
+	p, x := e.p, e.x
+	isTrue(t, p+".daemon_survived", need(t, p+".daemon_survived", x.DaemonSurvived))
 	// It stops on SIGTERM (systemctl stop, bounded at 60 s): one that does
 	// not would go on acting in the scenario's next run.
-	if st := r.str(p + ".daemon_state_after_stop"); st != "inactive" && st != "failed" {
-		t.Errorf("%s: kube-oomd was still %q %.0f s after systemctl stop (then SIGKILLed)", p, st, r.num(p+".daemon_stop_s"))
+	if st := need(t, p+".daemon_state_after_stop", x.DaemonStateAfterStop); st != "inactive" && st != "failed" {
+		t.Errorf("%s: kube-oomd was still %q %.0f s after systemctl stop (then SIGKILLed)", p, st, need(t, p+".daemon_stop_s", x.DaemonStopS))
 	}
 	var leakers, bystanders int
 	for _, pod := range e.pods() {
@@ -303,7 +391,7 @@ func episodeChecks(t *testing.T, e episodeRun, strict bool) {
 			if !strict {
 				continue
 			}
-			r.isFalse(p + ".alive." + pod + "-app")
+			x.Alive.isFalse(t, p+".alive", pod+"-app")
 			if n := e.kernelKills(pod); n > 0 {
 				t.Errorf("%s: the kernel OOM-killed the leaker %s (%d in its memory.events), not kube-oomd", p, pod, n)
 			}
@@ -313,10 +401,10 @@ func episodeChecks(t *testing.T, e episodeRun, strict bool) {
 		case "bystander":
 			bystanders++
 			if e.died(pod) {
-				t.Errorf("%s: bystander %s (%s) died (%s)", p, pod, r.str(p+".pods."+pod+".qos"), e.hand(pod))
+				t.Errorf("%s: bystander %s (%s) died (%s)", p, pod, x.Pods.of(t, p+".pods", pod).QoS, e.hand(pod))
 			}
 			for _, reason := range e.oomdKills(pod) {
-				t.Errorf("%s: kube-oomd killed bystander %s (%s), reason %s", p, pod, r.str(p+".pods."+pod+".qos"), reason)
+				t.Errorf("%s: kube-oomd killed bystander %s (%s), reason %s", p, pod, x.Pods.of(t, p+".pods", pod).QoS, reason)
 			}
 			if !strict {
 				continue
@@ -326,7 +414,7 @@ func episodeChecks(t *testing.T, e episodeRun, strict bool) {
 			}
 			if v := e.throttle(pod); v != "" {
 				t.Errorf("%s: kube-oomd throttled bystander %s (%s): memory.high %s (%s for %v s)", p, pod,
-					r.str(p+".pods."+pod+".qos"), v, mib(v), r.get(p+".ep.pods."+pod+".throttled_s"))
+					x.Pods.of(t, p+".pods", pod).QoS, v, mib(v), show(x.Ep.Pods[pod].ThrottledS, x.Ep.Pods[pod].Values != nil))
 			}
 		}
 	}
@@ -334,11 +422,15 @@ func episodeChecks(t *testing.T, e episodeRun, strict bool) {
 		t.Errorf("%s: %d leakers and %d bystanders recorded: the scenario did not set up its pods", p, leakers, bystanders)
 	}
 	if strict {
-		r.isTrue(p + ".ep.all_dead")
-		r.eq(p+".kubepods_oom_kill_delta", 0)
+		isTrue(t, p+".ep.all_dead", need(t, p+".ep.all_dead", x.Ep.AllDead))
+		eq(t, p+".kubepods_oom_kill_delta", x.KubepodsOOMKillDelta, 0)
 		// A throttle lifted with the kill: no pod slice is left with one.
 		for _, pod := range e.pods() {
-			if v := r.str(p + ".memory_high_after." + pod); v != "max" && v != "gone" {
+			v, ok := x.MemoryHighAfter[pod]
+			if !ok {
+				t.Errorf("result %s.memory_high_after.%s: want a string, have <nil>", p, pod)
+			}
+			if v != "max" && v != "gone" {
 				t.Errorf("%s: pod %s's slice memory.high is %s after the episode, want max", p, pod, v)
 			}
 		}

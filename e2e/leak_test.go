@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
 // leakRow is one column of scenario 01's table.
@@ -16,27 +18,42 @@ type leakRow struct {
 	oomKills                                   int
 }
 
-func leakSummary(r *R, p string) leakRow {
+// leakRun is one run of guest/leak.sh, as it writes it under its prefix.
+type leakRun struct {
+	alive
+	oomBeforeAfter
+	Pods                 pods       `json:"pods"`
+	DaemonSurvived       *bool      `json:"daemon_survived"` // kube-oomd's runs only
+	Watch                watchFacts `json:"watch"`
+	LeakStartS           float64    `json:"leak_start_s"`
+	GFullStallUS         float64    `json:"g_full_stall_us"`
+	Passes               passes     `json:"passes"`
+	KubepodsOOMKillDelta float64    `json:"kubepods_oom_kill_delta"`
+}
+
+// leakSummary: run x, under prefix p, as a column of the leak table.
+func leakSummary(t *testing.T, r *R, p string, x leakRun) leakRow {
+	t.Helper()
 	var row leakRow
-	start := r.num(p + ".leak_start_s")
-	if r.boolean(p + ".watch.died") {
-		row.act = r.num(p+".watch.death_s") - start
-		if fs, ok := r.get(p + ".watch.first_stall_s").(float64); ok {
-			row.firstStallToAct = r.num(p+".watch.death_s") - fs
+	start := x.LeakStartS
+	if x.Watch.Died {
+		row.act = need(t, p+".watch.death_s", x.Watch.DeathS) - start
+		if fs := x.Watch.FirstStallS; fs != nil {
+			row.firstStallToAct = need(t, p+".watch.death_s", x.Watch.DeathS) - *fs
 		}
 	} else {
 		row.act = -1
 	}
-	row.stallMs = r.num(p+".g_full_stall_us") / 1000
-	row.worst = r.num(p + ".passes.worst_s")
-	row.base = r.num(p + ".passes.baseline_s")
-	row.oomKills = int(r.num(p + ".kubepods_oom_kill_delta"))
+	row.stallMs = x.GFullStallUS / 1000
+	row.worst = x.Passes.WorstS
+	row.base = x.Passes.BaselineS
+	row.oomKills = int(x.KubepodsOOMKillDelta)
 	var victims []string
 	for _, k := range r.records(p, "kill") {
-		victims = append(victims, fmt.Sprintf("%s (kube-oomd, %s)", r.podName(p, k.str("pod_uid")), k.str("reason")))
+		victims = append(victims, fmt.Sprintf("%s (kube-oomd, %s)", r.podName(p, k.str(vocab.PodUID)), k.str(vocab.Reason)))
 	}
 	for _, pod := range []string{"G", "B", "BE"} {
-		if d := r.num(p+".after.pod_oom_kill."+pod) - r.num(p+".before.pod_oom_kill."+pod); d > 0 {
+		if d := x.After.PodOOMKill.num(t, p+".after.pod_oom_kill", pod) - x.Before.PodOOMKill.num(t, p+".before.pod_oom_kill", pod); d > 0 {
 			victims = append(victims, pod+" (kernel OOM)")
 		}
 	}
@@ -49,34 +66,35 @@ func leakSummary(r *R, p string) leakRow {
 
 // leakDaemonChecks: kube-oomd killed the BestEffort pod slice, before any
 // kernel OOM kill, and nothing else.
-func leakDaemonChecks(t *testing.T, r *R, p string) {
-	r.isTrue(p + ".daemon_survived")
-	r.isTrue(p + ".watch.died")
-	r.eq(p+".kubepods_oom_kill_delta", 0)
-	be := r.str(p + ".pods.BE.uid")
+func leakDaemonChecks(t *testing.T, r *R, p string, x leakRun) {
+	t.Helper()
+	isTrue(t, p+".daemon_survived", need(t, p+".daemon_survived", x.DaemonSurvived))
+	isTrue(t, p+".watch.died", x.Watch.Died)
+	eq(t, p+".kubepods_oom_kill_delta", x.KubepodsOOMKillDelta, 0)
+	be := x.Pods.of(t, p+".pods", "BE").UID
 	kills := r.records(p, "kill")
 	if len(kills) == 0 {
 		t.Errorf("%s: no kill record (MESSAGE_ID=%s) in kube-oomd's journal", p, midKill)
 	}
 	seen := false
 	for _, k := range kills {
-		if k.str("pod_uid") == be {
+		if k.str(vocab.PodUID) == be {
 			seen = true
-			if q := k.str("qos"); q != "BestEffort" {
+			if q := k.str(vocab.QoS); q != "BestEffort" {
 				t.Errorf("%s: kill record for the BestEffort pod says QOS=%q", p, q)
 			}
 		} else {
-			t.Errorf("%s: kube-oomd killed pod %s (%s), not the leaker %s", p, k.str("pod_uid"), r.podName(p, k.str("pod_uid")), be)
+			t.Errorf("%s: kube-oomd killed pod %s (%s), not the leaker %s", p, k.str(vocab.PodUID), r.podName(p, k.str(vocab.PodUID)), be)
 		}
 	}
 	if len(kills) > 0 && !seen {
 		t.Errorf("%s: no kill record names the BestEffort pod %s", p, be)
 	}
 	// A pod kill (cgroup.kill on the slice) takes its pause container too.
-	r.isFalse(p + ".alive.leaker")
-	r.isFalse(p + ".alive.BE-pause")
-	r.isTrue(p + ".pod_alive.G")
-	r.isTrue(p + ".pod_alive.B")
+	x.Alive.isFalse(t, p+".alive", "leaker")
+	x.Alive.isFalse(t, p+".alive", "BE-pause")
+	x.PodAlive.isTrue(t, p+".pod_alive", "G")
+	x.PodAlive.isTrue(t, p+".pod_alive", "B")
 }
 
 // leakCol is one column of a leak table: its heading and its run.

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
 // isNodeScenario: the scenarios on a real node (containerd, runc, kubelet),
@@ -65,16 +67,49 @@ func commandOutput(dir, name string, args ...string) (string, error) {
 	return string(out), nil
 }
 
-// podRow is the row of `kube-oomd pods --json` (the result's "pods") for
-// the pod with that UID, or nil.
-func (r *R) podRow(uid string) map[string]any {
-	rows, _ := r.get("pods").([]any)
+// podRows: `kube-oomd pods --json` as a result has it ("pods").
+type podRows []any
+
+// row: the row for the pod with that UID, or nil.
+func (rows podRows) row(uid text) map[string]any {
 	for _, x := range rows {
-		if m, ok := x.(map[string]any); ok && m["uid"] == uid {
+		if m, ok := x.(map[string]any); ok && m["uid"] == string(uid) {
 			return m
 		}
 	}
 	return nil
+}
+
+// nodePod: one pod of the real node as the kubelet reports it (node.sh's
+// pod facts: PREFIX.NAME, by manifest name).
+type nodePod struct {
+	UID        text                     `json:"uid"`
+	Namespace  text                     `json:"namespace"`
+	QoS        text                     `json:"qos"`
+	Containers map[string]nodeContainer `json:"containers,omitempty"`
+}
+
+// nodeContainer: one of its containers' status.
+type nodeContainer struct {
+	Restarts     float64  `json:"restarts"`
+	LastReason   text     `json:"last_reason"`
+	LastExitCode *float64 `json:"last_exit_code,omitempty"`
+}
+
+// nodeSpec: a pod's manifest as node.sh's specs say (PREFIX.spec.NAME).
+type nodeSpec struct {
+	Request float64 `json:"request"`
+	Limit   any     `json:"limit,omitempty"` // null: none
+}
+
+// entry: m[name], an error if the guest did not write it.
+func entry[V any](t *testing.T, m map[string]V, path, name string) V {
+	t.Helper()
+	v, ok := m[name]
+	if !ok {
+		t.Errorf("result %s.%s: missing (the guest did not write it)", path, name)
+	}
+	return v
 }
 
 // nodePods are the real node's pods of node.sh, by manifest name.
@@ -92,60 +127,84 @@ type nodeRun struct {
 	record                      string // kube-oomd's kill record: took, freed
 }
 
-// nodeRunOf reads run p; prev is the run before it ("before" for the
-// first), whose pod status tells which containers died in this one.
-func nodeRunOf(r *R, p, prev string) nodeRun {
-	x := nodeRun{name: p, died: r.boolean(p + ".watch.died")}
-	start := r.num(p + ".leak_start")
-	x.act, x.stallToAct = -1, -1
-	if x.died {
-		x.act = r.num(p+".watch.death_s") - start
-		if fs, ok := r.get(p + ".watch.first_stall_s").(float64); ok {
-			x.stallToAct = r.num(p+".watch.death_s") - fs
+// nodeLeakRun is one leak run of scenario 20 (node.sh), as the guest
+// writes it under its prefix.
+type nodeLeakRun struct {
+	Watch              watchFacts         `json:"watch"`
+	LeakStart          float64            `json:"leak_start"`
+	GFullStallUS       float64            `json:"g_full_stall_us"`
+	Passes             passes             `json:"passes"`
+	OOMKills           float64            `json:"oom_kills"`
+	KubepodsLimitOOMs  float64            `json:"kubepods_limit_ooms"`
+	Pods               map[string]nodePod `json:"pods"`
+	Restarted          bool               `json:"restarted"`
+	RestartedAfter     float64            `json:"restarted_after"`
+	KillJournal        *text              `json:"kill_journal,omitempty"` // kube-oomd's runs
+	KillJournalVerbose *text              `json:"kill_journal_verbose,omitempty"`
+}
+
+// container: the status of pod's container ct, an error if not recorded.
+func (x nodeLeakRun) container(t *testing.T, p, pod, ct string) nodeContainer {
+	t.Helper()
+	return entry(t, entry(t, x.Pods, p+".pods", pod).Containers, p+".pods."+pod+".containers", ct)
+}
+
+// nodeRunOf reads run x under p; prev is the run before it ("before" for
+// the first), whose pod status tells which containers died in this one.
+func nodeRunOf(t *testing.T, r *R, p string, x nodeLeakRun, prevName string, prev map[string]nodePod) nodeRun {
+	t.Helper()
+	n := nodeRun{name: p, died: x.Watch.Died}
+	start := x.LeakStart
+	n.act, n.stallToAct = -1, -1
+	if n.died {
+		n.act = need(t, p+".watch.death_s", x.Watch.DeathS) - start
+		if fs := x.Watch.FirstStallS; fs != nil {
+			n.stallToAct = need(t, p+".watch.death_s", x.Watch.DeathS) - *fs
 		}
 	}
-	x.gStallMs = r.num(p+".g_full_stall_us") / 1000
-	x.worst, x.base = r.num(p+".passes.worst_s"), r.num(p+".passes.baseline_s")
-	x.oomKills = int(r.num(p + ".oom_kills"))
-	x.limitOOMs = int(r.num(p + ".kubepods_limit_ooms"))
+	n.gStallMs = x.GFullStallUS / 1000
+	n.worst, n.base = x.Passes.WorstS, x.Passes.BaselineS
+	n.oomKills = int(x.OOMKills)
+	n.limitOOMs = int(x.KubepodsLimitOOMs)
 	var died []string
 	for _, pod := range nodePods {
-		cts, _ := r.get(p + ".pods." + pod + ".containers").(map[string]any)
+		cts := x.Pods[pod].Containers
 		var names []string
-		for name := range cts {
-			k := "." + pod + ".containers." + name + ".restarts"
-			if r.num(p+".pods"+k) > r.num(prev+".pods"+k) {
+		for name, c := range cts {
+			before := entry(t, entry(t, prev, prevName+".pods", pod).Containers, prevName+".pods."+pod+".containers", name)
+			if c.Restarts > before.Restarts {
 				names = append(names, name)
 			}
 		}
 		if len(names) > 0 {
 			sort.Strings(names)
-			died = append(died, fmt.Sprintf("%s/%s-e2e-node (%s)", r.str(p+".pods."+pod+".namespace"), pod, strings.Join(names, ", ")))
+			died = append(died, fmt.Sprintf("%s/%s-e2e-node (%s)", x.Pods[pod].Namespace, pod, strings.Join(names, ", ")))
 		}
 	}
-	x.who = strings.Join(died, "; ")
+	n.who = strings.Join(died, "; ")
 	var vs []string
 	kills := r.records(p, "kill")
 	for _, k := range kills {
-		vs = append(vs, fmt.Sprintf("%s/%s (kube-oomd, %s, %s)", k.str("pod_namespace"), k.str("pod_name"), k.str("reason"), k.str("method")))
+		vs = append(vs, fmt.Sprintf("%s/%s (kube-oomd, %s, %s)", k.str(vocab.PodNamespace), k.str(vocab.PodName), k.str(vocab.Reason), k.str(vocab.Method)))
 	}
 	switch {
 	case len(kills) > 0:
-		x.hand = fmt.Sprintf("kube-oomd: %s, by %s", kills[0].str("reason"), kills[0].str("method"))
-	case x.limitOOMs > 0:
-		x.hand = "the kernel's OOM killer"
+		n.hand = fmt.Sprintf("kube-oomd: %s, by %s", kills[0].str(vocab.Reason), kills[0].str(vocab.Method))
+	case n.limitOOMs > 0:
+		n.hand = "the kernel's OOM killer"
 		vs = append(vs, "kernel OOM killer")
 	default:
-		x.hand = "?"
+		n.hand = "?"
 	}
-	x.victims = strings.Join(vs, ", ")
-	x.record = "-"
+	n.victims = strings.Join(vs, ", ")
+	n.record = "-"
 	if len(kills) > 0 {
-		freed, _ := strconv.ParseFloat(kills[0].str("freed_bytes"), 64)
-		x.record = fmt.Sprintf("%s, %.0f MiB", kills[0].str("took"), freed/(1<<20))
+		freed, _ := strconv.ParseFloat(kills[0].str(vocab.Freed), 64)
+		n.record = fmt.Sprintf("%s, %.0f MiB", kills[0].str(vocab.Took), freed/(1<<20))
 	}
-	l := p + ".pods.be.containers.leaker."
-	x.leaker = fmt.Sprintf("%s, exit %v, restarts %v", r.str(l+"last_reason"), r.get(l+"last_exit_code"), r.get(l+"restarts"))
-	x.restartAft = fmt.Sprintf("%.0f s", r.num(p+".restarted_after"))
-	return x
+	l := x.container(t, p, "be", "leaker")
+	lc, lr := x.Pods["be"].Containers["leaker"]
+	n.leaker = fmt.Sprintf("%s, exit %v, restarts %v", l.LastReason, orNil(l.LastExitCode), show(lc.Restarts, lr))
+	n.restartAft = fmt.Sprintf("%.0f s", x.RestartedAfter)
+	return n
 }

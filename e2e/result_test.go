@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,8 +15,10 @@ import (
 
 // ---------------------------------------------------------------- results
 
-// R is one scenario's JSON result with typed, path-addressed getters that
-// report a missing or mistyped field as a test error.
+// R is one scenario's JSON result. A scenario decodes it, or each run's
+// prefix, into its typed struct (decodeResult) and asserts on the fields;
+// R keeps the journal records (records, otherRecords) and the pods' names
+// (podName).
 type R struct {
 	t *testing.T
 	m map[string]any
@@ -47,66 +48,18 @@ func (r *R) get(path string) any {
 	return v
 }
 
-func (r *R) num(path string) float64 {
-	r.t.Helper()
-	f, ok := r.get(path).(float64)
-	if !ok {
-		r.t.Errorf("result %s: want a number, have %v", path, r.get(path))
-	}
-	return f
-}
-
-func (r *R) str(path string) string {
-	r.t.Helper()
-	switch v := r.get(path).(type) {
-	case string:
-		return v
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	}
-	r.t.Errorf("result %s: want a string, have %v", path, r.get(path))
-	return ""
-}
-
-func (r *R) boolean(path string) bool { b, _ := r.get(path).(bool); return b }
-
-func (r *R) isTrue(path string) {
-	r.t.Helper()
-	if b, ok := r.get(path).(bool); !ok || !b {
-		r.t.Errorf("%s = %v, want true", path, r.get(path))
-	}
-}
-
-func (r *R) isFalse(path string) {
-	r.t.Helper()
-	if b, ok := r.get(path).(bool); !ok || b {
-		r.t.Errorf("%s = %v, want false", path, r.get(path))
-	}
-}
-
-func (r *R) eq(path string, want float64) {
-	r.t.Helper()
-	if got, ok := r.get(path).(float64); !ok || got != want {
-		r.t.Errorf("%s = %v, want %v", path, r.get(path), want)
-	}
-}
-
-func (r *R) atLeast(path string, min float64) {
-	r.t.Helper()
-	if got, ok := r.get(path).(float64); !ok || got < min {
-		r.t.Errorf("%s = %v, want at least %v", path, r.get(path), min)
-	}
-}
-
-func (r *R) match(path, re string) {
-	r.t.Helper()
-	if s := r.str(path); !regexp.MustCompile(re).MatchString(s) {
-		r.t.Errorf("%s = %q, want a match for %s", path, s, re)
-	}
-}
-
-// rec is one kube-oomd journal record (see guest/journal.py).
+// rec is one kube-oomd journal record (see guest/journal.py): kube-oomd's
+// fields by their internal/vocab names, and journal.py's own below.
 type rec map[string]any
+
+// journal.py's fields of a record, beside kube-oomd's: its kind (kill,
+// would_kill, kernel_oom_kill, other), its MESSAGE (the message, then the
+// key=value pairs) and its time since boot.
+const (
+	recKind      = "kind"
+	recMessage   = "message"
+	recMonotonic = "monotonic_s"
+)
 
 func (k rec) str(key string) string { s, _ := k[key].(string); return s }
 
@@ -124,7 +77,7 @@ func (r *R) records(prefix, kind string) []rec {
 	list, _ := r.get(prefix + ".journal").([]any)
 	var out []rec
 	for _, x := range list {
-		if m, ok := x.(map[string]any); ok && m["kind"] == kind {
+		if m, ok := x.(map[string]any); ok && m[recKind] == kind {
 			out = append(out, rec(m))
 		}
 	}
@@ -136,7 +89,7 @@ func (r *R) records(prefix, kind string) []rec {
 func (r *R) otherRecords(p, prefix string) []rec {
 	var out []rec
 	for _, k := range r.records(p, "other") {
-		if strings.HasPrefix(k.str("message"), prefix) {
+		if strings.HasPrefix(k.str(recMessage), prefix) {
 			out = append(out, k)
 		}
 	}
@@ -156,8 +109,9 @@ func (r *R) podName(prefix, uid string) string {
 
 // decodeResult decodes the result under prefix ("" for the whole result)
 // into a scenario's typed struct, T, and reports as a test error each
-// field the guest did not write: a field is required unless its json tag
-// says omitempty, so a renamed fact fails loudly instead of reading zero.
+// field the guest did not write (or wrote as null): a field is required
+// unless its json tag says omitempty or it is a pointer (missingFields), so
+// a renamed fact fails loudly instead of reading zero.
 func decodeResult[T any](r *R, prefix string) T {
 	r.t.Helper()
 	var v T
@@ -170,7 +124,12 @@ func decodeResult[T any](r *R, prefix string) T {
 		r.t.Errorf("result %s: does not decode into %T: %v", cmp.Or(prefix, "(all)"), v, err)
 	}
 	for _, m := range missingFields(reflect.TypeOf(v), src, prefix) {
-		r.t.Errorf("result %s: missing (the guest did not write it)", m)
+		r.t.Errorf("result %s: missing or null (the guest did not write it)", m)
 	}
 	return v
 }
+
+// journald: a journal record field's name as journald stores it
+// (KUBE_OOMD_<NAME>, see internal/vocab), for the records the guest reads
+// with journalctl -o json instead of journal.py.
+func journald(name string) string { return "KUBE_OOMD_" + strings.ToUpper(name) }

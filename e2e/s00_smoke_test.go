@@ -11,46 +11,75 @@ import (
 
 func init() { register("00", gate, checkSmoke) }
 
+// smokeResult is scenario 00's result, as the guest writes it.
+type smokeResult struct {
+	Kernel                  text    `json:"kernel"`
+	Systemd                 text    `json:"systemd"`
+	Speed                   any     `json:"speed,omitempty"`
+	CgroupFS                text    `json:"cgroup_fs"`
+	RootControllers         text    `json:"root_controllers"`
+	HasMemoryReclaim        bool    `json:"has_memory_reclaim"`
+	HasCgroupKill           bool    `json:"has_cgroup_kill"`
+	HasMemoryOOMGroup       bool    `json:"has_memory_oom_group"`
+	PSITrigger              text    `json:"psi_trigger"`
+	CgroupKillKilled        bool    `json:"cgroup_kill_killed"`
+	SystemdContainerCgroup  text    `json:"systemd_container_cgroup"`
+	CgroupfsContainerCgroup text    `json:"cgroupfs_container_cgroup"`
+	SystemdContainerAdj     float64 `json:"systemd_container_adj"`
+	SystemdPauseAdj         float64 `json:"systemd_pause_adj"`
+	CgroupfsContainerAdj    float64 `json:"cgroupfs_container_adj"`
+	SystemdContainerOOMGrp  float64 `json:"systemd_container_oom_group"`
+	SystemdPodMemoryMax     float64 `json:"systemd_pod_memory_max"`
+	KubeOomdPresent         bool    `json:"kube_oomd_present"`
+	SystemdRemoved          bool    `json:"systemd_removed"`
+	CgroupfsRemoved         bool    `json:"cgroupfs_removed"`
+	PageSize                float64 `json:"page_size"`
+	DaemonPageSize          text    `json:"daemon_page_size"` // "none": status --json never answered
+	DaemonStatusError       *text   `json:"daemon_status_error,omitempty"`
+	MemoryHighWritten       float64 `json:"memory_high_written"`
+	MemoryHighRead          float64 `json:"memory_high_read"`
+}
+
 func checkSmoke(t *testing.T, r *R) {
-	t.Logf("kernel %s, %s; speed: %v", r.str("kernel"), r.str("systemd"), r.get("speed"))
-	r.match("cgroup_fs", `^cgroup2fs$`)
-	r.match("root_controllers", `\bmemory\b`)
-	r.isTrue("has_memory_reclaim")
-	r.isTrue("has_cgroup_kill")
-	r.isTrue("has_memory_oom_group")
-	r.match("psi_trigger", `^ok$`)
-	r.isTrue("cgroup_kill_killed")
-	r.match("systemd_container_cgroup", `^/kubepods\.slice/kubepods-burstable\.slice/kubepods-burstable-pod[0-9a-f_]{36}\.slice/cri-containerd-[0-9a-f]{64}\.scope$`)
-	r.match("cgroupfs_container_cgroup", `^/kubepods/besteffort/pod[0-9a-f-]{36}/[0-9a-f]{64}$`)
-	r.eq("systemd_container_adj", 500)
-	r.eq("systemd_pause_adj", -998)
-	r.eq("cgroupfs_container_adj", 1000)
-	r.eq("systemd_container_oom_group", 1)
-	r.eq("systemd_pod_memory_max", 256<<20)
-	r.isTrue("kube_oomd_present")
-	r.isTrue("systemd_removed")
-	r.isTrue("cgroupfs_removed")
+	d := decodeResult[smokeResult](r, "")
+	t.Logf("kernel %s, %s; speed: %v", d.Kernel, d.Systemd, d.Speed)
+	match(t, "cgroup_fs", d.CgroupFS, `^cgroup2fs$`)
+	match(t, "root_controllers", d.RootControllers, `\bmemory\b`)
+	isTrue(t, "has_memory_reclaim", d.HasMemoryReclaim)
+	isTrue(t, "has_cgroup_kill", d.HasCgroupKill)
+	isTrue(t, "has_memory_oom_group", d.HasMemoryOOMGroup)
+	match(t, "psi_trigger", d.PSITrigger, `^ok$`)
+	isTrue(t, "cgroup_kill_killed", d.CgroupKillKilled)
+	match(t, "systemd_container_cgroup", d.SystemdContainerCgroup, `^/kubepods\.slice/kubepods-burstable\.slice/kubepods-burstable-pod[0-9a-f_]{36}\.slice/cri-containerd-[0-9a-f]{64}\.scope$`)
+	match(t, "cgroupfs_container_cgroup", d.CgroupfsContainerCgroup, `^/kubepods/besteffort/pod[0-9a-f-]{36}/[0-9a-f]{64}$`)
+	eq(t, "systemd_container_adj", d.SystemdContainerAdj, 500)
+	eq(t, "systemd_pause_adj", d.SystemdPauseAdj, -998)
+	eq(t, "cgroupfs_container_adj", d.CgroupfsContainerAdj, 1000)
+	eq(t, "systemd_container_oom_group", d.SystemdContainerOOMGrp, 1)
+	eq(t, "systemd_pod_memory_max", d.SystemdPodMemoryMax, 256<<20)
+	isTrue(t, "kube_oomd_present", d.KubeOomdPresent)
+	isTrue(t, "systemd_removed", d.SystemdRemoved)
+	isTrue(t, "cgroupfs_removed", d.CgroupfsRemoved)
 
 	// The kernel booted is the one asked for: Debian 12's 6.1 of the
 	// architecture, or the flavour's (6.1.0-N-amd64, 6.12.N+deb12-arm64-16k).
 	if e2eKernel == "" {
-		r.match("kernel", `^6\.1\.0-[0-9]+-`+e2eArch+`$`)
+		match(t, "kernel", d.Kernel, `^6\.1\.0-[0-9]+-`+e2eArch+`$`)
 	} else {
-		r.match("kernel", `-`+regexp.QuoteMeta(e2eKernel)+`$`)
+		match(t, "kernel", d.Kernel, `-`+regexp.QuoteMeta(e2eKernel)+`$`)
 	}
 	// The page size: the kernel's is the flavour's, kube-oomd found the same,
 	// and the kernel rounds a memory.high write as kube-oomd expects it to
 	// (cgroupv2.RoundLimit: down to a page), which relief.Verify relies on.
 	page := kernelFlavours[e2eKernel].pageSize
-	r.eq("page_size", page)
-	if r.str("daemon_page_size") == "none" {
-		t.Errorf("kube-oomd status --json never answered in the smoke: %s", r.str("daemon_status_error"))
+	eq(t, "page_size", d.PageSize, page)
+	if d.DaemonPageSize == "none" {
+		t.Errorf("kube-oomd status --json never answered in the smoke: %s", need(t, "daemon_status_error", d.DaemonStatusError))
 	} else {
-		r.eq("daemon_page_size", page)
+		eq(t, "daemon_page_size", d.DaemonPageSize.num(t, "daemon_page_size"), page)
 	}
-	written := r.num("memory_high_written")
-	want := cgroupv2.RoundLimit(uint64(written), uint64(page))
-	r.eq("memory_high_read", float64(want))
+	want := cgroupv2.RoundLimit(uint64(d.MemoryHighWritten), uint64(page))
+	eq(t, "memory_high_read", d.MemoryHighRead, float64(want))
 	t.Logf("page size %.0f B (kube-oomd: %v); memory.high written %.0f, read back %.0f (cgroupv2.RoundLimit: %d)",
-		page, r.get("daemon_page_size"), written, r.num("memory_high_read"), want)
+		page, d.DaemonPageSize, d.MemoryHighWritten, d.MemoryHighRead, want)
 }

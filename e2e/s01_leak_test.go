@@ -9,22 +9,24 @@ import "testing"
 // kernel-alone run shows the damage, and the Guaranteed pod stalled at
 // most a quarter as long with kube-oomd.
 func checkLeak(t *testing.T, r *R) {
-	d := leakSummary(r, "daemon")
-	leakDaemonChecks(t, r, "daemon")
+	dr := decodeResult[leakRun](r, "daemon")
+	d := leakSummary(t, r, "daemon", dr)
+	leakDaemonChecks(t, r, "daemon", dr)
 	const title = "scenario 01: leak versus a latency-sensitive pod"
 	if !comparing() {
 		printLeakTable(t, title, leakCol{"kube-oomd", d})
 		return
 	}
-	k := leakSummary(r, "kernel")
+	kr := decodeResult[leakRun](r, "kernel")
+	k := leakSummary(t, r, "kernel", kr)
 	printLeakTable(t, title, leakCol{"kernel alone", k}, leakCol{"kube-oomd", d})
 	// The kernel-alone run must show the damage the daemon is there to avoid.
-	r.isTrue("kernel.watch.died")
-	r.atLeast("kernel.kubepods_oom_kill_delta", 1)
-	r.isTrue("kernel.pod_alive.G")
-	r.isTrue("kernel.pod_alive.B")
-	r.atLeast("kernel.g_full_stall_us", 250000)
-	ks, ds := r.num("kernel.g_full_stall_us"), r.num("daemon.g_full_stall_us")
+	isTrue(t, "kernel.watch.died", kr.Watch.Died)
+	atLeast(t, "kernel.kubepods_oom_kill_delta", kr.KubepodsOOMKillDelta, 1)
+	kr.PodAlive.isTrue(t, "kernel.pod_alive", "G")
+	kr.PodAlive.isTrue(t, "kernel.pod_alive", "B")
+	atLeast(t, "kernel.g_full_stall_us", kr.GFullStallUS, 250000)
+	ks, ds := kr.GFullStallUS, dr.GFullStallUS
 	if ds > ks/4 {
 		t.Errorf("Guaranteed pod full stall with kube-oomd %.0f ms > a quarter of kernel alone (%.0f ms / 4 = %.0f ms)",
 			ds/1000, ks/1000, ks/4000)

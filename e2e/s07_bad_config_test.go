@@ -10,12 +10,40 @@ import (
 
 func init() { register("07", gate, checkBadConfig) }
 
+// badConfig is one of scenario 07's configs, as the guest writes it: the
+// file, the line and the key that is wrong, and what kube-oomd run and
+// check-config said of it.
+type badConfig struct {
+	File        text    `json:"file"`
+	Line        float64 `json:"line"`
+	Key         text    `json:"key"`
+	RunRC       float64 `json:"run_rc"`
+	RunOutput   text    `json:"run_output"`
+	CheckRC     float64 `json:"check_rc"`
+	CheckOutput text    `json:"check_output"`
+}
+
+// badConfigResult is scenario 07's result.
+type badConfigResult struct {
+	Good struct {
+		CheckRC float64 `json:"check_rc"`
+	} `json:"good"`
+	BadDuration badConfig `json:"bad_duration"`
+	BadMode     badConfig `json:"bad_mode"`
+	BadPercent  badConfig `json:"bad_percent"`
+}
+
 func checkBadConfig(t *testing.T, r *R) {
-	r.eq("good.check_rc", 0)
-	for _, c := range []string{"bad_duration", "bad_mode", "bad_percent"} {
-		file, line, key := r.str(c+".file"), int(r.num(c+".line")), r.str(c+".key")
-		rc := int(r.num(c + ".run_rc"))
-		out := r.str(c + ".run_output")
+	d := decodeResult[badConfigResult](r, "")
+	eq(t, "good.check_rc", d.Good.CheckRC, 0)
+	for _, x := range []struct {
+		c string
+		badConfig
+	}{{"bad_duration", d.BadDuration}, {"bad_mode", d.BadMode}, {"bad_percent", d.BadPercent}} {
+		c := x.c
+		file, line, key := string(x.File), int(x.Line), string(x.Key)
+		rc := int(x.RunRC)
+		out := string(x.RunOutput)
 		switch {
 		case rc == 0:
 			t.Errorf("%s: kube-oomd run exited 0 with an invalid config", c)
@@ -26,10 +54,10 @@ func checkBadConfig(t *testing.T, r *R) {
 		if !want.MatchString(out) {
 			t.Errorf("%s: kube-oomd run output does not say %s:%d: %s: ...; it says:\n%s", c, file, line, key, out)
 		}
-		if crc := int(r.num(c + ".check_rc")); crc != 1 {
+		if crc := int(x.CheckRC); crc != 1 {
 			t.Errorf("%s: check-config exited %d, want 1", c, crc)
 		}
-		if co := r.str(c + ".check_output"); !want.MatchString(co) {
+		if co := string(x.CheckOutput); !want.MatchString(co) {
 			t.Errorf("%s: check-config output does not say %s:%d: %s: ...; it says:\n%s", c, file, line, key, co)
 		}
 	}

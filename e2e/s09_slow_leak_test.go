@@ -5,58 +5,81 @@ package e2e
 import (
 	"fmt"
 	"testing"
+
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
 func init() { register("09", gateAndCompare, checkSlowLeak) }
 
+// slowLeakResult is scenario 09's result, as the guest writes it: the
+// ladder run (and under make compare the kill-only run) of leak.sh, with
+// what the ladder run's watcher of memory.high saw.
+type slowLeakResult struct {
+	LeakMiBPerS any `json:"leak_mib_per_s,omitempty"`
+	ReadOrder   any `json:"read_order,omitempty"`
+	Ladder      struct {
+		leakRun
+		High struct {
+			ThrottledS any            `json:"throttled_s,omitempty"`
+			Consistent map[string]any `json:"consistent,omitempty"` // file, MemoryHigh, file read alike
+			Checks     any            `json:"checks,omitempty"`
+		} `json:"high,omitempty"`
+		MemoryHighAfter text `json:"memory_high_after"`
+	} `json:"ladder"`
+}
+
 func checkSlowLeak(t *testing.T, r *R) {
-	l := leakSummary(r, "ladder")
-	be := r.str("ladder.pods.BE.uid")
+	d := decodeResult[slowLeakResult](r, "")
+	lr := d.Ladder.leakRun
+	l := leakSummary(t, r, "ladder", lr)
+	be := lr.Pods.of(t, "ladder.pods", "BE").UID
 	// The ladder run's throttle of the leaker, and the kill after it.
 	var throttle rec
 	for _, x := range r.otherRecords("ladder", "throttled pod") {
-		if x.str("pod_uid") == be && throttle == nil {
+		if x.str(vocab.PodUID) == be && throttle == nil {
 			throttle = x
 		}
 	}
 	var killAt float64 = -1
 	for _, x := range r.records("ladder", "kill") {
-		if x.str("pod_uid") == be {
-			killAt = x.num("monotonic_s")
+		if x.str(vocab.PodUID) == be {
+			killAt = x.num(recMonotonic)
 			break
 		}
 	}
 	throttleRow := "none"
 	if throttle != nil {
-		throttleRow = fmt.Sprintf("%.1f s after leak start, memory.high %s", throttle.num("monotonic_s")-r.num("ladder.leak_start_s"), throttle.str("memory_high_bytes"))
+		throttleRow = fmt.Sprintf("%.1f s after leak start, memory.high %s", throttle.num(recMonotonic)-lr.LeakStartS, throttle.str(vocab.HighBytes))
 	}
 
-	title := fmt.Sprintf("scenario 09: slow leak (%v MiB/s, %v reader), kill only versus the relief ladder", r.get("leak_mib_per_s"), r.get("read_order"))
+	title := fmt.Sprintf("scenario 09: slow leak (%v MiB/s, %v reader), kill only versus the relief ladder", d.LeakMiBPerS, d.ReadOrder)
+	var kr leakRun
 	if comparing() {
-		printLeakTable(t, title, leakCol{"kill only", leakSummary(r, "killonly")}, leakCol{"ladder", l})
+		kr = decodeResult[leakRun](r, "killonly")
+		printLeakTable(t, title, leakCol{"kill only", leakSummary(t, r, "killonly", kr)}, leakCol{"ladder", l})
 	} else {
 		printLeakTable(t, title, leakCol{"ladder", l})
 	}
-	t.Logf("ladder: throttled %s; memory.high not max for %v s", throttleRow, r.get("ladder.high.throttled_s"))
+	t.Logf("ladder: throttled %s; memory.high not max for %v s", throttleRow, d.Ladder.High.ThrottledS)
 
-	leakDaemonChecks(t, r, "ladder")
+	leakDaemonChecks(t, r, "ladder", lr)
 
 	// The ladder throttled the leaker before killing it...
 	if throttle == nil {
 		t.Errorf("ladder run: no \"throttled pod\" record names the leaker %s", be)
 	} else {
-		if throttle.str("reason") != "relief-throttle" {
-			t.Errorf("ladder run: the throttle record says reason=%q, want relief-throttle", throttle.str("reason"))
+		if throttle.str(vocab.Reason) != "relief-throttle" {
+			t.Errorf("ladder run: the throttle record says reason=%q, want relief-throttle", throttle.str(vocab.Reason))
 		}
-		if killAt >= 0 && throttle.num("monotonic_s") > killAt {
-			t.Errorf("ladder run: throttled at %.2f s, after the kill at %.2f s", throttle.num("monotonic_s"), killAt)
+		if killAt >= 0 && throttle.num(recMonotonic) > killAt {
+			t.Errorf("ladder run: throttled at %.2f s, after the kill at %.2f s", throttle.num(recMonotonic), killAt)
 		}
 		// ...with a memory.high in force: the file, while throttled, and
 		// systemd's MemoryHigh (set over D-Bus) read what the record says.
-		want := throttle.str("memory_high_bytes")
-		if c, ok := r.get("ladder.high.consistent").(map[string]any); !ok {
+		want := throttle.str(vocab.HighBytes)
+		if c := d.Ladder.High.Consistent; c == nil {
 			t.Errorf("ladder run: memory.high of the leaker's slice was never read consistently while throttled (file, MemoryHigh, file): %v",
-				r.get("ladder.high.checks"))
+				d.Ladder.High.Checks)
 		} else if c["file"] != want || c["unit"] != want {
 			t.Errorf("ladder run: while throttled memory.high = %v and MemoryHigh = %v, the journal says %s", c["file"], c["unit"], want)
 		} else {
@@ -64,7 +87,7 @@ func checkSlowLeak(t *testing.T, r *R) {
 		}
 	}
 	// A killed pod's throttle is lifted.
-	if v := r.str("ladder.memory_high_after"); v != "max" {
+	if v := d.Ladder.MemoryHighAfter; v != "max" {
 		t.Errorf("ladder run: the killed pod's memory.high is %q after the kill, want max", v)
 	}
 	if !comparing() {
@@ -73,8 +96,8 @@ func checkSlowLeak(t *testing.T, r *R) {
 	// make compare: the kill-only run (relief off) kills the leaker as
 	// well, relieves nothing, and the ladder spares the Guaranteed pod
 	// more of its stall.
-	k := leakSummary(r, "killonly")
-	leakDaemonChecks(t, r, "killonly")
+	k := leakSummary(t, r, "killonly", kr)
+	leakDaemonChecks(t, r, "killonly", kr)
 	if n := len(r.otherRecords("killonly", "throttled pod")) + len(r.otherRecords("killonly", "reclaimed page cache")); n > 0 {
 		t.Errorf("kill-only run: %d relief records with relief.reclaim and relief.throttle off", n)
 	}

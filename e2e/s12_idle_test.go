@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
 func init() { register("12", compareOnly, checkIdle) }
@@ -36,23 +38,98 @@ const (
 	idleMaxRSSMiB      = 32
 )
 
+// idleResult is scenario 12's result, as the guest writes it.
+type idleResult struct {
+	Pods   float64 `json:"pods"`
+	Create struct {
+		TotalS      float64 `json:"total_s"`
+		SlicesS     float64 `json:"slices_s"`
+		ContainersS float64 `json:"containers_s"`
+	} `json:"create"`
+	Run struct {
+		Containers      float64 `json:"containers"`
+		ContainersAlive float64 `json:"containers_alive"`
+		KubepodsCgroups float64 `json:"kubepods_cgroups"`
+		KubepodsBytes   float64 `json:"kubepods_bytes"`
+		ElapsedS        float64 `json:"elapsed_s"`
+		StartupTicks    float64 `json:"startup_ticks"`
+		StartupS        float64 `json:"startup_s"`
+		DaemonSurvived  bool    `json:"daemon_survived"`
+		Sample          struct {
+			Cgroup    text    `json:"cgroup"`
+			Adj       float64 `json:"adj"`
+			WantAdj   float64 `json:"want_adj"`
+			OOMGroup  float64 `json:"oom_group"`
+			UnitState text    `json:"unit_state"`
+		} `json:"sample"`
+		Before struct {
+			KubepodsOOMKill float64 `json:"kubepods_oom_kill"`
+		} `json:"before"`
+		After struct {
+			KubepodsOOMKill float64 `json:"kubepods_oom_kill"`
+		} `json:"after"`
+	} `json:"run"`
+	Cost struct {
+		WindowS        float64 `json:"window_s"`
+		Ticks          float64 `json:"ticks"`
+		UtimeTicks     float64 `json:"utime_ticks"`
+		StimeTicks     float64 `json:"stime_ticks"`
+		TicksPerMin    float64 `json:"ticks_per_min"`
+		ClkTck         float64 `json:"clk_tck"`
+		CPUPct         float64 `json:"cpu_pct"`
+		RunMsPerMin    float64 `json:"run_ms_per_min"`
+		SlicesPerMin   float64 `json:"slices_per_min"`
+		VolCSPerMin    float64 `json:"vol_cs_per_min"`
+		InvolCSPerMin  float64 `json:"invol_cs_per_min"`
+		SyscrPerMin    float64 `json:"syscr_per_min"`
+		SyscwPerMin    float64 `json:"syscw_per_min"`
+		RcharPerMin    float64 `json:"rchar_per_min"`
+		RSSKiB         float64 `json:"rss_kib"`
+		HWMKiB         float64 `json:"hwm_kib"`
+		Threads        float64 `json:"threads"`
+		FDs            float64 `json:"fds"`
+		InotifyWatches float64 `json:"inotify_watches"`
+		JournalLines   float64 `json:"journal_lines"`
+		GuestBusyPct   float64 `json:"guest_busy_pct"`
+	} `json:"cost"`
+	Strace struct {
+		Calls   map[string]any `json:"calls,omitempty"` // strace -c: system call: count
+		WindowS float64        `json:"window_s"`
+		RC      any            `json:"rc,omitempty"`
+	} `json:"strace"`
+	Status struct {
+		RC       float64        `json:"rc"`
+		Pods     float64        `json:"pods"`
+		Triggers map[string]any `json:"triggers,omitempty"`
+	} `json:"status"`
+	Metrics struct {
+		RSSOffKiB   float64 `json:"rss_off_kib"`
+		RSSOnKiB    float64 `json:"rss_on_kib"`
+		Series      float64 `json:"series"`
+		ScrapeBytes float64 `json:"scrape_bytes"`
+		Pods        nums    `json:"pods,omitempty"` // kube_oomd_pods by QoS class
+	} `json:"metrics"`
+}
+
 func checkIdle(t *testing.T, r *R) {
-	pods := r.num("pods")
+	d := decodeResult[idleResult](r, "")
+	pods := d.Pods
+	c := d.Cost
 	t.Logf("idle: %.0f pods, %.0f containers (%.0f cgroups under kubepods, %.0f MiB) created in %.1f s (slices %.1f s, containers %.1f s); the scenario took %.0f s",
-		pods, r.num("run.containers"), r.num("run.kubepods_cgroups"), r.num("run.kubepods_bytes")/(1<<20),
-		r.num("create.total_s"), r.num("create.slices_s"), r.num("create.containers_s"), r.num("run.elapsed_s"))
-	t.Logf("idle: kube-oomd startup: %.0f ticks in its first %.0f s", r.num("run.startup_ticks"), r.num("run.startup_s"))
+		pods, d.Run.Containers, d.Run.KubepodsCgroups, d.Run.KubepodsBytes/(1<<20),
+		d.Create.TotalS, d.Create.SlicesS, d.Create.ContainersS, d.Run.ElapsedS)
+	t.Logf("idle: kube-oomd startup: %.0f ticks in its first %.0f s", d.Run.StartupTicks, d.Run.StartupS)
 	t.Logf("idle: kube-oomd over %.1f s: %.0f ticks (user %.0f, sys %.0f) = %.1f ticks/min at %.0f Hz = %.2f %% of a CPU; "+
 		"run time %.0f ms/min, %.0f time slices/min, %.0f voluntary + %.0f involuntary context switches/min, %.0f read and %.0f write syscalls/min (%.0f KiB read/min); "+
 		"RSS %.1f MiB (peak %.1f MiB), %.0f threads, %.0f fds, %.0f inotify watches, %.0f journal lines; the whole guest %.1f %% busy",
-		r.num("cost.window_s"), r.num("cost.ticks"), r.num("cost.utime_ticks"), r.num("cost.stime_ticks"), r.num("cost.ticks_per_min"),
-		r.num("cost.clk_tck"), r.num("cost.cpu_pct"),
-		r.num("cost.run_ms_per_min"), r.num("cost.slices_per_min"), r.num("cost.vol_cs_per_min"), r.num("cost.invol_cs_per_min"),
-		r.num("cost.syscr_per_min"), r.num("cost.syscw_per_min"), r.num("cost.rchar_per_min")/1024,
-		r.num("cost.rss_kib")/1024, r.num("cost.hwm_kib")/1024, r.num("cost.threads"), r.num("cost.fds"),
-		r.num("cost.inotify_watches"), r.num("cost.journal_lines"), r.num("cost.guest_busy_pct"))
+		c.WindowS, c.Ticks, c.UtimeTicks, c.StimeTicks, c.TicksPerMin,
+		c.ClkTck, c.CPUPct,
+		c.RunMsPerMin, c.SlicesPerMin, c.VolCSPerMin, c.InvolCSPerMin,
+		c.SyscrPerMin, c.SyscwPerMin, c.RcharPerMin/1024,
+		c.RSSKiB/1024, c.HWMKiB/1024, c.Threads, c.FDs,
+		c.InotifyWatches, c.JournalLines, c.GuestBusyPct)
 	// strace -c, in its own window after the measured one.
-	calls, _ := r.get("strace.calls").(map[string]any)
+	calls := d.Strace.Calls
 	type sc struct {
 		name string
 		n    float64
@@ -68,55 +145,55 @@ func checkIdle(t *testing.T, r *R) {
 		return list[i].n > list[j].n || list[i].n == list[j].n && list[i].name < list[j].name
 	})
 	var parts []string
-	win := r.num("strace.window_s")
+	win := d.Strace.WindowS
 	for _, c := range list {
 		parts = append(parts, fmt.Sprintf("%s %.0f", c.name, c.n*60/win))
 	}
 	t.Logf("idle: system calls per minute (strace -c -f over %.0f s, after the window): %.0f in all: %s", win, total*60/win, strings.Join(parts, ", "))
 	if len(calls) == 0 {
-		t.Errorf("strace -c counted no system calls (rc %v): see %s", r.get("strace.rc"), "results/12-idle.strace.txt")
+		t.Errorf("strace -c counted no system calls (rc %v): see %s", d.Strace.RC, "results/12-idle.strace.txt")
 	}
-	if tr, ok := r.get("status.triggers").(map[string]any); ok {
+	if tr := d.Status.Triggers; tr != nil {
 		t.Logf("idle: PSI trigger events by the end: %v", tr)
 	}
 	// metrics.listen on: the memory it costs, and kube_oomd_pods counts
 	// what the daemon follows.
 	t.Logf("idle: RSS %.1f MiB with metrics off (after the window), %.1f MiB with metrics.listen on after 4 scrapes (%.0f series, %.0f bytes a scrape)",
-		r.num("metrics.rss_off_kib")/1024, r.num("metrics.rss_on_kib")/1024, r.num("metrics.series"), r.num("metrics.scrape_bytes"))
-	if rss := r.num("metrics.rss_on_kib") / 1024; rss > idleMaxRSSMiB {
+		d.Metrics.RSSOffKiB/1024, d.Metrics.RSSOnKiB/1024, d.Metrics.Series, d.Metrics.ScrapeBytes)
+	if rss := d.Metrics.RSSOnKiB / 1024; rss > idleMaxRSSMiB {
 		t.Errorf("idle with metrics on: RSS %.1f MiB, want at most %d MiB", rss, idleMaxRSSMiB)
 	}
 	for k, q := range []string{"Guaranteed", "Burstable", "BestEffort"} { // pod i is of class i % 3
-		r.eq("metrics.pods."+q, math.Ceil((pods-float64(k))/3))
+		eq(t, "metrics.pods."+q, d.Metrics.Pods.num(t, "metrics.pods", q), math.Ceil((pods-float64(k))/3))
 	}
 
 	// The fast way of starting containers (lib.sh's containers_place) made
 	// the kubelet's tree: a Burstable pod's container, as in the smoke test.
-	r.match("run.sample.cgroup", `^/kubepods\.slice/kubepods-burstable\.slice/kubepods-burstable-pod[0-9a-f_]{36}\.slice/cri-containerd-[0-9a-f]{64}\.scope$`)
-	r.eq("run.sample.adj", r.num("run.sample.want_adj"))
-	r.eq("run.sample.oom_group", 1)
-	r.match("run.sample.unit_state", `^active$`)
+	match(t, "run.sample.cgroup", d.Run.Sample.Cgroup, `^/kubepods\.slice/kubepods-burstable\.slice/kubepods-burstable-pod[0-9a-f_]{36}\.slice/cri-containerd-[0-9a-f]{64}\.scope$`)
+	eq(t, "run.sample.adj", d.Run.Sample.Adj, d.Run.Sample.WantAdj)
+	eq(t, "run.sample.oom_group", d.Run.Sample.OOMGroup, 1)
+	match(t, "run.sample.unit_state", d.Run.Sample.UnitState, `^active$`)
 
 	// Not vacuous: the daemon ran throughout and followed every pod.
-	r.isTrue("run.daemon_survived")
-	r.eq("status.rc", 0)
-	r.eq("status.pods", pods)
-	r.eq("run.containers", 2*pods)
-	r.eq("run.containers_alive", 2*pods)
-	r.eq("run.after.kubepods_oom_kill", r.num("run.before.kubepods_oom_kill"))
+	isTrue(t, "run.daemon_survived", d.Run.DaemonSurvived)
+	eq(t, "status.rc", d.Status.RC, 0)
+	eq(t, "status.pods", d.Status.Pods, pods)
+	eq(t, "run.containers", d.Run.Containers, 2*pods)
+	eq(t, "run.containers_alive", d.Run.ContainersAlive, 2*pods)
+	eq(t, "run.after.kubepods_oom_kill", d.Run.After.KubepodsOOMKill, d.Run.Before.KubepodsOOMKill)
 	for _, k := range r.records("run", "kill") {
-		t.Errorf("kube-oomd killed pod %s on an idle node, reason=%s", k.str("pod_uid"), k.str("reason"))
+		t.Errorf("kube-oomd killed pod %s on an idle node, reason=%s", k.str(vocab.PodUID), k.str(vocab.Reason))
 	}
-	if w := r.num("cost.window_s"); w < 50 {
+	if w := c.WindowS; w < 50 {
 		t.Errorf("the measured window was %.1f s, want about 60 s", w)
 	}
 
 	// The bounds.
-	if v := r.num("cost.ticks_per_min"); v > idleMaxTicksPerMin {
+	if v := c.TicksPerMin; v > idleMaxTicksPerMin {
 		t.Errorf("idle kube-oomd used %.1f clock ticks a minute (%.2f %% of a CPU) with %.0f pods, want at most %d",
-			v, r.num("cost.cpu_pct"), pods, idleMaxTicksPerMin)
+			v, c.CPUPct, pods, idleMaxTicksPerMin)
 	}
-	if v := r.num("cost.rss_kib") / 1024; v > idleMaxRSSMiB {
+	if v := c.RSSKiB / 1024; v > idleMaxRSSMiB {
 		t.Errorf("idle kube-oomd's RSS is %.1f MiB with %.0f pods, want at most %d MiB", v, pods, idleMaxRSSMiB)
 	}
 }

@@ -11,34 +11,48 @@ import (
 
 func init() { register("18", gateAndCompare, checkMemoryQoS) }
 
+// memoryQoSRun is what scenario 18 adds to each episode run: the
+// containers' memory.high as the kubelet's MemoryQoS writes it, before and
+// after, and their memory.events high counts.
+type memoryQoSRun struct {
+	QoSHigh          texts `json:"qos_high,omitempty"`
+	QoSHighAfter     texts `json:"qos_high_after,omitempty"`
+	HighEventsBefore nums  `json:"high_events_before,omitempty"`
+	HighEventsAfter  nums  `json:"high_events_after,omitempty"`
+}
+
 func checkMemoryQoS(t *testing.T, r *R) {
-	d := episodeRun{r, "daemon"}
-	runs := withKernel(t, episodeRun{r, "kernel"}, d)
+	d := episodeOf(t, r, "daemon")
+	runs := withKernel(t, r, "kernel", d)
 	printEpisodeTable(t, "scenario 18: a BestEffort leaker (20 MiB/s) beside pods with MemoryQoS container memory.high", runs...)
+	var dq memoryQoSRun
 	for _, e := range runs {
+		q := decodeResult[memoryQoSRun](r, e.p)
+		if e.p == "daemon" {
+			dq = q
+		}
 		var parts []string
-		highs, _ := r.get(e.p + ".qos_high").(map[string]any)
 		var cts []string
-		for ct := range highs {
+		for ct := range q.QoSHigh {
 			cts = append(cts, ct)
 		}
 		sort.Strings(cts)
 		for _, ct := range cts {
-			parts = append(parts, fmt.Sprintf("%s %s (high events +%.0f)", ct, mib(r.str(e.p+".qos_high."+ct)),
-				r.num(e.p+".high_events_after."+ct)-r.num(e.p+".high_events_before."+ct)))
+			parts = append(parts, fmt.Sprintf("%s %s (high events +%.0f)", ct, mib(string(q.QoSHigh[ct])),
+				q.HighEventsAfter.num(t, e.p+".high_events_after", ct)-q.HighEventsBefore.num(t, e.p+".high_events_before", ct)))
 		}
 		t.Logf("%s: container memory.high as the kubelet writes it: %s", e.p, strings.Join(parts, ", "))
 	}
 	episodeChecks(t, d, true)
 	// kube-oomd never writes a container's memory.high: every value the
 	// watcher saw, and the one left, is the kubelet's (or the cgroup is gone).
-	highs, _ := r.get("daemon.qos_high").(map[string]any)
+	highs := dq.QoSHigh
 	if len(highs) < 5 {
 		t.Errorf("daemon: %d containers with a recorded memory.high, want 5: %v", len(highs), highs)
 	}
 	for ct := range highs {
-		want := r.str("daemon.qos_high." + ct)
-		seen, _ := r.get("daemon.ep.containers." + ct + ".values").([]any)
+		want := string(highs[ct])
+		seen := d.x.Ep.Containers[ct].Values
 		if len(seen) == 0 {
 			t.Errorf("daemon: the watcher never read %s's memory.high", ct)
 		}
@@ -47,13 +61,13 @@ func checkMemoryQoS(t *testing.T, r *R) {
 				t.Errorf("daemon: container %s's memory.high was %v during the episode, the kubelet wrote %s", ct, v, want)
 			}
 		}
-		alive, _ := r.get("daemon.alive." + ct).(bool)
-		if got := r.str("daemon.qos_high_after." + ct); alive && got != want {
+		alive := d.x.Alive[ct]
+		if got := dq.QoSHighAfter.str(t, "daemon.qos_high_after", ct); alive && string(got) != want {
 			t.Errorf("daemon: container %s's memory.high is %s after the episode, the kubelet wrote %s", ct, got, want)
 		}
 	}
 	// The premise: Q pushes against its container memory.high all along.
-	if n := r.num("daemon.high_events_after.Q-app") - r.num("daemon.high_events_before.Q-app"); n <= 0 {
+	if n := dq.HighEventsAfter.num(t, "daemon.high_events_after", "Q-app") - dq.HighEventsBefore.num(t, "daemon.high_events_before", "Q-app"); n <= 0 {
 		t.Errorf("daemon: pod Q's container memory.events high did not tick during the episode (+%.0f): the scenario did not exercise MemoryQoS", n)
 	}
 }

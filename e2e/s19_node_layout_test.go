@@ -4,26 +4,49 @@ package e2e
 
 import "testing"
 
+// nodeLayoutResult is scenario 19's result, as the guest writes it.
+type nodeLayoutResult struct {
+	Node struct {
+		ContainerdUp   float64 `json:"containerd_up"`
+		ImagesImported float64 `json:"images_imported"`
+		KubeletUp      float64 `json:"kubelet_up"`
+		PodsRunning    float64 `json:"pods_running"`
+		KubeletVersion text    `json:"kubelet_version"`
+		Capacity       float64 `json:"capacity"`
+	} `json:"node"`
+	PodsTable text                `json:"pods_table"`
+	PodsRC    float64             `json:"pods_rc"`
+	StatusRC  float64             `json:"status_rc"`
+	Pods      podRows             `json:"pods,omitempty"` // kube-oomd pods --json
+	Kubelet   map[string]nodePod  `json:"kubelet,omitempty"`
+	Spec      map[string]nodeSpec `json:"spec,omitempty"`
+	Tree      map[string]struct {
+		Containers map[string]map[string]any `json:"containers,omitempty"` // id: comm, adj, oom_group
+	} `json:"tree,omitempty"`
+}
+
 // checkNodeLayout: `kube-oomd pods --json` on the kubelet's own tree agrees
 // with the kubelet and the specs, and the tree is the one kube-oomd assumes.
 func checkNodeLayout(t *testing.T, r *R) {
+	d := decodeResult[nodeLayoutResult](r, "")
 	t.Logf("node up: containerd %.0f s, images %.0f s, kubelet %.0f s, pods running %.0f s after the scenario's start; %s",
-		r.num("node.containerd_up"), r.num("node.images_imported"), r.num("node.kubelet_up"), r.num("node.pods_running"), r.str("node.kubelet_version"))
-	t.Logf("kube-oomd pods on the real node:\n%s", r.str("pods_table"))
-	r.eq("pods_rc", 0)
-	r.eq("status_rc", 0)
-	capacity := r.num("node.capacity")
+		d.Node.ContainerdUp, d.Node.ImagesImported, d.Node.KubeletUp, d.Node.PodsRunning, d.Node.KubeletVersion)
+	t.Logf("kube-oomd pods on the real node:\n%s", d.PodsTable)
+	eq(t, "pods_rc", d.PodsRC, 0)
+	eq(t, "status_rc", d.StatusRC, 0)
+	capacity := d.Node.Capacity
 	for _, name := range nodePods {
-		uid := r.str("kubelet." + name + ".uid")
-		row := r.podRow(uid)
+		k := entry(t, d.Kubelet, "kubelet", name)
+		uid := k.UID
+		row := d.Pods.row(uid)
 		if row == nil {
 			t.Errorf("pod %s (uid %s): not in kube-oomd pods --json", name, uid)
 			continue
 		}
-		if q, want := row["qos"], r.str("kubelet."+name+".qos"); q != want {
+		if q, want := row["qos"], string(k.QoS); q != want {
 			t.Errorf("pod %s: qos %v, the kubelet says %s", name, q, want)
 		}
-		if ns, want := row["namespace"], r.str("kubelet."+name+".namespace"); ns != want {
+		if ns, want := row["namespace"], string(k.Namespace); ns != want {
 			t.Errorf("pod %s: namespace %v, the kubelet says %s", name, ns, want)
 		}
 		if n, want := row["name"], name+"-e2e-node"; n != want {
@@ -35,7 +58,8 @@ func checkNodeLayout(t *testing.T, r *R) {
 		// capacity down, so the inference is at most a thousandth of the
 		// capacity under the spec.
 		req, _ := row["request_bytes"].(float64)
-		want := r.num("spec." + name + ".request")
+		spec := entry(t, d.Spec, "spec", name)
+		want := spec.Request
 		if row["request_source"] == "oom_score_adj" {
 			if req > want || want-req >= capacity/1000 {
 				t.Errorf("pod %s: request %.0f from oom_score_adj, spec %.0f (resolution %.0f)", name, req, want, capacity/1000)
@@ -44,7 +68,7 @@ func checkNodeLayout(t *testing.T, r *R) {
 			t.Errorf("pod %s: request %.0f (%v), spec %.0f", name, req, row["request_source"], want)
 		}
 		limit, _ := row["limit_bytes"].(float64)
-		switch want := r.get("spec." + name + ".limit").(type) {
+		switch want := spec.Limit.(type) {
 		case nil:
 			if row["limit_bytes"] != nil {
 				t.Errorf("pod %s: limit %v, spec has none", name, row["limit_bytes"])
@@ -58,12 +82,12 @@ func checkNodeLayout(t *testing.T, r *R) {
 		// containers at their QoS class's oom_score_adj. memory.oom.group
 		// is reported, not asserted: this kubelet and containerd leave it
 		// 0, and kill.method "oom" does not depend on it.
-		cts, _ := r.get("tree." + name + ".containers").(map[string]any)
+		cts := d.Tree[name].Containers
 		if len(cts) < 2 {
 			t.Errorf("pod %s: %d container cgroups, want a sandbox and at least one container", name, len(cts))
 		}
 		for id, c := range cts {
-			m := c.(map[string]any)
+			m := c
 			if m["comm"] == "pause" {
 				if m["adj"] != float64(-998) {
 					t.Errorf("pod %s: sandbox %s at oom_score_adj %v, want -998", name, id, m["adj"])

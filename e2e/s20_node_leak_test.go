@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kube-oomd/kube-oomd/internal/vocab"
 )
 
 func init() { register("20", gateAndCompare, checkNodeLeak) }
@@ -52,23 +54,31 @@ func nodeLeakTable(runs []nodeRun) string {
 // shows it: the short line, then the record's own fields of -o verbose
 // (PRIORITY and KUBE_OOMD_*; MESSAGE is the short line's, and journald's
 // trusted fields are left out).
-func killRecordText(r *R, p string) string {
+func killRecordText(t *testing.T, p string, x nodeLeakRun) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "kube-oomd's kill record (kill.method %s):\n\n", p)
 	fmt.Fprintf(&b, "$ journalctl -u kube-oomd MESSAGE_ID=%s -n 1\n", midKill)
-	for _, l := range strings.Split(strings.TrimSpace(r.str(p+".kill_journal")), "\n") {
+	for _, l := range strings.Split(strings.TrimSpace(string(need(t, p+".kill_journal", x.KillJournal))), "\n") {
 		if !strings.HasPrefix(l, "--") {
 			fmt.Fprintf(&b, "%s\n", l)
 		}
 	}
 	fmt.Fprintf(&b, "\n$ journalctl -u kube-oomd MESSAGE_ID=%s -n 1 -o verbose   (its fields, journald's own left out)\n", midKill)
-	for _, l := range strings.Split(r.str(p+".kill_journal_verbose"), "\n") {
+	for _, l := range strings.Split(string(need(t, p+".kill_journal_verbose", x.KillJournalVerbose)), "\n") {
 		f := strings.TrimSpace(l)
 		if strings.HasPrefix(f, "PRIORITY=") || strings.HasPrefix(f, "KUBE_OOMD_") {
 			fmt.Fprintf(&b, "    %s\n", f)
 		}
 	}
 	return b.String()
+}
+
+// nodeLeakResult: scenario 20's top-level facts; each run is a nodeLeakRun.
+type nodeLeakResult struct {
+	Methods text `json:"methods"` // the kill.methods run, in order
+	Before  struct {
+		Pods map[string]nodePod `json:"pods"`
+	} `json:"before"`
 }
 
 // checkNodeLeak: on the real node the kernel alone kills the leaker at
@@ -78,30 +88,37 @@ func killRecordText(r *R, p string) string {
 // `make demo` (KUBE_OOMD_E2E_DEMO) only the default method runs, and the
 // table and the kill record are printed for the reader.
 func checkNodeLeak(t *testing.T, r *R) {
-	methods := strings.Fields(r.str("methods"))
+	top := decodeResult[nodeLeakResult](r, "")
+	methods := strings.Fields(string(top.Methods))
 	if len(methods) == 0 {
-		t.Fatalf("no kube-oomd run recorded (methods = %q)", r.str("methods"))
+		t.Fatalf("no kube-oomd run recorded (methods = %q)", top.Methods)
+	}
+	run := map[string]nodeLeakRun{}
+	for _, p := range methods {
+		run[p] = decodeResult[nodeLeakRun](r, p)
 	}
 	if !demo() && !slices.Equal(methods, []string{"signal", "oom"}) {
 		t.Errorf("kube-oomd ran with kill.method %v, want signal and oom", methods)
 	}
 	// The kernel-alone run: make compare and make demo (comparing) only.
 	var runs []nodeRun
-	prev, judged := "before", methods
+	prev, prevPods, judged := "before", top.Before.Pods, methods
 	if comparing() {
-		runs = append(runs, nodeRunOf(r, "kernel", prev))
-		prev, judged = "kernel", append([]string{"kernel"}, methods...)
+		run["kernel"] = decodeResult[nodeLeakRun](r, "kernel")
+		runs = append(runs, nodeRunOf(t, r, "kernel", run["kernel"], prev, prevPods))
+		prev, prevPods, judged = "kernel", run["kernel"].Pods, append([]string{"kernel"}, methods...)
 	}
 	for _, m := range methods {
-		runs = append(runs, nodeRunOf(r, m, prev))
-		prev = m
+		runs = append(runs, nodeRunOf(t, r, m, run[m], prev, prevPods))
+		prev, prevPods = m, run[m].Pods
 	}
 	table := nodeLeakTable(runs)
 	t.Log("\n" + table)
 	for _, x := range runs {
 		t.Logf("%s: %s", x.name, x.victims)
 	}
-	record := killRecordText(r, methods[len(methods)-1])
+	last := methods[len(methods)-1]
+	record := killRecordText(t, last, run[last])
 	t.Log("\n" + record)
 	if demo() {
 		fmt.Printf("\n%s\n%s\n", table, record)
@@ -110,46 +127,50 @@ func checkNodeLeak(t *testing.T, r *R) {
 	}
 
 	for _, p := range judged {
-		r.isTrue(p + ".watch.died")
-		r.isTrue(p + ".restarted")
-		r.eq(p+".pods.g.containers.reader.restarts", 0)
-		r.eq(p+".pods.b.containers.idle.restarts", 0)
-		r.eq(p+".pods.be.containers.leaker.last_exit_code", 137)
-		r.atLeast(p+".passes.count_during", 1)
+		x := run[p]
+		isTrue(t, p+".watch.died", x.Watch.Died)
+		isTrue(t, p+".restarted", x.Restarted)
+		eq(t, p+".pods.g.containers.reader.restarts", x.container(t, p, "g", "reader").Restarts, 0)
+		eq(t, p+".pods.b.containers.idle.restarts", x.container(t, p, "b", "idle").Restarts, 0)
+		eq(t, p+".pods.be.containers.leaker.last_exit_code",
+			need(t, p+".pods.be.containers.leaker.last_exit_code", x.container(t, p, "be", "leaker").LastExitCode), 137)
+		atLeast(t, p+".passes.count_during", x.Passes.CountDuring, 1)
 	}
 	if comparing() {
 		// The kernel alone: kubepods' limit, the kernel's OOM killer.
-		r.atLeast("kernel.kubepods_limit_ooms", 1)
-		r.match("kernel.pods.be.containers.leaker.last_reason", "^OOMKilled$")
+		atLeast(t, "kernel.kubepods_limit_ooms", run["kernel"].KubepodsLimitOOMs, 1)
+		match(t, "kernel.pods.be.containers.leaker.last_reason", run["kernel"].container(t, "kernel", "be", "leaker").LastReason, "^OOMKilled$")
 	}
 	// kube-oomd, either method: before kubepods' limit ran out.
-	uid := r.str(methods[0] + ".pods.be.uid")
+	uid := string(entry(t, run[methods[0]].Pods, methods[0]+".pods", "be").UID)
 	for _, p := range methods {
-		r.eq(p+".kubepods_limit_ooms", 0)
+		x := run[p]
+		eq(t, p+".kubepods_limit_ooms", x.KubepodsLimitOOMs, 0)
 		kills := r.records(p, "kill")
 		if len(kills) == 0 {
 			t.Errorf("%s: no kill record", p)
 		}
 		for _, k := range kills {
-			if k.str("pod_uid") != uid || k.str("pod_namespace") != "shop" || k.str("pod_name") != "be-e2e-node" {
+			if k.str(vocab.PodUID) != uid || k.str(vocab.PodNamespace) != "shop" || k.str(vocab.PodName) != "be-e2e-node" {
 				t.Errorf("%s: kill record names %s/%s (uid %s), want shop/be-e2e-node (uid %s)",
-					p, k.str("pod_namespace"), k.str("pod_name"), k.str("pod_uid"), uid)
+					p, k.str(vocab.PodNamespace), k.str(vocab.PodName), k.str(vocab.PodUID), uid)
 			}
 		}
 		for _, k := range r.records(p, "kernel_oom_kill") {
 			t.Errorf("%s: kube-oomd reported a kernel OOM kill: %v", p, k)
 		}
-		r.match(p+".kill_journal_verbose", "KUBE_OOMD_POD_NAME=be-e2e-node")
+		verbose := need(t, p+".kill_journal_verbose", x.KillJournalVerbose)
+		match(t, p+".kill_journal_verbose", verbose, journald(vocab.PodName)+"=be-e2e-node")
 		switch p {
 		case "signal":
-			r.eq("signal.oom_kills", 0)
-			r.match("signal.pods.be.containers.leaker.last_reason", "^Error$")
+			eq(t, "signal.oom_kills", x.OOMKills, 0)
+			match(t, "signal.pods.be.containers.leaker.last_reason", x.container(t, p, "be", "leaker").LastReason, "^Error$")
 		case "oom":
-			r.atLeast("oom.oom_kills", 1)
-			r.match("oom.pods.be.containers.leaker.last_reason", "^OOMKilled$")
+			atLeast(t, "oom.oom_kills", x.OOMKills, 1)
+			match(t, "oom.pods.be.containers.leaker.last_reason", x.container(t, p, "be", "leaker").LastReason, "^OOMKilled$")
 			// The boot's last kill record, shown as this run's: the signal
 			// run's names the same pod, but not this method.
-			r.match("oom.kill_journal_verbose", "KUBE_OOMD_METHOD=oom")
+			match(t, "oom.kill_journal_verbose", verbose, journald(vocab.Method)+"=oom")
 		}
 	}
 }

@@ -13,6 +13,13 @@ import (
 //
 //	func init() { register("NN", gate, checkName) }
 //
+// checkName decodes the guest's result, or each run's prefix, into a typed
+// struct with json tags (decodeResult: a field is required unless it is a
+// pointer or omitempty), reusing the shared shapes of facts_test.go,
+// leak_test.go (leakRun), episode_test.go (episodeOf) and node_test.go,
+// and asserts on its fields; journal records are read by internal/vocab's
+// names. Add the struct to typedResults (typed_fault_test.go).
+//
 // The kind says which target runs it.
 type kind int
 

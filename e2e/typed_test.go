@@ -4,12 +4,38 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 )
 
-// missingFields lists the required fields of struct type t that src lacks.
+// missingFields lists the required fields of struct type t that src lacks
+// or has as null. A field is required unless its json tag says omitempty or
+// it is a pointer (nil: the guest did not write it, or wrote null). It looks
+// into nested structs, embedded ones (their fields are the parent's), and
+// the structs in maps and slices.
 func missingFields(t reflect.Type, src any, prefix string) []string {
-	if t.Kind() != reflect.Struct {
+	switch t.Kind() {
+	case reflect.Map:
+		m, _ := src.(map[string]any)
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var out []string
+		for _, k := range keys {
+			out = append(out, missingValue(t.Elem(), m[k], strings.TrimPrefix(prefix+"."+k, "."))...)
+		}
+		return out
+	case reflect.Slice:
+		l, _ := src.([]any)
+		var out []string
+		for i, x := range l {
+			out = append(out, missingValue(t.Elem(), x, fmt.Sprintf("%s[%d]", prefix, i))...)
+		}
+		return out
+	case reflect.Struct:
+	default:
 		return nil
 	}
 	m, _ := src.(map[string]any)
@@ -17,6 +43,10 @@ func missingFields(t reflect.Type, src any, prefix string) []string {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			out = append(out, missingFields(f.Type, src, prefix)...)
+			continue
+		}
 		if name == "-" || !f.IsExported() {
 			continue
 		}
@@ -24,16 +54,22 @@ func missingFields(t reflect.Type, src any, prefix string) []string {
 			name = f.Name
 		}
 		path := strings.TrimPrefix(prefix+"."+name, ".")
-		v, ok := m[name]
-		if !ok {
-			if !strings.Contains(opts, "omitempty") {
-				out = append(out, path)
-			}
-			continue
+		if v, ok := m[name]; ok && v != nil {
+			out = append(out, missingFields(f.Type, v, path)...)
+		} else if !strings.Contains(opts, "omitempty") && f.Type.Kind() != reflect.Pointer {
+			out = append(out, path)
 		}
-		out = append(out, missingFields(f.Type, v, path)...)
 	}
 	return out
+}
+
+// missingValue: an element of a map or slice, which must not be null
+// unless it is a pointer.
+func missingValue(t reflect.Type, v any, path string) []string {
+	if v == nil && t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface {
+		return []string{path}
+	}
+	return missingFields(t, v, path)
 }
 
 // text is a fact that the guest writes as a word or a number ("max",
