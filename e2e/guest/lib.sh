@@ -61,7 +61,9 @@ comparing() { [ "${E2E_COMPARE:-}" = 1 ]; }
 
 # fact_text KEY FILE: FILE's text (its first 16 KiB) as a JSON string.
 fact_text() {
-	python3 -c 'import json, sys; print(json.dumps(open(sys.argv[1], errors="replace").read()[:16384]))' \
+	# At most 16 KiB: the first 4 and the last 12 (a journal's newest lines
+	# are at its end).
+	python3 -c 'import json, sys; t = open(sys.argv[1], errors="replace").read(); print(json.dumps(t if len(t) <= 16384 else t[:4096] + "\n[...]\n" + t[-12288:]))' \
 		"$2" >"$2.json" 2>/dev/null || echo '""' >"$2.json"
 	fact "$1" "@json:$2.json"
 }

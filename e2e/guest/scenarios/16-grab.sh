@@ -44,10 +44,12 @@ ep_go() {
 	ep_until worker
 }
 
-# The worker is the one stress-ng forks: find it, and follow every process
-# of the container.
+# The worker is the one stress-ng forks, at oom_score_adj 1000 (its
+# instance, at -1000, carries the title "[run]" for a moment before it forks
+# the worker and becomes "[wait]"): find it, and follow every process of the
+# container.
 ep_spec() {
-	printf ', "find": {"worker": ["%s", "^stress-ng-vm .run."]}' "${CT_CG[S-app]}"
+	printf ', "find": {"worker": ["%s", "^stress-ng-vm .run.", "1000"]}' "${CT_CG[S-app]}"
 	printf ', "procs": {"S-app": "%s"}' "${CT_CG[S-app]}"
 }
 

@@ -30,7 +30,8 @@ source "$(dirname "$0")/../node.sh"
 
 # HEALTHY_S: how long the healthy node is watched (q/hot meets its
 # MemoryQoS memory.high every 0.5 s); SAMPLE_S: how long the throttled hog's
-# memory.high is sampled, the nudge pod arriving 5 s in.
+# memory.high is sampled (and at least 24 samples), the nudge pod arriving
+# 5 s in.
 HEALTHY_S=${HEALTHY_S:-12}
 SAMPLE_S=${SAMPLE_S:-12}
 fact healthy.seconds "$HEALTHY_S"
@@ -116,7 +117,10 @@ burstable_min_before=$(cat "$KUBEPODS_CG/kubepods-burstable.slice/memory.min")
 : >"$WORK/samples.txt"
 t0=$(now_cs)
 nudged=
-while [ $(($(now_cs) - t0)) -lt $((SAMPLE_S * 100)) ]; do
+n=0
+# SAMPLE_S, and at least 24 samples however slow the host (30 s at most).
+while [ $(($(now_cs) - t0)) -lt $((SAMPLE_S * 100)) ] || { [ $n -lt 24 ] && [ $(($(now_cs) - t0)) -lt 3000 ]; }; do
+	n=$((n + 1))
 	echo "$(now) $(cat "$hog_cg/memory.high" 2>/dev/null || echo gone)" >>"$WORK/samples.txt"
 	if [ -z "$nudged" ] && [ $(($(now_cs) - t0)) -ge 500 ]; then
 		{ pod_yaml nudge web

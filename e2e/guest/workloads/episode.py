@@ -9,9 +9,12 @@ file) names:
   pids        {name: pid}: each one's death time (deaths, CLOCK_BOOTTIME)
   until       [name]: the episode ends once all of these are dead; a name
               may also be one of "find"'s
-  find        {name: [cgdir, regexp]}: the first process of cgdir whose
-              cmdline matches (a worker that another process forked); its
-              pid and death time are reported like the others
+  find        {name: [cgdir, regexp, adj]}: the first process of cgdir whose
+              cmdline matches and, if adj is given, whose oom_score_adj is
+              adj (a worker that another process forked: a process may
+              carry the worker's title for a moment before it forks and
+              renames itself); its pid and death time are reported like
+              the others
   pods        {name: cgdir}: each pod slice's memory.high; any value but
               "max" is a throttle (first_s, first, values, throttled_s)
   containers  {name: cgdir}: each container's memory.high, every distinct
@@ -89,7 +92,7 @@ while True:
             res["containers"].setdefault(n, {"values": []})
         for n in spec.get("procs", {}):
             res["procs"].setdefault(n, {})
-        find = {n: (cg, re.compile(rx)) for n, (cg, rx) in spec.get("find", {}).items()}
+        find = {n: (f[0], re.compile(f[1]), f[2] if len(f) > 2 else None) for n, f in spec.get("find", {}).items()}
         until = spec["until"]
         res["late_s"] = now
     if res["first_stall_s"] is None and full_total() > base:
@@ -97,10 +100,11 @@ while True:
     cur = read(kp + "/memory.current")
     if cur:
         res["peak_kubepods_bytes"] = max(res["peak_kubepods_bytes"], int(cur))
-    for n, (cg, rx) in find.items():
+    for n, (cg, rx, want_adj) in find.items():
         if n not in pids:
             for pid in procs(cg):
-                if rx.search(proc_info(pid)[0]):
+                cmd, adj, _ = proc_info(pid)
+                if rx.search(cmd) and (want_adj is None or str(adj) == want_adj):
                     pids[n] = pid
                     break
     for n, pid in pids.items():
