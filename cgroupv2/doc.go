@@ -14,7 +14,9 @@
 // memory.events.local), memory_high.go, memory_max.go (and
 // memory.swap.max), memory_reclaim.go. memory.pressure is psi's. The
 // parsers' fixtures are testdata/<kernel>/<file>, as the kernels write
-// them; every parser has a fuzz target.
+// them (testdata/6.1-amd64-vm, and psi's and internal/procfs' of that name,
+// are copied from the e2e VM: scenario 00 keeps them in its results, under
+// 00-smoke.fixtures/); every parser has a fuzz target.
 //
 // Deciding is the policy package's job; killer and relief act, through
 // the writes here, and decide nothing about an errno: each errno's
