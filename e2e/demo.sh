@@ -20,9 +20,9 @@ say() { echo "demo: $*" >&2; }
 cache=${KUBE_OOMD_E2E_CACHE:-${HOME:-/root}/.cache/kube-oomd-e2e}
 if ! ls "$cache"/node-*/kubelet >/dev/null 2>&1; then
 	say "first run on this machine: it builds a Debian VM image (1 to 5 minutes),"
-	say "the kubelet from source (about 7 minutes) and a .deb; later runs reuse them"
+	say "the kubelet from source (about 5 minutes) and a .deb; later runs reuse them"
 fi
-say "then the VM runs the node and the two leaks: about 5 minutes (qemu without KVM)"
+say "then the VM runs the node and the two leaks: about 3 minutes (qemu without KVM)"
 
 bash e2e/setup.sh
 bin=$(mktemp -d /tmp/kube-oomd-demo.XXXXXX)
