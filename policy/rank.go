@@ -227,7 +227,9 @@ func (n NoVictim) String() string {
 //     to make room for a pod using more than its request);
 //   - a pod that frees less than MinVictim is never chosen;
 //   - if nothing kube-oomd may kill can end the episode, it chooses no
-//     one and says why: the episode is left to the kernel.
+//     one and says why: the episode is left to the kernel;
+//   - if kubepods has nothing to shed (Need 0) and no pod grows, it
+//     chooses no one: that pressure is the page cache's.
 //   - a shielded grower (Candidate.Shielded) is never chosen: its kill
 //     would not stop its growth. It is contained instead (PlanContain),
 //     and while one is the cause, no pod that does not grow is chosen
@@ -253,14 +255,22 @@ func Victims(ranked []Candidate, e Episode, cfg RankConfig) ([]Candidate, NoVict
 	if len(eligible) == 0 {
 		return nil, NoVictim{Why: AllProtected}
 	}
-	if i := slices.IndexFunc(eligible, func(c Candidate) bool { return c.CanEnd }); i >= 0 {
-		return []Candidate{eligible[i]}, NoVictim{}
-	}
-	// No single pod: the fewest that free enough together, in rank order.
 	var growth float64
 	for _, c := range ranked {
 		growth += max(c.Growth, 0)
 	}
+	// Nothing to shed and nothing grows: kubepods is at its limit with
+	// page cache, which the kernel reclaims; the kubelet, which counts the
+	// working set, would evict no one. Every pod would "end" such an
+	// episode, so without this the first in rank would die: a Guaranteed
+	// pod within its request, seen once in scenario 02 on a busy host.
+	if e.Need == 0 && growth <= 0 {
+		return nil, NoVictim{Why: CannotFree, text: "kubepods has nothing to shed: its working set is under the near-limit line and no pod grows (the pressure is the page cache's, which the kernel reclaims)"}
+	}
+	if i := slices.IndexFunc(eligible, func(c Candidate) bool { return c.CanEnd }); i >= 0 {
+		return []Candidate{eligible[i]}, NoVictim{}
+	}
+	// No single pod: the fewest that free enough together, in rank order.
 	left := growth // what the pods not chosen go on growing
 	var set []Candidate
 	var frees float64

@@ -173,6 +173,14 @@ func TestVictims(t *testing.T) {
 			burstable("holder", 300*MiB, 100*MiB),
 			g,
 		}, map[string]float64{"shielded": 200 * MiB}, 300 * MiB, "shielded", ""},
+		{"nothing to shed and nothing grows (page cache at the limit): no one, not the Guaranteed pod", []cgroupv2.Pod{
+			pod("streamer", cgroupv2.BestEffort, 8*MiB, 1000),
+			g,
+		}, nil, 0, "", "nothing to shed"},
+		{"nothing to shed, but a pod grows: it goes", []cgroupv2.Pod{
+			pod("grower", cgroupv2.BestEffort, 300*MiB, 1000),
+			g,
+		}, map[string]float64{"grower": 20 * MiB}, 0, "grower", ""},
 		{"nothing over its request: the kubelet's next pods", []cgroupv2.Pod{
 			burstable("within", 300*MiB, 400*MiB),
 			g,
@@ -184,10 +192,10 @@ func TestVictims(t *testing.T) {
 		{"every pod protected", []cgroupv2.Pod{
 			pod("critical", cgroupv2.BestEffort, GiB, -997),
 		}, nil, 100 * MiB, "", "every pod is protected"},
-		{"calm node (nothing to shed): the first pod big enough", []cgroupv2.Pod{
+		{"calm node (nothing to shed), nothing grows: no one", []cgroupv2.Pod{
 			pod("tiny", cgroupv2.BestEffort, 10*MiB, 1000),
 			pod("be", cgroupv2.BestEffort, 200*MiB, 1000),
-		}, nil, 0, "be", ""},
+		}, nil, 0, "", "nothing to shed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
