@@ -258,6 +258,10 @@ type Killer struct {
 	// (LimitLog.RestoreLeftovers). nil: the method oom is never used, the
 	// kill goes the signal way.
 	Limits *LimitLog
+
+	// rules, if not nil, replaces defaultOOMRules(): tests set it, and
+	// so can a build that measures one rule against another (oom.go).
+	rules *oomRules
 }
 
 func (k Killer) procRoot() string {

@@ -19,6 +19,31 @@ import (
 // a memory.max write that is still busy in the kernel (interrupt.Write).
 const OOMWait = 2 * time.Second
 
+// oomRules are the rules of the method oom that issue 22 added, each
+// switchable so that a run in the VM can measure one against the other.
+// A Killer uses defaultOOMRules() unless Killer.rules says otherwise.
+type oomRules struct {
+	// group sets memory.oom.group to 1 on each container before its
+	// memory.max is lowered (recorded, and put back with the limit), so
+	// that the kernel's first OOM kill takes every process of the
+	// container at once (but those at -1000), with one report, instead
+	// of one process per kill, each kill waiting for the last victim to
+	// be torn down (mm/oom_kill.c).
+	group bool
+}
+
+// defaultOOMRules are the rules a Killer uses: the ones measured best.
+func defaultOOMRules() oomRules {
+	return oomRules{group: true}
+}
+
+func (k Killer) oomRules() oomRules {
+	if k.rules != nil {
+		return *k.rules
+	}
+	return defaultOOMRules()
+}
+
 // oomWait is the method oom's deadline: min(Killer.Timeout, OOMWait).
 func (k Killer) oomWait() time.Duration { return min(k.timeout(), OOMWait) }
 
@@ -182,6 +207,15 @@ func (k Killer) lower(wctx context.Context, dirfd int, c Container) (limitEntry,
 			return limitEntry{}, fmt.Errorf("killer: %s: read memory.swap.max: %w; not lowered", c.Cgroup, err)
 		}
 		e.Swap = swap // 0: already none, nothing to put back
+		if k.oomRules().group {
+			// A file missing (before 4.19) leaves the kernel's default,
+			// one process per kill: the kill is the same, only slower.
+			on, err := cgroupv2.ReadOOMGroup(c.Cgroup)
+			if err != nil && !errors.Is(err, cgroupv2.ErrMissingFile) {
+				return limitEntry{}, fmt.Errorf("killer: %s: read memory.oom.group: %w; not lowered", c.Cgroup, err)
+			}
+			e.GroupRaised = err == nil && !on
+		}
 		// Write ahead: a crash while the limit is lowered must leave it
 		// named for the next start to put back (LimitLog).
 		if err := k.Limits.add(e); err != nil {
@@ -192,6 +226,9 @@ func (k Killer) lower(wctx context.Context, dirfd int, c Container) (limitEntry,
 	if e.Swap > 0 {
 		err = cgroupv2.SetSwapMaxAt(dirfd, c.Cgroup, 0)
 	}
+	if err == nil && e.GroupRaised {
+		err = cgroupv2.SetOOMGroupAt(dirfd, c.Cgroup, true)
+	}
 	if err == nil {
 		err = cgroupv2.LowerMaxAt(wctx, dirfd, c.Cgroup)
 	}
@@ -200,9 +237,9 @@ func (k Killer) lower(wctx context.Context, dirfd int, c Container) (limitEntry,
 		if recorded {
 			return e, err // as it was: still in the record, for the retry
 		}
-		if e.Swap > 0 && !cgroupv2.GoneAt(dirfd) {
-			// memory.swap.max may be 0 already: back, or kept in the
-			// record for the retry.
+		if (e.Swap > 0 || e.GroupRaised) && !cgroupv2.GoneAt(dirfd) {
+			// memory.swap.max may be 0 already, memory.oom.group 1:
+			// back, or kept in the record for the retry.
 			if rerr := restoreMax(dirfd, e); rerr != nil {
 				return e, errors.Join(err, fmt.Errorf("killer: %s: LEFT LOWERED, kept in the limits record for the retry: %w", c.Cgroup, rerr))
 			}

@@ -307,3 +307,110 @@ func TestLimitLogRestoreLeftovers(t *testing.T) {
 		t.Errorf("RestoreLeftovers with no record = %+v, %v; want nothing", got, err)
 	}
 }
+
+// setOOMGroup writes memory.oom.group v in both containers of f, as the
+// kernel (4.19+) has it.
+func (f *fakeCG) setOOMGroup(t *testing.T, v string) {
+	t.Helper()
+	for _, sub := range []string{"cri-containerd-aaaaaaaaaaaa.scope", "cri-containerd-bbbbbbbbbbbb.scope"} {
+		if err := os.WriteFile(filepath.Join(f.dir, sub, "memory.oom.group"), []byte(v+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Issue 22, rule 1: memory.oom.group is 1 on each container when the
+// kernel sees its memory.max at 0 (one OOM kill takes it whole), the
+// record says so before (a crash puts 0 back), and 0 is back after.
+func TestKillOOMGroup(t *testing.T) {
+	f := newFake(t, true)
+	f.setOOMGroup(t, "0")
+	kl := f.oomKiller(t, 5*time.Second)
+	atLower := map[string]string{}
+	k := &kernel{f: f, oom: true, onLower: func(sub string) {
+		atLower[sub] = f.read(filepath.Join(sub, "memory.oom.group"))
+		entries, _ := statefile.Load[limitEntry](kl.Limits.Path, limitsHint)
+		for _, e := range entries {
+			if e.Cgroup == filepath.Join(f.dir, sub) && !e.GroupRaised {
+				t.Errorf("%s lowered, but its record %+v does not say memory.oom.group was raised", sub, e)
+			}
+		}
+	}}
+	res, err, _ := runKill(t, context.Background(), kl, f.oomTarget(t), k)
+	if err != nil || res.Method != MethodOOM || !res.Confirmed {
+		t.Fatalf("Kill = %+v, %v; want %q confirmed", res, err, MethodOOM)
+	}
+	for sub, v := range atLower {
+		if v != "1" {
+			t.Errorf("%s memory.oom.group = %q when memory.max was lowered, want 1", sub, v)
+		}
+	}
+	if len(atLower) != 2 {
+		t.Errorf("lowered %v, want both containers", atLower)
+	}
+	for _, sub := range []string{"cri-containerd-aaaaaaaaaaaa.scope", "cri-containerd-bbbbbbbbbbbb.scope"} {
+		if got := f.read(filepath.Join(sub, "memory.oom.group")); got != "0" {
+			t.Errorf("%s memory.oom.group = %q after the kill, want 0 put back", sub, got)
+		}
+	}
+	limitsPutBack(t, f, kl.Limits)
+
+	// A container already at 1 is left at 1, and nothing is recorded for it.
+	f2 := newFake(t, true)
+	f2.setOOMGroup(t, "1")
+	kl2 := f2.oomKiller(t, 5*time.Second)
+	k2 := &kernel{f: f2, oom: true, onLower: func(sub string) {
+		entries, _ := statefile.Load[limitEntry](kl2.Limits.Path, limitsHint)
+		for _, e := range entries {
+			if e.GroupRaised {
+				t.Errorf("record %+v: memory.oom.group was already 1", e)
+			}
+		}
+	}}
+	if _, err, _ := runKill(t, context.Background(), kl2, f2.oomTarget(t), k2); err != nil {
+		t.Fatal(err)
+	}
+	if got := f2.read("cri-containerd-aaaaaaaaaaaa.scope/memory.oom.group"); got != "1" {
+		t.Errorf("memory.oom.group = %q, want 1 left as it was", got)
+	}
+}
+
+// Switched off, memory.oom.group is never written.
+func TestKillOOMGroupOff(t *testing.T) {
+	f := newFake(t, true)
+	f.setOOMGroup(t, "0")
+	kl := f.oomKiller(t, 5*time.Second)
+	kl.rules = &oomRules{}
+	var atLower []string
+	k := &kernel{f: f, oom: true, onLower: func(sub string) { atLower = append(atLower, f.read(filepath.Join(sub, "memory.oom.group"))) }}
+	if _, err, _ := runKill(t, context.Background(), kl, f.oomTarget(t), k); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(atLower, " ") != "0 0" {
+		t.Errorf("memory.oom.group at the lowering = %v, want 0 0", atLower)
+	}
+}
+
+// A crash while memory.oom.group is raised: the next start puts 0 back
+// with memory.max.
+func TestLimitLogRestoresOOMGroup(t *testing.T) {
+	f := newFake(t, true)
+	f.setOOMGroup(t, "1")
+	dir := filepath.Join(f.dir, "cri-containerd-aaaaaaaaaaaa.scope")
+	os.WriteFile(filepath.Join(dir, "memory.max"), []byte("0\n"), 0o644)
+	id, _ := cgroupv2.ID(dir)
+	log := &LimitLog{Path: filepath.Join(t.TempDir(), "limits.json"), Layout: f.layout()}
+	if err := log.add(limitEntry{Cgroup: dir, ID: id, Original: 1 << 29, GroupRaised: true}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := log.RestoreLeftovers()
+	if err != nil || len(got) != 1 || got[0].Err != nil {
+		t.Fatalf("RestoreLeftovers = %+v, %v", got, err)
+	}
+	if v := f.read("cri-containerd-aaaaaaaaaaaa.scope/memory.oom.group"); v != "0" {
+		t.Errorf("memory.oom.group = %q, want 0 put back", v)
+	}
+	if v := f.read("cri-containerd-aaaaaaaaaaaa.scope/memory.max"); v != "536870912" {
+		t.Errorf("memory.max = %q, want the original", v)
+	}
+}
