@@ -200,6 +200,7 @@ type Result struct {
 	Method        Method
 	PIDs          int           // processes signalled/seen at kill time; method oom: those in the lowered containers, not spared (with a fallback: the larger of that and the fallback's count)
 	Containers    int           // method oom: the containers whose memory.max was lowered (and put back)
+	LeftAlone     int           // method oom: the containers not lowered because they held no process to kill (empty, or every one spared: -1000 or Vet's)
 	Skipped       int           // freezer path: listed, but found outside the cgroup once named by a pidfd; not signalled
 	Spared        int           // listed in the cgroup, but spared by Target.Vet (oom_score_adj -1000, the sandbox); not signalled, left alive
 	Released      int           // process_mrelease calls that succeeded (signalled processes only, never a spared one)
@@ -364,6 +365,7 @@ func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 	if len(t.OOM) > 0 {
 		o := k.oomKill(ctx, clk, start, t, procs)
 		note = o.err
+		res.LeftAlone = o.leftAlone
 		if o.lowered > 0 { // else the signal way alone, as if not asked
 			res.Method, res.PIDs, res.Spared, res.Containers = MethodOOM, o.pids, o.spared, o.lowered
 			confirmed, waitErr = o.confirmed, o.waitErr // ctx ended the wait: no fallback

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 	"github.com/kube-oomd/kube-oomd/internal/clock"
+	"github.com/kube-oomd/kube-oomd/internal/procfs"
 )
 
 // OOMWait bounds the method oom: how long it waits, from its first write
@@ -30,11 +31,19 @@ type oomRules struct {
 	// of one process per kill, each kill waiting for the last victim to
 	// be torn down (mm/oom_kill.c).
 	group bool
+	// unkillable leaves alone a container whose every process is spared
+	// by the kill or at oom_score_adj -1000 (read from ProcRoot right
+	// before the lowering, not only at Vet): the kernel's OOM killer
+	// would find nothing to kill there and print a second full report,
+	// "Out of memory and no killable processes" (mm/oom_kill.c,
+	// out_of_memory). The -1000 ones found are spared by the fallback
+	// too. Off: only Vet's spare set counts.
+	unkillable bool
 }
 
 // defaultOOMRules are the rules a Killer uses: the ones measured best.
 func defaultOOMRules() oomRules {
-	return oomRules{group: true}
+	return oomRules{group: true, unkillable: true}
 }
 
 func (k Killer) oomRules() oomRules {
@@ -52,6 +61,7 @@ type oomOutcome struct {
 	lowered   int   // containers whose memory.max was lowered (and put back)
 	pids      int   // processes in them, not spared, when they were lowered
 	spared    int   // spared processes in the containers
+	leftAlone int   // containers not lowered: empty, or every process spared
 	confirmed bool  // every lowered container emptied or kept only spared processes, and none was left out
 	waitErr   error // ctx ended the wait: no fallback
 	err       error // a limit not recorded, not put back or not cleared from the record
@@ -103,13 +113,16 @@ func (k Killer) oomKill(ctx context.Context, clk clock.Clock, start time.Time, t
 			leftOut = true
 			continue
 		}
-		pids, spared, err := count(ct, procs)
+		pids, spared, err := k.count(ct, procs)
 		o.spared += spared
 		if err != nil && !errors.Is(err, cgroupv2.ErrGone) {
 			o.err = errors.Join(o.err, fmt.Errorf("%s: %w", c.Cgroup, err))
 			leftOut = true
 		}
-		if err != nil || pids == 0 { // none, or only spared ones: nothing for the OOM killer
+		if err == nil && pids == 0 {
+			o.leftAlone++ // none, or only spared ones: nothing for the OOM killer
+		}
+		if err != nil || pids == 0 {
 			unix.Close(dirfd)
 			continue
 		}
@@ -152,13 +165,28 @@ func (k Killer) oomKill(ctx context.Context, clk clock.Clock, start time.Time, t
 }
 
 // count counts the processes of the container ct that the method oom is
-// to kill, and those it spares (marking them spared in procs).
-func count(ct Target, procs *procSet) (kill, spared int, err error) {
+// to kill, and those it spares (marking them spared in procs). With the
+// rule unkillable, a process at oom_score_adj -1000 now is spared too,
+// and added to procs' spare set: the kernel never kills it, and neither
+// will the fallback. A process whose oom_score_adj cannot be read (but
+// for one that exited) counts as one to kill: the kernel spares it
+// anyway if it is at -1000, and the fallback looks again (Vet).
+func (k Killer) count(ct Target, procs *procSet) (kill, spared int, err error) {
 	pids, err := cgroupv2.Procs(ct.Cgroup, true)
 	if err != nil {
 		return 0, 0, err
 	}
+	unkillable := k.oomRules().unkillable
 	for _, pid := range pids {
+		if !procs.spare[pid] && unkillable {
+			adj, err := procfs.ReadOOMScoreAdj(nil, k.procRoot(), pid)
+			if errors.Is(err, procfs.ErrNoProcess) {
+				continue // exited: nothing to kill
+			}
+			if err == nil && adj == procfs.OOMScoreAdjMin {
+				procs.setSpare([]int{pid})
+			}
+		}
 		if procs.spare[pid] {
 			procs.spared[pid] = true
 			spared++

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -412,5 +413,53 @@ func TestLimitLogRestoresOOMGroup(t *testing.T) {
 	}
 	if v := f.read("cri-containerd-aaaaaaaaaaaa.scope/memory.max"); v != "536870912" {
 		t.Errorf("memory.max = %q, want the original", v)
+	}
+}
+
+// Issue 22, rule 2: a container whose only process is at -1000 now (no
+// Vet said so) is never lowered: the kernel's OOM killer would find no
+// task to kill there and print a second full report ("Out of memory and
+// no killable processes"). The result says it was left alone; the other
+// container is lowered and killed, and the -1000 process lives.
+func TestKillOOMLeavesUnkillableAlone(t *testing.T) {
+	f := newFake(t, true)
+	f.setOOMGroup(t, "0")
+	protected := f.spareOne(t) // alone in container b
+	os.WriteFile(filepath.Join(f.proc, strconv.Itoa(protected.pid), "oom_score_adj"), []byte("-1000\n"), 0o644)
+	kl := f.oomKiller(t, 5*time.Second)
+	k := &kernel{f: f, oom: true, protected: map[int]bool{protected.pid: true}}
+	res, err, _ := runKill(t, context.Background(), kl, f.oomTarget(t), k)
+	if err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	t.Logf("%+v", res)
+	if k.lowered["cri-containerd-bbbbbbbbbbbb.scope"] {
+		t.Error("container b, which holds only a -1000 process, was lowered")
+	}
+	if res.Method != MethodOOM || !res.Confirmed || res.Containers != 1 || res.LeftAlone != 1 || res.Spared != 1 || res.PIDs != 2 {
+		t.Errorf("Method/Confirmed/Containers/LeftAlone/Spared/PIDs = %q/%v/%d/%d/%d/%d, want %q/true/1/1/1/2",
+			res.Method, res.Confirmed, res.Containers, res.LeftAlone, res.Spared, res.PIDs, MethodOOM)
+	}
+	protected.mustBeAlive(t)
+	if got := f.read("cri-containerd-bbbbbbbbbbbb.scope/memory.oom.group"); got != "0" {
+		t.Errorf("container b memory.oom.group = %q: left alone means untouched", got)
+	}
+	limitsPutBack(t, f, kl.Limits)
+}
+
+// An empty container is left alone too, and said so.
+func TestKillOOMLeavesEmptyAlone(t *testing.T) {
+	f := newFake(t, true)
+	f.spareOne(t) // b's one process, no longer listed
+	f.setProcs(t, "cri-containerd-bbbbbbbbbbbb.scope")
+	kl := f.oomKiller(t, 5*time.Second)
+	k := &kernel{f: f, oom: true}
+	tg := f.oomTarget(t)
+	res, err, _ := runKill(t, context.Background(), kl, tg, k)
+	if err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	if k.lowered["cri-containerd-bbbbbbbbbbbb.scope"] || res.Containers != 1 || res.LeftAlone != 1 {
+		t.Errorf("lowered %v, Containers/LeftAlone = %d/%d; want only a lowered, b left alone", k.lowered, res.Containers, res.LeftAlone)
 	}
 }
