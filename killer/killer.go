@@ -110,6 +110,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -263,6 +264,10 @@ type Killer struct {
 	// rules, if not nil, replaces defaultOOMRules(): tests set it, and
 	// so can a build that measures one rule against another (oom.go).
 	rules *oomRules
+	// writes, if not nil, counts the method oom's memory.max writes in
+	// flight in the background (rule dying): tests wait for them before
+	// they play the kernel.
+	writes *sync.WaitGroup
 }
 
 func (k Killer) procRoot() string {
@@ -367,7 +372,7 @@ func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 		note = o.err
 		res.LeftAlone = o.leftAlone
 		if o.lowered > 0 { // else the signal way alone, as if not asked
-			res.Method, res.PIDs, res.Spared, res.Containers = MethodOOM, o.pids, o.spared, o.lowered
+			res.Method, res.PIDs, res.Spared, res.Containers, res.Released = MethodOOM, o.pids, o.spared, o.lowered, o.released
 			confirmed, waitErr = o.confirmed, o.waitErr // ctx ended the wait: no fallback
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -436,6 +437,9 @@ func runKill(t *testing.T, ctx context.Context, kl Killer, tg Target, k *kernel)
 	t.Helper()
 	clk := clock.NewFake(epoch)
 	kl.Clock = clk
+	if kl.writes == nil {
+		kl.writes = &sync.WaitGroup{}
+	}
 	var (
 		res  Result
 		err  error
@@ -454,6 +458,7 @@ func runKill(t *testing.T, ctx context.Context, kl Killer, tg Target, k *kernel)
 			return res, err, clk.Now().Sub(epoch)
 		default:
 		}
+		kl.writes.Wait() // the method oom's writes are done: the kernel sees them
 		if k != nil {
 			k.step(t)
 		}

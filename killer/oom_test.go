@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -461,5 +464,78 @@ func TestKillOOMLeavesEmptyAlone(t *testing.T) {
 	}
 	if k.lowered["cri-containerd-bbbbbbbbbbbb.scope"] || res.Containers != 1 || res.LeftAlone != 1 {
 		t.Errorf("lowered %v, Containers/LeftAlone = %d/%d; want only a lowered, b left alone", k.lowered, res.Containers, res.LeftAlone)
+	}
+}
+
+// startZombieable starts a process whose parent never reaps it: killed,
+// it stays a zombie (its pidfd polls readable, its PID is held), as a
+// process the kernel OOM-killed stays listed in its cgroup until its
+// memory is freed (do_exit: exit_mm, then cgroup_exit).
+func startZombieable(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command("sh", "-c", "sleep 60 & echo $!; exec sleep 61")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var pid int
+	if _, err := fmt.Fscan(out, &pid); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+	return pid
+}
+
+// Issue 22, rule 3: the kill is confirmed once every targeted process is
+// dead or dying, not once the containers are empty. Here the kernel
+// OOM-kills the process of container b, which stays listed (its memory
+// is still being freed): the kill is confirmed at the first look, and
+// the fallback does not run (before: it waited the whole OOMWait, then
+// cgroup.kill signalled a process already dead).
+func TestKillOOMConfirmedWhenDying(t *testing.T) {
+	f := newFake(t, true)
+	f.setOOMGroup(t, "0")
+	z := startZombieable(t)
+	f.setProcs(t, "cri-containerd-bbbbbbbbbbbb.scope", z)
+	f.setProcCgroup(t, z, filepath.Join(f.dir, "cri-containerd-bbbbbbbbbbbb.scope"))
+	kl := f.oomKiller(t, 5*time.Second)
+	k := &kernel{f: f, oom: true}
+	res, err, took := runKill(t, context.Background(), kl, f.oomTarget(t), k)
+	if err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	t.Logf("%+v", res)
+	if got := f.procsOf("cri-containerd-bbbbbbbbbbbb.scope"); len(got) != 1 || got[0] != z {
+		t.Fatalf("container b lists %v, want the dying %d still there", got, z)
+	}
+	if res.Method != MethodOOM || !res.Confirmed || res.Containers != 2 || res.PIDs != 3 {
+		t.Errorf("Method/Confirmed/Containers/PIDs = %q/%v/%d/%d, want %q/true/2/3", res.Method, res.Confirmed, res.Containers, res.PIDs, MethodOOM)
+	}
+	if res.Took != pollInterval || took != pollInterval {
+		t.Errorf("Took = %v (returned after %v), want %v: confirmed at the first look after the kill", res.Took, took, pollInterval)
+	}
+	if got := f.read("cgroup.kill"); got != "" {
+		t.Errorf("cgroup.kill = %q: no fallback when every process is dying", got)
+	}
+	limitsPutBack(t, f, kl.Limits)
+}
+
+// A process the kernel did not kill (here it kills nothing) keeps the
+// kill unconfirmed to the deadline, and the fallback kills it.
+func TestKillOOMNotDyingFallsBack(t *testing.T) {
+	f := newFake(t, true)
+	z := startZombieable(t) // alive: never killed by this kernel
+	f.setProcs(t, "cri-containerd-bbbbbbbbbbbb.scope", z)
+	f.setProcCgroup(t, z, filepath.Join(f.dir, "cri-containerd-bbbbbbbbbbbb.scope"))
+	kl := f.oomKiller(t, 200*time.Millisecond)
+	killedAtFallback := false
+	k := &kernel{f: f, onCgroupKill: func() { killedAtFallback = true }}
+	res, _, _ := runKill(t, context.Background(), kl, f.oomTarget(t), k)
+	if res.Method != MethodOOMCgroupKill || !killedAtFallback {
+		t.Errorf("Method = %q, cgroup.kill written %v; want %q: a live process is no dying one", res.Method, killedAtFallback, MethodOOMCgroupKill)
 	}
 }

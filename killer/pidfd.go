@@ -52,6 +52,29 @@ func exited(fd int) bool {
 	}
 }
 
+// dying reports whether the process behind fd is dead or dying for good,
+// and whether process_mrelease, asked on the way, freed its memory (or
+// found it freed). Dead: the pidfd polls readable (exited). Dying:
+// process_mrelease(2) succeeds, which it does only for a process whose
+// every thread is exiting, a SIGKILL taken (the kernel's
+// task_will_free_mem: the signal group is exiting, or a single thread
+// is), or whose memory is gone or already reaped, and it frees that
+// memory now; ESRCH: the process is gone. A live process, or one whose
+// leader exited while other threads run, gets EINVAL: not dying. Before
+// 5.15 (ENOSYS) only exited counts.
+func dying(fd int) (ok, released bool) {
+	if exited(fd) {
+		return true, false
+	}
+	switch mrelease(fd) {
+	case nil:
+		return true, true
+	case unix.ESRCH:
+		return true, false
+	}
+	return false, false
+}
+
 // mrelease asks the kernel to free the memory of the killed process behind fd
 // now, on this thread, rather than when the victim gets around to exiting.
 // ESRCH (its memory is already gone) and EINVAL (not dying, or work already
@@ -77,11 +100,12 @@ type procSet struct {
 	outside  map[int]bool // pid -> listed, but its process was found outside the victim
 	spare    map[int]bool // pid -> never to be signalled (Target.Vet's spare)
 	spared   map[int]bool // pid -> spare, and listed in the cgroup at kill time: left alive
+	released map[int]bool // pid -> process_mrelease freed its memory while the method oom waited
 }
 
 func newProcSet() *procSet {
 	return &procSet{fds: map[int]int{}, signaled: map[int]bool{}, outside: map[int]bool{},
-		spare: map[int]bool{}, spared: map[int]bool{}}
+		spare: map[int]bool{}, spared: map[int]bool{}, released: map[int]bool{}}
 }
 
 // setSpare records the PIDs that must never be signalled and pins a pidfd
