@@ -55,6 +55,15 @@ type oomRules struct {
 	// killable processes". Off: one write at a time, each returning when
 	// the kernel's loop ends, and confirmation by cgroup.procs.
 	dying bool
+	// justUnder lowers memory.max to just under the container's usage
+	// (cgroupv2.JustUnder: memory.current minus a page) instead of 0.
+	// Measure only: the kernel reclaims before it kills, and one page
+	// reclaimed fits the container under such a limit with nothing
+	// killed; the victim then dies only if it allocates on until reclaim
+	// fails (an idle one lives on, until the fallback kills it the
+	// signal way, reported Error, not OOMKilled). With 0 and no swap,
+	// a process holding anonymous memory is always OOM-killed.
+	justUnder bool
 }
 
 // defaultOOMRules are the rules a Killer uses: the ones measured best.
@@ -88,6 +97,7 @@ type oomOutcome struct {
 type loweredCgroup struct {
 	dirfd int // pins the cgroup: the limit is put back through it
 	entry limitEntry
+	to    uint64 // the limit written: 0, or with the rule justUnder, lowerTo
 	// With the rule dying, the write of 0 to memory.max runs in the
 	// background: stop interrupts it, done gives its result once.
 	stop     context.CancelFunc
@@ -110,7 +120,7 @@ func (l *loweredCgroup) start(wctx context.Context, writes *sync.WaitGroup) {
 		if writes != nil {
 			defer writes.Done()
 		}
-		l.done <- cgroupv2.LowerMaxAt(lctx, l.dirfd, l.entry.Cgroup)
+		l.done <- cgroupv2.LowerMaxAt(lctx, l.dirfd, l.entry.Cgroup, l.to)
 	}()
 }
 
@@ -216,6 +226,7 @@ func (k Killer) oomKill(ctx context.Context, clk clock.Clock, start time.Time, t
 		}
 		l := &loweredCgroup{dirfd: dirfd, entry: e}
 		if rules.dying {
+			l.to = k.lowerTo(e)
 			l.start(wctx, k.writes)
 		}
 		lowered = append(lowered, l)
@@ -382,7 +393,7 @@ func (k Killer) lower(wctx context.Context, dirfd int, c Container) (limitEntry,
 	}
 	err = k.setUp(dirfd, c, e)
 	if err == nil {
-		err = cgroupv2.LowerMaxAt(wctx, dirfd, c.Cgroup)
+		err = cgroupv2.LowerMaxAt(wctx, dirfd, c.Cgroup, k.lowerTo(e))
 	}
 	if err != nil {
 		return e, k.undo(dirfd, c, e, recorded, err)
@@ -444,6 +455,24 @@ func (k Killer) record(c Container) (e limitEntry, recorded bool, err error) {
 		}
 	}
 	return e, recorded, nil
+}
+
+// lowerTo is the limit e's container is lowered to: 0, or with the rule
+// justUnder, one page under its memory.current read now (0 when that
+// cannot be read, or would not be under the original limit).
+func (k Killer) lowerTo(e limitEntry) uint64 {
+	if !k.oomRules().justUnder {
+		return 0
+	}
+	cur, err := cgroupv2.ReadCurrent(e.Cgroup)
+	if err != nil {
+		return 0
+	}
+	v := cgroupv2.JustUnder(cur, k.Features.PageSize)
+	if v >= e.Original {
+		return 0
+	}
+	return v
 }
 
 // setUp writes 0 to c's memory.swap.max and 1 to its memory.oom.group,

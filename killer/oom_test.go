@@ -539,3 +539,36 @@ func TestKillOOMNotDyingFallsBack(t *testing.T) {
 		t.Errorf("Method = %q, cgroup.kill written %v; want %q: a live process is no dying one", res.Method, killedAtFallback, MethodOOMCgroupKill)
 	}
 }
+
+// Issue 22, rule 4 (measure only, off by default): memory.max lowered to
+// one page under each container's usage, not 0. By default it is 0.
+func TestKillOOMJustUnder(t *testing.T) {
+	for _, justUnder := range []bool{false, true} {
+		f := newFake(t, true)
+		os.WriteFile(filepath.Join(f.dir, "cri-containerd-aaaaaaaaaaaa.scope", "memory.current"), []byte("268435456\n"), 0o644)
+		kl := f.oomKiller(t, 5*time.Second)
+		if justUnder {
+			kl.rules = &oomRules{group: true, unkillable: true, dying: true, justUnder: true}
+		}
+		atLower := map[string]string{}
+		k := &kernel{f: f, oom: true, onLower: func(sub string) { atLower[sub] = f.read(filepath.Join(sub, "memory.max")) }}
+		res, err, _ := runKill(t, context.Background(), kl, f.oomTarget(t), k)
+		if err != nil || res.Method != MethodOOM || !res.Confirmed {
+			t.Fatalf("justUnder %v: Kill = %+v, %v", justUnder, res, err)
+		}
+		page := cgroupv2.PageSize()
+		want := map[string]string{"cri-containerd-aaaaaaaaaaaa.scope": "0", "cri-containerd-bbbbbbbbbbbb.scope": "0"}
+		if justUnder {
+			want = map[string]string{
+				"cri-containerd-aaaaaaaaaaaa.scope": strconv.FormatUint(256<<20-page, 10),
+				"cri-containerd-bbbbbbbbbbbb.scope": strconv.FormatUint(before-page, 10),
+			}
+		}
+		for sub, v := range want {
+			if atLower[sub] != v {
+				t.Errorf("justUnder %v: %s memory.max = %q when lowered, want %q", justUnder, sub, atLower[sub], v)
+			}
+		}
+		limitsPutBack(t, f, kl.Limits)
+	}
+}
