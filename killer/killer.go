@@ -14,23 +14,34 @@
 // so that the container runtime reports it OOMKilled (exit 137, reason
 // OOMKilled), which a kill by signal never is. For each container still
 // the one chosen, with processes to kill, it records the container's
-// memory.max (and its memory.swap.max, where there is one above 0) in the
-// Killer's LimitLog, then writes 0 to memory.swap.max (on a node with
-// swap, memory.max 0 alone would swap the victim out before any OOM kill)
-// and 0 to memory.max: the kernel
-// reclaims, then OOM-kills in the container, one process at a time (all
-// at once where memory.oom.group is 1), until its usage fits or no task is
-// left that it may kill: every process of the container but those at
-// oom_score_adj -1000, which the kernel never chooses, the same processes
-// that the signal way spares. (The kubelet 1.34 with containerd 1.6 of the
-// e2e node leaves memory.oom.group 0; the result is the same.) The write is cut short at
-// the method's deadline, min(Killer.Timeout, OOMWait), by signalling the
-// writing thread (internal/interrupt). Once every lowered container is
-// empty, or holds only spared processes, or at the deadline, each
-// original memory.max is put back (through the directory fd opened when it
+// memory.max (and its memory.swap.max, where there is one above 0, and
+// whether its memory.oom.group is to be raised from 0) in the Killer's
+// LimitLog, then writes 0 to memory.swap.max (on a node with swap,
+// memory.max 0 alone would swap the victim out before any OOM kill), 1 to
+// memory.oom.group (so that one OOM kill takes the container whole; the
+// kubelet 1.34 with containerd 1.6 of the e2e node leaves it 0, and the
+// kernel then kills one process per kill, each waiting for the last
+// victim's teardown) and 0 to memory.max, in the background, every
+// container at once: the kernel reclaims, then OOM-kills in the
+// container: every process of it but those at oom_score_adj -1000, which
+// the kernel never chooses, the same processes that the signal way
+// spares. A container that is empty, or whose every process is spared
+// (Vet's, or at -1000 when it is about to be lowered), is left alone
+// (Result.LeftAlone): the kernel would find no task to kill there and
+// print a second report, "Out of memory and no killable processes". Once
+// every process of a lowered container is dead or dying (procSet.dying:
+// its pidfd polls readable, or process_mrelease accepts it, which also
+// frees its memory), its write is interrupted (internal/interrupt), before
+// the kernel's loop in it finds no task left and prints that second
+// report; at the method's deadline, min(Killer.Timeout, OOMWait), every
+// write is. The kill does not wait for the memory to be freed. Once every
+// lowered container is done, or at the deadline, each original
+// memory.max is put back (through the directory fd opened when it
 // was checked, so never into another cgroup), memory.swap.max's with it,
 // and dropped from the record.
-// If processes other than spared ones are left at the deadline, the
+// The rules that issue 22 added each have a switch, oomRules, for a
+// build that measures one against another (defaultOOMRules).
+// If processes other than spared ones, not dying, are left at the deadline, the
 // fallback kills the whole target the signal way, once Vet has looked
 // again (Result.Method "oom+cgroup.kill" or "oom+freeze+sigkill"); if
 // what is left is all spared by then (children a spared process forked,
