@@ -103,8 +103,14 @@ type loweredCgroup struct {
 	stop     context.CancelFunc
 	done     chan error
 	finished bool // its processes are all dying: stop was called
-	writeErr error
-	returned bool // done was received
+	// watch: memory.oom.group is 1 and the kernel counts group kills
+	// (5.17+): once oom_group_kill passes groupKills, the kernel has sent
+	// SIGKILL to every process it may kill in the container, and the
+	// write is stopped then, before its loop finds no task left.
+	watch      bool
+	groupKills uint64
+	writeErr   error
+	returned   bool // done was received
 }
 
 // start writes 0 to l's memory.max in the background, until the write
@@ -138,6 +144,19 @@ func (l *loweredCgroup) poll(block bool) {
 		l.returned = true
 	default:
 	}
+}
+
+// groupKilled reports whether the kernel has group-killed in l since it
+// was lowered (l.watch): its memory.oom.group is 1 and oom_group_kill went
+// up. The kernel counts it as it starts the group kill, in the same OOM
+// call that signals every member (mm/oom_kill.c, oom_kill_process), which
+// an interrupt of the write cannot cut short.
+func (l *loweredCgroup) groupKilled() bool {
+	if !l.watch {
+		return false
+	}
+	ev, err := cgroupv2.ReadMemoryEvents(l.entry.Cgroup)
+	return err == nil && ev.OOMGroupKill > l.groupKills
 }
 
 // failed reports a write that failed, but for a container that went.
@@ -227,6 +246,10 @@ func (k Killer) oomKill(ctx context.Context, clk clock.Clock, start time.Time, t
 		l := &loweredCgroup{dirfd: dirfd, entry: e}
 		if rules.dying {
 			l.to = k.lowerTo(e)
+			if on, err := cgroupv2.ReadOOMGroup(c.Cgroup); err == nil && on {
+				ev, err := cgroupv2.ReadMemoryEvents(c.Cgroup)
+				l.watch, l.groupKills = err == nil, ev.OOMGroupKill
+			}
 			l.start(wctx, k.writes)
 		}
 		lowered = append(lowered, l)
@@ -248,6 +271,12 @@ func (k Killer) oomKill(ctx context.Context, clk clock.Clock, start time.Time, t
 				l.poll(false)
 				if l.failed() {
 					failed = true // left to the fallback: no use waiting
+				}
+				if !l.finished && l.groupKilled() {
+					// Before process_mrelease below reaps them: the
+					// sooner their memory goes, the sooner the kernel's
+					// loop finds no task left to kill.
+					l.stop()
 				}
 				if !l.finished && procs.dying(Target{Cgroup: l.entry.Cgroup, ID: l.entry.ID}) == nil {
 					l.finished = true

@@ -572,3 +572,25 @@ func TestKillOOMJustUnder(t *testing.T) {
 		limitsPutBack(t, f, kl.Limits)
 	}
 }
+
+// Rule dying: a container in group mode (memory.oom.group 1) is done
+// with its write once the kernel counts a group kill in it after the
+// lowering; not before, and never where it is not in group mode.
+func TestGroupKilled(t *testing.T) {
+	dir := t.TempDir()
+	write := func(groupKills int) {
+		os.WriteFile(filepath.Join(dir, "memory.events"), []byte(fmt.Sprintf("low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\noom_group_kill %d\n", groupKills)), 0o644)
+	}
+	write(4)
+	l := &loweredCgroup{entry: limitEntry{Cgroup: dir}, watch: true, groupKills: 4}
+	if l.groupKilled() {
+		t.Error("groupKilled before any group kill since the lowering")
+	}
+	write(5)
+	if !l.groupKilled() {
+		t.Error("not groupKilled once oom_group_kill went up")
+	}
+	if (&loweredCgroup{entry: limitEntry{Cgroup: dir}, groupKills: 4}).groupKilled() {
+		t.Error("groupKilled without watch (memory.oom.group 0, or no counter)")
+	}
+}

@@ -58,10 +58,14 @@ func exited(fd int) bool {
 // process_mrelease(2) succeeds, which it does only for a process whose
 // every thread is exiting, a SIGKILL taken (the kernel's
 // task_will_free_mem: the signal group is exiting, or a single thread
-// is), or whose memory is gone or already reaped, and it frees that
-// memory now; ESRCH: the process is gone. A live process, or one whose
-// leader exited while other threads run, gets EINVAL: not dying. Before
-// 5.15 (ENOSYS) only exited counts.
+// is), or whose memory was already reaped (MMF_OOM_SKIP), and it frees
+// that memory now (mm/oom_kill.c); EAGAIN: dying, but the reap could not
+// be done; ESRCH: no thread of it holds its memory any more, or the
+// process is gone. A live process, or one whose leader exited while other
+// threads run, gets EINVAL: not dying. process_mrelease never marks the
+// memory reaped for the OOM killer (MMF_OOM_SKIP), so it does not let the
+// kernel move on to another victim. Before 5.15 (ENOSYS) only exited
+// counts.
 func dying(fd int) (ok, released bool) {
 	if exited(fd) {
 		return true, false
@@ -69,7 +73,7 @@ func dying(fd int) (ok, released bool) {
 	switch mrelease(fd) {
 	case nil:
 		return true, true
-	case unix.ESRCH:
+	case unix.ESRCH, unix.EAGAIN:
 		return true, false
 	}
 	return false, false
