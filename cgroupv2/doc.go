@@ -12,7 +12,7 @@
 // its parser or writer: cgroup_events.go, cgroup_procs.go, cgroup_kill.go,
 // cgroup_freeze.go, memory_current.go, memory_stat.go, memory_events.go (and
 // memory.events.local), memory_high.go, memory_max.go (and
-// memory.swap.max), memory_reclaim.go. memory.pressure is psi's. The
+// memory.swap.max), memory_oom_group.go, memory_reclaim.go. memory.pressure is psi's. The
 // parsers' fixtures are testdata/<kernel>/<file>, as the kernels write
 // them (testdata/6.1-amd64-vm, and psi's and internal/procfs' of that name,
 // are copied from the e2e VM: scenario 00 keeps them in its results, under
@@ -61,9 +61,12 @@
 //     ENOENT, EOPNOTSUPP and EINVAL call for the freezer, ErrNoCgroupKill
 //     (cgroup_kill.go); a missing cgroup.freeze is ErrNoFreezer
 //     (cgroup_freeze.go); a memory.max write to 0 that a signal cuts short
-//     has set the limit, EINTR before it is retried, and a missing
-//     memory.swap.max (no swap controller) reads as 0 (memory_max.go); a
-//     write that fails on a cgroup that went wraps ErrGone.
+//     has set the limit, EINTR before it is retried, a missing
+//     memory.swap.max (no swap controller) reads as 0, and JustUnder is
+//     the highest limit under a usage that the kernel keeps as written
+//     (memory_max.go); a missing memory.oom.group (before 4.19) is
+//     ErrMissingFile (memory_oom_group.go); a write that fails on a
+//     cgroup that went wraps ErrGone.
 //   - Kernel files hand over their text in one read (files.go), which is
 //     how a full scan reads tens of thousands of them cheaply.
 //   - The working set (memory_stat.go) is memory.current minus

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/kube-oomd/kube-oomd/cgroupv2"
 )
 
@@ -190,5 +192,50 @@ func TestProcsRecursive(t *testing.T) {
 	}
 	if _, err := cgroupv2.Procs(filepath.Join(root, "gone"), true); !errors.Is(err, cgroupv2.ErrGone) {
 		t.Errorf("Procs of a cgroup that is gone: %v, want ErrGone", err)
+	}
+}
+
+// JustUnder is one page under the usage, never a partial page, and 0
+// under two pages.
+func TestJustUnder(t *testing.T) {
+	for _, c := range []struct{ cur, page, want uint64 }{
+		{1 << 30, 4096, 1<<30 - 4096},
+		{1 << 30, 65536, 1<<30 - 65536},
+		{8192, 4096, 4096},
+		{8191, 4096, 0},
+		{4096, 4096, 0},
+		{0, 4096, 0},
+		{1<<20 + 100, 4096, 1<<20 - 4096}, // a usage is whole pages; rounded down anyway
+	} {
+		if got := cgroupv2.JustUnder(c.cur, c.page); got != c.want {
+			t.Errorf("JustUnder(%d, %d) = %d, want %d", c.cur, c.page, got, c.want)
+		}
+	}
+}
+
+// memory.oom.group: read as a bool, written as 0 or 1; a missing file
+// wraps ErrMissingFile.
+func TestOOMGroup(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "cgroup.events"), []byte("populated 1\nfrozen 0\n"), 0o644)
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := cgroupv2.SetOOMGroupAt(fd, dir, true); !errors.Is(err, cgroupv2.ErrMissingFile) {
+		t.Errorf("SetOOMGroupAt without the file = %v, want ErrMissingFile", err)
+	}
+	if _, err := cgroupv2.ReadOOMGroup(dir); !errors.Is(err, cgroupv2.ErrMissingFile) {
+		t.Errorf("ReadOOMGroup without the file = %v, want ErrMissingFile", err)
+	}
+	os.WriteFile(filepath.Join(dir, "memory.oom.group"), []byte("0\n"), 0o644)
+	for _, on := range []bool{true, false} {
+		if err := cgroupv2.SetOOMGroupAt(fd, dir, on); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := cgroupv2.ReadOOMGroup(dir); err != nil || got != on {
+			t.Errorf("ReadOOMGroup after writing %v = %v, %v", on, got, err)
+		}
 	}
 }

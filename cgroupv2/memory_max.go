@@ -50,23 +50,47 @@ func ReadSwapMax(dir string) (uint64, error) {
 	return v, err
 }
 
-// LowerMaxAt writes 0 to memory.max of the cgroup dirfd, interrupted when
-// wctx ends (interrupt.Write). The kernel sets the limit before it
-// reclaims and OOM-kills, and a signal ends its loop with success: EINTR
-// can only come before the write began, and is tried again until wctx
-// ends. Errors are those of SetMaxAt.
-func LowerMaxAt(wctx context.Context, dirfd int, dir string) error {
+// LowerMaxAt writes v, a limit under the cgroup's usage, to memory.max of
+// the cgroup dirfd, interrupted when wctx ends (interrupt.Write). The
+// kernel sets the limit, then, in the writer's thread, reclaims until
+// reclaim makes no progress, then calls the OOM killer, again and again
+// while the usage is over v (memory_max_write, mm/memcontrol.c); it
+// checks for a pending signal between attempts, and a signal ends its
+// loop with success: EINTR can only come before the write began, and is
+// tried again until wctx ends. Errors are those of SetMaxAt.
+func LowerMaxAt(wctx context.Context, dirfd int, dir string, v uint64) error {
 	fd, err := unix.Openat(dirfd, "memory.max", unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return limitErr(dirfd, dir, "memory.max", 0, err)
+		return limitErr(dirfd, dir, "memory.max", v, err)
 	}
 	defer unix.Close(fd)
+	b := []byte(FormatLimit(v))
 	for {
-		_, err = interrupt.Write(wctx, fd, []byte("0"))
+		_, err = interrupt.Write(wctx, fd, b)
 		if err != unix.EINTR || wctx.Err() != nil {
-			return limitErr(dirfd, dir, "memory.max", 0, err)
+			return limitErr(dirfd, dir, "memory.max", v, err)
 		}
 	}
+}
+
+// JustUnder returns the highest limit under current, a memory.current,
+// that the kernel keeps as written: one page under it, rounded down to a
+// page (RoundLimit); 0 when current is under two pages. pageSize is
+// Features.PageSize; 0 is PageSize().
+//
+// Lowered so, memory.max makes the kernel reclaim first: one page that
+// reclaim can take (any clean page cache, the program's own text) fits
+// the cgroup under it, and the write returns with nothing killed. Only
+// 0, on a node without swap (or with memory.swap.max 0), is sure to end
+// in an OOM kill while a process holds anonymous memory.
+func JustUnder(current, pageSize uint64) uint64 {
+	if pageSize == 0 {
+		pageSize = PageSize()
+	}
+	if current < 2*pageSize {
+		return 0
+	}
+	return RoundLimit(current-pageSize, pageSize)
 }
 
 // SetMaxAt writes v to memory.max of dir, open as dirfd; a limit above

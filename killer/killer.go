@@ -14,23 +14,34 @@
 // so that the container runtime reports it OOMKilled (exit 137, reason
 // OOMKilled), which a kill by signal never is. For each container still
 // the one chosen, with processes to kill, it records the container's
-// memory.max (and its memory.swap.max, where there is one above 0) in the
-// Killer's LimitLog, then writes 0 to memory.swap.max (on a node with
-// swap, memory.max 0 alone would swap the victim out before any OOM kill)
-// and 0 to memory.max: the kernel
-// reclaims, then OOM-kills in the container, one process at a time (all
-// at once where memory.oom.group is 1), until its usage fits or no task is
-// left that it may kill: every process of the container but those at
-// oom_score_adj -1000, which the kernel never chooses, the same processes
-// that the signal way spares. (The kubelet 1.34 with containerd 1.6 of the
-// e2e node leaves memory.oom.group 0; the result is the same.) The write is cut short at
-// the method's deadline, min(Killer.Timeout, OOMWait), by signalling the
-// writing thread (internal/interrupt). Once every lowered container is
-// empty, or holds only spared processes, or at the deadline, each
-// original memory.max is put back (through the directory fd opened when it
+// memory.max (and its memory.swap.max, where there is one above 0, and
+// whether its memory.oom.group is to be raised from 0) in the Killer's
+// LimitLog, then writes 0 to memory.swap.max (on a node with swap,
+// memory.max 0 alone would swap the victim out before any OOM kill), 1 to
+// memory.oom.group (so that one OOM kill takes the container whole; the
+// kubelet 1.34 with containerd 1.6 of the e2e node leaves it 0, and the
+// kernel then kills one process per kill, each waiting for the last
+// victim's teardown) and 0 to memory.max, in the background, every
+// container at once: the kernel reclaims, then OOM-kills in the
+// container: every process of it but those at oom_score_adj -1000, which
+// the kernel never chooses, the same processes that the signal way
+// spares. A container that is empty, or whose every process is spared
+// (Vet's, or at -1000 when it is about to be lowered), is left alone
+// (Result.LeftAlone): the kernel would find no task to kill there and
+// print a second report, "Out of memory and no killable processes". Once
+// every process of a lowered container is dead or dying (procSet.dying:
+// its pidfd polls readable, or process_mrelease accepts it, which also
+// frees its memory), its write is interrupted (internal/interrupt), before
+// the kernel's loop in it finds no task left and prints that second
+// report; at the method's deadline, min(Killer.Timeout, OOMWait), every
+// write is. The kill does not wait for the memory to be freed. Once every
+// lowered container is done, or at the deadline, each original
+// memory.max is put back (through the directory fd opened when it
 // was checked, so never into another cgroup), memory.swap.max's with it,
 // and dropped from the record.
-// If processes other than spared ones are left at the deadline, the
+// The rules that issue 22 added each have a switch, oomRules, for a
+// build that measures one against another (defaultOOMRules).
+// If processes other than spared ones, not dying, are left at the deadline, the
 // fallback kills the whole target the signal way, once Vet has looked
 // again (Result.Method "oom+cgroup.kill" or "oom+freeze+sigkill"); if
 // what is left is all spared by then (children a spared process forked,
@@ -110,6 +121,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -200,6 +212,7 @@ type Result struct {
 	Method        Method
 	PIDs          int           // processes signalled/seen at kill time; method oom: those in the lowered containers, not spared (with a fallback: the larger of that and the fallback's count)
 	Containers    int           // method oom: the containers whose memory.max was lowered (and put back)
+	LeftAlone     int           // method oom: the containers not lowered because they held no process to kill (empty, or every one spared: -1000 or Vet's)
 	Skipped       int           // freezer path: listed, but found outside the cgroup once named by a pidfd; not signalled
 	Spared        int           // listed in the cgroup, but spared by Target.Vet (oom_score_adj -1000, the sandbox); not signalled, left alive
 	Released      int           // process_mrelease calls that succeeded (signalled processes only, never a spared one)
@@ -258,6 +271,14 @@ type Killer struct {
 	// (LimitLog.RestoreLeftovers). nil: the method oom is never used, the
 	// kill goes the signal way.
 	Limits *LimitLog
+
+	// rules, if not nil, replaces defaultOOMRules(): tests set it, and
+	// so can a build that measures one rule against another (oom.go).
+	rules *oomRules
+	// writes, if not nil, counts the method oom's memory.max writes in
+	// flight in the background (rule dying): tests wait for them before
+	// they play the kernel.
+	writes *sync.WaitGroup
 }
 
 func (k Killer) procRoot() string {
@@ -360,8 +381,9 @@ func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 	if len(t.OOM) > 0 {
 		o := k.oomKill(ctx, clk, start, t, procs)
 		note = o.err
+		res.LeftAlone = o.leftAlone
 		if o.lowered > 0 { // else the signal way alone, as if not asked
-			res.Method, res.PIDs, res.Spared, res.Containers = MethodOOM, o.pids, o.spared, o.lowered
+			res.Method, res.PIDs, res.Spared, res.Containers, res.Released = MethodOOM, o.pids, o.spared, o.lowered, o.released
 			confirmed, waitErr = o.confirmed, o.waitErr // ctx ended the wait: no fallback
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -286,7 +287,7 @@ type kernel struct {
 	onFreeze      func() // runs when cgroup.freeze becomes 1, before frozen 1
 	onThaw        func() // runs when cgroup.freeze goes back to 0 after 1
 	// oom plays the kernel's memory.max: when a container's memory.max
-	// reads 0, its OOM killer kills every process listed in it but those
+	// reads 0 (or under its memory.current), its OOM killer kills every process listed in it but those
 	// in protected (oom_score_adj -1000), as memory.oom.group does.
 	oom       bool
 	protected map[int]bool
@@ -374,7 +375,7 @@ func (k *kernel) step(t *testing.T) {
 // lowerStep looks at each container's memory.max (see kernel.oom).
 func (k *kernel) lowerStep() {
 	for _, sub := range []string{"cri-containerd-aaaaaaaaaaaa.scope", "cri-containerd-bbbbbbbbbbbb.scope"} {
-		if k.f.read(filepath.Join(sub, "memory.max")) != "0" || k.lowered[sub] {
+		if !k.under(sub) || k.lowered[sub] {
 			continue
 		}
 		if k.lowered == nil {
@@ -393,6 +394,21 @@ func (k *kernel) lowerStep() {
 			}
 		}
 	}
+}
+
+// under reports whether the container sub's memory.max was lowered to 0,
+// or under its memory.current: what makes the kernel OOM-kill in it.
+func (k *kernel) under(sub string) bool {
+	limit := k.f.read(filepath.Join(sub, "memory.max"))
+	if limit == "0" {
+		return true
+	}
+	if limit == originalMax[sub] {
+		return false // the fake's a starts over its limit: not lowered
+	}
+	max, err1 := strconv.ParseUint(limit, 10, 64)
+	cur, err2 := strconv.ParseUint(k.f.read(filepath.Join(sub, "memory.current")), 10, 64)
+	return err1 == nil && err2 == nil && max < cur
 }
 
 // dropExited removes the tree's exited processes from its cgroup.procs
@@ -436,6 +452,9 @@ func runKill(t *testing.T, ctx context.Context, kl Killer, tg Target, k *kernel)
 	t.Helper()
 	clk := clock.NewFake(epoch)
 	kl.Clock = clk
+	if kl.writes == nil {
+		kl.writes = &sync.WaitGroup{}
+	}
 	var (
 		res  Result
 		err  error
@@ -454,6 +473,7 @@ func runKill(t *testing.T, ctx context.Context, kl Killer, tg Target, k *kernel)
 			return res, err, clk.Now().Sub(epoch)
 		default:
 		}
+		kl.writes.Wait() // the method oom's writes are done: the kernel sees them
 		if k != nil {
 			k.step(t)
 		}

@@ -48,6 +48,10 @@ type limitEntry struct {
 	// (else the kernel swaps the victim out before it OOM-kills); 0: not
 	// lowered (no swap controller, or already 0).
 	Swap uint64 `json:"swap_original,omitempty"`
+	// GroupRaised: memory.oom.group was 0 and is set to 1 ahead of
+	// memory.max, so that one OOM kill takes the container whole; 0 is
+	// put back with memory.max.
+	GroupRaised bool `json:"oom_group_raised,omitempty"`
 }
 
 // RestoreResult is a container of the record that RestoreLeftovers found
@@ -117,17 +121,23 @@ func restoreLeftover(e limitEntry) (ours bool, err error) {
 }
 
 // restoreMax writes e.Original to memory.max of the cgroup dirfd, e's,
-// then e.Swap, if lowered, to its memory.swap.max. A higher limit takes at
-// once: the write does not block. An error wraps cgroupv2.ErrGone when the
-// cgroup went.
+// then e.Swap, if lowered, to its memory.swap.max, then 0 to its
+// memory.oom.group if it was raised. A higher limit takes at once: the
+// write does not block. An error wraps cgroupv2.ErrGone when the cgroup
+// went.
 func restoreMax(dirfd int, e limitEntry) error {
 	if err := cgroupv2.SetMaxAt(dirfd, e.Cgroup, e.Original); err != nil {
 		return err
 	}
-	if e.Swap == 0 {
-		return nil
+	if e.Swap > 0 {
+		if err := cgroupv2.SetSwapMaxAt(dirfd, e.Cgroup, e.Swap); err != nil {
+			return err
+		}
 	}
-	return cgroupv2.SetSwapMaxAt(dirfd, e.Cgroup, e.Swap)
+	if e.GroupRaised {
+		return cgroupv2.SetOOMGroupAt(dirfd, e.Cgroup, false)
+	}
+	return nil
 }
 
 // add records e, before its memory.max is lowered.

@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -305,5 +309,288 @@ func TestLimitLogRestoreLeftovers(t *testing.T) {
 	}
 	if got, err := log.RestoreLeftovers(); err != nil || len(got) != 0 {
 		t.Errorf("RestoreLeftovers with no record = %+v, %v; want nothing", got, err)
+	}
+}
+
+// setOOMGroup writes memory.oom.group v in both containers of f, as the
+// kernel (4.19+) has it.
+func (f *fakeCG) setOOMGroup(t *testing.T, v string) {
+	t.Helper()
+	for _, sub := range []string{"cri-containerd-aaaaaaaaaaaa.scope", "cri-containerd-bbbbbbbbbbbb.scope"} {
+		if err := os.WriteFile(filepath.Join(f.dir, sub, "memory.oom.group"), []byte(v+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Issue 22, rule 1: memory.oom.group is 1 on each container when the
+// kernel sees its memory.max at 0 (one OOM kill takes it whole), the
+// record says so before (a crash puts 0 back), and 0 is back after.
+func TestKillOOMGroup(t *testing.T) {
+	f := newFake(t, true)
+	f.setOOMGroup(t, "0")
+	kl := f.oomKiller(t, 5*time.Second)
+	atLower := map[string]string{}
+	k := &kernel{f: f, oom: true, onLower: func(sub string) {
+		atLower[sub] = f.read(filepath.Join(sub, "memory.oom.group"))
+		entries, _ := statefile.Load[limitEntry](kl.Limits.Path, limitsHint)
+		for _, e := range entries {
+			if e.Cgroup == filepath.Join(f.dir, sub) && !e.GroupRaised {
+				t.Errorf("%s lowered, but its record %+v does not say memory.oom.group was raised", sub, e)
+			}
+		}
+	}}
+	res, err, _ := runKill(t, context.Background(), kl, f.oomTarget(t), k)
+	if err != nil || res.Method != MethodOOM || !res.Confirmed {
+		t.Fatalf("Kill = %+v, %v; want %q confirmed", res, err, MethodOOM)
+	}
+	for sub, v := range atLower {
+		if v != "1" {
+			t.Errorf("%s memory.oom.group = %q when memory.max was lowered, want 1", sub, v)
+		}
+	}
+	if len(atLower) != 2 {
+		t.Errorf("lowered %v, want both containers", atLower)
+	}
+	for _, sub := range []string{"cri-containerd-aaaaaaaaaaaa.scope", "cri-containerd-bbbbbbbbbbbb.scope"} {
+		if got := f.read(filepath.Join(sub, "memory.oom.group")); got != "0" {
+			t.Errorf("%s memory.oom.group = %q after the kill, want 0 put back", sub, got)
+		}
+	}
+	limitsPutBack(t, f, kl.Limits)
+
+	// A container already at 1 is left at 1, and nothing is recorded for it.
+	f2 := newFake(t, true)
+	f2.setOOMGroup(t, "1")
+	kl2 := f2.oomKiller(t, 5*time.Second)
+	k2 := &kernel{f: f2, oom: true, onLower: func(sub string) {
+		entries, _ := statefile.Load[limitEntry](kl2.Limits.Path, limitsHint)
+		for _, e := range entries {
+			if e.GroupRaised {
+				t.Errorf("record %+v: memory.oom.group was already 1", e)
+			}
+		}
+	}}
+	if _, err, _ := runKill(t, context.Background(), kl2, f2.oomTarget(t), k2); err != nil {
+		t.Fatal(err)
+	}
+	if got := f2.read("cri-containerd-aaaaaaaaaaaa.scope/memory.oom.group"); got != "1" {
+		t.Errorf("memory.oom.group = %q, want 1 left as it was", got)
+	}
+}
+
+// Switched off, memory.oom.group is never written.
+func TestKillOOMGroupOff(t *testing.T) {
+	f := newFake(t, true)
+	f.setOOMGroup(t, "0")
+	kl := f.oomKiller(t, 5*time.Second)
+	kl.rules = &oomRules{}
+	var atLower []string
+	k := &kernel{f: f, oom: true, onLower: func(sub string) { atLower = append(atLower, f.read(filepath.Join(sub, "memory.oom.group"))) }}
+	if _, err, _ := runKill(t, context.Background(), kl, f.oomTarget(t), k); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(atLower, " ") != "0 0" {
+		t.Errorf("memory.oom.group at the lowering = %v, want 0 0", atLower)
+	}
+}
+
+// A crash while memory.oom.group is raised: the next start puts 0 back
+// with memory.max.
+func TestLimitLogRestoresOOMGroup(t *testing.T) {
+	f := newFake(t, true)
+	f.setOOMGroup(t, "1")
+	dir := filepath.Join(f.dir, "cri-containerd-aaaaaaaaaaaa.scope")
+	os.WriteFile(filepath.Join(dir, "memory.max"), []byte("0\n"), 0o644)
+	id, _ := cgroupv2.ID(dir)
+	log := &LimitLog{Path: filepath.Join(t.TempDir(), "limits.json"), Layout: f.layout()}
+	if err := log.add(limitEntry{Cgroup: dir, ID: id, Original: 1 << 29, GroupRaised: true}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := log.RestoreLeftovers()
+	if err != nil || len(got) != 1 || got[0].Err != nil {
+		t.Fatalf("RestoreLeftovers = %+v, %v", got, err)
+	}
+	if v := f.read("cri-containerd-aaaaaaaaaaaa.scope/memory.oom.group"); v != "0" {
+		t.Errorf("memory.oom.group = %q, want 0 put back", v)
+	}
+	if v := f.read("cri-containerd-aaaaaaaaaaaa.scope/memory.max"); v != "536870912" {
+		t.Errorf("memory.max = %q, want the original", v)
+	}
+}
+
+// Issue 22, rule 2: a container whose only process is at -1000 now (no
+// Vet said so) is never lowered: the kernel's OOM killer would find no
+// task to kill there and print a second full report ("Out of memory and
+// no killable processes"). The result says it was left alone; the other
+// container is lowered and killed, and the -1000 process lives.
+func TestKillOOMLeavesUnkillableAlone(t *testing.T) {
+	f := newFake(t, true)
+	f.setOOMGroup(t, "0")
+	protected := f.spareOne(t) // alone in container b
+	os.WriteFile(filepath.Join(f.proc, strconv.Itoa(protected.pid), "oom_score_adj"), []byte("-1000\n"), 0o644)
+	kl := f.oomKiller(t, 5*time.Second)
+	k := &kernel{f: f, oom: true, protected: map[int]bool{protected.pid: true}}
+	res, err, _ := runKill(t, context.Background(), kl, f.oomTarget(t), k)
+	if err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	t.Logf("%+v", res)
+	if k.lowered["cri-containerd-bbbbbbbbbbbb.scope"] {
+		t.Error("container b, which holds only a -1000 process, was lowered")
+	}
+	if res.Method != MethodOOM || !res.Confirmed || res.Containers != 1 || res.LeftAlone != 1 || res.Spared != 1 || res.PIDs != 2 {
+		t.Errorf("Method/Confirmed/Containers/LeftAlone/Spared/PIDs = %q/%v/%d/%d/%d/%d, want %q/true/1/1/1/2",
+			res.Method, res.Confirmed, res.Containers, res.LeftAlone, res.Spared, res.PIDs, MethodOOM)
+	}
+	protected.mustBeAlive(t)
+	if got := f.read("cri-containerd-bbbbbbbbbbbb.scope/memory.oom.group"); got != "0" {
+		t.Errorf("container b memory.oom.group = %q: left alone means untouched", got)
+	}
+	limitsPutBack(t, f, kl.Limits)
+}
+
+// An empty container is left alone too, and said so.
+func TestKillOOMLeavesEmptyAlone(t *testing.T) {
+	f := newFake(t, true)
+	f.spareOne(t) // b's one process, no longer listed
+	f.setProcs(t, "cri-containerd-bbbbbbbbbbbb.scope")
+	kl := f.oomKiller(t, 5*time.Second)
+	k := &kernel{f: f, oom: true}
+	tg := f.oomTarget(t)
+	res, err, _ := runKill(t, context.Background(), kl, tg, k)
+	if err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	if k.lowered["cri-containerd-bbbbbbbbbbbb.scope"] || res.Containers != 1 || res.LeftAlone != 1 {
+		t.Errorf("lowered %v, Containers/LeftAlone = %d/%d; want only a lowered, b left alone", k.lowered, res.Containers, res.LeftAlone)
+	}
+}
+
+// startZombieable starts a process whose parent never reaps it: killed,
+// it stays a zombie (its pidfd polls readable, its PID is held), as a
+// process the kernel OOM-killed stays listed in its cgroup until its
+// memory is freed (do_exit: exit_mm, then cgroup_exit).
+func startZombieable(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command("sh", "-c", "sleep 60 & echo $!; exec sleep 61")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var pid int
+	if _, err := fmt.Fscan(out, &pid); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+	return pid
+}
+
+// Issue 22, rule 3: the kill is confirmed once every targeted process is
+// dead or dying, not once the containers are empty. Here the kernel
+// OOM-kills the process of container b, which stays listed (its memory
+// is still being freed): the kill is confirmed at the first look, and
+// the fallback does not run (before: it waited the whole OOMWait, then
+// cgroup.kill signalled a process already dead).
+func TestKillOOMConfirmedWhenDying(t *testing.T) {
+	f := newFake(t, true)
+	f.setOOMGroup(t, "0")
+	z := startZombieable(t)
+	f.setProcs(t, "cri-containerd-bbbbbbbbbbbb.scope", z)
+	f.setProcCgroup(t, z, filepath.Join(f.dir, "cri-containerd-bbbbbbbbbbbb.scope"))
+	kl := f.oomKiller(t, 5*time.Second)
+	k := &kernel{f: f, oom: true}
+	res, err, took := runKill(t, context.Background(), kl, f.oomTarget(t), k)
+	if err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	t.Logf("%+v", res)
+	if got := f.procsOf("cri-containerd-bbbbbbbbbbbb.scope"); len(got) != 1 || got[0] != z {
+		t.Fatalf("container b lists %v, want the dying %d still there", got, z)
+	}
+	if res.Method != MethodOOM || !res.Confirmed || res.Containers != 2 || res.PIDs != 3 {
+		t.Errorf("Method/Confirmed/Containers/PIDs = %q/%v/%d/%d, want %q/true/2/3", res.Method, res.Confirmed, res.Containers, res.PIDs, MethodOOM)
+	}
+	if res.Took != pollInterval || took != pollInterval {
+		t.Errorf("Took = %v (returned after %v), want %v: confirmed at the first look after the kill", res.Took, took, pollInterval)
+	}
+	if got := f.read("cgroup.kill"); got != "" {
+		t.Errorf("cgroup.kill = %q: no fallback when every process is dying", got)
+	}
+	limitsPutBack(t, f, kl.Limits)
+}
+
+// A process the kernel did not kill (here it kills nothing) keeps the
+// kill unconfirmed to the deadline, and the fallback kills it.
+func TestKillOOMNotDyingFallsBack(t *testing.T) {
+	f := newFake(t, true)
+	z := startZombieable(t) // alive: never killed by this kernel
+	f.setProcs(t, "cri-containerd-bbbbbbbbbbbb.scope", z)
+	f.setProcCgroup(t, z, filepath.Join(f.dir, "cri-containerd-bbbbbbbbbbbb.scope"))
+	kl := f.oomKiller(t, 200*time.Millisecond)
+	killedAtFallback := false
+	k := &kernel{f: f, onCgroupKill: func() { killedAtFallback = true }}
+	res, _, _ := runKill(t, context.Background(), kl, f.oomTarget(t), k)
+	if res.Method != MethodOOMCgroupKill || !killedAtFallback {
+		t.Errorf("Method = %q, cgroup.kill written %v; want %q: a live process is no dying one", res.Method, killedAtFallback, MethodOOMCgroupKill)
+	}
+}
+
+// Issue 22, rule 4 (measure only, off by default): memory.max lowered to
+// one page under each container's usage, not 0. By default it is 0.
+func TestKillOOMJustUnder(t *testing.T) {
+	for _, justUnder := range []bool{false, true} {
+		f := newFake(t, true)
+		os.WriteFile(filepath.Join(f.dir, "cri-containerd-aaaaaaaaaaaa.scope", "memory.current"), []byte("268435456\n"), 0o644)
+		kl := f.oomKiller(t, 5*time.Second)
+		if justUnder {
+			kl.rules = &oomRules{group: true, unkillable: true, dying: true, justUnder: true}
+		}
+		atLower := map[string]string{}
+		k := &kernel{f: f, oom: true, onLower: func(sub string) { atLower[sub] = f.read(filepath.Join(sub, "memory.max")) }}
+		res, err, _ := runKill(t, context.Background(), kl, f.oomTarget(t), k)
+		if err != nil || res.Method != MethodOOM || !res.Confirmed {
+			t.Fatalf("justUnder %v: Kill = %+v, %v", justUnder, res, err)
+		}
+		page := cgroupv2.PageSize()
+		want := map[string]string{"cri-containerd-aaaaaaaaaaaa.scope": "0", "cri-containerd-bbbbbbbbbbbb.scope": "0"}
+		if justUnder {
+			want = map[string]string{
+				"cri-containerd-aaaaaaaaaaaa.scope": strconv.FormatUint(256<<20-page, 10),
+				"cri-containerd-bbbbbbbbbbbb.scope": strconv.FormatUint(before-page, 10),
+			}
+		}
+		for sub, v := range want {
+			if atLower[sub] != v {
+				t.Errorf("justUnder %v: %s memory.max = %q when lowered, want %q", justUnder, sub, atLower[sub], v)
+			}
+		}
+		limitsPutBack(t, f, kl.Limits)
+	}
+}
+
+// Rule dying: a container in group mode (memory.oom.group 1) is done
+// with its write once the kernel counts a group kill in it after the
+// lowering; not before, and never where it is not in group mode.
+func TestGroupKilled(t *testing.T) {
+	dir := t.TempDir()
+	write := func(groupKills int) {
+		os.WriteFile(filepath.Join(dir, "memory.events"), []byte(fmt.Sprintf("low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\noom_group_kill %d\n", groupKills)), 0o644)
+	}
+	write(4)
+	l := &loweredCgroup{entry: limitEntry{Cgroup: dir}, watch: true, groupKills: 4}
+	if l.groupKilled() {
+		t.Error("groupKilled before any group kill since the lowering")
+	}
+	write(5)
+	if !l.groupKilled() {
+		t.Error("not groupKilled once oom_group_kill went up")
+	}
+	if (&loweredCgroup{entry: limitEntry{Cgroup: dir}, groupKills: 4}).groupKilled() {
+		t.Error("groupKilled without watch (memory.oom.group 0, or no counter)")
 	}
 }

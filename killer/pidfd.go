@@ -52,6 +52,33 @@ func exited(fd int) bool {
 	}
 }
 
+// dying reports whether the process behind fd is dead or dying for good,
+// and whether process_mrelease, asked on the way, freed its memory (or
+// found it freed). Dead: the pidfd polls readable (exited). Dying:
+// process_mrelease(2) succeeds, which it does only for a process whose
+// every thread is exiting, a SIGKILL taken (the kernel's
+// task_will_free_mem: the signal group is exiting, or a single thread
+// is), or whose memory was already reaped (MMF_OOM_SKIP), and it frees
+// that memory now (mm/oom_kill.c); EAGAIN: dying, but the reap could not
+// be done; ESRCH: no thread of it holds its memory any more, or the
+// process is gone. A live process, or one whose leader exited while other
+// threads run, gets EINVAL: not dying. process_mrelease never marks the
+// memory reaped for the OOM killer (MMF_OOM_SKIP), so it does not let the
+// kernel move on to another victim. Before 5.15 (ENOSYS) only exited
+// counts.
+func dying(fd int) (ok, released bool) {
+	if exited(fd) {
+		return true, false
+	}
+	switch mrelease(fd) {
+	case nil:
+		return true, true
+	case unix.ESRCH, unix.EAGAIN:
+		return true, false
+	}
+	return false, false
+}
+
 // mrelease asks the kernel to free the memory of the killed process behind fd
 // now, on this thread, rather than when the victim gets around to exiting.
 // ESRCH (its memory is already gone) and EINVAL (not dying, or work already
@@ -77,11 +104,12 @@ type procSet struct {
 	outside  map[int]bool // pid -> listed, but its process was found outside the victim
 	spare    map[int]bool // pid -> never to be signalled (Target.Vet's spare)
 	spared   map[int]bool // pid -> spare, and listed in the cgroup at kill time: left alive
+	released map[int]bool // pid -> process_mrelease freed its memory while the method oom waited
 }
 
 func newProcSet() *procSet {
 	return &procSet{fds: map[int]int{}, signaled: map[int]bool{}, outside: map[int]bool{},
-		spare: map[int]bool{}, spared: map[int]bool{}}
+		spare: map[int]bool{}, spared: map[int]bool{}, released: map[int]bool{}}
 }
 
 // setSpare records the PIDs that must never be signalled and pins a pidfd

@@ -20,6 +20,10 @@ import (
 //
 // As text: one decimal number and a newline ("-997\n").
 
+// OOMScoreAdjMin is OOM_SCORE_ADJ_MIN, -1000: a process the kernel's OOM
+// killer never kills, with or without memory.oom.group.
+const OOMScoreAdjMin = -1000
+
 // ParseOOMScoreAdj parses the text of /proc/<pid>/oom_score_adj.
 func ParseOOMScoreAdj(b []byte) (int, error) {
 	s := bytes.TrimSpace(b)
