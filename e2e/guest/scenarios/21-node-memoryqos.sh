@@ -101,9 +101,13 @@ limit=$(($(cat "$KUBEPODS_CG/memory.max") >> 20))
 used=$(($(cg_current "$KUBEPODS_CG") >> 20))
 hog=$((limit - used + 64))
 fact throttle.hog_mb "$hog"
-# Half of it held by hold.py, half growing slowly (breathe.py).
+# Half of it held by hold.py, half growing slowly (breathe.py), each taken
+# at 24 MiB/s: all at once (540 MiB in well under a second) is growth that
+# would reach the limit within a window, a predicted OOM that kube-oomd
+# rightly kills (the CI run of 2a5ef3b on a busy host), not the slow
+# squeeze this phase is about.
 { pod_yaml hog shop
-  container_yaml hog '{}' sh -c "python3 -u /wl/hold.py $((hog / 2)) & exec python3 -u /wl/breathe.py $((hog - hog / 2)) 1 2000 16"; } | manifest hog
+  container_yaml hog '{}' sh -c "python3 -u /wl/hold.py $((hog / 2)) 24 & RAMP_MIB_S=24 exec python3 -u /wl/breathe.py $((hog - hog / 2)) 1 2000 16"; } | manifest hog
 node_wait_pods 300 hog=0 || die "hog not running: $(kubelet_status)"
 hog_cg=$(node_pod_cg hog)
 end=$(($(now_cs) + 90 * 100))

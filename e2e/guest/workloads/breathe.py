@@ -4,13 +4,19 @@ BASE and grows again: a pod that grows while it is watched, without ever
 taking more than BASE+SPAN. Prints "ready" once BASE is held.
 With CALM_FILE, once that file exists it drops to half of BASE and holds
 that: the episode is over (21: the throttle must then be released).
+With RAMP_MIB_S in the environment, BASE is taken at that pace (21).
 Usage: breathe.py BASE_MIB STEP_MIB INTERVAL_MS SPAN_MIB [CALM_FILE]"""
 import os
 import sys
 import time
 
 base, step, interval, span = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]) / 1000, int(sys.argv[4])
-held = [bytes([1]) * (16 << 20) for _ in range(base // 16)]
+ramp = float(os.environ.get("RAMP_MIB_S", "0"))
+held = []
+for _ in range(base // 16):
+    held.append(bytes([1]) * (16 << 20))
+    if ramp:
+        time.sleep(16 / ramp)
 print("ready", flush=True)
 calm = sys.argv[5] if len(sys.argv) > 5 else None
 while not (calm and os.path.exists(calm)):
