@@ -347,6 +347,12 @@ func (d *recorder) killed(record KillRecord, fields []any, res killer.Result, er
 	if res.Containers > 0 {
 		fields = append(fields, vocab.Lowered, res.Containers, vocab.OOMKills, record.OOMKills)
 	}
+	if res.Newcomers > 0 {
+		// A spared (-1000) process started new ones once the kill was
+		// over (stress-ng restarts its workers): never vetted, left
+		// alive, the next decision's once they grow.
+		fields = append(fields, vocab.NewPIDs, res.Newcomers)
+	}
 	switch {
 	case errors.Is(err, killer.ErrNotConfirmed):
 		d.metrics.KillFailed(record.Reason, metrics.KillUnconfirmed)
@@ -358,11 +364,6 @@ func (d *recorder) killed(record KillRecord, fields []any, res killer.Result, er
 		// The method oom killed all it could; what is left protects
 		// itself (a spared process's children inherit its -1000).
 		d.log.Warn("killed every process it may; those left protect themselves (oom_score_adj -1000) and keep their memory", append(fields, vocab.Error, err)...)
-		record.Error = err.Error()
-	case errors.Is(err, killer.ErrNotConfirmed) && res.Spared > 0:
-		// A spared (-1000) process may start new ones: stress-ng restarts
-		// its workers. They are the next kill's, once they grow.
-		d.log.Warn("killed every process but the spared ones, and new ones appeared since", append(fields, vocab.Error, err)...)
 		record.Error = err.Error()
 	case errors.Is(err, killer.ErrNotConfirmed):
 		d.log.Error("killed, but the cgroup did not empty in time", append(fields, vocab.Error, err)...)

@@ -216,6 +216,7 @@ type Result struct {
 	Skipped       int           // freezer path: listed, but found outside the cgroup once named by a pidfd; not signalled
 	Spared        int           // listed in the cgroup, but spared by Target.Vet (oom_score_adj -1000, the sandbox); not signalled, left alive
 	Released      int           // process_mrelease calls that succeeded (signalled processes only, never a spared one)
+	Newcomers     int           // with processes spared: processes found in the cgroup once the signalled ones exited that the kill never named (forked since by a spared one, or moved in); never signalled, left alive, the next decision's
 	Before, After uint64        // memory.current just before the kill, and once it emptied (or at timeout); After includes what spared processes hold
 	Freed         uint64        // Before - After (0 if After >= Before)
 	Confirmed     bool          // cgroup.events said populated 0 before the timeout, or, when Vet spared PIDs, every signalled process exited and only spared ones are left
@@ -407,7 +408,7 @@ func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 		case signalled:
 			res.Method = res.Method.then(sig.Method)
 			res.PIDs = max(res.PIDs, sig.PIDs)
-			res.Skipped, res.Released = sig.Skipped, sig.Released
+			res.Skipped, res.Released, res.Newcomers = sig.Skipped, sig.Released, sig.Newcomers
 			res.Spared = max(res.Spared, sig.Spared)
 			note = errors.Join(note, err)
 		case res.Method == "":
@@ -519,6 +520,7 @@ func (k Killer) signal(ctx context.Context, clk clock.Clock, dirfd int, t Target
 	// when sparing).
 	if sparing {
 		confirmed, waitErr = waitSignalled(ctx, clk, t, procs, k.timeout())
+		res.Newcomers = procs.newcomers
 	} else {
 		confirmed, waitErr = waitEmpty(ctx, clk, t, k.timeout())
 	}
@@ -655,16 +657,51 @@ func (s *procSet) leftover(t Target) error {
 	case err != nil:
 		return fmt.Errorf("re-list processes: %w", err)
 	}
+	newcomers := 0
 	for _, pid := range pids {
 		switch {
 		case s.spareHeld(pid):
 		case s.spare[pid]:
 			return fmt.Errorf("pid %d, spared, is in the cgroup but no longer the process that was spared", pid)
-		default:
+		case s.named(pid):
 			return fmt.Errorf("pid %d, not spared, is still in the cgroup", pid)
+		case !newcomer(pid):
+			// Exited (a zombie not yet gone from the list) or gone since
+			// the listing: the next look will not list it.
+			return fmt.Errorf("pid %d, exited, is still listed", pid)
+		default:
+			newcomers++
 		}
 	}
+	s.newcomers = newcomers
 	return nil
+}
+
+// named says whether pid is a process this kill named with a pidfd, still
+// alive. Once every signalled process exited, a PID in the cgroup that no
+// live pidfd of the kill names is a newcomer: forked since the last pass
+// (a spared -1000 supervisor restarts its worker: stress-ng does) or moved
+// in. The kill never vetted it and never signals it; it does not hold the
+// kill open either, or the daemon would wait out Killer.Timeout blind
+// while the newcomer grows (16 in make compare, 2a5ef3b: the kernel's OOM
+// killer came first). It is the next decision's, counted in
+// Result.Newcomers.
+func (s *procSet) named(pid int) bool {
+	fd, ok := s.fds[pid]
+	return ok && !exited(fd)
+}
+
+// newcomer says whether pid, which no live pidfd of the kill names, is
+// held by a live process now: a pidfd opened on it now does not poll
+// exited. A PID still listed for a process that exited (its pidfd
+// readable, the number not yet reused) is no newcomer.
+func newcomer(pid int) bool {
+	fd, err := openPidfd(pid)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	return !exited(fd)
 }
 
 // after reads memory.current once the wait is over. A cgroup that vanished

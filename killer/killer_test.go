@@ -1168,10 +1168,13 @@ func TestKillAllSpared(t *testing.T) {
 }
 
 // With processes spared, the cgroup never empties, so the kill is
-// confirmed by what is left in it: a process that appears after the kill
-// (say, a child of the spared one, forked once thawed) is neither spared
-// nor signalled, and keeps the kill unconfirmed until the timeout.
-func TestKillSpareNotConfirmedWhileAnotherLives(t *testing.T) {
+// confirmed by what is left in it: once every signalled process exited, a
+// process that appeared after the kill (a child of the spared one, forked
+// once thawed: stress-ng restarts its worker) is neither spared nor
+// signalled, and does not hold the kill open: it is counted as a newcomer,
+// the next decision's. Before, it kept the kill unconfirmed for the whole
+// timeout, and the daemon decided nothing meanwhile (16 in make compare).
+func TestKillSpareConfirmedWithNewcomer(t *testing.T) {
 	f := newFake(t, false)
 	spared := f.spareOne(t)
 	late := startChild(t)
@@ -1185,16 +1188,48 @@ func TestKillSpareNotConfirmedWhileAnotherLives(t *testing.T) {
 	tg.Vet = func() ([]int, error) { return []int{spared.pid}, nil }
 	const timeout = 200 * time.Millisecond
 	res, err, took := runKill(t, context.Background(), f.killer(timeout), tg, k)
-	if !errors.Is(err, ErrNotConfirmed) || !strings.Contains(err.Error(), strconv.Itoa(late.pid)) || !strings.Contains(err.Error(), f.dir) {
-		t.Fatalf("err = %v, want ErrNotConfirmed naming the cgroup and pid %d", err, late.pid)
+	if err != nil {
+		t.Fatalf("err = %v, want none: the newcomer is not this kill's", err)
 	}
-	t.Logf("%v; %+v", err, res)
 	spared.mustBeAlive(t)
 	late.mustBeAlive(t)
-	if res.Method != MethodFreezeSigkill || res.Confirmed || res.PIDs != 2 || res.Spared != 1 {
-		t.Errorf("Method/Confirmed/PIDs/Spared = %q/%v/%d/%d, want %q/false/2/1", res.Method, res.Confirmed, res.PIDs, res.Spared, MethodFreezeSigkill)
+	if res.Method != MethodFreezeSigkill || !res.Confirmed || res.PIDs != 2 || res.Spared != 1 || res.Newcomers != 1 {
+		t.Errorf("Method/Confirmed/PIDs/Spared/Newcomers = %q/%v/%d/%d/%d, want %q/true/2/1/1",
+			res.Method, res.Confirmed, res.PIDs, res.Spared, res.Newcomers, MethodFreezeSigkill)
 	}
-	if want := freezePoll + timeout; res.Took != want || took != want {
-		t.Errorf("Took = %v, returned after %v; want %v (frozen, then the whole timeout)", res.Took, took, want)
+	if res.Took >= timeout || took >= timeout {
+		t.Errorf("Took = %v, returned after %v; want less than the timeout %v: the newcomer held the kill open", res.Took, took, timeout)
+	}
+}
+
+// A process the kill named but did not signal (found outside the victim
+// when named, then listed in it again) is no newcomer: it keeps the kill
+// unconfirmed until the timeout, as before.
+func TestKillSpareNotConfirmedWhileANamedOneLives(t *testing.T) {
+	f := newFake(t, false)
+	spared := f.spareOne(t)
+	tg := f.target()
+	tg.Vet = func() ([]int, error) { return []int{spared.pid}, nil }
+	k := &kernel{f: f}
+	procs := newProcSet()
+	defer procs.close()
+	pids := f.listed()
+	procs.add(pids)
+	procs.setSpare([]int{spared.pid})
+	// Every signalled process exited (none was signalled); one named, alive,
+	// not spared, is still listed.
+	var other int
+	for _, p := range pids {
+		if p != spared.pid {
+			other = p
+			break
+		}
+	}
+	_ = k
+	if err := procs.leftover(tg); err == nil || !strings.Contains(err.Error(), strconv.Itoa(other)) {
+		t.Fatalf("leftover = %v, want pid %d named as still in the cgroup", err, other)
+	}
+	if procs.newcomers != 0 {
+		t.Errorf("newcomers = %d, want 0", procs.newcomers)
 	}
 }

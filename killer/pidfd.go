@@ -99,12 +99,13 @@ func mrelease(fd int) error {
 
 // procSet holds one pidfd per process of the victim, keyed by PID.
 type procSet struct {
-	fds      map[int]int  // pid -> pidfd
-	signaled map[int]bool // pid -> SIGKILL sent through fds[pid]
-	outside  map[int]bool // pid -> listed, but its process was found outside the victim
-	spare    map[int]bool // pid -> never to be signalled (Target.Vet's spare)
-	spared   map[int]bool // pid -> spare, and listed in the cgroup at kill time: left alive
-	released map[int]bool // pid -> process_mrelease freed its memory while the method oom waited
+	fds       map[int]int  // pid -> pidfd
+	signaled  map[int]bool // pid -> SIGKILL sent through fds[pid]
+	outside   map[int]bool // pid -> listed, but its process was found outside the victim
+	spare     map[int]bool // pid -> never to be signalled (Target.Vet's spare)
+	spared    map[int]bool // pid -> spare, and listed in the cgroup at kill time: left alive
+	released  map[int]bool // pid -> process_mrelease freed its memory while the method oom waited
+	newcomers int          // processes leftover found in the cgroup that the kill never named (procSet.named)
 }
 
 func newProcSet() *procSet {

@@ -111,6 +111,7 @@ const (
 	PIDs         = "pids"
 	SkippedPIDs  = "skipped_pids"
 	SparedPIDs   = "spared_pids"
+	NewPIDs      = "new_pids" // processes that appeared in the victim once its signalled ones exited (forked by a spared one): left alive, the next decision's
 	Released     = "released"
 	Confirmed    = "confirmed"
 	OOMKills     = "oom_kills"          // processes the kernel OOM killer killed in a pod (since the last look, or in a kill with kill.method oom)
