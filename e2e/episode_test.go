@@ -352,10 +352,25 @@ func withKernel(t *testing.T, r *R, k string, runs ...episodeRun) []episodeRun {
 	return withRun(t, episodeOf(t, r, k), runs...)
 }
 
-// withRun: withKernel's, with the kernel-alone run decoded.
+// withRun: withKernel's, with the kernel-alone run decoded. Each
+// kube-oomd run goes into make compare's summary, beside k (a run with a
+// grabber grows faster than one PSI window can see).
 func withRun(t *testing.T, k episodeRun, runs ...episodeRun) []episodeRun {
 	t.Helper()
 	kernelRan(t, k)
+	for _, d := range runs {
+		if d.x.Mode != "daemon" {
+			continue
+		}
+		name, fast := d.r.name, false
+		if d.p != "daemon" {
+			name += " (" + d.p + ")"
+		}
+		for _, pod := range d.pods() {
+			fast = fast || d.role(pod) == "grabber"
+		}
+		d.r.summarize(episodeRow(name, k, d, fast))
+	}
 	return append([]episodeRun{k}, runs...)
 }
 

@@ -255,9 +255,12 @@ func checkResults(t *testing.T, results string, names []string) {
 	timings := readTimings(filepath.Join(results, "timings.txt"))
 	t.Logf("guest boot to runner: %.1f s; scenario times: %s", timings["boot"], formatTimings(timings, names))
 
+	sum := &summary{}
+	defer sum.print(t)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			r := load(t, results, name)
+			r.sum = sum
 			t.Cleanup(func() {
 				if t.Failed() {
 					t.Logf("--- %s.log:\n%s", name, tail(filepath.Join(results, name+".log"), 60))

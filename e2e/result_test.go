@@ -20,8 +20,10 @@ import (
 // R keeps the journal records (records, otherRecords) and the pods' names
 // (podName).
 type R struct {
-	t *testing.T
-	m map[string]any
+	t    *testing.T
+	m    map[string]any
+	name string   // the scenario's, "14-bystanders"
+	sum  *summary // make compare's summary table, filled by each check (summary_test.go)
 }
 
 func load(t *testing.T, dir, name string) *R {
@@ -33,7 +35,7 @@ func load(t *testing.T, dir, name string) *R {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatalf("bad result JSON: %v\n%s", err, b)
 	}
-	return &R{t: t, m: m}
+	return &R{t: t, m: m, name: name}
 }
 
 func (r *R) get(path string) any {

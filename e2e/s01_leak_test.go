@@ -20,6 +20,7 @@ func checkLeak(t *testing.T, r *R) {
 	kr := decodeResult[leakRun](r, "kernel")
 	k := leakSummary(t, r, "kernel", kr)
 	printLeakTable(t, title, leakCol{"kernel alone", k}, leakCol{"kube-oomd", d})
+	r.summarize(leakSummaryRow(r, "daemon", k, d))
 	// The kernel-alone run must show the damage the daemon is there to avoid.
 	isTrue(t, "kernel.watch.died", kr.Watch.Died)
 	atLeast(t, "kernel.kubepods_oom_kill_delta", kr.KubepodsOOMKillDelta, 1)

@@ -112,6 +112,11 @@ func checkNodeLeak(t *testing.T, r *R) {
 		runs = append(runs, nodeRunOf(t, r, m, run[m], prev, prevPods))
 		prev, prevPods = m, run[m].Pods
 	}
+	if comparing() {
+		for _, x := range runs[1:] {
+			r.summarize(nodeSummaryRow(r, runs[0], x))
+		}
+	}
 	table := nodeLeakTable(runs)
 	t.Log("\n" + table)
 	for _, x := range runs {

@@ -591,13 +591,20 @@ daemon_stop() {
 	daemon_journal "$p"
 }
 
-# daemon_journal PREFIX: kube-oomd's records since daemon_start.
+# daemon_journal PREFIX: kube-oomd's records since daemon_start, and the
+# kernel's OOM reports meanwhile: PREFIX.oom_reports (each begins "...
+# invoked oom-killer"), PREFIX.oom_unkillable (those that found no task to
+# kill, "Out of memory and no killable processes": node-problem-detector
+# counts each as another OOM).
 daemon_journal() {
-	local p=$1 args=(-u kube-oomd --no-pager)
-	[ -n "$DAEMON_CURSOR" ] && args+=(--after-cursor="$DAEMON_CURSOR")
+	local p=$1 args=(-u kube-oomd --no-pager) k=(-k --no-pager -o short-monotonic)
+	[ -n "$DAEMON_CURSOR" ] && args+=(--after-cursor="$DAEMON_CURSOR") && k+=(--after-cursor="$DAEMON_CURSOR")
 	journalctl "${args[@]}" -o short-monotonic >"$E2E_RESULTS/$SCENARIO.$p.kube-oomd.log" 2>&1
 	journalctl "${args[@]}" -o json 2>/dev/null | python3 "$E2E_GUEST/journal.py" >"$WORK/$p.journal.json"
 	fact "$p.journal" "@json:$WORK/$p.journal.json"
+	journalctl "${k[@]}" 2>/dev/null | grep -E 'invoked oom-killer|no killable processes|Killed process' >"$E2E_RESULTS/$SCENARIO.$p.kernel-oom.log"
+	fact "$p.oom_reports" "$(grep -c 'invoked oom-killer' "$E2E_RESULTS/$SCENARIO.$p.kernel-oom.log")"
+	fact "$p.oom_unkillable" "$(grep -c 'no killable processes' "$E2E_RESULTS/$SCENARIO.$p.kernel-oom.log")"
 }
 
 # wait_journal MESSAGE_ID POD_UID TIMEOUT: wait (bounded) for a kube-oomd
