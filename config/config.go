@@ -116,7 +116,8 @@ type PressureConfig struct {
 	Stall time.Duration
 	// Window is the PSI trigger window.
 	Window time.Duration
-	// Windows is how many consecutive pressured windows trigger a kill.
+	// Windows is how many consecutive pressured windows trigger a kill
+	// (one fewer while unreclaimable memory grows: policy).
 	Windows int
 	// WatchHost also watches /proc/pressure/memory.
 	WatchHost bool

@@ -76,15 +76,31 @@ type Observation struct {
 	Busy bool
 }
 
+// window is the window in progress: when it started, and kubepods' stall
+// total and unreclaimable memory then.
+type window struct {
+	start     time.Time
+	stall     time.Duration
+	unrecl    uint64
+	triggered bool // a trigger fired in it
+}
+
+func newWindow(o Observation, stall time.Duration) window {
+	return window{start: o.Now, stall: stall, unrecl: unreclaimable(o.Kubepods)}
+}
+
+// unreclaimable is the memory of g that reclaim cannot take without swap:
+// anon plus shmem.
+func unreclaimable(g cgroupv2.Group) uint64 { return g.Stat.Anon + g.Stat.Shmem }
+
 // State is what the decision remembers between observations. The zero
 // State is a fresh start.
 type State struct {
-	started     bool
-	windowStart time.Time
-	windowStall time.Duration // stall total at windowStart
-	triggered   bool          // a trigger fired in the current window
-	lastLocal   cgroupv2.MemoryEvents
-	watches     map[string]throttleWatch // throttled pods, by path; never mutated, replaced
+	started   bool
+	win       window // the window in progress
+	grew      bool   // over the last closed window, unreclaimable memory grew at GrowingRate or more
+	lastLocal cgroupv2.MemoryEvents
+	watches   map[string]throttleWatch // throttled pods, by path; never mutated, replaced
 
 	// kubepods' unreclaimable memory (anon plus shmem), for the prediction
 	unrecl   uint64
@@ -186,27 +202,28 @@ type Schedule struct {
 func judge(s State, o Observation, th Thresholds) (State, Verdict) {
 	total := stallTotal(o.Kubepods, th.Kind)
 	if !s.started {
-		s = State{started: true, windowStart: o.Now, windowStall: total, lastLocal: o.Local, LastKill: s.LastKill, growth: s.growth}
+		s = State{started: true, win: newWindow(o, total), lastLocal: o.Local, LastKill: s.LastKill, growth: s.growth}
 	}
 	if s.restartFrom {
 		// The last kill was confirmed: windows count from now, the
 		// victim's dying stall not in them.
-		s.windowStart, s.windowStall, s.triggered, s.restartFrom = o.Now, total, false, false
+		s.win, s.restartFrom = newWindow(o, total), false
 	}
 	v := Verdict{}
 	if o.Triggered {
-		s.triggered = true
+		s.win.triggered = true
 	}
 	s = s.followUnreclaimable(o)
 	v.Unreclaimable, v.Rate = s.unrecl, s.rate
 
 	// Close the window once it has lasted about as long as the PSI window.
-	if elapsed := o.Now.Sub(s.windowStart); elapsed >= th.Window*9/10 && elapsed > 0 {
+	if elapsed := o.Now.Sub(s.win.start); elapsed >= th.Window*9/10 && elapsed > 0 {
 		v.Closed = true
-		v.Stall = float64(total-s.windowStall) / float64(elapsed)
-		triggeredKill := s.triggered && th.TriggerStall >= th.Stall
+		v.Stall = float64(total-s.win.stall) / float64(elapsed)
+		s.grew = float64(unreclaimable(o.Kubepods))-float64(s.win.unrecl) >= GrowingRate*elapsed.Seconds()
+		triggeredKill := s.win.triggered && th.TriggerStall >= th.Stall
 		pressured := triggeredKill || v.Stall >= float64(th.Stall)/float64(th.Window)
-		strained := s.triggered || (th.ReliefStall > 0 && v.Stall >= float64(th.ReliefStall)/float64(th.Window))
+		strained := s.win.triggered || (th.ReliefStall > 0 && v.Stall >= float64(th.ReliefStall)/float64(th.Window))
 		if elapsed > 2*th.Window {
 			// Nobody looked for a while, which only happens when no trigger
 			// fired: the windows in between were calm, and this one's stall
@@ -218,7 +235,7 @@ func judge(s State, o Observation, th Thresholds) (State, Verdict) {
 		s.Pressured = next(s.Pressured, pressured)
 		s.Strained = next(s.Strained, strained || pressured)
 		s.Calm = next(s.Calm, !strained && !pressured)
-		s.windowStart, s.windowStall, s.triggered = o.Now, total, false
+		s.win = newWindow(o, total)
 	}
 	limitHit := o.Local.Max > s.lastLocal.Max || o.Local.OOM > s.lastLocal.OOM
 	s.lastLocal = o.Local
@@ -269,6 +286,15 @@ func judge(s State, o Observation, th Thresholds) (State, Verdict) {
 		// one pressured window near the limit is pressure still
 		// sustained, and an imminent or predicted OOM is acted on at once.
 		windows = 1
+	}
+	if s.grew && windows > 1 {
+		// A leak under way: the pods' unreclaimable memory grew over the
+		// pressured window, which a busy but steady node's does not (02
+		// and 08 in the VM: 0 MiB/s in each of their pressured windows
+		// near the limit, with stall shares up to 0.37, more than a
+		// leak's first window shows). Waiting the last window out only
+		// lets it take the page cache of everyone else.
+		windows--
 	}
 	switch {
 	case v.Near && s.Pressured >= windows:
@@ -345,7 +371,7 @@ func Record(s State, a Action) State {
 	case ActKill:
 		s.LastKill, s.killing, s.freedAt = a.At, true, time.Time{}
 		s.Pressured = 0
-		s.windowStart, s.triggered = a.At, false
+		s.win.start, s.win.triggered, s.win.unrecl = a.At, false, s.unrecl
 		if _, ok := s.watches[a.Pod]; ok {
 			w := maps.Clone(s.watches)
 			delete(w, a.Pod)
@@ -433,7 +459,7 @@ const minRateSpan = 50 * time.Millisecond
 // followUnreclaimable measures how fast kubepods' unreclaimable memory
 // grows, from one look to the next.
 func (s State) followUnreclaimable(o Observation) State {
-	u := o.Kubepods.Stat.Anon + o.Kubepods.Stat.Shmem
+	u := unreclaimable(o.Kubepods)
 	if s.unreclAt.IsZero() {
 		s.unrecl, s.unreclAt = u, o.Now
 		return s

@@ -204,6 +204,13 @@ var ladder = func() Thresholds {
 	return l
 }()
 
+// th3 is th with pressure.windows 3.
+var th3 = func() Thresholds {
+	t := th
+	t.Windows = 3
+	return t
+}()
+
 func TestDecide(t *testing.T) {
 	const near, far = 950 * MiB, 500 * MiB
 	ms := time.Millisecond
@@ -251,6 +258,25 @@ func TestDecide(t *testing.T) {
 			{at: 1000 * ms, stall: 300 * ms, triggered: true, ws: near},
 			{at: 30000 * ms, stall: 600 * ms, triggered: true, ws: near}, // one window, not two
 			{at: 31000 * ms, stall: 900 * ms, triggered: true, ws: near, wantKill: ReasonPressure},
+		}},
+		{"a pressured window near the limit while unreclaimable memory grows (a leak): one window is enough", th, []step{
+			{at: 0, ws: near, anon: 600 * MiB},
+			{at: 1000 * ms, stall: 300 * ms, ws: near, anon: 620 * MiB, wantKill: ReasonPressure},
+		}},
+		{"a pressured window near the limit, unreclaimable memory steady (busy, no leak): two windows", th, []step{
+			{at: 0, ws: near, anon: 600 * MiB},
+			{at: 1000 * ms, stall: 370 * ms, ws: near, anon: 600 * MiB},
+			{at: 2000 * ms, stall: 740 * ms, ws: near, anon: 600 * MiB, wantKill: ReasonPressure},
+		}},
+		{"growth slower than GrowingRate over the window is steady", th, []step{
+			{at: 0, ws: near, anon: 600 * MiB},
+			{at: 1000 * ms, stall: 300 * ms, ws: near, anon: 600*MiB + 200<<10},
+			{at: 2000 * ms, stall: 600 * ms, ws: near, anon: 600*MiB + 400<<10, wantKill: ReasonPressure},
+		}},
+		{"pressure.windows 3 with a leak: one window fewer", th3, []step{
+			{at: 0, ws: near, anon: 600 * MiB},
+			{at: 1000 * ms, stall: 300 * ms, ws: near, anon: 620 * MiB},
+			{at: 2000 * ms, stall: 600 * ms, ws: near, anon: 640 * MiB, wantKill: ReasonPressure},
 		}},
 		{"cooldown, then pressure must build again", th, []step{
 			{at: 0, ws: near},
