@@ -30,8 +30,10 @@
 // (Result.LeftAlone): the kernel would find no task to kill there and
 // print a second report, "Out of memory and no killable processes". Once
 // every process of a lowered container is dead or dying (procSet.dying:
-// its pidfd polls readable, or process_mrelease accepts it, which also
-// frees its memory), its write is interrupted (internal/interrupt), before
+// its pidfd polls readable, its /proc/<pid>/stat shows a SIGKILL pending
+// or its exit begun, or process_mrelease accepts it, which also frees its
+// memory; those /proc found dying are freed by process_mrelease once the
+// kill is confirmed, after Result.Took), its write is interrupted (internal/interrupt), before
 // the kernel's loop in it finds no task left and prints that second
 // report; at the method's deadline, min(Killer.Timeout, OOMWait), every
 // write is. The kill does not wait for the memory to be freed. Once every
@@ -220,7 +222,7 @@ type Result struct {
 	Before, After uint64        // memory.current just before the kill, and once it emptied (or at timeout); After includes what spared processes hold
 	Freed         uint64        // Before - After (0 if After >= Before)
 	Confirmed     bool          // cgroup.events said populated 0 before the timeout, or, when Vet spared PIDs, every signalled process exited and only spared ones are left
-	Took          time.Duration // from the kill write to confirmation (or timeout)
+	Took          time.Duration // from the kill write to confirmation (or timeout); the method oom: to every process dead or dying, before process_mrelease frees the memory of those found dying (Freed and After are measured after it)
 }
 
 // ErrChanged: the target is not the cgroup that was chosen, or it has no
@@ -352,6 +354,7 @@ func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 		return res, notKilled(t, "list processes", err)
 	}
 	procs := newProcSet()
+	procs.root = k.procRoot()
 	defer procs.close()
 	procs.add(pids)
 
@@ -386,6 +389,7 @@ func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 		if o.lowered > 0 { // else the signal way alone, as if not asked
 			res.Method, res.PIDs, res.Spared, res.Containers, res.Released = MethodOOM, o.pids, o.spared, o.lowered, o.released
 			confirmed, waitErr = o.confirmed, o.waitErr // ctx ended the wait: no fallback
+			res.Took = o.took
 		}
 	}
 	if res.Method == "" || (!confirmed && waitErr == nil) {
@@ -430,7 +434,9 @@ func (k Killer) Kill(ctx context.Context, t Target) (Result, error) {
 			waitErr = fmt.Errorf("the method oom left processes, and the fallback signalled none: %v", err)
 		}
 	}
-	res.Took = clk.Now().Sub(start)
+	if res.Method != MethodOOM || !confirmed { // else the method oom's own, to its confirmation
+		res.Took = clk.Now().Sub(start)
+	}
 	res.Confirmed = confirmed
 	res.After = after(t, res.Before)
 	if res.After < res.Before {
@@ -665,9 +671,10 @@ func (s *procSet) leftover(t Target) error {
 			return fmt.Errorf("pid %d, spared, is in the cgroup but no longer the process that was spared", pid)
 		case s.named(pid):
 			return fmt.Errorf("pid %d, not spared, is still in the cgroup", pid)
-		case !newcomer(pid):
-			// Exited (a zombie not yet gone from the list) or gone since
-			// the listing: the next look will not list it.
+		case s.knows(pid) || !newcomer(pid):
+			// Exited (a zombie not yet gone from the list; a number
+			// that a newcomer took is taken for that too, and waits),
+			// or gone since the listing: the next look will not list it.
 			return fmt.Errorf("pid %d, exited, is still listed", pid)
 		default:
 			newcomers++
@@ -689,6 +696,12 @@ func (s *procSet) leftover(t Target) error {
 func (s *procSet) named(pid int) bool {
 	fd, ok := s.fds[pid]
 	return ok && !exited(fd)
+}
+
+// knows says whether the kill named pid with a pidfd, alive or not.
+func (s *procSet) knows(pid int) bool {
+	_, ok := s.fds[pid]
+	return ok
 }
 
 // newcomer says whether pid, which no live pidfd of the kill names, is

@@ -83,14 +83,15 @@ func (k Killer) oomWait() time.Duration { return min(k.timeout(), OOMWait) }
 
 // oomOutcome is what the method oom did.
 type oomOutcome struct {
-	lowered   int   // containers whose memory.max was lowered (and put back)
-	pids      int   // processes in them, not spared, when they were lowered
-	spared    int   // spared processes in the containers
-	released  int   // processes whose memory process_mrelease freed (rule dying)
-	leftAlone int   // containers not lowered: empty, or every process spared
-	confirmed bool  // every lowered container emptied or kept only spared processes, and none was left out
-	waitErr   error // ctx ended the wait: no fallback
-	err       error // a limit not recorded, not put back or not cleared from the record
+	lowered   int           // containers whose memory.max was lowered (and put back)
+	pids      int           // processes in them, not spared, when they were lowered
+	spared    int           // spared processes in the containers
+	released  int           // processes whose memory process_mrelease freed (rule dying)
+	leftAlone int           // containers not lowered: empty, or every process spared
+	confirmed bool          // every lowered container emptied or kept only spared processes, and none was left out
+	took      time.Duration // with the rule dying: from start to confirmation, before the memory of the dying was released
+	waitErr   error         // ctx ended the wait: no fallback
+	err       error         // a limit not recorded, not put back or not cleared from the record
 }
 
 // lowered is one container whose memory.max oomKill lowered.
@@ -287,7 +288,9 @@ func (k Killer) oomKill(ctx context.Context, clk clock.Clock, start time.Time, t
 			return all || failed
 		})
 		o.confirmed = o.confirmed && !failed && !leftOut
-		o.released = len(procs.released)
+		if o.confirmed {
+			o.took = clk.Now().Sub(start)
+		}
 	}
 	if !leftOut && !rules.dying {
 		o.confirmed, o.waitErr = clock.Poll(ctx, clk, pollInterval, wait-clk.Now().Sub(start), func() bool {
@@ -316,6 +319,10 @@ func (k Killer) oomKill(ctx context.Context, clk clock.Clock, start time.Time, t
 	for _, l := range lowered {
 		o.err = errors.Join(o.err, k.putBack(*l))
 	}
+	// The processes found dying by /proc: their memory now, the limits
+	// back and the kill confirmed (Result.Took is over).
+	procs.releaseLater()
+	o.released = len(procs.released)
 	return o
 }
 
@@ -355,7 +362,7 @@ func (s *procSet) dying(ct Target) error {
 			// is reaped). Never judged dead on a number alone.
 			return fmt.Errorf("pid %d listed, then gone", pid)
 		}
-		ok, released := dying(fd)
+		ok, released := s.dyingNow(pid, fd)
 		if released {
 			s.released[pid] = true
 		}

@@ -524,6 +524,49 @@ func TestKillOOMConfirmedWhenDying(t *testing.T) {
 	limitsPutBack(t, f, kl.Limits)
 }
 
+// A process that /proc shows dying (its SIGKILL pending, or exiting) is
+// dying: the kill is confirmed at the first look, without
+// process_mrelease freeing its memory on the way (dyingNow), and Took
+// stops there. Here the process is alive and the fake kernel kills
+// nothing, so only /proc/<pid>/stat can tell it dying.
+func TestKillOOMConfirmedByProcStat(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		stat  string
+		dying bool
+	}{
+		{"SIGKILL pending", "S 1 1 1 0 -1 4194304" + strings.Repeat(" 0", 21) + " 256 0 0 0", true},
+		{"exiting", "D 1 1 1 0 -1 4194308" + strings.Repeat(" 0", 21) + " 0 0 0 0", true},
+		{"alive", "S 1 1 1 0 -1 4194304" + strings.Repeat(" 0", 21) + " 16384 0 0 0", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake(t, true)
+			z := startZombieable(t) // alive: never killed by this kernel
+			f.setProcs(t, "cri-containerd-aaaaaaaaaaaa.scope")
+			f.setProcs(t, "cri-containerd-bbbbbbbbbbbb.scope", z)
+			f.setProcCgroup(t, z, filepath.Join(f.dir, "cri-containerd-bbbbbbbbbbbb.scope"))
+			writeAtomic(t, filepath.Join(f.proc, strconv.Itoa(z), "stat"), strconv.Itoa(z)+" (python3) "+tt.stat+"\n")
+			kl := f.oomKiller(t, 200*time.Millisecond)
+			k := &kernel{f: f}
+			res, _, _ := runKill(t, context.Background(), kl, f.oomTarget(t), k)
+			t.Logf("%+v", res)
+			if !tt.dying {
+				if res.Method != MethodOOMCgroupKill {
+					t.Errorf("Method = %q, want %q: a live process is no dying one", res.Method, MethodOOMCgroupKill)
+				}
+				return
+			}
+			if res.Method != MethodOOM || !res.Confirmed || res.Took != 0 {
+				t.Errorf("Method/Confirmed/Took = %q/%v/%v, want %q/true/0s: confirmed at the first look, by /proc", res.Method, res.Confirmed, res.Took, MethodOOM)
+			}
+			if res.Released != 0 {
+				t.Errorf("Released = %d: process_mrelease freed a process that is not dying", res.Released)
+			}
+			limitsPutBack(t, f, kl.Limits)
+		})
+	}
+}
+
 // A process the kernel did not kill (here it kills nothing) keeps the
 // kill unconfirmed to the deadline, and the fallback kills it.
 func TestKillOOMNotDyingFallsBack(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kube-oomd/kube-oomd/internal/procfs"
 )
 
 // pidfd_open(2) 5.3+, pidfd_send_signal(2) 5.1+, process_mrelease(2) 5.15+.
@@ -106,11 +108,13 @@ type procSet struct {
 	spared    map[int]bool // pid -> spare, and listed in the cgroup at kill time: left alive
 	released  map[int]bool // pid -> process_mrelease freed its memory while the method oom waited
 	newcomers int          // processes leftover found in the cgroup that the kill never named (procSet.named)
+	root      string       // /proc, for dyingNow (Killer.ProcRoot); "" leaves it to process_mrelease
+	later     map[int]bool // pid -> found dying by /proc: its memory released once the kill is confirmed (releaseLater)
 }
 
 func newProcSet() *procSet {
 	return &procSet{fds: map[int]int{}, signaled: map[int]bool{}, outside: map[int]bool{},
-		spare: map[int]bool{}, spared: map[int]bool{}, released: map[int]bool{}}
+		spare: map[int]bool{}, spared: map[int]bool{}, released: map[int]bool{}, later: map[int]bool{}}
 }
 
 // setSpare records the PIDs that must never be signalled and pins a pidfd
@@ -200,6 +204,47 @@ func (s *procSet) releaseAll() int {
 		}
 	}
 	return n
+}
+
+// dyingNow is dying(fd) for the process pid behind fd, without freeing
+// its memory on the way when /proc says enough: a process whose
+// /proc/<pid>/stat shows it dying (a SIGKILL pending, exiting, a zombie:
+// procfs.ParseStatDying) is dying, and its memory is released later
+// (releaseLater), once the kill is confirmed. process_mrelease frees on
+// the calling thread, and the confirmation waited for it: about half a
+// second for 800 MiB under TCG (20 in make compare, 780 ms of took).
+// Where /proc says nothing (not dying, unreadable), process_mrelease
+// decides, as dying does. The number is read, not the pidfd: a process
+// that exited since is dead anyway, and a number reused by a live one
+// reads as not dying.
+func (s *procSet) dyingNow(pid, fd int) (ok, released bool) {
+	if exited(fd) {
+		return true, false
+	}
+	if s.root != "" {
+		if d, err := procfs.ReadStatDying(nil, s.root, pid); err == nil && d {
+			s.later[pid] = true
+			return true, false
+		}
+	}
+	return dying(fd)
+}
+
+// releaseLater calls process_mrelease on the processes dyingNow left for
+// later, and records those it freed in s.released.
+func (s *procSet) releaseLater() {
+	for pid := range s.later {
+		fd, ok := s.fds[pid]
+		if !ok || exited(fd) {
+			continue
+		}
+		switch err := mrelease(fd); err {
+		case nil:
+			s.released[pid] = true
+		case unix.ENOSYS:
+			return
+		}
+	}
 }
 
 func (s *procSet) close() {

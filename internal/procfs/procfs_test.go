@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -237,6 +238,57 @@ func FuzzParseLoopbackOnly(f *testing.F) {
 		only, err := procfs.ParseLoopbackOnly(bytes.NewReader(b))
 		if only && !bytes.Contains(b, []byte("lo")) {
 			t.Fatalf("loopback only, with no lo: %q (err %v)", b, err)
+		}
+	})
+}
+
+func TestParseStatDying(t *testing.T) {
+	// Fields 4 to 31 after the state; flags is field 9, signal field 31.
+	line := func(comm, state string, flags, signal uint64) []byte {
+		f := make([]string, 29)
+		for i := range f {
+			f[i] = "0"
+		}
+		f[0], f[9-3], f[31-3] = state, strconv.FormatUint(flags, 10), strconv.FormatUint(signal, 10)
+		return []byte("1234 (" + comm + ") " + strings.Join(f, " ") + " 0 0 0\n")
+	}
+	tests := []struct {
+		name string
+		b    []byte
+		want bool
+	}{
+		{"running", line("python3", "R", 4194304, 0), false},
+		{"sleeping, SIGTERM pending", line("python3", "S", 4194304, 1<<14), false},
+		{"SIGKILL pending", line("python3", "S", 4194304, 1<<8), true},
+		{"exiting (PF_EXITING), its SIGKILL taken", line("python3", "D", 4194304|4, 0), true},
+		{"zombie", line("python3", "Z", 4194316, 0), true},
+		{"dead", line("python3", "X", 0, 0), true},
+		{"comm with spaces and parentheses", line("a) R 1 (b", "R", 0, 0), false},
+		{"comm with spaces and parentheses, SIGKILL", line("a) Z 1 (b", "S", 0, 1<<8), true},
+	}
+	for _, tt := range tests {
+		got, err := procfs.ParseStatDying(tt.b)
+		if err != nil || got != tt.want {
+			t.Errorf("%s: %v, %v; want %v", tt.name, got, err, tt.want)
+		}
+	}
+	for p, b := range fixtures(t, "stat") {
+		if d, err := procfs.ParseStatDying(b); err != nil || d {
+			t.Errorf("%s (a live process): %v, %v; want false", p, d, err)
+		}
+	}
+	for _, bad := range []string{"", "1234 python3 R", "1234 (x) R 1 2", "1234 (x) RR" + strings.Repeat(" 0", 28)} {
+		if _, err := procfs.ParseStatDying([]byte(bad)); !errors.Is(err, procfs.ErrMalformed) {
+			t.Errorf("%q: %v, want ErrMalformed", bad, err)
+		}
+	}
+}
+
+func FuzzParseStatDying(f *testing.F) {
+	seed(f, "stat")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := procfs.ParseStatDying(b); err != nil && !errors.Is(err, procfs.ErrMalformed) {
+			t.Fatalf("error %v does not wrap ErrMalformed", err)
 		}
 	})
 }
