@@ -117,7 +117,7 @@ type PressureConfig struct {
 	// Window is the PSI trigger window.
 	Window time.Duration
 	// Windows is how many consecutive pressured windows trigger a kill
-	// (one fewer while unreclaimable memory grows: policy).
+	// (one fewer in a fast leak: policy.FastLeakHorizon).
 	Windows int
 	// WatchHost also watches /proc/pressure/memory.
 	WatchHost bool

@@ -89,6 +89,34 @@ func newWindow(o Observation, stall time.Duration) window {
 	return window{start: o.Now, stall: stall, unrecl: unreclaimable(o.Kubepods)}
 }
 
+// FastLeakHorizon: growth that would fill what is left under kubepods'
+// limit (its margin) within this time is a fast leak. Three of the
+// kubelet's housekeeping periods (10 s): the relief ladder's throttle is
+// for growth slower than that, which it can hold while the episode ends.
+// In the VM the leaks of 01, 14, 15, 17, 18 and 20 (16 to 75 MiB/s) fill
+// it in 18 s or less; 09's 1 MiB/s in 300 s.
+const FastLeakHorizon = 30 * time.Second
+
+// fastLeak says whether unreclaimable memory growing at rate (bytes a
+// second, over the last window) is a fast leak: at GrowingRate or more,
+// and filling the room left (under kubepods' limit and its margin; with
+// no limit, the host's MemAvailable above memory.host_available_floor)
+// within FastLeakHorizon. A busy but steady node does not grow: 02 and
+// 08 in the VM grew by 0 in each of their pressured windows near the
+// limit, with stall shares up to 0.37, more than a leak's first window
+// shows, so the stall alone cannot tell them apart.
+func fastLeak(o Observation, th Thresholds, rate float64) bool {
+	if rate < GrowingRate {
+		return false
+	}
+	room := float64(o.Host.MemAvailable) - float64(th.HostFloor)
+	if g := o.Kubepods; limited(g) {
+		target := g.Max - min(Margin(g.Max), g.Max)
+		room = float64(target - min(unreclaimable(g), target))
+	}
+	return room <= rate*FastLeakHorizon.Seconds()
+}
+
 // unreclaimable is the memory of g that reclaim cannot take without swap:
 // anon plus shmem.
 func unreclaimable(g cgroupv2.Group) uint64 { return g.Stat.Anon + g.Stat.Shmem }
@@ -98,7 +126,7 @@ func unreclaimable(g cgroupv2.Group) uint64 { return g.Stat.Anon + g.Stat.Shmem 
 type State struct {
 	started   bool
 	win       window // the window in progress
-	grew      bool   // over the last closed window, unreclaimable memory grew at GrowingRate or more
+	fastLeak  bool   // the last closed window's growth was a fast leak (fastLeak)
 	lastLocal cgroupv2.MemoryEvents
 	watches   map[string]throttleWatch // throttled pods, by path; never mutated, replaced
 
@@ -220,7 +248,7 @@ func judge(s State, o Observation, th Thresholds) (State, Verdict) {
 	if elapsed := o.Now.Sub(s.win.start); elapsed >= th.Window*9/10 && elapsed > 0 {
 		v.Closed = true
 		v.Stall = float64(total-s.win.stall) / float64(elapsed)
-		s.grew = float64(unreclaimable(o.Kubepods))-float64(s.win.unrecl) >= GrowingRate*elapsed.Seconds()
+		s.fastLeak = fastLeak(o, th, (float64(unreclaimable(o.Kubepods))-float64(s.win.unrecl))/elapsed.Seconds())
 		triggeredKill := s.win.triggered && th.TriggerStall >= th.Stall
 		pressured := triggeredKill || v.Stall >= float64(th.Stall)/float64(th.Window)
 		strained := s.win.triggered || (th.ReliefStall > 0 && v.Stall >= float64(th.ReliefStall)/float64(th.Window))
@@ -287,13 +315,10 @@ func judge(s State, o Observation, th Thresholds) (State, Verdict) {
 		// sustained, and an imminent or predicted OOM is acted on at once.
 		windows = 1
 	}
-	if s.grew && windows > 1 {
-		// A leak under way: the pods' unreclaimable memory grew over the
-		// pressured window, which a busy but steady node's does not (02
-		// and 08 in the VM: 0 MiB/s in each of their pressured windows
-		// near the limit, with stall shares up to 0.37, more than a
-		// leak's first window shows). Waiting the last window out only
-		// lets it take the page cache of everyone else.
+	if s.fastLeak && windows > 1 {
+		// A fast leak under way: waiting the last window out only lets
+		// it take everyone else's page cache, and a throttle would only
+		// put its end off (fastLeak).
 		windows--
 	}
 	switch {

@@ -259,7 +259,12 @@ func TestDecide(t *testing.T) {
 			{at: 30000 * ms, stall: 600 * ms, triggered: true, ws: near}, // one window, not two
 			{at: 31000 * ms, stall: 900 * ms, triggered: true, ws: near, wantKill: ReasonPressure},
 		}},
-		{"a pressured window near the limit while unreclaimable memory grows (a leak): one window is enough", th, []step{
+		{"a slow leak (1 MiB/s, 380 MiB left): two windows, the relief ladder first", th, []step{
+			{at: 0, ws: near, anon: 600 * MiB},
+			{at: 1000 * ms, stall: 300 * ms, ws: near, anon: 601 * MiB},
+			{at: 2000 * ms, stall: 600 * ms, ws: near, anon: 602 * MiB, wantKill: ReasonPressure},
+		}},
+		{"a pressured window near the limit while unreclaimable memory grows (a fast leak): one window is enough", th, []step{
 			{at: 0, ws: near, anon: 600 * MiB},
 			{at: 1000 * ms, stall: 300 * ms, ws: near, anon: 620 * MiB, wantKill: ReasonPressure},
 		}},
@@ -533,6 +538,37 @@ func TestNextLook(t *testing.T) {
 	for _, tt := range tests {
 		if got := look(tt.unrecl, tt.max); got.Round(time.Millisecond) != tt.want.Round(time.Millisecond) {
 			t.Errorf("%s: NextLook = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestFastLeak(t *testing.T) {
+	limitedAt := func(anon uint64) Observation {
+		var o Observation
+		o.Kubepods.Max, o.Kubepods.Stat.Anon = GiB, anon
+		return o
+	}
+	unlimited := func(avail uint64) Observation {
+		var o Observation
+		o.Host = cgroupv2.Meminfo{MemTotal: memTotal, MemAvailable: avail}
+		return o
+	}
+	for _, tt := range []struct {
+		name string
+		o    Observation
+		th   Thresholds
+		rate float64
+		want bool
+	}{
+		{"20 MiB/s, 380 MiB left under the limit", limitedAt(600 * MiB), th, 20 * MiB, true},
+		{"1 MiB/s, 380 MiB left", limitedAt(600 * MiB), th, 1 * MiB, false},
+		{"under GrowingRate, nothing left", limitedAt(GiB), th, GrowingRate / 2, false},
+		{"GrowingRate, past the margin", limitedAt(GiB), th, GrowingRate, true},
+		{"no limit: 20 MiB/s, 1 GiB above the floor", unlimited(1536 * MiB), th, 20 * MiB, false},
+		{"no limit: 20 MiB/s, 256 MiB above the floor", unlimited(768 * MiB), th, 20 * MiB, true},
+	} {
+		if got := fastLeak(tt.o, tt.th, tt.rate); got != tt.want {
+			t.Errorf("%s: fastLeak = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }
