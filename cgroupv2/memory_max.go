@@ -93,6 +93,24 @@ func JustUnder(current, pageSize uint64) uint64 {
 	return RoundLimit(current-pageSize, pageSize)
 }
 
+// HalfUnreclaimable returns half of stat's unreclaimable memory (anon plus
+// shmem), rounded down to a page; 0 when that is under one page.
+// pageSize as JustUnder's.
+//
+// Lowered so, with no swap (or memory.swap.max 0), memory.max is sure to
+// end in an OOM kill, as 0 is: reclaim cannot take anonymous memory. And
+// once the kill freed the victims' memory the usage fits under it, so the
+// kernel's loop in the write (memory_max_write) ends by itself. Under 0
+// it goes on while any page is charged, and once the victims are reaped
+// it calls the OOM killer again and prints a second report, "Out of
+// memory and no killable processes".
+func HalfUnreclaimable(stat MemoryStat, pageSize uint64) uint64 {
+	if pageSize == 0 {
+		pageSize = PageSize()
+	}
+	return RoundLimit((stat.Anon+stat.Shmem)/2, pageSize)
+}
+
 // SetMaxAt writes v to memory.max of dir, open as dirfd; a limit above
 // the usage takes at once. An error names the file, and wraps ErrGone
 // when the cgroup went (GoneAt).

@@ -1,5 +1,7 @@
 package cgroupv2
 
+import "path/filepath"
+
 // MemoryStat holds the memory.stat fields kube-oomd uses, in bytes. The
 // kernel's text (Documentation/admin-guide/cgroup-v2.rst, "Memory
 // Interface Files"):
@@ -59,6 +61,11 @@ func ParseMemoryStat(b []byte) (MemoryStat, error) {
 		}
 	})
 	return s, err
+}
+
+// ReadMemoryStat reads dir/memory.stat.
+func ReadMemoryStat(dir string) (MemoryStat, error) {
+	return readMemoryStat(nil, pathFile(filepath.Join(dir, "memory.stat")))
 }
 
 // readMemoryStat reads a memory.stat file.

@@ -361,7 +361,11 @@ func (h *harness) oomKill() {
 			return nil
 		}
 		dir := filepath.Dir(p)
-		if b, _ := os.ReadFile(p); strings.TrimSpace(string(b)) != "0" {
+		// Lowered under its usage (0, or killer's rule fits: half its
+		// unreclaimable memory): the kernel OOM-kills in it.
+		limit, err1 := cgroupv2.ReadMax(dir)
+		cur, err2 := cgroupv2.ReadCurrent(dir)
+		if err1 != nil || err2 != nil || limit >= cur {
 			return nil
 		}
 		if b, _ := os.ReadFile(filepath.Join(dir, "cgroup.events")); strings.HasPrefix(string(b), "populated 0") {

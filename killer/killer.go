@@ -21,7 +21,10 @@
 // memory.oom.group (so that one OOM kill takes the container whole; the
 // kubelet 1.34 with containerd 1.6 of the e2e node leaves it 0, and the
 // kernel then kills one process per kill, each waiting for the last
-// victim's teardown) and 0 to memory.max, in the background, every
+// victim's teardown) and to memory.max half the container's
+// unreclaimable memory (cgroupv2.HalfUnreclaimable: as sure an OOM kill
+// as 0, and the usage fits under it once the victims' memory is freed;
+// 0 where it holds none), in the background, every
 // container at once: the kernel reclaims, then OOM-kills in the
 // container: every process of it but those at oom_score_adj -1000, which
 // the kernel never chooses, the same processes that the signal way

@@ -637,3 +637,36 @@ func TestGroupKilled(t *testing.T) {
 		t.Error("groupKilled without watch (memory.oom.group 0, or no counter)")
 	}
 }
+
+// Issue 22, rule fits (the default): memory.max lowered to half each
+// container's unreclaimable memory (anon plus shmem in its memory.stat),
+// not 0, so that the kernel's loop in the write ends once the victims'
+// memory is freed. A container without unreclaimable memory (no
+// memory.stat here) is lowered to 0, as before.
+func TestKillOOMFits(t *testing.T) {
+	for _, fits := range []bool{true, false} {
+		f := newFake(t, true)
+		os.WriteFile(filepath.Join(f.dir, "cri-containerd-aaaaaaaaaaaa.scope", "memory.stat"),
+			[]byte("anon 209715200\nfile 4096\nactive_file 0\ninactive_file 4096\nshmem 4096\n"), 0o644)
+		kl := f.oomKiller(t, 5*time.Second)
+		if !fits {
+			kl.rules = &oomRules{group: true, unkillable: true, dying: true}
+		}
+		atLower := map[string]string{}
+		k := &kernel{f: f, oom: true, onLower: func(sub string) { atLower[sub] = f.read(filepath.Join(sub, "memory.max")) }}
+		res, err, _ := runKill(t, context.Background(), kl, f.oomTarget(t), k)
+		if err != nil || res.Method != MethodOOM || !res.Confirmed {
+			t.Fatalf("fits %v: Kill = %+v, %v", fits, res, err)
+		}
+		want := map[string]string{"cri-containerd-aaaaaaaaaaaa.scope": "0", "cri-containerd-bbbbbbbbbbbb.scope": "0"}
+		if fits {
+			want["cri-containerd-aaaaaaaaaaaa.scope"] = strconv.FormatUint(cgroupv2.RoundLimit((200<<20+4096)/2, cgroupv2.PageSize()), 10)
+		}
+		for sub, v := range want {
+			if atLower[sub] != v {
+				t.Errorf("fits %v: %s memory.max = %q when lowered, want %q", fits, sub, atLower[sub], v)
+			}
+		}
+		limitsPutBack(t, f, kl.Limits)
+	}
+}
