@@ -328,9 +328,16 @@ func (k Killer) oomKill(ctx context.Context, clk clock.Clock, start time.Time, t
 		o.err = errors.Join(o.err, k.putBack(*l))
 	}
 	// The processes found dying by /proc: their memory now, the limits
-	// back and the kill confirmed (Result.Took is over).
+	// back and the kill confirmed (Result.Took is over); then the wait
+	// for them to exit, which frees it if process_mrelease could not (a
+	// process already in its own exit), so that Result.Freed and the
+	// daemon's next look see the memory gone (bounded by the method's
+	// deadline).
 	procs.releaseLater()
 	o.released = len(procs.released)
+	if o.confirmed {
+		clock.Poll(ctx, clk, pollInterval, max(wait-clk.Now().Sub(start), 0), procs.laterExited)
+	}
 	return o
 }
 

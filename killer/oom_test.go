@@ -548,8 +548,8 @@ func TestKillOOMConfirmedByProcStat(t *testing.T) {
 			writeAtomic(t, filepath.Join(f.proc, strconv.Itoa(z), "stat"), strconv.Itoa(z)+" (python3) "+tt.stat+"\n")
 			kl := f.oomKiller(t, 200*time.Millisecond)
 			k := &kernel{f: f}
-			res, _, _ := runKill(t, context.Background(), kl, f.oomTarget(t), k)
-			t.Logf("%+v", res)
+			res, _, took := runKill(t, context.Background(), kl, f.oomTarget(t), k)
+			t.Logf("%+v, returned after %v", res, took)
 			if !tt.dying {
 				if res.Method != MethodOOMCgroupKill {
 					t.Errorf("Method = %q, want %q: a live process is no dying one", res.Method, MethodOOMCgroupKill)
@@ -561,6 +561,11 @@ func TestKillOOMConfirmedByProcStat(t *testing.T) {
 			}
 			if res.Released != 0 {
 				t.Errorf("Released = %d: process_mrelease freed a process that is not dying", res.Released)
+			}
+			// Then it waits for the process to exit (here it never does),
+			// so that Freed is measured once the memory is gone.
+			if took != 200*time.Millisecond {
+				t.Errorf("returned after %v, want the deadline 200ms: the wait for the dying to exit", took)
 			}
 			limitsPutBack(t, f, kl.Limits)
 		})

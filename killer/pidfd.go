@@ -247,6 +247,17 @@ func (s *procSet) releaseLater() {
 	}
 }
 
+// laterExited says whether every process dyingNow left for later has
+// exited.
+func (s *procSet) laterExited() bool {
+	for pid := range s.later {
+		if fd, ok := s.fds[pid]; ok && !exited(fd) {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *procSet) close() {
 	for pid, fd := range s.fds {
 		unix.Close(fd)
