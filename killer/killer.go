@@ -39,7 +39,9 @@
 // kill is confirmed, after Result.Took), its write is interrupted (internal/interrupt), before
 // the kernel's loop in it finds no task left and prints that second
 // report; at the method's deadline, min(Killer.Timeout, OOMWait), every
-// write is. The kill does not wait for the memory to be freed. Once every
+// write is. The confirmation does not wait for the memory to be freed
+// (Result.Took ends there); Result.Freed is read once the processes found
+// dying have exited, within the deadline. Once every
 // lowered container is done, or at the deadline, each original
 // memory.max is put back (through the directory fd opened when it
 // was checked, so never into another cgroup), memory.swap.max's with it,
